@@ -1,0 +1,35 @@
+# A thin wrapper around CMake; everything real is in CMakeLists.txt and scripts/.
+BUILD ?= build
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+MAKEFLAGS += --no-print-directory
+CMAKE_FLAGS ?=
+
+.PHONY: all build run check bench fuzz size soak install clean
+
+all: build
+
+build:
+	@cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+run: build
+	@scripts/run-demo.sh $(BUILD)
+
+check:
+	@scripts/check.sh
+
+bench:
+	@scripts/deps.sh bench
+	@bench/run.sh
+
+fuzz:
+	@scripts/fuzz.sh $${FUZZ_SECONDS:-60}
+
+size:
+	@scripts/size.sh
+
+install: build
+	@cmake --install $(BUILD)
+
+clean:
+	rm -rf build build-* 

@@ -1,0 +1,332 @@
+/*
+ * linger — an asynchronous HTTP/1.1 server and client library in C.
+ *
+ * This is the one public header. It is C99 and has no dependency beyond the
+ * C library. Sections, in layer order (each only uses the ones above it):
+ *
+ *   1. basics   — strings, error codes, allocator and log hooks
+ *   2. codec    — sans-IO HTTP/1.1 parsing and serialising (no I/O, no malloc)
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef LINGER_H
+#define LINGER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LG_VERSION_MAJOR 0
+#define LG_VERSION_MINOR 1
+#define LG_VERSION_PATCH 0
+#define LG_VERSION_STRING "0.1.0"
+
+/* ======================================================================
+ * 1. Basics
+ * ====================================================================== */
+
+/* A slice of bytes owned by somebody else (usually the receive buffer).
+ * Not NUL-terminated. An absent value has ptr == NULL. */
+typedef struct lg_str {
+    const char *ptr;
+    size_t len;
+} lg_str;
+
+#define LG_STR(literal) ((lg_str){ (literal), sizeof(literal) - 1 })
+
+/* Every failure in linger is one of these negative codes; 0 is success.
+ * lg_strerror() says what each means; lg_err_http_status() says which status
+ * a server answers a request that failed to parse with. */
+typedef enum lg_err {
+    LG_OK = 0,
+
+    /* --- codec: malformed messages (a server answers 400 unless noted) --- */
+    LG_ERR_REQUEST_LINE = -1,       /* request line is not "method SP target SP version" */
+    LG_ERR_METHOD = -2,             /* method is not a token */
+    LG_ERR_TARGET = -3,             /* bad character in target, or wrong form for the method */
+    LG_ERR_VERSION = -4,            /* version is not "HTTP/d.d" */
+    LG_ERR_VERSION_UNSUPPORTED = -5,/* a well-formed version other than 1.0/1.1 (505) */
+    LG_ERR_STATUS_LINE = -6,        /* response status line is malformed */
+    LG_ERR_HEADER_NAME = -7,        /* empty name or a non-token character in it */
+    LG_ERR_HEADER_VALUE = -8,       /* control character (NUL, CR, DEL ...) in a value */
+    LG_ERR_SPACE_BEFORE_COLON = -9, /* "Name : value" (RFC 9112 5.1: must be rejected) */
+    LG_ERR_OBS_FOLD = -10,          /* a line folded onto the next (obsolete, rejected) */
+    LG_ERR_LINE_ENDING = -11,       /* bare LF or bare CR: lines end in CRLF only */
+    LG_ERR_URI_TOO_LONG = -12,      /* request line does not fit the head limit (414) */
+    LG_ERR_HEADERS_TOO_LARGE = -13, /* head does not fit the head limit (431) */
+    LG_ERR_TOO_MANY_HEADERS = -14,  /* more header lines than the caller's array (431) */
+    LG_ERR_HOST_MISSING = -15,      /* HTTP/1.1 request without Host */
+    LG_ERR_HOST_DUPLICATE = -16,    /* more than one Host line */
+    LG_ERR_HOST_INVALID = -17,      /* Host value is not host[:port] */
+    LG_ERR_CONTENT_LENGTH = -18,    /* Content-Length is not a plain decimal, or overflows */
+    LG_ERR_CONTENT_LENGTH_CONFLICT = -19, /* several differing Content-Length values */
+    LG_ERR_LENGTH_AND_CHUNKED = -20,/* Content-Length together with Transfer-Encoding */
+    LG_ERR_CHUNKED_NOT_LAST = -21,  /* Transfer-Encoding whose last coding is not chunked */
+    LG_ERR_TRANSFER_CODING = -22,   /* a transfer coding linger does not implement (501) */
+    LG_ERR_TRANSFER_ENCODING_HTTP10 = -23, /* Transfer-Encoding in an HTTP/1.0 message */
+    LG_ERR_CHUNK_SIZE = -24,        /* chunk size line is not hex digits */
+    LG_ERR_CHUNK_SIZE_OVERFLOW = -25, /* chunk size does not fit 63 bits */
+    LG_ERR_CHUNK_EXTENSION = -26,   /* chunk extension malformed or longer than allowed */
+    LG_ERR_CHUNK_DATA_END = -27,    /* chunk data not followed by CRLF */
+    LG_ERR_BODY_TOO_LARGE = -28,    /* body longer than the configured limit (413) */
+    LG_ERR_EXPECTATION = -29,       /* Expect other than 100-continue (417) */
+
+    /* --- use of the API --- */
+    LG_ERR_BUFFER_TOO_SMALL = -40,  /* output does not fit the buffer given */
+    LG_ERR_INVALID_ARG = -41,       /* an argument is outside its documented range */
+    LG_ERR_UNSUPPORTED = -42,       /* asked for something this build leaves out */
+
+    /* --- network and streams: how an exchange ended --- */
+    LG_ERR_RESET = -50,             /* the peer reset the connection (ECONNRESET) */
+    LG_ERR_PIPE = -51,              /* the peer no longer reads (EPIPE) */
+    LG_ERR_CLOSED_EARLY = -52,      /* EOF before the message was complete */
+    LG_ERR_TIMEOUT = -53,           /* a deadline passed */
+    LG_ERR_REFUSED = -54,           /* nobody listens there (ECONNREFUSED) */
+    LG_ERR_UNREACHABLE = -55,       /* no route to the host or network */
+    LG_ERR_TOO_LARGE = -56,         /* more data than the limit the caller set */
+    LG_ERR_NOMEM = -57,             /* the allocator hook returned NULL */
+    LG_ERR_ADDR_IN_USE = -58,       /* bind: address already in use */
+    LG_ERR_ADDR_INVALID = -59,      /* an address string that does not parse */
+    LG_ERR_RESOLVE = -60,           /* the host name did not resolve */
+    LG_ERR_CANCELLED = -61,         /* the caller cancelled it */
+    LG_ERR_CLOSED = -62,            /* the stream or object is already closed */
+    LG_ERR_LIMIT = -63,             /* a count limit (connections, descriptors) reached */
+    LG_ERR_IO = -64,                /* another operating-system error */
+    LG_ERR_NOT_FOUND = -65,         /* no such file */
+    LG_ERR_ACCESS = -66,            /* permission denied */
+    LG_ERR_URL = -67,               /* a URL that does not parse */
+    LG_ERR_REDIRECTS = -68,         /* too many redirects */
+    LG_ERR_PROTOCOL = -69           /* the peer broke HTTP in a way not listed above */
+} lg_err;
+
+/* A short English sentence for an error code ("connection reset by peer").
+ * Never NULL; unknown codes give "unknown error". */
+const char *lg_strerror(int err);
+
+/* The symbolic name of an error code ("LG_ERR_RESET"), for logs and tests. */
+const char *lg_err_name(int err);
+
+/* The status a server sends for a request that failed with this code
+ * (400, 413, 414, 417, 431, 501, 505), or 0 when the code is not about a
+ * malformed request. */
+int lg_err_http_status(int err);
+
+/* ======================================================================
+ * 2. Codec — sans-IO HTTP/1.1 (RFC 9112)
+ *
+ * Hand the codec bytes; it returns what it found and never reads past the
+ * length given. It keeps no globals and allocates nothing: names and values
+ * are slices into your buffer, which must stay put while you use them.
+ *
+ * Line endings: CRLF only. A bare LF or bare CR anywhere in a head or a chunk
+ * line is rejected with LG_ERR_LINE_ENDING (RFC 9112 2.2 allows either
+ * rejecting or tolerating; tolerating is how smuggling gaps open between
+ * proxies). Empty lines before a request line are skipped (RFC 9112 2.2).
+ * ====================================================================== */
+
+typedef struct lg_header {
+    lg_str name;
+    lg_str value;   /* leading and trailing spaces/tabs removed */
+} lg_header;
+
+typedef enum lg_method {
+    LG_METHOD_OTHER = 0,  /* any other token: see lg_head.method */
+    LG_METHOD_GET,
+    LG_METHOD_HEAD,
+    LG_METHOD_POST,
+    LG_METHOD_PUT,
+    LG_METHOD_DELETE,
+    LG_METHOD_CONNECT,
+    LG_METHOD_OPTIONS,
+    LG_METHOD_TRACE,
+    LG_METHOD_PATCH
+} lg_method;
+
+typedef enum lg_target_form {
+    LG_TARGET_ORIGIN = 0, /* "/path?query" */
+    LG_TARGET_ABSOLUTE,   /* "http://host/path" (to proxies; servers must accept) */
+    LG_TARGET_AUTHORITY,  /* "host:port" — CONNECT only */
+    LG_TARGET_ASTERISK    /* "*" — OPTIONS only */
+} lg_target_form;
+
+/* How the body of a message is delimited (RFC 9112 6.3). */
+typedef enum lg_framing {
+    LG_FRAMING_NONE = 0,   /* no body: no length in a request; HEAD, 1xx, 204, 304 responses */
+    LG_FRAMING_LENGTH,     /* exactly content_length bytes */
+    LG_FRAMING_CHUNKED,    /* chunked transfer coding, then trailers */
+    LG_FRAMING_CLOSE,      /* response body ends when the server closes */
+    LG_FRAMING_TUNNEL      /* CONNECT 2xx or 101: the connection is no longer HTTP */
+} lg_framing;
+
+/* lg_head.flags */
+#define LG_HEAD_KEEP_ALIVE      0x01u /* the connection may carry another message */
+#define LG_HEAD_EXPECT_CONTINUE 0x02u /* "Expect: 100-continue" */
+#define LG_HEAD_EXPECT_OTHER    0x04u /* an Expect value linger does not know (answer 417) */
+#define LG_HEAD_UPGRADE         0x08u /* "Connection: upgrade" with an Upgrade header */
+#define LG_HEAD_CONNECTION_CLOSE 0x10u /* "Connection: close" was sent explicitly */
+
+/* A parsed request or response head. Before parsing, point `headers` at an
+ * array of `max_headers` entries; the parser fills `num_headers` of them. */
+typedef struct lg_head {
+    lg_header *headers;
+    uint16_t max_headers;
+    uint16_t num_headers;
+
+    lg_str method;          /* requests */
+    lg_str target;          /* requests, as sent (still percent-encoded) */
+    lg_str host;            /* requests: the Host value, ptr NULL when absent */
+    lg_str reason;          /* responses */
+    uint64_t content_length;/* when framing == LG_FRAMING_LENGTH */
+    uint16_t status;        /* responses */
+    uint8_t version_minor;  /* 0 or 1 (HTTP/1.0 or HTTP/1.1) */
+    uint8_t method_id;      /* lg_method */
+    uint8_t target_form;    /* lg_target_form */
+    uint8_t framing;        /* lg_framing */
+    uint8_t flags;          /* LG_HEAD_* */
+} lg_head;
+
+/* Default size limit of a head when a caller passes 0. */
+#define LG_DEFAULT_MAX_HEAD 8192u
+
+/*
+ * Parse a request head from buf[0..len).
+ *
+ * Returns the number of bytes the head took (> 0) when it is complete and
+ * valid, 0 when more bytes are needed, or a negative lg_err. `prev_len` is the
+ * `len` of the previous call for the same head (0 the first time): the parser
+ * then only scans the new bytes for the end of the head, so feeding a head one
+ * byte at a time costs O(n), not O(n^2). `max_head` bounds the head (0 means
+ * LG_DEFAULT_MAX_HEAD): a request line that does not fit is
+ * LG_ERR_URI_TOO_LONG, a head that does not fit LG_ERR_HEADERS_TOO_LARGE.
+ *
+ *   lg_header hv[32];
+ *   lg_head h = { .headers = hv, .max_headers = 32 };
+ *   int n = lg_parse_request(&h, buf, len, 0, 0);
+ */
+int lg_parse_request(lg_head *head, const char *buf, size_t len,
+                     size_t prev_len, size_t max_head);
+
+/* Parse a response head. `request_method` is the lg_method of the request it
+ * answers: a response to HEAD has no body whatever its headers say, and a 2xx
+ * to CONNECT starts a tunnel. Returns as lg_parse_request. */
+int lg_parse_response(lg_head *head, const char *buf, size_t len,
+                      size_t prev_len, size_t max_head, int request_method);
+
+/* Parse the trailer section that follows the last chunk (field lines, then an
+ * empty line). Fills head->headers; other fields are left alone. Returns as
+ * lg_parse_request. */
+int lg_parse_trailers(lg_head *head, const char *buf, size_t len,
+                      size_t prev_len, size_t max_trailers);
+
+/* The value of the first header called `name` (case-insensitive), or a
+ * slice with ptr == NULL. */
+lg_str lg_head_get(const lg_head *head, const char *name);
+
+/* True when `list` (a comma-separated header value) holds `token`,
+ * case-insensitively: lg_list_has(v, "gzip") for Accept-Encoding. */
+int lg_list_has(lg_str list, const char *token);
+
+/* Incremental body decoder for the framing a head announced. */
+typedef struct lg_body_reader {
+    uint64_t remaining;   /* bytes left in the body or in the current chunk */
+    lg_head *trailers;    /* optional: where a chunked body's trailers go */
+    uint16_t line_len;    /* private: bytes of the current chunk line */
+    uint16_t max_trailer_bytes; /* 0 means LG_DEFAULT_MAX_TRAILERS */
+    uint8_t framing;      /* lg_framing */
+    uint8_t state;        /* private */
+} lg_body_reader;
+
+/* Longest chunk line (size plus extensions) accepted. */
+#define LG_MAX_CHUNK_LINE 1024u
+/* Default bound of a trailer section. */
+#define LG_DEFAULT_MAX_TRAILERS 4096u
+
+/* Events of lg_body_read (all >= 0; errors are negative lg_err). */
+enum {
+    LG_BODY_NEED_MORE = 0, /* everything usable consumed; the body goes on */
+    LG_BODY_DATA = 1,      /* *data holds body bytes (a slice of the input) */
+    LG_BODY_DONE = 2       /* the body is complete; buf + *consumed starts the
+                              next message */
+};
+
+/* Start decoding the body `head` announced. To keep a chunked body's
+ * trailers, set r->trailers (with its headers array) after this call;
+ * otherwise they are checked and skipped. */
+void lg_body_reader_init(lg_body_reader *r, const lg_head *head);
+
+/*
+ * Decode body bytes. Consumes a prefix of buf[0..len), stores its length in
+ * *consumed, and returns an event. Bytes not consumed must be presented
+ * again, followed by new ones (a trailer section is only consumed whole, so
+ * it must fit your buffer). Call it in a loop:
+ *
+ *   for (;;) {
+ *       size_t used; lg_str d;
+ *       int ev = lg_body_read(&r, p, n, &used, &d);
+ *       if (ev < 0) fail(ev);
+ *       p += used; n -= used;
+ *       if (ev == LG_BODY_DATA) deliver(d);
+ *       else if (ev == LG_BODY_NEED_MORE) break;     // keep p[0..n), read more
+ *       else break;                                  // LG_BODY_DONE
+ *   }
+ */
+int lg_body_read(lg_body_reader *r, const char *buf, size_t len,
+                 size_t *consumed, lg_str *data);
+
+/* The connection ended (EOF). Returns LG_OK when that is a proper end of the
+ * body (it was complete, or it is close-delimited), else LG_ERR_CLOSED_EARLY. */
+int lg_body_reader_eof(const lg_body_reader *r);
+
+/* True once the body is complete (LG_BODY_DONE was returned, or there is no
+ * body). A body waiting for its trailers is not complete. */
+int lg_body_reader_done(const lg_body_reader *r);
+
+/*
+ * Serialising. An lg_writer appends to a fixed buffer; the first failure
+ * (buffer too small, or CR/LF/NUL in a name or value, which would let a value
+ * inject headers) is kept in `err` and makes every later call a no-op, so a
+ * head is built with plain calls and checked once:
+ *
+ *   char buf[256]; lg_writer w;
+ *   lg_writer_init(&w, buf, sizeof buf);
+ *   lg_write_status_line(&w, 1, 200, NULL);
+ *   lg_write_header(&w, "Content-Type", "text/plain");
+ *   lg_write_header_uint(&w, "Content-Length", 13);
+ *   lg_write_end_head(&w);
+ *   if (w.err) ...; else send(buf, w.len);
+ */
+typedef struct lg_writer {
+    char *buf;
+    size_t len;
+    size_t cap;
+    int err;
+} lg_writer;
+
+void lg_writer_init(lg_writer *w, char *buf, size_t cap);
+void lg_write_bytes(lg_writer *w, const void *data, size_t len);
+/* "METHOD target HTTP/1.1\r\n"; method must be a token, target visible ASCII. */
+void lg_write_request_line(lg_writer *w, const char *method, lg_str target);
+/* "HTTP/1.x status reason\r\n"; a NULL reason uses lg_status_reason(). */
+void lg_write_status_line(lg_writer *w, int version_minor, int status,
+                          const char *reason);
+void lg_write_header(lg_writer *w, const char *name, const char *value);
+void lg_write_header_str(lg_writer *w, lg_str name, lg_str value);
+void lg_write_header_uint(lg_writer *w, const char *name, uint64_t value);
+void lg_write_end_head(lg_writer *w);
+/* A chunk's size line ("1a2b\r\n"); the data and then "\r\n" follow it. */
+void lg_write_chunk_start(lg_writer *w, size_t size);
+void lg_write_chunk_end(lg_writer *w);
+/* The last chunk "0\r\n", the trailers, and the final "\r\n". */
+void lg_write_last_chunk(lg_writer *w, const lg_header *trailers, size_t n);
+
+/* "OK", "Not Found", ...; "Unknown" for codes it does not know. */
+const char *lg_status_reason(int status);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LINGER_H */

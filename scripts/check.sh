@@ -1,0 +1,30 @@
+#!/bin/sh
+# `make check`: every test, in every build that matters.
+#   1. gcc, optimised: the whole suite under ctest
+#   2. clang with AddressSanitizer + UndefinedBehaviorSanitizer: the whole
+#      suite again, plus a short run of every fuzzer
+#   3. cross builds of the portable layers (-Werror), with their sizes
+set -eu
+cd "$(dirname "$0")/.."
+JOBS=$(nproc 2>/dev/null || echo 2)
+
+scripts/deps.sh check
+
+step() { printf '\n=== %s\n' "$*"; }
+
+step "gcc build and tests"
+cmake -S . -B build -DCMAKE_C_COMPILER=gcc >/dev/null
+cmake --build build -j "$JOBS"
+ctest --test-dir build --output-on-failure -j "$JOBS"
+
+step "clang ASan+UBSan build, tests and fuzz smoke"
+cmake -S . -B build-asan -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug \
+  -DLINGER_SANITIZE=ON -DLINGER_FUZZ=ON >/dev/null
+cmake --build build-asan -j "$JOBS"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --test-dir build-asan --output-on-failure -j "$JOBS"
+
+step "cross builds"
+scripts/size.sh
+
+printf '\nmake check: all passed\n'

@@ -1,0 +1,27 @@
+#!/bin/sh
+# Cross-compiles the portable layers with -Werror and prints text/data/bss
+# per layer. Cortex-M4 -Os is the reference figure.
+set -eu
+cd "$(dirname "$0")/.."
+JOBS=$(nproc 2>/dev/null || echo 2)
+
+build_arm() { # $1 = cpu, $2 = build dir
+  cmake -S . -B "$2" -DCMAKE_TOOLCHAIN_FILE=cmake/arm-none-eabi.cmake \
+    -DLINGER_ARM_CPU="$1" -DCMAKE_BUILD_TYPE=MinSizeRel -DLINGER_PORTABLE_ONLY=ON >/dev/null
+  cmake --build "$2" -j "$JOBS" >/dev/null
+}
+
+layer_size() { # $1 = build dir, $2 = label, rest = object basenames
+  dir=$1; label=$2; shift 2
+  objs=""
+  for o in "$@"; do
+    objs="$objs $(find "$dir" -name "$o.c.obj" -o -name "$o.c.o" | head -1)"
+  done
+  arm-none-eabi-size -t $objs | tail -1 | awk -v l="$label" '{ printf "  %-28s text %6d  data %4d  bss %4d\n", l, $1, $2, $3 }'
+}
+
+build_arm cortex-m4 build-arm-m4
+echo "Cortex-M4 (-mthumb -Os), arm-none-eabi-gcc $(arm-none-eabi-gcc -dumpversion):"
+layer_size build-arm-m4 "codec: parse + body" http1_chars http1_parse http1_body
+layer_size build-arm-m4 "codec: serialiser" http1_write
+layer_size build-arm-m4 "error table" err

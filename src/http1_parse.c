@@ -1,0 +1,632 @@
+/*
+ * HTTP/1.1 head parsing (RFC 9112 sections 2-7, RFC 9110 section 5).
+ *
+ * One pass over a complete head: start line, field lines, and the framing
+ * decision. A head is parsed only once it is complete; while it is not, a
+ * cheap scan of the new bytes looks for its end (see find_head_end), so bytes
+ * arriving one at a time cost O(n) in all.
+ */
+#include <string.h>
+
+#include "http1_internal.h"
+
+#define INCOMPLETE LG_HTTP1_INCOMPLETE
+
+/* What the field lines said about framing and the connection. */
+typedef struct fields_seen {
+    uint64_t content_length;
+    uint8_t is_request;
+    uint8_t cl_seen;
+    uint8_t te_seen;
+    uint8_t te_last_chunked; /* the last coding seen so far is chunked */
+    uint8_t te_chunked_count;
+    uint8_t te_other;        /* a coding other than chunked */
+    uint8_t conn_close, conn_keep_alive, conn_upgrade;
+    uint8_t upgrade;
+    uint8_t host_count;
+    uint8_t expect_continue, expect_other;
+} fields_seen;
+
+/* ---------------------------------------------------------------------------
+ * Field values with meaning for framing (RFC 9112 6, RFC 9110 7.6.1, 10.1.1)
+ * ------------------------------------------------------------------------ */
+
+/* Walk a comma-separated list (RFC 9110 5.6.1): calls back with each element
+ * trimmed of OWS; empty elements are skipped, as recipients must. */
+typedef int (*list_fn)(fields_seen *s, const char *e, size_t n);
+
+static int for_each_element(fields_seen *s, const char *p, const char *end, list_fn fn)
+{
+    while (p < end) {
+        const char *comma = memchr(p, ',', (size_t)(end - p));
+        const char *e_end = comma ? comma : end;
+        while (p < e_end && (*p == ' ' || *p == '\t')) p++;
+        const char *q = e_end;
+        while (q > p && (q[-1] == ' ' || q[-1] == '\t')) q--;
+        if (q > p) {
+            int rc = fn(s, p, (size_t)(q - p));
+            if (rc) return rc;
+        }
+        p = comma ? comma + 1 : end;
+    }
+    return 0;
+}
+
+/* Content-Length = 1*DIGIT; a list of identical values is one value
+ * (RFC 9110 8.6); anything else is a smuggling vector and rejected. */
+static int content_length_element(fields_seen *s, const char *e, size_t n)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned d = (unsigned char)e[i] - '0';
+        if (d > 9) return LG_ERR_CONTENT_LENGTH;
+        if (v > (UINT64_C(0x7fffffffffffffff) - d) / 10) return LG_ERR_CONTENT_LENGTH;
+        v = v * 10 + d;
+    }
+    if (s->cl_seen && s->content_length != v) return LG_ERR_CONTENT_LENGTH_CONFLICT;
+    s->cl_seen = 1;
+    s->content_length = v;
+    return 0;
+}
+
+static int content_length(fields_seen *s, const char *v, size_t n)
+{
+    /* An empty value or an empty list element is not a length. */
+    if (n == 0 || v[0] == ',' || v[n - 1] == ',') return LG_ERR_CONTENT_LENGTH;
+    for (size_t i = 0; i + 1 < n; i++) {
+        if (v[i] != ',') continue;
+        size_t j = i + 1;
+        while (j < n && (v[j] == ' ' || v[j] == '\t')) j++;
+        if (j == n || v[j] == ',') return LG_ERR_CONTENT_LENGTH;
+    }
+    return for_each_element(s, v, v + n, content_length_element);
+}
+
+static int transfer_coding_element(fields_seen *s, const char *e, size_t n)
+{
+    if (lg_slice_ieq(e, n, "chunked", 7)) {
+        s->te_chunked_count++;
+        s->te_last_chunked = 1;
+    } else {
+        s->te_other = 1;
+        s->te_last_chunked = 0;
+    }
+    return 0;
+}
+
+static int connection_option(fields_seen *s, const char *e, size_t n)
+{
+    if (lg_slice_ieq(e, n, "close", 5)) s->conn_close = 1;
+    else if (lg_slice_ieq(e, n, "keep-alive", 10)) s->conn_keep_alive = 1;
+    else if (lg_slice_ieq(e, n, "upgrade", 7)) s->conn_upgrade = 1;
+    return 0;
+}
+
+/* Host = uri-host [ ":" port ] (RFC 9110 7.2); empty is allowed. */
+static int host_valid(const char *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!lg_is_host(v[i])) return 0;
+    return 1;
+}
+
+static int field_meaning(lg_head *h, fields_seen *s, const char *name, size_t name_len,
+                         const char *v, size_t n)
+{
+    switch (name_len) {
+    case 4:
+        if (s->is_request && lg_name_is(name, "host", 4)) {
+            if (++s->host_count > 1) return LG_ERR_HOST_DUPLICATE;
+            if (!host_valid(v, n)) return LG_ERR_HOST_INVALID;
+            h->host.ptr = v;
+            h->host.len = n;
+        }
+        break;
+    case 6:
+        if (s->is_request && lg_name_is(name, "expect", 6)) {
+            if (lg_slice_ieq(v, n, "100-continue", 12)) s->expect_continue = 1;
+            else s->expect_other = 1;
+        }
+        break;
+    case 7:
+        if (lg_name_is(name, "upgrade", 7)) s->upgrade = 1;
+        break;
+    case 10:
+        if (lg_name_is(name, "connection", 10))
+            return for_each_element(s, v, v + n, connection_option);
+        break;
+    case 14:
+        if (lg_name_is(name, "content-length", 14)) return content_length(s, v, n);
+        break;
+    case 17:
+        if (lg_name_is(name, "transfer-encoding", 17)) {
+            s->te_seen = 1;
+            return for_each_element(s, v, v + n, transfer_coding_element);
+        }
+        break;
+    default:
+        break;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------
+ * Field lines
+ * ------------------------------------------------------------------------ */
+
+static int parse_fields(const char **pp, const char *end, lg_head *h, fields_seen *s)
+{
+    const char *p = *pp;
+    for (;;) {
+        if (p == end) return INCOMPLETE;
+        if (*p == '\r') {
+            if (p + 1 == end) return INCOMPLETE;
+            if (p[1] != '\n') return LG_ERR_LINE_ENDING;
+            *pp = p + 2;
+            return 0;
+        }
+        if (*p == '\n') return LG_ERR_LINE_ENDING;
+        /* A line starting with whitespace continues the previous one
+         * (obs-fold) or, after the start line, hides a field from some
+         * parsers: RFC 9112 5.2 and 2.2 allow rejecting both. */
+        if (*p == ' ' || *p == '\t') return LG_ERR_OBS_FOLD;
+
+        const char *name = p;
+        while (end - p >= 4 && lg_is_token(p[0]) && lg_is_token(p[1]) && lg_is_token(p[2]) &&
+               lg_is_token(p[3]))
+            p += 4;
+        while (p < end && lg_is_token(*p)) p++;
+        if (p == end) return INCOMPLETE;
+        if (*p != ':') {
+            if (p == name || (*p != ' ' && *p != '\t')) return LG_ERR_HEADER_NAME;
+            /* "Name : v" is its own error (RFC 9112 5.1); "Na me: v" is a bad name. */
+            while (p < end && (*p == ' ' || *p == '\t')) p++;
+            if (p == end) return INCOMPLETE;
+            return *p == ':' ? LG_ERR_SPACE_BEFORE_COLON : LG_ERR_HEADER_NAME;
+        }
+        if (p == name) return LG_ERR_HEADER_NAME;
+        size_t name_len = (size_t)(p - name);
+        p++;
+
+        while (p < end && (*p == ' ' || *p == '\t')) p++;
+        const char *value = p;
+        for (;;) {
+            p = lg_find_ctl(p, end);
+            if (p == end) return INCOMPLETE;
+            if (*p != '\t') break;
+            p++;
+        }
+        if (*p == '\r') {
+            if (p + 1 == end) return INCOMPLETE;
+            if (p[1] != '\n') return LG_ERR_LINE_ENDING;
+        } else if (*p == '\n') {
+            return LG_ERR_LINE_ENDING;
+        } else {
+            return LG_ERR_HEADER_VALUE;
+        }
+        const char *value_end = p;
+        while (value_end > value && (value_end[-1] == ' ' || value_end[-1] == '\t')) value_end--;
+        p += 2;
+
+        if (h->headers) {
+            if (h->num_headers >= h->max_headers) return LG_ERR_TOO_MANY_HEADERS;
+            lg_header *f = &h->headers[h->num_headers++];
+            f->name.ptr = name;
+            f->name.len = name_len;
+            f->value.ptr = value;
+            f->value.len = (size_t)(value_end - value);
+        }
+        if (s) {
+            int rc = field_meaning(h, s, name, name_len, value, (size_t)(value_end - value));
+            if (rc) return rc;
+        }
+    }
+}
+
+int lg_http1_parse_trailer_fields(const char **pp, const char *end, lg_head *h)
+{
+    return parse_fields(pp, end, h, NULL);
+}
+
+/* ---------------------------------------------------------------------------
+ * Start lines
+ * ------------------------------------------------------------------------ */
+
+/* "HTTP/1.1" or "HTTP/1.0" at p (8 bytes available). */
+static int parse_version(const char *p, lg_head *h)
+{
+    if (memcmp(p, "HTTP/1.", 7) == 0 && (p[7] == '1' || p[7] == '0')) {
+        h->version_minor = (uint8_t)(p[7] - '0');
+        return 0;
+    }
+    /* HTTP-version = "HTTP/" DIGIT "." DIGIT; well formed but not 1.x we
+     * speak is 505, anything else is not a version at all. */
+    if (memcmp(p, "HTTP/", 5) == 0 && p[5] >= '0' && p[5] <= '9' && p[6] == '.' &&
+        p[7] >= '0' && p[7] <= '9')
+        return LG_ERR_VERSION_UNSUPPORTED;
+    return LG_ERR_VERSION;
+}
+
+static uint8_t method_id(const char *m, size_t n)
+{
+    switch (n) {
+    case 3:
+        if (memcmp(m, "GET", 3) == 0) return LG_METHOD_GET;
+        if (memcmp(m, "PUT", 3) == 0) return LG_METHOD_PUT;
+        break;
+    case 4:
+        if (memcmp(m, "POST", 4) == 0) return LG_METHOD_POST;
+        if (memcmp(m, "HEAD", 4) == 0) return LG_METHOD_HEAD;
+        break;
+    case 5:
+        if (memcmp(m, "PATCH", 5) == 0) return LG_METHOD_PATCH;
+        if (memcmp(m, "TRACE", 5) == 0) return LG_METHOD_TRACE;
+        break;
+    case 6:
+        if (memcmp(m, "DELETE", 6) == 0) return LG_METHOD_DELETE;
+        break;
+    case 7:
+        if (memcmp(m, "OPTIONS", 7) == 0) return LG_METHOD_OPTIONS;
+        if (memcmp(m, "CONNECT", 7) == 0) return LG_METHOD_CONNECT;
+        break;
+    default:
+        break;
+    }
+    return LG_METHOD_OTHER;
+}
+
+/* RFC 9112 3.2: which target forms each method may use. */
+static int classify_target(lg_head *h)
+{
+    const char *t = h->target.ptr;
+    size_t n = h->target.len;
+    if (h->method_id == LG_METHOD_CONNECT) {
+        /* authority-form: host ":" port, port required */
+        size_t colon = n;
+        for (size_t i = 0; i < n; i++) {
+            if (!lg_is_host(t[i])) return LG_ERR_TARGET;
+            if (t[i] == ':') colon = i;
+        }
+        if (colon == 0 || colon + 1 >= n || t[0] == '/') return LG_ERR_TARGET;
+        for (size_t i = colon + 1; i < n; i++)
+            if (t[i] < '0' || t[i] > '9') return LG_ERR_TARGET;
+        h->target_form = LG_TARGET_AUTHORITY;
+        return 0;
+    }
+    if (t[0] == '/') {
+        h->target_form = LG_TARGET_ORIGIN;
+        return 0;
+    }
+    if (n == 1 && t[0] == '*') {
+        if (h->method_id != LG_METHOD_OPTIONS) return LG_ERR_TARGET;
+        h->target_form = LG_TARGET_ASTERISK;
+        return 0;
+    }
+    /* absolute-form: scheme ":" hier-part, scheme = ALPHA *(ALPHA/DIGIT/+-.) */
+    unsigned c0 = (unsigned char)t[0] | 0x20u;
+    if (c0 < 'a' || c0 > 'z') return LG_ERR_TARGET;
+    for (size_t i = 1; i < n; i++) {
+        unsigned c = (unsigned char)t[i];
+        if (c == ':') {
+            if (i + 1 == n) return LG_ERR_TARGET;
+            h->target_form = LG_TARGET_ABSOLUTE;
+            return 0;
+        }
+        unsigned l = c | 0x20u;
+        if (!((l >= 'a' && l <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '-' ||
+              c == '.'))
+            return LG_ERR_TARGET;
+    }
+    return LG_ERR_TARGET;
+}
+
+static int parse_request_line(const char **pp, const char *end, lg_head *h)
+{
+    const char *p = *pp;
+    const char *m = p;
+    while (p < end && lg_is_token(*p)) p++;
+    if (p == end) return INCOMPLETE;
+    if (*p != ' ') {
+        if (p == m) return LG_ERR_REQUEST_LINE;
+        return (*p == '\r' || *p == '\n') ? LG_ERR_REQUEST_LINE : LG_ERR_METHOD;
+    }
+    if (p == m) return LG_ERR_REQUEST_LINE;
+    h->method.ptr = m;
+    h->method.len = (size_t)(p - m);
+    h->method_id = method_id(m, h->method.len);
+    p++;
+
+    const char *t = p;
+    p = lg_find_ctl_or_space(p, end);
+    if (p == end) return INCOMPLETE;
+    if (*p != ' ') {
+        /* "GET /\r\n" is HTTP/0.9, which nobody speaks any more. */
+        return (*p == '\r' || *p == '\n') ? LG_ERR_REQUEST_LINE : LG_ERR_TARGET;
+    }
+    if (p == t) return LG_ERR_REQUEST_LINE;
+    h->target.ptr = t;
+    h->target.len = (size_t)(p - t);
+    p++;
+
+    if (end - p < 10) {
+        /* Not all there; but a byte already wrong is wrong now. */
+        static const char ver[] = "HTTP/";
+        for (const char *q = p; q < end && q - p < 5; q++)
+            if (*q != ver[q - p]) return LG_ERR_VERSION;
+        return INCOMPLETE;
+    }
+    int rc = parse_version(p, h);
+    if (rc) return rc;
+    p += 8;
+    if (p[0] != '\r') return p[0] == '\n' ? LG_ERR_LINE_ENDING : LG_ERR_REQUEST_LINE;
+    if (p[1] != '\n') return LG_ERR_LINE_ENDING;
+    rc = classify_target(h);
+    if (rc) return rc;
+    *pp = p + 2;
+    return 0;
+}
+
+static int parse_status_line(const char **pp, const char *end, lg_head *h)
+{
+    const char *p = *pp;
+    if (end - p < 13) { /* "HTTP/1.1 200" and one more byte */
+        static const char ver[] = "HTTP/";
+        for (const char *q = p; q < end && q - p < 5; q++)
+            if (*q != ver[q - p]) return LG_ERR_STATUS_LINE;
+        return INCOMPLETE;
+    }
+    int rc = parse_version(p, h);
+    if (rc) return rc == LG_ERR_VERSION ? LG_ERR_STATUS_LINE : rc;
+    p += 8;
+    if (*p++ != ' ') return LG_ERR_STATUS_LINE;
+    unsigned d0 = (unsigned char)p[0] - '0', d1 = (unsigned char)p[1] - '0',
+             d2 = (unsigned char)p[2] - '0';
+    if (d0 < 1 || d0 > 9 || d1 > 9 || d2 > 9) return LG_ERR_STATUS_LINE;
+    h->status = (uint16_t)(d0 * 100 + d1 * 10 + d2);
+    p += 3;
+    /* The SP before an empty reason is often left out; accept its absence. */
+    if (*p == ' ') p++;
+    else if (*p != '\r' && *p != '\n') return LG_ERR_STATUS_LINE;
+    const char *reason = p;
+    for (;;) {
+        p = lg_find_ctl(p, end);
+        if (p == end) return INCOMPLETE;
+        if (*p != '\t') break;
+        p++;
+    }
+    if (*p == '\n') return LG_ERR_LINE_ENDING;
+    if (*p != '\r') return LG_ERR_STATUS_LINE;
+    if (p + 1 == end) return INCOMPLETE;
+    if (p[1] != '\n') return LG_ERR_LINE_ENDING;
+    h->reason.ptr = reason;
+    h->reason.len = (size_t)(p - reason);
+    *pp = p + 2;
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------
+ * Framing (RFC 9112 6.1-6.3) and persistence (RFC 9112 9.3)
+ * ------------------------------------------------------------------------ */
+
+static int transfer_encoding_valid(const lg_head *h, const fields_seen *s)
+{
+    if (h->version_minor == 0) return LG_ERR_TRANSFER_ENCODING_HTTP10;
+    if (s->cl_seen) return LG_ERR_LENGTH_AND_CHUNKED;
+    /* chunked must be last and applied once (RFC 9112 6.1); the codings
+     * before it would have to be undone, and linger undoes none. */
+    if (!s->te_last_chunked || s->te_chunked_count != 1) return LG_ERR_CHUNKED_NOT_LAST;
+    if (s->te_other) return LG_ERR_TRANSFER_CODING;
+    return 0;
+}
+
+static void set_persistence(lg_head *h, const fields_seen *s)
+{
+    int keep = h->version_minor ? !s->conn_close : (s->conn_keep_alive && !s->conn_close);
+    if (h->framing == LG_FRAMING_CLOSE || h->framing == LG_FRAMING_TUNNEL) keep = 0;
+    if (keep) h->flags |= LG_HEAD_KEEP_ALIVE;
+    if (s->conn_close) h->flags |= LG_HEAD_CONNECTION_CLOSE;
+    if (s->conn_upgrade && s->upgrade) h->flags |= LG_HEAD_UPGRADE;
+}
+
+static int request_framing(lg_head *h, const fields_seen *s)
+{
+    if (h->version_minor == 1 && s->host_count == 0) return LG_ERR_HOST_MISSING;
+    if (s->te_seen) {
+        int rc = transfer_encoding_valid(h, s);
+        if (rc) return rc;
+        h->framing = LG_FRAMING_CHUNKED;
+    } else if (s->cl_seen && s->content_length > 0) {
+        h->framing = LG_FRAMING_LENGTH;
+        h->content_length = s->content_length;
+    } else {
+        h->framing = LG_FRAMING_NONE;
+    }
+    /* RFC 9110 10.1.1: an HTTP/1.0 client cannot wait for 100 Continue. */
+    if (s->expect_continue && h->version_minor == 1) h->flags |= LG_HEAD_EXPECT_CONTINUE;
+    if (s->expect_other) h->flags |= LG_HEAD_EXPECT_OTHER;
+    set_persistence(h, s);
+    return 0;
+}
+
+static int response_framing(lg_head *h, const fields_seen *s, int request_method)
+{
+    /* Conflicting or unknown framing is refused even where the status says
+     * there is no body: a response like that is an attack or a broken peer. */
+    if (s->te_seen) {
+        int rc = transfer_encoding_valid(h, s);
+        if (rc) return rc;
+    }
+    unsigned st = h->status;
+    if (st == 101 || (request_method == LG_METHOD_CONNECT && st >= 200 && st < 300)) {
+        h->framing = LG_FRAMING_TUNNEL;
+    } else if (st < 200 || st == 204 || st == 304 || request_method == LG_METHOD_HEAD) {
+        h->framing = LG_FRAMING_NONE;
+        if (s->cl_seen) h->content_length = s->content_length; /* what GET would get */
+    } else if (s->te_seen) {
+        h->framing = LG_FRAMING_CHUNKED;
+    } else if (s->cl_seen) {
+        h->framing = s->content_length ? LG_FRAMING_LENGTH : LG_FRAMING_NONE;
+        h->content_length = s->content_length;
+    } else {
+        h->framing = LG_FRAMING_CLOSE;
+    }
+    set_persistence(h, s);
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------
+ * Completeness and limits
+ * ------------------------------------------------------------------------ */
+
+/* Is there an empty line among the bytes that arrived since prev_len? Looks
+ * only at new bytes (plus three before them), so repeated calls on a growing
+ * buffer stay linear. Returns 1 when the head may be complete, or when a bare
+ * CR or LF makes it worth a full parse to report the error now; 0 when it
+ * certainly is not complete. */
+static int worth_parsing(const char *buf, const char *end, size_t prev_len, int section_only)
+{
+    const char *from = buf + (prev_len >= 3 ? prev_len - 3 : 0);
+    for (const char *p = from; p < end;) {
+        const char *cr = memchr(p, '\r', (size_t)(end - p));
+        if (!cr || cr + 1 == end) break;
+        if (cr[1] != '\n') return 1;
+        p = cr + 2;
+    }
+    for (const char *p = from; p < end;) {
+        const char *lf = memchr(p, '\n', (size_t)(end - p));
+        if (!lf) return 0;
+        if (lf == buf || lf[-1] != '\r') return 1;
+        if (section_only && lf == buf + 1) return 1; /* empty trailer section */
+        if (lf - buf >= 3 && lf[-2] == '\n' && lf[-3] == '\r') return 1;
+        p = lf + 1;
+    }
+    return 0;
+}
+
+static void head_reset(lg_head *h)
+{
+    lg_header *headers = h->headers;
+    uint16_t max = h->max_headers;
+    memset(h, 0, sizeof *h);
+    h->headers = headers;
+    h->max_headers = max;
+}
+
+/* Fold "incomplete" into the caller's answer: need more bytes, or the limit
+ * is reached and more bytes can never complete the head. */
+static int incomplete(size_t len, size_t max_head, int start_line_done, int is_request)
+{
+    if (len < max_head) return 0;
+    if (is_request && !start_line_done) return LG_ERR_URI_TOO_LONG;
+    return LG_ERR_HEADERS_TOO_LARGE;
+}
+
+enum { KIND_REQUEST, KIND_RESPONSE };
+
+static int parse_head(lg_head *h, const char *buf, size_t len, size_t prev_len, size_t max_head,
+                      int kind, int request_method)
+{
+    if (max_head == 0) max_head = LG_DEFAULT_MAX_HEAD;
+    /* Only the first max_head bytes are looked at: whatever lies beyond can
+     * not belong to a head we accept. */
+    size_t span = len < max_head ? len : max_head;
+    const char *end = buf + span;
+    /* Not complete yet: say so cheaply. At the limit, parse anyway, so that
+     * a syntax error in the bytes we have wins over the size error, exactly
+     * as when the same bytes arrive at once. */
+    if (prev_len && len < max_head && !worth_parsing(buf, end, prev_len, 0)) return 0;
+
+    head_reset(h);
+    fields_seen s;
+    memset(&s, 0, sizeof s);
+    s.is_request = kind == KIND_REQUEST;
+
+    const char *p = buf;
+    int rc;
+    if (kind == KIND_REQUEST) {
+        /* RFC 9112 2.2: ignore empty lines before a request line. */
+        while (end - p >= 2 && p[0] == '\r' && p[1] == '\n') p += 2;
+        if (p < end && *p == '\n') return LG_ERR_LINE_ENDING;
+        if (end - p == 1 && *p == '\r') return incomplete(len, max_head, 0, 1);
+        rc = parse_request_line(&p, end, h);
+    } else {
+        rc = parse_status_line(&p, end, h);
+    }
+    if (rc == INCOMPLETE) return incomplete(len, max_head, 0, kind == KIND_REQUEST);
+    if (rc) return rc;
+
+    rc = parse_fields(&p, end, h, &s);
+    if (rc == INCOMPLETE) return incomplete(len, max_head, 1, kind == KIND_REQUEST);
+    if (rc) return rc;
+
+    rc = kind == KIND_REQUEST ? request_framing(h, &s) : response_framing(h, &s, request_method);
+    if (rc) return rc;
+    return (int)(p - buf);
+}
+
+int lg_parse_request(lg_head *head, const char *buf, size_t len, size_t prev_len, size_t max_head)
+{
+    return parse_head(head, buf, len, prev_len, max_head, KIND_REQUEST, 0);
+}
+
+int lg_parse_response(lg_head *head, const char *buf, size_t len, size_t prev_len,
+                      size_t max_head, int request_method)
+{
+    return parse_head(head, buf, len, prev_len, max_head, KIND_RESPONSE, request_method);
+}
+
+int lg_parse_trailers(lg_head *head, const char *buf, size_t len, size_t prev_len,
+                      size_t max_trailers)
+{
+    if (max_trailers == 0) max_trailers = LG_DEFAULT_MAX_HEAD;
+    size_t span = len < max_trailers ? len : max_trailers;
+    const char *end = buf + span;
+    if (prev_len && len < max_trailers && !worth_parsing(buf, end, prev_len, 1)) return 0;
+    head->num_headers = 0;
+    const char *p = buf;
+    int rc = parse_fields(&p, end, head, NULL);
+    if (rc == INCOMPLETE) return len >= max_trailers ? LG_ERR_HEADERS_TOO_LARGE : 0;
+    if (rc) return rc;
+    return (int)(p - buf);
+}
+
+/* ---------------------------------------------------------------------------
+ * Lookups
+ * ------------------------------------------------------------------------ */
+
+lg_str lg_head_get(const lg_head *head, const char *name)
+{
+    size_t n = strlen(name);
+    for (size_t i = 0; i < head->num_headers; i++) {
+        const lg_header *f = &head->headers[i];
+        if (f->name.len != n) continue;
+        size_t j = 0;
+        for (; j < n; j++) {
+            unsigned a = (unsigned char)f->name.ptr[j], b = (unsigned char)name[j];
+            if (a >= 'A' && a <= 'Z') a |= 0x20u;
+            if (b >= 'A' && b <= 'Z') b |= 0x20u;
+            if (a != b) break;
+        }
+        if (j == n) return f->value;
+    }
+    lg_str none = { NULL, 0 };
+    return none;
+}
+
+int lg_list_has(lg_str list, const char *token)
+{
+    size_t tn = strlen(token);
+    const char *p = list.ptr, *end = list.ptr + list.len;
+    if (!p) return 0;
+    while (p < end) {
+        const char *comma = memchr(p, ',', (size_t)(end - p));
+        const char *e_end = comma ? comma : end;
+        while (p < e_end && (*p == ' ' || *p == '\t')) p++;
+        /* Stop at parameters: "gzip;q=1.0" holds gzip. */
+        const char *q = p;
+        while (q < e_end && *q != ';' && *q != ' ' && *q != '\t') q++;
+        if (lg_slice_ieq(p, (size_t)(q - p), token, tn)) return 1;
+        p = comma ? comma + 1 : end;
+    }
+    return 0;
+}

@@ -1,0 +1,199 @@
+/*
+ * Serialising HTTP/1.1 heads and chunked bodies into a caller's buffer.
+ *
+ * Every name and value is checked on the way out: a CR or LF smuggled into a
+ * header value through user data would split the message (response
+ * splitting), so the writer refuses it rather than trusting callers.
+ */
+#include <string.h>
+
+#include "http1_internal.h"
+
+void lg_writer_init(lg_writer *w, char *buf, size_t cap)
+{
+    w->buf = buf;
+    w->len = 0;
+    w->cap = cap;
+    w->err = 0;
+}
+
+void lg_write_bytes(lg_writer *w, const void *data, size_t len)
+{
+    if (w->err) return;
+    if (len > w->cap - w->len) {
+        w->err = LG_ERR_BUFFER_TOO_SMALL;
+        return;
+    }
+    memcpy(w->buf + w->len, data, len);
+    w->len += len;
+}
+
+static void write_dec(lg_writer *w, uint64_t v)
+{
+    char tmp[20];
+    size_t i = sizeof tmp;
+    do {
+        tmp[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    lg_write_bytes(w, tmp + i, sizeof tmp - i);
+}
+
+static void write_hex(lg_writer *w, uint64_t v)
+{
+    static const char digits[] = "0123456789abcdef";
+    char tmp[16];
+    size_t i = sizeof tmp;
+    do {
+        tmp[--i] = digits[v & 15];
+        v >>= 4;
+    } while (v);
+    lg_write_bytes(w, tmp + i, sizeof tmp - i);
+}
+
+static int token_ok(const char *s, size_t n)
+{
+    if (n == 0) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!lg_is_token(s[i])) return 0;
+    return 1;
+}
+
+void lg_write_request_line(lg_writer *w, const char *method, lg_str target)
+{
+    size_t mlen = strlen(method);
+    if (!token_ok(method, mlen) || target.len == 0 ||
+        lg_find_ctl_or_space(target.ptr, target.ptr + target.len) != target.ptr + target.len) {
+        if (!w->err) w->err = LG_ERR_INVALID_ARG;
+        return;
+    }
+    lg_write_bytes(w, method, mlen);
+    lg_write_bytes(w, " ", 1);
+    lg_write_bytes(w, target.ptr, target.len);
+    lg_write_bytes(w, " HTTP/1.1\r\n", 11);
+}
+
+void lg_write_status_line(lg_writer *w, int version_minor, int status, const char *reason)
+{
+    if (status < 100 || status > 999 || (version_minor != 0 && version_minor != 1)) {
+        if (!w->err) w->err = LG_ERR_INVALID_ARG;
+        return;
+    }
+    if (!reason) reason = lg_status_reason(status);
+    size_t rlen = strlen(reason);
+    for (size_t i = 0; i < rlen; i++) {
+        if (!lg_is_value(reason[i])) {
+            if (!w->err) w->err = LG_ERR_HEADER_VALUE;
+            return;
+        }
+    }
+    lg_write_bytes(w, version_minor ? "HTTP/1.1 " : "HTTP/1.0 ", 9);
+    write_dec(w, (uint64_t)status);
+    lg_write_bytes(w, " ", 1);
+    lg_write_bytes(w, reason, rlen);
+    lg_write_bytes(w, "\r\n", 2);
+}
+
+void lg_write_header_str(lg_writer *w, lg_str name, lg_str value)
+{
+    if (w->err) return;
+    if (!token_ok(name.ptr, name.len)) {
+        w->err = LG_ERR_HEADER_NAME;
+        return;
+    }
+    for (size_t i = 0; i < value.len; i++) {
+        if (!lg_is_value(value.ptr[i])) {
+            w->err = LG_ERR_HEADER_VALUE;
+            return;
+        }
+    }
+    lg_write_bytes(w, name.ptr, name.len);
+    lg_write_bytes(w, ": ", 2);
+    lg_write_bytes(w, value.ptr, value.len);
+    lg_write_bytes(w, "\r\n", 2);
+}
+
+void lg_write_header(lg_writer *w, const char *name, const char *value)
+{
+    lg_str n = { name, strlen(name) }, v = { value, strlen(value) };
+    lg_write_header_str(w, n, v);
+}
+
+void lg_write_header_uint(lg_writer *w, const char *name, uint64_t value)
+{
+    size_t n = strlen(name);
+    if (w->err) return;
+    if (!token_ok(name, n)) {
+        w->err = LG_ERR_HEADER_NAME;
+        return;
+    }
+    lg_write_bytes(w, name, n);
+    lg_write_bytes(w, ": ", 2);
+    write_dec(w, value);
+    lg_write_bytes(w, "\r\n", 2);
+}
+
+void lg_write_end_head(lg_writer *w)
+{
+    lg_write_bytes(w, "\r\n", 2);
+}
+
+void lg_write_chunk_start(lg_writer *w, size_t size)
+{
+    write_hex(w, (uint64_t)size);
+    lg_write_bytes(w, "\r\n", 2);
+}
+
+void lg_write_chunk_end(lg_writer *w)
+{
+    lg_write_bytes(w, "\r\n", 2);
+}
+
+void lg_write_last_chunk(lg_writer *w, const lg_header *trailers, size_t n)
+{
+    lg_write_bytes(w, "0\r\n", 3);
+    for (size_t i = 0; i < n; i++) lg_write_header_str(w, trailers[i].name, trailers[i].value);
+    lg_write_bytes(w, "\r\n", 2);
+}
+
+const char *lg_status_reason(int status)
+{
+    switch (status) {
+    case 100: return "Continue";
+    case 101: return "Switching Protocols";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 206: return "Partial Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 303: return "See Other";
+    case 304: return "Not Modified";
+    case 307: return "Temporary Redirect";
+    case 308: return "Permanent Redirect";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 411: return "Length Required";
+    case 412: return "Precondition Failed";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 415: return "Unsupported Media Type";
+    case 416: return "Range Not Satisfiable";
+    case 417: return "Expectation Failed";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 505: return "HTTP Version Not Supported";
+    default: return "Unknown";
+    }
+}
