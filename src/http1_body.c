@@ -105,7 +105,10 @@ int lg_body_read(lg_body_reader *r, const char *buf, size_t len, size_t *consume
         case ST_SIZE_LF:
             while (p < end) {
                 char c = *p++;
-                if (++r->line_len > LG_MAX_CHUNK_LINE) return LG_ERR_CHUNK_EXTENSION;
+                /* The limit is on the size and extensions; the CRLF ending
+                 * the line is not counted against it. */
+                if (++r->line_len > LG_MAX_CHUNK_LINE && c != '\r' && c != '\n')
+                    return LG_ERR_CHUNK_EXTENSION;
                 if (r->state == ST_SIZE_FIRST || r->state == ST_SIZE) {
                     if (lg_is_hex(c)) {
                         if (r->remaining > (UINT64_C(0x7fffffffffffffff) >> 4))

@@ -616,8 +616,8 @@ lg_str lg_head_get(const lg_head *head, const char *name)
 int lg_list_has(lg_str list, const char *token)
 {
     size_t tn = strlen(token);
+    if (!list.ptr) return 0;
     const char *p = list.ptr, *end = list.ptr + list.len;
-    if (!p) return 0;
     while (p < end) {
         const char *comma = memchr(p, ',', (size_t)(end - p));
         const char *e_end = comma ? comma : end;
