@@ -59,11 +59,22 @@ static int token_ok(const char *s, size_t n)
     return 1;
 }
 
+/* A request target is a URI (RFC 9112 3.2): visible ASCII only. Raw
+ * non-ASCII bytes must be percent-encoded by the caller. */
+static int target_ok(lg_str t)
+{
+    if (t.len == 0) return 0;
+    for (size_t i = 0; i < t.len; i++) {
+        unsigned char c = (unsigned char)t.ptr[i];
+        if (c <= 0x20 || c >= 0x7f) return 0;
+    }
+    return 1;
+}
+
 void lg_write_request_line(lg_writer *w, const char *method, lg_str target)
 {
     size_t mlen = strlen(method);
-    if (!token_ok(method, mlen) || target.len == 0 ||
-        lg_find_ctl_or_space(target.ptr, target.ptr + target.len) != target.ptr + target.len) {
+    if (!token_ok(method, mlen) || !target_ok(target)) {
         if (!w->err) w->err = LG_ERR_INVALID_ARG;
         return;
     }
