@@ -4,8 +4,12 @@
  * This is the one public header. It is C99 and has no dependency beyond the
  * C library. Sections, in layer order (each only uses the ones above it):
  *
- *   1. basics   — strings, error codes, allocator and log hooks
+ *   1. basics   — strings and error codes
  *   2. codec    — sans-IO HTTP/1.1 parsing and serialising (no I/O, no malloc)
+ *   3. memory, logging, addresses
+ *   4. loop     — readiness, timers, deferred calls (one thread)
+ *   5. stream   — buffered TCP with exact endings and graceful close
+ *   6. tcp      — listen, connect, resolve
  *
  * SPDX-License-Identifier: MIT
  */
@@ -99,7 +103,8 @@ typedef enum lg_err {
     LG_ERR_ACCESS = -66,            /* permission denied */
     LG_ERR_URL = -67,               /* a URL that does not parse */
     LG_ERR_REDIRECTS = -68,         /* too many redirects */
-    LG_ERR_PROTOCOL = -69           /* the peer broke HTTP in a way not listed above */
+    LG_ERR_PROTOCOL = -69,          /* the peer broke HTTP in a way not listed above */
+    LG_ERR_AGAIN = -70              /* platform layer: the call would block (ports return it) */
 } lg_err;
 
 /* A short English sentence for an error code ("connection reset by peer").
@@ -324,6 +329,371 @@ void lg_write_last_chunk(lg_writer *w, const lg_header *trailers, size_t n);
 
 /* "OK", "Not Found", ...; "Unknown" for codes it does not know. */
 const char *lg_status_reason(int status);
+
+/* ======================================================================
+ * 3. Memory, logging, addresses
+ * ====================================================================== */
+
+/* All of linger's allocation goes through this hook. `free` gets the size
+ * that was asked for, so a pool allocator needs no headers. */
+typedef struct lg_allocator {
+    void *(*alloc)(size_t size, void *user);
+    void (*free)(void *ptr, size_t size, void *user);
+    void *user;
+} lg_allocator;
+
+/* Replace the allocator (NULL restores malloc/free). Call it before creating
+ * anything: memory must be freed by the allocator that gave it. */
+void lg_set_allocator(const lg_allocator *a);
+
+enum { LG_LOG_ERROR = 0, LG_LOG_WARN = 1, LG_LOG_INFO = 2, LG_LOG_DEBUG = 3 };
+typedef void (*lg_log_fn)(int level, const char *message, void *user);
+
+/* An IPv4 or IPv6 socket address. */
+typedef struct lg_addr {
+    uint8_t family;       /* 4 or 6 */
+    uint16_t port;        /* host byte order */
+    uint32_t scope_id;    /* IPv6 zone, 0 otherwise */
+    uint8_t ip[16];       /* network byte order; IPv4 uses the first 4 */
+} lg_addr;
+
+/* Parse a numeric address: "127.0.0.1:8080", "[::1]:8080", "0.0.0.0:80".
+ * Without a port, `default_port` is used. Host names are not looked up here:
+ * see lg_resolve(). Returns LG_OK or LG_ERR_ADDR_INVALID. */
+int lg_addr_parse(lg_addr *addr, const char *text, uint16_t default_port);
+
+/* "127.0.0.1:8080" / "[::1]:8080" into buf (46+8 bytes always suffice).
+ * Returns the length, or LG_ERR_BUFFER_TOO_SMALL. */
+int lg_addr_format(const lg_addr *addr, char *buf, size_t cap);
+
+/* ======================================================================
+ * 4. Event loop
+ *
+ * One thread runs a loop; every callback runs on that thread. Handles (I/O
+ * watchers, timers, deferred calls) are structs you own and embed; the loop
+ * keeps pointers to them while they are active and allocates nothing for
+ * them. Callbacks may start, stop and close any handle, including their own.
+ * ====================================================================== */
+
+typedef struct lg_loop lg_loop;
+typedef struct lg_io lg_io;
+typedef struct lg_timer lg_timer;
+typedef struct lg_defer lg_defer;
+
+/* A readiness backend (see src/loop_epoll.c, src/loop_poll.c). */
+typedef struct lg_backend lg_backend;
+/* The socket and clock functions of a platform (see docs/porting.md). */
+typedef struct lg_net lg_net;
+
+extern const lg_backend lg_backend_epoll; /* Linux only */
+extern const lg_backend lg_backend_poll;  /* anything with poll() */
+
+typedef struct lg_loop_config {
+    const lg_backend *backend; /* NULL: $LINGER_BACKEND ("epoll"/"poll"), else the best one */
+    const lg_net *net;         /* NULL: the operating system's sockets */
+    void *net_ctx;             /* passed to every lg_net function */
+    lg_log_fn log;             /* NULL: linger prints nothing */
+    void *log_user;
+    int log_level;             /* messages up to this level are passed on (default WARN) */
+} lg_loop_config;
+
+/* Counters a loop keeps about how its connections ended (rule 3 in numbers). */
+typedef struct lg_loop_stats {
+    uint64_t graceful_closes;  /* closed after EOF from the peer: no RST possible */
+    uint64_t linger_timeouts;  /* gave up waiting for the peer's EOF (time) */
+    uint64_t linger_overflows; /* gave up draining (byte budget) */
+    uint64_t aborts;           /* closed with RST on purpose (lg_stream_abort) */
+    uint64_t accept_errors;    /* accept() failures, e.g. out of descriptors */
+} lg_loop_stats;
+
+lg_loop *lg_loop_new(const lg_loop_config *config);
+/* Frees the loop. Everything on it must already be closed. */
+void lg_loop_free(lg_loop *loop);
+
+/* Run until lg_loop_stop() or until nothing is left to wait for (no active
+ * I/O watcher, timer or deferred call). Returns LG_OK or an lg_err. */
+int lg_loop_run(lg_loop *loop);
+/* One iteration: wait up to timeout_ms (-1: no limit, 0: just poll) and run
+ * what is ready. Returns 1 if anything is still active, 0 if not, or < 0. */
+int lg_loop_run_once(lg_loop *loop, int timeout_ms);
+/* Make lg_loop_run return after the current iteration. */
+void lg_loop_stop(lg_loop *loop);
+/* Milliseconds on the monotonic clock, as of the start of this iteration. */
+uint64_t lg_loop_now(const lg_loop *loop);
+/* Re-read the clock (after a long computation in a callback). */
+void lg_loop_update_time(lg_loop *loop);
+const lg_loop_stats *lg_loop_get_stats(const lg_loop *loop);
+/* Log through the loop's hook, printf-style. */
+void lg_log(lg_loop *loop, int level, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* --- readiness of a descriptor --- */
+#define LG_READABLE 1u
+#define LG_WRITABLE 2u
+
+typedef void (*lg_io_cb)(lg_io *io, unsigned events);
+
+struct lg_io {
+    lg_loop *loop;
+    lg_io_cb cb;
+    void *data;         /* yours */
+    int fd;
+    uint8_t events;     /* what is being watched */
+    uint8_t registered; /* private */
+    uint32_t slot;      /* private: backend bookkeeping */
+};
+
+void lg_io_init(lg_loop *loop, lg_io *io, int fd, lg_io_cb cb, void *data);
+/* Watch for LG_READABLE and/or LG_WRITABLE (0 stops watching). */
+int lg_io_set(lg_io *io, unsigned events);
+/* Stop watching for good; the descriptor is yours to close. */
+void lg_io_close(lg_io *io);
+
+/* --- timers: a binary heap, O(log n) to start or stop --- */
+typedef void (*lg_timer_cb)(lg_timer *t);
+
+struct lg_timer {
+    lg_loop *loop;
+    lg_timer_cb cb;
+    void *data;         /* yours */
+    uint64_t due_ms;
+    uint64_t repeat_ms;
+    uint32_t heap_index;/* private; UINT32_MAX when stopped */
+};
+
+void lg_timer_init(lg_loop *loop, lg_timer *t, lg_timer_cb cb, void *data);
+/* Fire after timeout_ms, then every repeat_ms if that is not 0. Restarting
+ * a running timer moves it. */
+int lg_timer_start(lg_timer *t, uint64_t timeout_ms, uint64_t repeat_ms);
+void lg_timer_stop(lg_timer *t);
+int lg_timer_active(const lg_timer *t);
+
+/* --- deferred calls: run once, after the current batch of events --- */
+typedef void (*lg_defer_cb)(lg_defer *d);
+
+struct lg_defer {
+    lg_defer *next;
+    lg_defer_cb cb;
+    void *data;         /* yours */
+    uint8_t queued;     /* private */
+};
+
+/* Queue d to run on this loop's thread soon ("next tick"). Queuing a queued
+ * d again does nothing. Not thread-safe: see lg_loop_post. */
+void lg_defer_call(lg_loop *loop, lg_defer *d, lg_defer_cb cb, void *data);
+void lg_defer_cancel(lg_loop *loop, lg_defer *d);
+
+/* Thread-safe: queue d from any thread and wake the loop, which runs d->cb on
+ * its own thread. d must stay valid until then. */
+int lg_loop_post(lg_loop *loop, lg_defer *d, lg_defer_cb cb, void *data);
+
+/* ======================================================================
+ * 5. Streams: buffered, non-blocking TCP connections with exact endings
+ *
+ * Rule 2 lives here: a reset is an ending with a cause, never a lost
+ * message; and rule 3: a stream with unread input is never simply closed.
+ * lg_stream_close() flushes, shuts down the sending side, reads and discards
+ * input until the peer's EOF (bounded by time and bytes), and only then
+ * closes, so the peer's TCP stack never sees unread data destroyed (which is
+ * what makes it send RST). The only other way out is lg_stream_abort().
+ * ====================================================================== */
+
+typedef struct lg_stream lg_stream;
+typedef struct lg_write_req lg_write_req;
+typedef struct lg_read_req lg_read_req;
+
+/* How a stream's input ended. */
+typedef enum lg_ending {
+    LG_END_NONE = 0, /* still open */
+    LG_END_EOF,      /* the peer sent FIN */
+    LG_END_RESET,    /* the peer sent RST (ECONNRESET), or EPIPE on read */
+    LG_END_ERROR     /* another error; lg_stream_error() says which */
+} lg_ending;
+
+typedef struct lg_stream_config {
+    uint32_t recv_buffer_bytes;  /* receive buffer (default 4096) */
+    uint32_t max_queued_bytes;   /* send queue bound for copied writes (default 1 MiB) */
+    uint32_t linger_timeout_ms;  /* graceful close: wait this long for EOF (default 5000) */
+    uint32_t linger_max_bytes;   /* graceful close: discard at most this much (default 16 MiB) */
+    uint8_t keep_idle_buffer;    /* 0: free the receive buffer whenever it is empty */
+} lg_stream_config;
+
+typedef struct lg_stream_callbacks {
+    /* New bytes are buffered, or the input ended (lg_stream_ending()). Look
+     * at lg_stream_peek() and lg_stream_consume() what you used; what you do
+     * not consume stays buffered and is shown again with the next bytes. */
+    void (*on_data)(lg_stream *s);
+    /* The send queue has become empty. */
+    void (*on_drain)(lg_stream *s);
+    /* Sending failed (peer reset or stopped reading). Queued data is
+     * dropped; reading goes on: the peer's last words may still be there. */
+    void (*on_write_error)(lg_stream *s, int err);
+    /* The descriptor is closed; the stream's memory may be reused now. */
+    void (*on_close)(lg_stream *s);
+} lg_stream_callbacks;
+
+struct lg_write_req {
+    lg_write_req *next;
+    void (*cb)(lg_write_req *req, int status); /* status: LG_OK or the error */
+    void *data;            /* yours */
+    const char *ptr;       /* private */
+    uint64_t offset;       /* private: file offset */
+    uint64_t len;          /* private: bytes left */
+    int file;              /* private: -1 for memory */
+    uint8_t kind;          /* private */
+};
+
+typedef void (*lg_read_cb)(lg_read_req *req, int status, size_t len);
+
+struct lg_read_req {
+    lg_read_cb cb;
+    void *data;            /* yours */
+    char *dst;             /* private */
+    size_t cap, len;       /* private */
+    uint8_t mode;          /* private */
+};
+
+struct lg_stream {
+    lg_io io;
+    const lg_stream_callbacks *cbs;
+    const lg_stream_config *config;
+    void *data;                  /* yours */
+    char *rbuf;                  /* private from here on */
+    uint32_t rcap, rstart, rend;
+    lg_write_req *wq_head, *wq_tail; /* zero-copy and file writes, and copy blocks */
+    uint64_t queued;             /* bytes waiting to be sent */
+    lg_read_req *read_req;
+    lg_timer linger;
+    lg_defer deferred;
+    uint64_t discarded;
+    int16_t error;               /* first error seen */
+    uint8_t state, flags, ending, cork;
+};
+
+/* Take over a connected, non-blocking descriptor. config may be NULL
+ * (defaults); it must outlive the stream, and may be shared. */
+int lg_stream_open(lg_loop *loop, lg_stream *s, int fd, const lg_stream_config *config,
+                   const lg_stream_callbacks *cbs, void *data);
+
+/* Start or stop reading from the socket (stopping is back-pressure: bytes
+ * wait in the kernel). Streams start reading when opened. */
+int lg_stream_read_start(lg_stream *s);
+int lg_stream_read_stop(lg_stream *s);
+
+/* The bytes buffered and not yet consumed; lg_stream_consume(n) drops the
+ * first n of them. */
+lg_str lg_stream_peek(const lg_stream *s);
+void lg_stream_consume(lg_stream *s, size_t n);
+
+/* How the input ended, and the first error the stream met (0 if none). */
+lg_ending lg_stream_ending(const lg_stream *s);
+int lg_stream_error(const lg_stream *s);
+
+/* --- the read forms (asyncio's StreamReader in C) ---
+ * One read request at a time; the callback gets LG_OK and the length when
+ * the read completed as asked, or an error and the bytes that did come:
+ *   read_some:      1..cap bytes; LG_OK with 0 bytes means EOF.
+ *   read_exact:     exactly n bytes, or LG_ERR_CLOSED_EARLY/LG_ERR_RESET
+ *                   with what came before the end.
+ *   read_line:      up to and including "\n"; LG_ERR_TOO_LARGE when no
+ *                   newline within cap; LG_ERR_CLOSED_EARLY at EOF first.
+ *   read_until_eof: everything until the peer's FIN (LG_OK), or until a reset
+ *                   after data (LG_ERR_RESET, with the data: rule 2),
+ *                   LG_ERR_TOO_LARGE beyond cap.
+ * A read started while the stream closes ends with LG_ERR_CANCELLED. */
+int lg_stream_read_some(lg_stream *s, lg_read_req *req, void *dst, size_t cap, lg_read_cb cb);
+int lg_stream_read_exact(lg_stream *s, lg_read_req *req, void *dst, size_t n, lg_read_cb cb);
+int lg_stream_read_line(lg_stream *s, lg_read_req *req, void *dst, size_t cap, lg_read_cb cb);
+int lg_stream_read_until_eof(lg_stream *s, lg_read_req *req, void *dst, size_t cap,
+                             lg_read_cb cb);
+
+/* --- writing ---
+ * lg_stream_write copies what the kernel does not take at once; it fails
+ * with LG_ERR_LIMIT when the queue would exceed max_queued_bytes (wait for
+ * on_drain). lg_stream_write_ref and lg_stream_sendfile queue your memory or
+ * file without copying; req->cb says when it is done with them. Writes go
+ * out in the order they were made. After a write error every write fails
+ * with that error. */
+int lg_stream_write(lg_stream *s, const void *data, size_t len);
+int lg_stream_writev(lg_stream *s, const lg_str *parts, size_t n);
+int lg_stream_write_ref(lg_stream *s, lg_write_req *req, const void *data, size_t len,
+                        void (*cb)(lg_write_req *, int));
+int lg_stream_sendfile(lg_stream *s, lg_write_req *req, int file, uint64_t offset, uint64_t len,
+                       void (*cb)(lg_write_req *, int));
+/* Bytes waiting to be sent. */
+uint64_t lg_stream_queued(const lg_stream *s);
+/* While corked, writes are queued but not sent; uncorking sends them in as
+ * few system calls as possible (responses to pipelined requests). */
+void lg_stream_cork(lg_stream *s);
+void lg_stream_uncork(lg_stream *s);
+
+/* Half-close: once the queue is flushed, send FIN. Reading goes on. */
+int lg_stream_shutdown(lg_stream *s);
+
+/* Graceful close (see above). on_close follows, always, exactly once. */
+void lg_stream_close(lg_stream *s);
+/* Close now with RST, dropping everything. Counted in lg_loop_stats.aborts
+ * and logged: it is the one way to make a peer see a reset. */
+void lg_stream_abort(lg_stream *s);
+
+/* ======================================================================
+ * 6. TCP: listening, connecting, resolving
+ * ====================================================================== */
+
+typedef struct lg_listener lg_listener;
+typedef void (*lg_accept_cb)(lg_listener *l, int fd, const lg_addr *peer);
+
+#define LG_LISTEN_REUSEPORT 1u /* SO_REUSEPORT: one listener per loop/core */
+
+struct lg_listener {
+    lg_io io;
+    lg_timer pause;      /* private: accept paused when out of descriptors */
+    lg_accept_cb cb;
+    void *data;          /* yours */
+    lg_addr addr;        /* the bound address (port filled in when 0 was asked) */
+};
+
+/* Listen on a numeric address ("0.0.0.0:8080", "[::1]:0"). Accepted sockets
+ * arrive non-blocking, with TCP_NODELAY, in cb, which owns them. */
+int lg_listen(lg_loop *loop, lg_listener *l, const char *addr, unsigned flags, int backlog,
+              lg_accept_cb cb, void *data);
+void lg_listener_close(lg_listener *l);
+
+typedef struct lg_connect_req lg_connect_req;
+typedef void (*lg_connect_cb)(lg_connect_req *req, int status, int fd);
+
+struct lg_connect_req {
+    lg_io io;
+    lg_timer timer;
+    lg_connect_cb cb;
+    void *data;          /* yours */
+};
+
+/* Connect to a numeric address without blocking; cb gets the connected
+ * descriptor, or LG_ERR_REFUSED / LG_ERR_UNREACHABLE / LG_ERR_TIMEOUT ... */
+int lg_connect(lg_loop *loop, lg_connect_req *req, const lg_addr *addr, uint32_t timeout_ms,
+               lg_connect_cb cb);
+void lg_connect_cancel(lg_connect_req *req);
+
+typedef struct lg_resolve_req lg_resolve_req;
+typedef void (*lg_resolve_cb)(lg_resolve_req *req, int status, const lg_addr *addrs, size_t n);
+
+struct lg_resolve_req {
+    lg_defer done;       /* private */
+    lg_timer timer;      /* private */
+    lg_resolve_cb cb;
+    void *data;          /* yours */
+    void *job;           /* private */
+};
+
+/* Resolve a host name without blocking the loop (getaddrinfo on a helper
+ * thread; numeric addresses answer at once, on the next tick). */
+int lg_resolve(lg_loop *loop, lg_resolve_req *req, const char *host, uint16_t port,
+               uint32_t timeout_ms, lg_resolve_cb cb);
+void lg_resolve_cancel(lg_resolve_req *req);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,445 @@
+/*
+ * The event loop: one thread, readiness from a backend, timers in a binary
+ * heap, deferred calls in a FIFO, and a mutex-guarded queue for work posted
+ * from other threads.
+ *
+ * One iteration: run due timers, wait for readiness (no longer than the
+ * next timer, not at all if deferred calls wait), dispatch, run due timers,
+ * run deferred calls. Deferred calls queued while deferred calls run wait
+ * for the next iteration, so a callback that defers itself cannot starve I/O.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "loop_internal.h"
+
+#define TIMER_STOPPED UINT32_MAX
+
+/* The platform a loop uses unless its config names one: ports define
+ * LG_DEFAULT_NET (e.g. lg_net_lwip) to replace the POSIX sockets. */
+#ifndef LG_DEFAULT_NET
+#define LG_DEFAULT_NET lg_net_posix
+#endif
+extern const lg_net LG_DEFAULT_NET;
+
+/* ---------------------------------------------------------------------------
+ * Timer heap (min-heap on due_ms; ties keep no particular order)
+ * ------------------------------------------------------------------------ */
+
+static void heap_set(lg_loop *loop, uint32_t i, lg_timer *t)
+{
+    loop->heap[i] = t;
+    t->heap_index = i;
+}
+
+static void heap_up(lg_loop *loop, uint32_t i)
+{
+    lg_timer *t = loop->heap[i];
+    while (i > 0) {
+        uint32_t parent = (i - 1) / 2;
+        if (loop->heap[parent]->due_ms <= t->due_ms) break;
+        heap_set(loop, i, loop->heap[parent]);
+        i = parent;
+    }
+    heap_set(loop, i, t);
+}
+
+static void heap_down(lg_loop *loop, uint32_t i)
+{
+    lg_timer *t = loop->heap[i];
+    uint32_t n = loop->heap_len;
+    for (;;) {
+        uint32_t c = 2 * i + 1;
+        if (c >= n) break;
+        if (c + 1 < n && loop->heap[c + 1]->due_ms < loop->heap[c]->due_ms) c++;
+        if (t->due_ms <= loop->heap[c]->due_ms) break;
+        heap_set(loop, i, loop->heap[c]);
+        i = c;
+    }
+    heap_set(loop, i, t);
+}
+
+static void heap_remove(lg_loop *loop, lg_timer *t)
+{
+    uint32_t i = t->heap_index;
+    uint32_t last = --loop->heap_len;
+    t->heap_index = TIMER_STOPPED;
+    if (i == last) return;
+    heap_set(loop, i, loop->heap[last]);
+    if (i > 0 && loop->heap[i]->due_ms < loop->heap[(i - 1) / 2]->due_ms) heap_up(loop, i);
+    else heap_down(loop, i);
+}
+
+static int heap_push(lg_loop *loop, lg_timer *t)
+{
+    if (loop->heap_len == loop->heap_cap) {
+        uint32_t cap = loop->heap_cap ? loop->heap_cap * 2 : 16;
+        lg_timer **h = lg__realloc(loop->heap, loop->heap_cap * sizeof *h, cap * sizeof *h);
+        if (!h) return LG_ERR_NOMEM;
+        loop->heap = h;
+        loop->heap_cap = cap;
+    }
+    heap_set(loop, loop->heap_len, t);
+    loop->heap_len++;
+    heap_up(loop, t->heap_index);
+    return LG_OK;
+}
+
+void lg_timer_init(lg_loop *loop, lg_timer *t, lg_timer_cb cb, void *data)
+{
+    memset(t, 0, sizeof *t);
+    t->loop = loop;
+    t->cb = cb;
+    t->data = data;
+    t->heap_index = TIMER_STOPPED;
+}
+
+int lg_timer_start(lg_timer *t, uint64_t timeout_ms, uint64_t repeat_ms)
+{
+    lg_loop *loop = t->loop;
+    uint64_t due = loop->now + timeout_ms;
+    t->repeat_ms = repeat_ms;
+    if (t->heap_index != TIMER_STOPPED) {
+        uint64_t old = t->due_ms;
+        t->due_ms = due;
+        if (due < old) heap_up(loop, t->heap_index);
+        else heap_down(loop, t->heap_index);
+        return LG_OK;
+    }
+    t->due_ms = due;
+    return heap_push(loop, t);
+}
+
+void lg_timer_stop(lg_timer *t)
+{
+    if (t->heap_index != TIMER_STOPPED) heap_remove(t->loop, t);
+}
+
+int lg_timer_active(const lg_timer *t)
+{
+    return t->heap_index != TIMER_STOPPED;
+}
+
+static void run_timers(lg_loop *loop)
+{
+    while (loop->heap_len && loop->heap[0]->due_ms <= loop->now) {
+        lg_timer *t = loop->heap[0];
+        if (t->repeat_ms) {
+            /* Re-arm from now, not from the missed deadline: a loop that was
+             * stalled does not fire a burst of catch-up calls. */
+            t->due_ms = loop->now + t->repeat_ms;
+            heap_down(loop, 0);
+        } else {
+            heap_remove(loop, t);
+        }
+        t->cb(t);
+    }
+}
+
+/* ---------------------------------------------------------------------------
+ * Deferred calls
+ * ------------------------------------------------------------------------ */
+
+void lg_defer_call(lg_loop *loop, lg_defer *d, lg_defer_cb cb, void *data)
+{
+    d->cb = cb;
+    d->data = data;
+    if (d->queued) return;
+    d->queued = 1;
+    d->next = NULL;
+    if (loop->defer_tail) loop->defer_tail->next = d;
+    else loop->defer_head = d;
+    loop->defer_tail = d;
+}
+
+void lg_defer_cancel(lg_loop *loop, lg_defer *d)
+{
+    if (!d->queued) return;
+    lg_defer *prev = NULL;
+    for (lg_defer *p = loop->defer_head; p; prev = p, p = p->next) {
+        if (p != d) continue;
+        if (prev) prev->next = p->next;
+        else loop->defer_head = p->next;
+        if (loop->defer_tail == p) loop->defer_tail = prev;
+        /* run_deferred stops after its mark: move the mark back. A NULL
+         * prev means the mark was next in line, so this round is done. */
+        if (loop->defer_mark == p) {
+            loop->defer_mark = prev;
+            if (!prev) loop->defer_mark_gone = 1;
+        }
+        break;
+    }
+    d->queued = 0;
+}
+
+static void run_deferred(lg_loop *loop)
+{
+    /* Only what was queued before we started: see the file comment. */
+    loop->defer_mark = loop->defer_tail;
+    loop->defer_mark_gone = 0;
+    while (loop->defer_head && !loop->defer_mark_gone) {
+        lg_defer *d = loop->defer_head;
+        loop->defer_head = d->next;
+        if (!loop->defer_head) loop->defer_tail = NULL;
+        d->queued = 0;
+        int last = d == loop->defer_mark;
+        if (last) loop->defer_mark = NULL;
+        d->cb(d);
+        if (last) break;
+    }
+    loop->defer_mark = NULL;
+}
+
+/* ---------------------------------------------------------------------------
+ * Work posted from other threads
+ * ------------------------------------------------------------------------ */
+
+static void on_wake(lg_io *io, unsigned events)
+{
+    lg_loop *loop = io->loop;
+    LG_UNUSED(events);
+    loop->net->waker_drain(loop->net_ctx, loop->wake_fds);
+    loop->net->mutex_lock(loop->net_ctx, loop->post_mutex);
+    lg_defer *list = loop->post_head;
+    loop->post_head = loop->post_tail = NULL;
+    loop->net->mutex_unlock(loop->net_ctx, loop->post_mutex);
+    while (list) {
+        lg_defer *d = list;
+        list = d->next;
+        d->queued = 0;
+        d->cb(d);
+    }
+}
+
+int lg_loop_post(lg_loop *loop, lg_defer *d, lg_defer_cb cb, void *data)
+{
+    if (loop->wake_fds[0] < 0) return LG_ERR_UNSUPPORTED;
+    d->cb = cb;
+    d->data = data;
+    d->next = NULL;
+    d->queued = 1;
+    loop->net->mutex_lock(loop->net_ctx, loop->post_mutex);
+    int was_empty = loop->post_head == NULL;
+    if (loop->post_tail) loop->post_tail->next = d;
+    else loop->post_head = d;
+    loop->post_tail = d;
+    loop->net->mutex_unlock(loop->net_ctx, loop->post_mutex);
+    if (was_empty) loop->net->waker_signal(loop->net_ctx, loop->wake_fds);
+    return LG_OK;
+}
+
+void lg__loop_ref(lg_loop *loop)
+{
+    loop->refs++;
+}
+
+void lg__loop_unref(lg_loop *loop)
+{
+    loop->refs--;
+}
+
+/* ---------------------------------------------------------------------------
+ * I/O watchers
+ * ------------------------------------------------------------------------ */
+
+void lg_io_init(lg_loop *loop, lg_io *io, int fd, lg_io_cb cb, void *data)
+{
+    memset(io, 0, sizeof *io);
+    io->loop = loop;
+    io->fd = fd;
+    io->cb = cb;
+    io->data = data;
+}
+
+int lg_io_set(lg_io *io, unsigned events)
+{
+    lg_loop *loop = io->loop;
+    events &= LG_READABLE | LG_WRITABLE;
+    if (io->fd < 0) return LG_ERR_CLOSED;
+    if (events == io->events) return LG_OK;
+    int rc = loop->backend->update(loop, io, io->events, events);
+    if (rc) return rc;
+    if (io != &loop->wake_io) {
+        if (!io->events && events) loop->active_ios++;
+        else if (io->events && !events) loop->active_ios--;
+    }
+    io->events = (uint8_t)events;
+    return LG_OK;
+}
+
+void lg_io_close(lg_io *io)
+{
+    if (io->fd < 0) return;
+    lg_io_set(io, 0);
+    io->fd = -1;
+}
+
+void lg__io_ready(lg_io *io, unsigned events)
+{
+    if (io->fd < 0 || !io->events) return;
+    /* Errors and hang-ups come as both: the callback's next recv or send
+     * says what happened. */
+    events &= io->events;
+    if (events) io->cb(io, events);
+}
+
+/* ---------------------------------------------------------------------------
+ * The loop
+ * ------------------------------------------------------------------------ */
+
+static const lg_backend *pick_backend(const lg_loop_config *config)
+{
+    if (config && config->backend) return config->backend;
+    const char *env = getenv("LINGER_BACKEND");
+#if defined(__linux__)
+    if (env && strcmp(env, "poll") == 0) return &lg_backend_poll;
+    return &lg_backend_epoll;
+#else
+    (void)env;
+    return &lg_backend_poll;
+#endif
+}
+
+lg_loop *lg_loop_new(const lg_loop_config *config)
+{
+    lg_loop *loop = lg__alloc(sizeof *loop);
+    if (!loop) return NULL;
+    memset(loop, 0, sizeof *loop);
+    loop->backend = pick_backend(config);
+    loop->net = config && config->net ? config->net : &LG_DEFAULT_NET;
+    loop->net_ctx = config ? config->net_ctx : NULL;
+    loop->log = config ? config->log : NULL;
+    loop->log_user = config ? config->log_user : NULL;
+    loop->log_level = config && config->log_level ? config->log_level : LG_LOG_WARN;
+    loop->wake_fds[0] = loop->wake_fds[1] = -1;
+    loop->now = loop->net->now_ms(loop->net_ctx);
+
+    if (loop->backend->init(loop) != LG_OK) {
+        lg__free(loop, sizeof *loop);
+        return NULL;
+    }
+    /* Cross-thread wake-up is optional: a platform without it still runs. */
+    if (loop->net->waker_open && loop->net->mutex_new) {
+        loop->post_mutex = loop->net->mutex_new(loop->net_ctx);
+        if (loop->post_mutex && loop->net->waker_open(loop->net_ctx, loop->wake_fds) == LG_OK) {
+            lg_io_init(loop, &loop->wake_io, loop->wake_fds[0], on_wake, NULL);
+            if (lg_io_set(&loop->wake_io, LG_READABLE) != LG_OK) {
+                loop->net->waker_close(loop->net_ctx, loop->wake_fds);
+                loop->wake_fds[0] = loop->wake_fds[1] = -1;
+            }
+        } else {
+            loop->wake_fds[0] = loop->wake_fds[1] = -1;
+        }
+    }
+    return loop;
+}
+
+char *lg__buf_get(lg_loop *loop, uint32_t size)
+{
+    if (size == loop->buf_cache_size && loop->buf_cache_len)
+        return loop->buf_cache[--loop->buf_cache_len];
+    return lg__alloc(size);
+}
+
+void lg__buf_put(lg_loop *loop, char *buf, uint32_t size)
+{
+    if (!buf) return;
+    if (!loop->buf_cache_len) loop->buf_cache_size = size;
+    if (size == loop->buf_cache_size &&
+        loop->buf_cache_len < sizeof loop->buf_cache / sizeof loop->buf_cache[0]) {
+        loop->buf_cache[loop->buf_cache_len++] = buf;
+        return;
+    }
+    lg__free(buf, size);
+}
+
+void lg_loop_free(lg_loop *loop)
+{
+    if (!loop) return;
+    while (loop->buf_cache_len) lg__free(loop->buf_cache[--loop->buf_cache_len], loop->buf_cache_size);
+    if (loop->wake_fds[0] >= 0) {
+        lg_io_close(&loop->wake_io);
+        loop->net->waker_close(loop->net_ctx, loop->wake_fds);
+    }
+    if (loop->post_mutex) loop->net->mutex_free(loop->net_ctx, loop->post_mutex);
+    loop->backend->destroy(loop);
+    lg__free(loop->heap, loop->heap_cap * sizeof *loop->heap);
+    lg__free(loop, sizeof *loop);
+}
+
+static int loop_alive(const lg_loop *loop)
+{
+    return loop->active_ios || loop->heap_len || loop->defer_head || loop->refs ||
+           loop->post_head;
+}
+
+int lg_loop_run_once(lg_loop *loop, int timeout_ms)
+{
+    lg_loop_update_time(loop);
+    run_timers(loop);
+
+    int wait = timeout_ms;
+    if (loop->defer_head || loop->stop) {
+        wait = 0;
+    } else if (loop->heap_len) {
+        uint64_t due = loop->heap[0]->due_ms;
+        uint64_t left = due > loop->now ? due - loop->now : 0;
+        if (left > 0x7fffffff) left = 0x7fffffff;
+        if (wait < 0 || (uint64_t)wait > left) wait = (int)left;
+    } else if (!loop_alive(loop)) {
+        wait = 0;
+    }
+
+    int rc = loop->backend->wait(loop, wait);
+    lg_loop_update_time(loop);
+    run_timers(loop);
+    run_deferred(loop);
+    if (rc < 0) return rc;
+    return loop_alive(loop);
+}
+
+int lg_loop_run(lg_loop *loop)
+{
+    int rc = 0;
+    loop->running = 1;
+    while (!loop->stop) {
+        rc = lg_loop_run_once(loop, -1);
+        if (rc <= 0) break;
+    }
+    loop->stop = 0;
+    loop->running = 0;
+    return rc < 0 ? rc : LG_OK;
+}
+
+void lg_loop_stop(lg_loop *loop)
+{
+    loop->stop = 1;
+}
+
+uint64_t lg_loop_now(const lg_loop *loop)
+{
+    return loop->now;
+}
+
+void lg_loop_update_time(lg_loop *loop)
+{
+    loop->now = loop->net->now_ms(loop->net_ctx);
+}
+
+const lg_loop_stats *lg_loop_get_stats(const lg_loop *loop)
+{
+    return &loop->stats;
+}
+
+void lg_log(lg_loop *loop, int level, const char *fmt, ...)
+{
+    if (!loop || !loop->log || level > loop->log_level) return;
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    loop->log(level, msg, loop->log_user);
+}

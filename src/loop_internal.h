@@ -1,0 +1,121 @@
+/* The loop's insides, shared by the loop, its backends, the platform layers
+ * and the stream. Not part of the public API; ports read it (docs/porting.md). */
+#ifndef LG_LOOP_INTERNAL_H
+#define LG_LOOP_INTERNAL_H
+
+#include "linger.h"
+
+/* A readiness backend: four functions, after Redis's ae. `update` is told
+ * the old and new interest of an io; `wait` blocks up to timeout_ms (-1: no
+ * limit) and calls lg__io_ready() for each ready io. */
+struct lg_backend {
+    const char *name;
+    int (*init)(lg_loop *loop);
+    void (*destroy)(lg_loop *loop);
+    int (*update)(lg_loop *loop, lg_io *io, unsigned old_events, unsigned new_events);
+    int (*wait)(lg_loop *loop, int timeout_ms);
+};
+
+/* A platform: sockets, clock, wake-up, threads. Every function gets the
+ * loop's net_ctx. Socket functions return LG_OK / a count, LG_ERR_AGAIN when
+ * they would block, or another negative lg_err: never errno. */
+struct lg_net {
+    const char *name;
+    uint64_t (*now_ms)(void *ctx);
+
+    int (*listen)(void *ctx, const lg_addr *addr, unsigned flags, int backlog, int *fd,
+                  lg_addr *bound);
+    /* A non-blocking, TCP_NODELAY socket, or LG_ERR_AGAIN when none waits.
+     * LG_ERR_LIMIT means out of descriptors (EMFILE/ENFILE). */
+    int (*accept)(void *ctx, int listen_fd, int *fd, lg_addr *peer);
+    /* LG_OK when connected at once, LG_ERR_AGAIN when in progress (wait
+     * until writable, then ask connect_result). */
+    int (*connect)(void *ctx, const lg_addr *addr, int *fd);
+    int (*connect_result)(void *ctx, int fd);
+
+    /* > 0 bytes, 0 at EOF, LG_ERR_AGAIN, LG_ERR_RESET, ... */
+    long (*recv)(void *ctx, int fd, void *buf, size_t len);
+    /* Gathering send; never raises SIGPIPE. >= 0 bytes taken, or an error. */
+    long (*send)(void *ctx, int fd, const lg_str *parts, size_t n);
+    /* Optional (NULL: the stream reads the file and sends it). */
+    long (*sendfile)(void *ctx, int fd, int file, uint64_t offset, size_t len);
+    int (*shutdown_write)(void *ctx, int fd);
+    void (*close)(void *ctx, int fd);
+    /* Close so that the peer sees RST (SO_LINGER 0). */
+    void (*abort)(void *ctx, int fd);
+
+    /* Wake-up for lg_loop_post: fds[0] is watched for reading, signal makes
+     * it readable, drain makes it quiet again. */
+    int (*waker_open)(void *ctx, int fds[2]);
+    void (*waker_signal)(void *ctx, const int fds[2]);
+    void (*waker_drain)(void *ctx, const int fds[2]);
+    void (*waker_close)(void *ctx, const int fds[2]);
+
+    /* A mutex for the post queue, and a detached thread for blocking work
+     * (name resolution). thread_start may be NULL on platforms without. */
+    void *(*mutex_new)(void *ctx);
+    void (*mutex_lock)(void *ctx, void *m);
+    void (*mutex_unlock)(void *ctx, void *m);
+    void (*mutex_free)(void *ctx, void *m);
+    int (*thread_start)(void *ctx, void (*fn)(void *arg), void *arg);
+    /* Blocking name lookup for the resolver thread. */
+    int (*getaddrinfo)(void *ctx, const char *host, uint16_t port, lg_addr *out, size_t max,
+                       size_t *n);
+};
+
+extern const lg_net lg_net_posix;
+
+struct lg_loop {
+    const lg_backend *backend;
+    void *backend_data;
+    const lg_net *net;
+    void *net_ctx;
+    lg_log_fn log;
+    void *log_user;
+    int log_level;
+
+    uint64_t now;
+    lg_timer **heap;
+    uint32_t heap_len, heap_cap;
+
+    lg_defer *defer_head, *defer_tail;
+    lg_defer *defer_mark;   /* the last call of the current round */
+    uint8_t defer_mark_gone;
+
+    void *post_mutex;
+    lg_defer *post_head, *post_tail;
+    int wake_fds[2];
+    lg_io wake_io;
+
+    /* Free receive/copy buffers of one size, so that a server in its steady
+     * state takes buffers from here, not from the allocator. */
+    char *buf_cache[16];
+    uint32_t buf_cache_len, buf_cache_size;
+
+    uint32_t active_ios; /* watched ios, the waker excepted */
+    uint32_t refs;       /* lg__loop_ref: work elsewhere that will come back */
+    uint8_t stop;
+    uint8_t running;
+    lg_loop_stats stats;
+};
+
+/* For backends: an io is ready. Ignores ios closed earlier in the batch. */
+void lg__io_ready(lg_io *io, unsigned events);
+
+/* Keep the loop alive while work it waits for is elsewhere (a thread). */
+void lg__loop_ref(lg_loop *loop);
+void lg__loop_unref(lg_loop *loop);
+
+/* Buffers of `size` bytes, cached per loop. */
+char *lg__buf_get(lg_loop *loop, uint32_t size);
+void lg__buf_put(lg_loop *loop, char *buf, uint32_t size);
+
+/* The allocator hook. */
+void *lg__alloc(size_t size);
+void lg__free(void *ptr, size_t size);
+/* Grow a block from old_size to new_size, keeping its contents. */
+void *lg__realloc(void *ptr, size_t old_size, size_t new_size);
+
+#define LG_UNUSED(x) ((void)(x))
+
+#endif

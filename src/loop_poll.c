@@ -1,0 +1,124 @@
+/* poll() backend: the portable one (lwIP, BSD, macOS). A dense pollfd array
+ * with a parallel array of ios; io->slot is the index. Removing an io while
+ * events are being dispatched only blanks its slot; the array is compacted
+ * after the dispatch, so indices stay valid while we walk them. */
+#if !defined(LG_NO_POLL)
+#if defined(__linux__)
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+
+#include "loop_internal.h"
+
+typedef struct poll_state {
+    struct pollfd *fds;
+    lg_io **ios;
+    uint32_t len, cap;
+    uint8_t dispatching, holes;
+} poll_state;
+
+static int pl_init(lg_loop *loop)
+{
+    poll_state *st = lg__alloc(sizeof *st);
+    if (!st) return LG_ERR_NOMEM;
+    memset(st, 0, sizeof *st);
+    loop->backend_data = st;
+    return LG_OK;
+}
+
+static void pl_destroy(lg_loop *loop)
+{
+    poll_state *st = loop->backend_data;
+    lg__free(st->fds, st->cap * sizeof *st->fds);
+    lg__free(st->ios, st->cap * sizeof *st->ios);
+    lg__free(st, sizeof *st);
+}
+
+static short poll_mask(unsigned events)
+{
+    return (short)(((events & LG_READABLE) ? POLLIN : 0) | ((events & LG_WRITABLE) ? POLLOUT : 0));
+}
+
+static int grow(poll_state *st)
+{
+    uint32_t cap = st->cap ? st->cap * 2 : 64;
+    struct pollfd *fds = lg__realloc(st->fds, st->cap * sizeof *fds, cap * sizeof *fds);
+    if (!fds) return LG_ERR_NOMEM;
+    st->fds = fds;
+    lg_io **ios = lg__realloc(st->ios, st->cap * sizeof *ios, cap * sizeof *ios);
+    if (!ios) return LG_ERR_NOMEM; /* fds grew; cap stays, harmless */
+    st->ios = ios;
+    st->cap = cap;
+    return LG_OK;
+}
+
+static void remove_slot(poll_state *st, uint32_t i)
+{
+    uint32_t last = --st->len;
+    if (i != last) {
+        st->fds[i] = st->fds[last];
+        st->ios[i] = st->ios[last];
+        if (st->ios[i]) st->ios[i]->slot = i;
+    }
+}
+
+static int pl_update(lg_loop *loop, lg_io *io, unsigned old_events, unsigned new_events)
+{
+    poll_state *st = loop->backend_data;
+    if (!old_events) {
+        if (st->len == st->cap && grow(st) != LG_OK) return LG_ERR_NOMEM;
+        io->slot = st->len++;
+        st->fds[io->slot].fd = io->fd;
+        st->fds[io->slot].events = poll_mask(new_events);
+        st->fds[io->slot].revents = 0;
+        st->ios[io->slot] = io;
+        return LG_OK;
+    }
+    if (!new_events) {
+        if (st->dispatching) {
+            st->ios[io->slot] = NULL;
+            st->fds[io->slot].fd = -1;
+            st->holes = 1;
+        } else {
+            remove_slot(st, io->slot);
+        }
+        return LG_OK;
+    }
+    st->fds[io->slot].events = poll_mask(new_events);
+    return LG_OK;
+}
+
+static int pl_wait(lg_loop *loop, int timeout_ms)
+{
+    poll_state *st = loop->backend_data;
+    int n = poll(st->fds, st->len, timeout_ms);
+    if (n < 0) return errno == EINTR ? 0 : LG_ERR_IO;
+    st->dispatching = 1;
+    /* ios added during dispatch land past `end`: they wait for next time. */
+    uint32_t end = st->len;
+    for (uint32_t i = 0; i < end && n > 0; i++) {
+        short re = st->fds[i].revents;
+        if (!re) continue;
+        n--;
+        st->fds[i].revents = 0;
+        lg_io *io = st->ios[i];
+        if (!io) continue;
+        unsigned events = 0;
+        if (re & (POLLIN | POLLHUP | POLLERR)) events |= LG_READABLE;
+        if (re & (POLLOUT | POLLHUP | POLLERR)) events |= LG_WRITABLE;
+        if (re & POLLNVAL) events |= LG_READABLE | LG_WRITABLE;
+        lg__io_ready(io, events);
+    }
+    st->dispatching = 0;
+    if (st->holes) {
+        st->holes = 0;
+        for (uint32_t i = st->len; i-- > 0;)
+            if (!st->ios[i]) remove_slot(st, i);
+    }
+    return 0;
+}
+
+const lg_backend lg_backend_poll = { "poll", pl_init, pl_destroy, pl_update, pl_wait };
+#endif

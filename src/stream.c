@@ -1,0 +1,667 @@
+/*
+ * Streams: a TCP connection with a receive buffer, an ordered send queue,
+ * and one place where it closes.
+ *
+ * Life of a stream (s->state):
+ *
+ *   OPEN ──close()──> FLUSHING ──queue empty──> DRAINING ──EOF──> CLOSED
+ *     │                   │  (FIN sent; input read    │
+ *     │                   │   and thrown away)        ├─ linger timeout ─┤
+ *     │                   └── input already ended ────┴─ byte budget  ───┤
+ *     └──abort()─────────────────────────────────────────────────────────┘
+ *
+ * The descriptor is closed only in finish_close(), and only from DRAINING
+ * (after the peer's EOF, or when time or budget ran out, both counted), or
+ * by abort(). That is rule 3: closing with unread input is what makes a TCP
+ * stack send RST and lose the response the peer was about to read.
+ *
+ * Reads end with a cause (rule 2): EOF, or a reset after whatever data came
+ * before it, which stays buffered for the owner to use.
+ */
+#include <string.h>
+
+#include "loop_internal.h"
+#include "stream_internal.h"
+
+static const lg_stream_config default_config = {
+    .recv_buffer_bytes = 4096,
+    .max_queued_bytes = 1u << 20,
+    .linger_timeout_ms = 5000,
+    .linger_max_bytes = 16u << 20,
+    .keep_idle_buffer = 0,
+};
+
+#define CFG(s, field) ((s)->config->field ? (s)->config->field : default_config.field)
+
+static lg_loop *loop_of(const lg_stream *s)
+{
+    return s->io.loop;
+}
+
+/* ---------------------------------------------------------------------------
+ * Interest: one function decides what the descriptor is watched for.
+ * ------------------------------------------------------------------------ */
+
+static int rbuf_full(const lg_stream *s)
+{
+    return s->rbuf && s->rstart == 0 && s->rend == s->rcap;
+}
+
+static void update_events(lg_stream *s)
+{
+    unsigned ev = 0;
+    if (s->state == LG_STREAM_DRAINING) {
+        ev = LG_READABLE;
+    } else if (s->state == LG_STREAM_OPEN || s->state == LG_STREAM_FLUSHING) {
+        if (s->state == LG_STREAM_OPEN && (s->flags & LG_SF_READING) && s->ending == LG_END_NONE &&
+            !rbuf_full(s))
+            ev |= LG_READABLE;
+        if (s->wq_head && !s->cork && !(s->flags & LG_SF_WRITE_FAILED)) ev |= LG_WRITABLE;
+    }
+    if (lg_io_set(&s->io, ev) != LG_OK && ev) {
+        /* The backend could not watch us (out of memory): fail loudly
+         * rather than hang silently. */
+        if (!s->error) s->error = LG_ERR_NOMEM;
+    }
+}
+
+/* ---------------------------------------------------------------------------
+ * Receive buffer
+ * ------------------------------------------------------------------------ */
+
+static void rbuf_release(lg_stream *s)
+{
+    if (!s->rbuf) return;
+    lg__buf_put(loop_of(s), s->rbuf, s->rcap);
+    s->rbuf = NULL;
+    s->rcap = s->rstart = s->rend = 0;
+}
+
+void lg__stream_release_if_idle(lg_stream *s)
+{
+    if (s->rbuf && s->rstart == s->rend && !s->config->keep_idle_buffer) rbuf_release(s);
+}
+
+static int rbuf_make_room(lg_stream *s)
+{
+    if (!s->rbuf) {
+        uint32_t size = CFG(s, recv_buffer_bytes);
+        s->rbuf = lg__buf_get(loop_of(s), size);
+        if (!s->rbuf) return LG_ERR_NOMEM;
+        s->rcap = size;
+        s->rstart = s->rend = 0;
+        return LG_OK;
+    }
+    if (s->rend == s->rcap && s->rstart > 0) {
+        memmove(s->rbuf, s->rbuf + s->rstart, s->rend - s->rstart);
+        s->rend -= s->rstart;
+        s->rstart = 0;
+    }
+    return LG_OK;
+}
+
+lg_str lg_stream_peek(const lg_stream *s)
+{
+    lg_str v;
+    v.ptr = s->rbuf ? s->rbuf + s->rstart : NULL;
+    v.len = s->rbuf ? s->rend - s->rstart : 0;
+    if (!v.ptr) v.ptr = "";
+    return v;
+}
+
+void lg_stream_consume(lg_stream *s, size_t n)
+{
+    if (!s->rbuf) return;
+    size_t have = s->rend - s->rstart;
+    if (n > have) n = have;
+    int was_full = rbuf_full(s);
+    s->rstart += (uint32_t)n;
+    if (s->rstart == s->rend) {
+        s->rstart = s->rend = 0;
+        if (!s->config->keep_idle_buffer) rbuf_release(s);
+    }
+    if (was_full && s->state == LG_STREAM_OPEN) update_events(s);
+}
+
+lg_ending lg_stream_ending(const lg_stream *s)
+{
+    return (lg_ending)s->ending;
+}
+
+int lg_stream_error(const lg_stream *s)
+{
+    return s->error;
+}
+
+/* ---------------------------------------------------------------------------
+ * Closing: the one place a descriptor is closed.
+ * ------------------------------------------------------------------------ */
+
+static void fail_queue(lg_stream *s, int err);
+
+static void deferred_close_cb(lg_defer *d)
+{
+    lg_stream *s = d->data;
+    if (s->cbs && s->cbs->on_close) s->cbs->on_close(s);
+}
+
+static void finish_close(lg_stream *s, int abort)
+{
+    lg_loop *loop = loop_of(s);
+    if (s->state == LG_STREAM_CLOSED) return;
+    int fd = s->io.fd;
+    lg_timer_stop(&s->linger);
+    lg_io_close(&s->io);
+    if (abort) loop->net->abort(loop->net_ctx, fd);
+    else loop->net->close(loop->net_ctx, fd);
+    s->state = LG_STREAM_CLOSED;
+    rbuf_release(s);
+    fail_queue(s, LG_ERR_CLOSED);
+    if (s->read_req) {
+        lg_read_req *r = s->read_req;
+        s->read_req = NULL;
+        r->cb(r, LG_ERR_CANCELLED, r->len);
+    }
+    lg_defer_call(loop, &s->deferred, deferred_close_cb, s);
+}
+
+static void linger_expired(lg_timer *t)
+{
+    lg_stream *s = t->data;
+    loop_of(s)->stats.linger_timeouts++;
+    lg_log(loop_of(s), LG_LOG_INFO, "fd %d: no EOF within the linger time, closing", s->io.fd);
+    finish_close(s, 0);
+}
+
+/* The send side is done: send FIN and wait for the peer's. */
+static void start_draining(lg_stream *s)
+{
+    lg_loop *loop = loop_of(s);
+    if (s->ending != LG_END_NONE) {
+        /* Nothing more can arrive: closing cannot destroy unread input. */
+        if (s->ending == LG_END_EOF) loop->stats.graceful_closes++;
+        finish_close(s, 0);
+        return;
+    }
+    s->state = LG_STREAM_DRAINING;
+    if (!(s->flags & LG_SF_SHUT_DONE)) {
+        s->flags |= LG_SF_SHUT_DONE;
+        loop->net->shutdown_write(loop->net_ctx, s->io.fd);
+    }
+    if (s->rbuf) {
+        s->discarded += s->rend - s->rstart;
+        s->rstart = s->rend = 0;
+    }
+    update_events(s);
+}
+
+static void drain_input(lg_stream *s)
+{
+    lg_loop *loop = loop_of(s);
+    char scratch[512];
+    char *buf = s->rbuf ? s->rbuf : scratch;
+    size_t cap = s->rbuf ? s->rcap : sizeof scratch;
+    for (int i = 0; i < 16; i++) {
+        long n = loop->net->recv(loop->net_ctx, s->io.fd, buf, cap);
+        if (n == LG_ERR_AGAIN) return;
+        if (n == 0) {
+            loop->stats.graceful_closes++;
+            finish_close(s, 0);
+            return;
+        }
+        if (n < 0) { /* the peer reset: nothing left to protect */
+            finish_close(s, 0);
+            return;
+        }
+        s->discarded += (uint64_t)n;
+        if (s->discarded > CFG(s, linger_max_bytes)) {
+            loop->stats.linger_overflows++;
+            lg_log(loop, LG_LOG_INFO, "fd %d: peer sent more than the linger budget, closing",
+                   s->io.fd);
+            finish_close(s, 0);
+            return;
+        }
+    }
+}
+
+void lg_stream_close(lg_stream *s)
+{
+    if (s->state != LG_STREAM_OPEN) return;
+    s->state = LG_STREAM_FLUSHING;
+    if (s->read_req) {
+        lg_read_req *r = s->read_req;
+        s->read_req = NULL;
+        r->cb(r, LG_ERR_CANCELLED, r->len);
+        if (s->state != LG_STREAM_FLUSHING) return;
+    }
+    s->cork = 0;
+    lg_timer_start(&s->linger, CFG(s, linger_timeout_ms), 0);
+    if (!s->wq_head || (s->flags & LG_SF_WRITE_FAILED)) start_draining(s);
+    else update_events(s);
+}
+
+void lg_stream_abort(lg_stream *s)
+{
+    if (s->state == LG_STREAM_CLOSED) return;
+    lg_loop *loop = loop_of(s);
+    loop->stats.aborts++;
+    lg_log(loop, LG_LOG_WARN, "fd %d: aborted (RST sent to the peer)", s->io.fd);
+    finish_close(s, 1);
+}
+
+/* ---------------------------------------------------------------------------
+ * Sending
+ * ------------------------------------------------------------------------ */
+
+enum { WQ_COPY = 1, WQ_REF = 2, WQ_FILE = 3 };
+
+/* A block of copied bytes in the queue; its req points at the unsent part. */
+typedef struct copy_block {
+    lg_write_req req;
+    uint32_t cap;
+    uint32_t used;
+    char bytes[];
+} copy_block;
+
+static void wq_push(lg_stream *s, lg_write_req *r)
+{
+    r->next = NULL;
+    if (s->wq_tail) s->wq_tail->next = r;
+    else s->wq_head = r;
+    s->wq_tail = r;
+}
+
+static void wq_pop(lg_stream *s)
+{
+    s->wq_head = s->wq_head->next;
+    if (!s->wq_head) s->wq_tail = NULL;
+}
+
+static void copy_block_free(lg_stream *s, copy_block *b)
+{
+    size_t size = sizeof *b + b->cap;
+    if (size == CFG(s, recv_buffer_bytes)) lg__buf_put(loop_of(s), (char *)b, (uint32_t)size);
+    else lg__free(b, size);
+}
+
+static void fail_queue(lg_stream *s, int err)
+{
+    while (s->wq_head) {
+        lg_write_req *r = s->wq_head;
+        wq_pop(s);
+        if (r->kind == WQ_COPY) copy_block_free(s, (copy_block *)r);
+        else if (r->cb) r->cb(r, err);
+    }
+    s->queued = 0;
+}
+
+/* Append bytes to the queue, filling the last copy block first. */
+static int queue_copy(lg_stream *s, const char *p, size_t n)
+{
+    lg_write_req *tail = s->wq_tail;
+    if (tail && tail->kind == WQ_COPY) {
+        copy_block *b = (copy_block *)tail;
+        size_t room = b->cap - b->used;
+        size_t take = n < room ? n : room;
+        memcpy(b->bytes + b->used, p, take);
+        b->used += (uint32_t)take;
+        b->req.len += take;
+        s->queued += take;
+        p += take;
+        n -= take;
+    }
+    if (!n) return LG_OK;
+    /* Small pieces share buffer-sized blocks from the loop's cache. */
+    uint32_t std = CFG(s, recv_buffer_bytes);
+    size_t size = sizeof(copy_block) + n <= std ? std : sizeof(copy_block) + n;
+    copy_block *b = size == std ? (copy_block *)(void *)lg__buf_get(loop_of(s), std)
+                                : lg__alloc(size);
+    if (!b) return LG_ERR_NOMEM;
+    memset(&b->req, 0, sizeof b->req);
+    b->req.kind = WQ_COPY;
+    b->req.file = -1;
+    b->cap = (uint32_t)(size - sizeof *b);
+    b->used = (uint32_t)n;
+    memcpy(b->bytes, p, n);
+    b->req.ptr = b->bytes;
+    b->req.len = n;
+    s->queued += n;
+    wq_push(s, &b->req);
+    return LG_OK;
+}
+
+static void write_failed(lg_stream *s, int err)
+{
+    if (!s->error) s->error = (int16_t)err;
+    s->flags |= LG_SF_WRITE_FAILED;
+    fail_queue(s, err);
+    if (s->state == LG_STREAM_FLUSHING) {
+        start_draining(s);
+        return;
+    }
+    update_events(s);
+    if (s->state == LG_STREAM_OPEN && s->cbs && s->cbs->on_write_error)
+        s->cbs->on_write_error(s, err);
+}
+
+/* What to do once everything queued has gone out. */
+static void queue_emptied(lg_stream *s, int notify)
+{
+    if (s->state == LG_STREAM_FLUSHING) {
+        start_draining(s);
+        return;
+    }
+    if ((s->flags & LG_SF_SHUT_REQUESTED) && !(s->flags & LG_SF_SHUT_DONE)) {
+        lg_loop *loop = loop_of(s);
+        s->flags |= LG_SF_SHUT_DONE;
+        loop->net->shutdown_write(loop->net_ctx, s->io.fd);
+    }
+    update_events(s);
+    if (notify && s->state == LG_STREAM_OPEN && s->cbs && s->cbs->on_drain) s->cbs->on_drain(s);
+}
+
+/* Advance the queue past n sent bytes, completing what is done. */
+static void wq_advance(lg_stream *s, uint64_t n)
+{
+    s->queued -= n;
+    while (n && s->wq_head) {
+        lg_write_req *r = s->wq_head;
+        uint64_t take = n < r->len ? n : r->len;
+        r->len -= take;
+        if (r->kind == WQ_FILE) r->offset += take;
+        else r->ptr += take;
+        n -= take;
+        if (r->len) break;
+        wq_pop(s);
+        if (r->kind == WQ_COPY) copy_block_free(s, (copy_block *)r);
+        else if (r->cb) r->cb(r, LG_OK);
+    }
+    /* Zero-length requests complete as soon as they reach the head. */
+    while (s->wq_head && s->wq_head->len == 0) {
+        lg_write_req *r = s->wq_head;
+        wq_pop(s);
+        if (r->kind == WQ_COPY) copy_block_free(s, (copy_block *)r);
+        else if (r->cb) r->cb(r, LG_OK);
+    }
+}
+
+/* Send as much of the queue as the kernel takes. Returns 1 when the queue is
+ * empty, 0 when it must wait for writability, < 0 after a write error. */
+static int flush(lg_stream *s)
+{
+    lg_loop *loop = loop_of(s);
+    s->flags |= LG_SF_FLUSHING;
+    int result = 1;
+    while (s->wq_head) {
+        lg_write_req *r = s->wq_head;
+        long w;
+        if (r->kind == WQ_FILE) {
+            size_t chunk = r->len > (1u << 30) ? (1u << 30) : (size_t)r->len;
+            w = loop->net->sendfile(loop->net_ctx, s->io.fd, r->file, r->offset, chunk);
+            if (w == 0) w = LG_ERR_IO; /* the file is shorter than promised */
+        } else {
+            lg_str parts[16];
+            size_t n = 0;
+            for (lg_write_req *q = r; q && n < 16 && q->kind != WQ_FILE; q = q->next) {
+                if (!q->len) continue;
+                parts[n].ptr = q->ptr;
+                parts[n].len = (size_t)q->len;
+                n++;
+            }
+            w = n ? loop->net->send(loop->net_ctx, s->io.fd, parts, n) : 0;
+        }
+        if (w == LG_ERR_AGAIN) {
+            result = 0;
+            break;
+        }
+        if (w < 0) {
+            s->flags &= (uint8_t)~LG_SF_FLUSHING;
+            write_failed(s, (int)w);
+            return (int)w;
+        }
+        wq_advance(s, (uint64_t)w);
+        if (s->state == LG_STREAM_CLOSED) break;
+    }
+    s->flags &= (uint8_t)~LG_SF_FLUSHING;
+    return result;
+}
+
+static int check_writable(const lg_stream *s)
+{
+    if (s->flags & LG_SF_WRITE_FAILED) return s->error ? s->error : LG_ERR_PIPE;
+    if (s->state != LG_STREAM_OPEN || (s->flags & LG_SF_SHUT_REQUESTED)) return LG_ERR_CLOSED;
+    return LG_OK;
+}
+
+int lg_stream_writev(lg_stream *s, const lg_str *parts, size_t n)
+{
+    int rc = check_writable(s);
+    if (rc) return rc;
+    uint64_t total = 0;
+    for (size_t i = 0; i < n; i++) total += parts[i].len;
+    if (total == 0) return LG_OK;
+    if (s->queued + total > CFG(s, max_queued_bytes)) return LG_ERR_LIMIT;
+
+    size_t first = 0, skip = 0; /* what the kernel took at once */
+    if (!s->wq_head && !s->cork && !(s->flags & LG_SF_FLUSHING)) {
+        lg_loop *loop = loop_of(s);
+        long w = loop->net->send(loop->net_ctx, s->io.fd, parts, n);
+        if (w < 0 && w != LG_ERR_AGAIN) {
+            if (!s->error) s->error = (int16_t)w;
+            s->flags |= LG_SF_WRITE_FAILED;
+            update_events(s);
+            return (int)w;
+        }
+        if (w > 0) {
+            size_t left = (size_t)w;
+            while (first < n && left >= parts[first].len) left -= parts[first++].len;
+            skip = left;
+        }
+        if (first == n) return LG_OK;
+    }
+    for (size_t i = first; i < n; i++) {
+        rc = queue_copy(s, parts[i].ptr + skip, parts[i].len - skip);
+        skip = 0;
+        if (rc) {
+            /* Out of memory halfway: the message is broken, and so is the
+             * connection. */
+            write_failed(s, rc);
+            return rc;
+        }
+    }
+    update_events(s);
+    return LG_OK;
+}
+
+int lg_stream_write(lg_stream *s, const void *data, size_t len)
+{
+    lg_str part = { data, len };
+    return lg_stream_writev(s, &part, 1);
+}
+
+static int queue_req(lg_stream *s, lg_write_req *req)
+{
+    int rc = check_writable(s);
+    if (rc) return rc;
+    wq_push(s, req);
+    s->queued += req->len;
+    if (!s->cork && !(s->flags & LG_SF_FLUSHING)) {
+        int f = flush(s);
+        if (f < 0) return LG_OK; /* reported through req->cb and on_write_error */
+        if (f == 1 && s->state == LG_STREAM_OPEN) {
+            queue_emptied(s, 0);
+            return LG_OK;
+        }
+    }
+    update_events(s);
+    return LG_OK;
+}
+
+int lg_stream_write_ref(lg_stream *s, lg_write_req *req, const void *data, size_t len,
+                        void (*cb)(lg_write_req *, int))
+{
+    req->kind = WQ_REF;
+    req->cb = cb;
+    req->ptr = data;
+    req->len = len;
+    req->file = -1;
+    req->offset = 0;
+    return queue_req(s, req);
+}
+
+int lg_stream_sendfile(lg_stream *s, lg_write_req *req, int file, uint64_t offset, uint64_t len,
+                       void (*cb)(lg_write_req *, int))
+{
+    if (!loop_of(s)->net->sendfile) return LG_ERR_UNSUPPORTED;
+    req->kind = WQ_FILE;
+    req->cb = cb;
+    req->ptr = NULL;
+    req->len = len;
+    req->file = file;
+    req->offset = offset;
+    return queue_req(s, req);
+}
+
+uint64_t lg_stream_queued(const lg_stream *s)
+{
+    return s->queued;
+}
+
+void lg_stream_cork(lg_stream *s)
+{
+    if (s->cork < 255) s->cork++;
+}
+
+void lg_stream_uncork(lg_stream *s)
+{
+    if (!s->cork || --s->cork) return;
+    if (s->state != LG_STREAM_OPEN || !s->wq_head || (s->flags & LG_SF_FLUSHING)) {
+        update_events(s);
+        return;
+    }
+    int f = flush(s);
+    if (f == 1 && s->state == LG_STREAM_OPEN) queue_emptied(s, 0);
+    else if (f == 0) update_events(s);
+}
+
+int lg_stream_shutdown(lg_stream *s)
+{
+    int rc = check_writable(s);
+    if (rc) return rc;
+    s->flags |= LG_SF_SHUT_REQUESTED;
+    if (!s->wq_head) queue_emptied(s, 0);
+    return LG_OK;
+}
+
+/* ---------------------------------------------------------------------------
+ * Receiving
+ * ------------------------------------------------------------------------ */
+
+static void input_ended(lg_stream *s, long rc)
+{
+    if (rc == 0) {
+        s->ending = LG_END_EOF;
+    } else if (rc == LG_ERR_RESET || rc == LG_ERR_PIPE) {
+        s->ending = LG_END_RESET;
+        if (!s->error) s->error = LG_ERR_RESET;
+    } else {
+        s->ending = LG_END_ERROR;
+        if (!s->error) s->error = (int16_t)rc;
+    }
+}
+
+/* Hand what is buffered (and how the input ended) to the owner. */
+static void deliver(lg_stream *s)
+{
+    if (s->state != LG_STREAM_OPEN) return;
+    if (s->read_req) lg__stream_read_progress(s);
+    else if (s->cbs && s->cbs->on_data) s->cbs->on_data(s);
+}
+
+static void on_readable(lg_stream *s)
+{
+    lg_loop *loop = loop_of(s);
+    int rc = rbuf_make_room(s);
+    if (rc) {
+        input_ended(s, rc);
+    } else if (s->rend < s->rcap) {
+        long n = loop->net->recv(loop->net_ctx, s->io.fd, s->rbuf + s->rend, s->rcap - s->rend);
+        if (n == LG_ERR_AGAIN) {
+            /* A spurious wake-up must not leave an idle buffer behind. */
+            lg__stream_release_if_idle(s);
+            return;
+        }
+        if (n > 0) s->rend += (uint32_t)n;
+        else input_ended(s, n);
+    }
+    if (s->ending != LG_END_NONE || rbuf_full(s)) update_events(s);
+    deliver(s);
+}
+
+static void on_io(lg_io *io, unsigned events)
+{
+    lg_stream *s = io->data;
+    if (events & LG_WRITABLE) {
+        int f = flush(s);
+        if (s->state == LG_STREAM_CLOSED) return;
+        if (f == 1) queue_emptied(s, 1);
+        if (s->state == LG_STREAM_CLOSED) return;
+    }
+    if (events & LG_READABLE) {
+        if (s->state == LG_STREAM_DRAINING) drain_input(s);
+        else if (s->state == LG_STREAM_OPEN) on_readable(s);
+    }
+}
+
+static void deferred_deliver_cb(lg_defer *d)
+{
+    lg_stream *s = d->data;
+    deliver(s);
+}
+
+/* Data already buffered (or an ending already known) is not announced by
+ * the socket again: hand it over on the next tick. */
+void lg__stream_schedule_delivery(lg_stream *s, int force)
+{
+    if (s->state != LG_STREAM_OPEN) return;
+    if (force || (s->rbuf && s->rend > s->rstart) || s->ending != LG_END_NONE)
+        lg_defer_call(loop_of(s), &s->deferred, deferred_deliver_cb, s);
+}
+
+int lg_stream_read_start(lg_stream *s)
+{
+    if (s->state != LG_STREAM_OPEN) return LG_ERR_CLOSED;
+    if (s->flags & LG_SF_READING) return LG_OK;
+    s->flags |= LG_SF_READING;
+    update_events(s);
+    lg__stream_schedule_delivery(s, 0);
+    return LG_OK;
+}
+
+int lg_stream_read_stop(lg_stream *s)
+{
+    if (s->state != LG_STREAM_OPEN) return LG_ERR_CLOSED;
+    s->flags &= (uint8_t)~LG_SF_READING;
+    update_events(s);
+    return LG_OK;
+}
+
+int lg_stream_open(lg_loop *loop, lg_stream *s, int fd, const lg_stream_config *config,
+                   const lg_stream_callbacks *cbs, void *data)
+{
+    memset(s, 0, sizeof *s);
+    lg_io_init(loop, &s->io, fd, on_io, s);
+    lg_timer_init(loop, &s->linger, linger_expired, s);
+    s->config = config ? config : &default_config;
+    s->cbs = cbs;
+    s->data = data;
+    s->state = LG_STREAM_OPEN;
+    s->flags = LG_SF_READING;
+    update_events(s);
+    if (s->error) {
+        loop->net->close(loop->net_ctx, fd);
+        s->state = LG_STREAM_CLOSED;
+        return s->error;
+    }
+    return LG_OK;
+}

@@ -1,0 +1,287 @@
+/* The fault injector's platform and backend; see fault_net.h. */
+#include "fault_net.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "loop_internal.h"
+
+static fault_sock *sock_of(void *ctx, int fd)
+{
+    fault_net *fn = ctx;
+    int i = fd - FAULT_FD_BASE;
+    if (i < 0 || i >= FAULT_MAX_SOCKS || !fn->socks[i].used) return NULL;
+    return &fn->socks[i];
+}
+
+fault_sock *fault_sock_get(fault_net *fn, int fd)
+{
+    return sock_of(fn, fd);
+}
+
+void fault_net_init(fault_net *fn)
+{
+    memset(fn, 0, sizeof *fn);
+    fn->now_ms = 1000000;
+}
+
+void fault_net_free(fault_net *fn)
+{
+    for (int i = 0; i < FAULT_MAX_SOCKS; i++) free(fn->socks[i].out);
+}
+
+int fault_sock_new(fault_net *fn, const fault_sock *script)
+{
+    for (int i = 0; i < FAULT_MAX_SOCKS; i++) {
+        if (fn->socks[i].used) continue;
+        fn->socks[i] = *script;
+        fn->socks[i].used = 1;
+        fn->socks[i].in_again_pending = script->in_again;
+        fn->socks[i].out_again_pending = script->out_again;
+        fn->socks[i].out = NULL;
+        fn->socks[i].out_len = fn->socks[i].out_cap = 0;
+        return FAULT_FD_BASE + i;
+    }
+    abort();
+}
+
+/* Is there anything for recv to report? */
+static int input_pending(const fault_sock *k)
+{
+    if (k->in_pos < k->in_len) return 1;
+    if (k->in_end == FAULT_EOF || k->in_end == FAULT_RESET) return 1;
+    if (k->in_end == FAULT_EOF_AFTER_FIN && k->fin_sent) return 1;
+    return 0;
+}
+
+static uint64_t f_now(void *ctx)
+{
+    return ((fault_net *)ctx)->now_ms;
+}
+
+static long f_recv(void *ctx, int fd, void *buf, size_t len)
+{
+    fault_sock *k = sock_of(ctx, fd);
+    if (!k) return LG_ERR_IO;
+    if (k->closed) {
+        k->recv_after_close++;
+        return LG_ERR_IO;
+    }
+    if (k->in_pos < k->in_len) {
+        if (k->in_again_pending) {
+            k->in_again_pending = 0;
+            return LG_ERR_AGAIN;
+        }
+        k->in_again_pending = k->in_again;
+        size_t n = k->in_len - k->in_pos;
+        if (k->in_piece && n > k->in_piece) n = k->in_piece;
+        if (n > len) n = len;
+        memcpy(buf, k->in + k->in_pos, n);
+        k->in_pos += n;
+        return (long)n;
+    }
+    switch (k->in_end) {
+    case FAULT_EOF:
+        return 0;
+    case FAULT_RESET:
+        return LG_ERR_RESET;
+    case FAULT_EOF_AFTER_FIN:
+        return k->fin_sent ? 0 : LG_ERR_AGAIN;
+    default:
+        return LG_ERR_AGAIN;
+    }
+}
+
+static long f_send(void *ctx, int fd, const lg_str *parts, size_t n)
+{
+    fault_sock *k = sock_of(ctx, fd);
+    if (!k || k->closed) return LG_ERR_IO;
+    k->send_calls++;
+    if (k->fin_sent) return LG_ERR_PIPE;
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) total += parts[i].len;
+    if (total == 0) return 0;
+    if (k->out_fail_err && k->out_len >= k->out_fail_at) return k->out_fail_err;
+    if (k->out_stall_at && k->out_len >= k->out_stall_at) return LG_ERR_AGAIN;
+    if (k->out_again_pending) {
+        k->out_again_pending = 0;
+        return LG_ERR_AGAIN;
+    }
+    k->out_again_pending = k->out_again;
+    size_t take = total;
+    if (k->out_piece && take > k->out_piece) take = k->out_piece;
+    if (k->out_fail_err && k->out_len + take > k->out_fail_at) take = k->out_fail_at - k->out_len;
+    if (k->out_stall_at && k->out_len + take > k->out_stall_at) take = k->out_stall_at - k->out_len;
+    if (k->out_len + take > k->out_cap) {
+        size_t cap = k->out_cap ? k->out_cap * 2 : 256;
+        while (cap < k->out_len + take) cap *= 2;
+        k->out = realloc(k->out, cap);
+        k->out_cap = cap;
+    }
+    size_t left = take;
+    for (size_t i = 0; i < n && left; i++) {
+        size_t c = parts[i].len < left ? parts[i].len : left;
+        memcpy(k->out + k->out_len, parts[i].ptr, c);
+        k->out_len += c;
+        left -= c;
+    }
+    return (long)take;
+}
+
+static int f_shutdown_write(void *ctx, int fd)
+{
+    fault_sock *k = sock_of(ctx, fd);
+    if (!k) return LG_ERR_IO;
+    if (!k->fin_sent) {
+        k->fin_sent = 1;
+        k->fin_at = k->out_len;
+    }
+    return LG_OK;
+}
+
+static void f_close(void *ctx, int fd)
+{
+    fault_sock *k = sock_of(ctx, fd);
+    if (!k) return;
+    /* Rule 3: input the peer sent that we never read is what turns a
+     * close into a reset. An input that ended in a reset cannot be hurt. */
+    if (k->in_pos < k->in_len) k->closed_with_unread = 1;
+    k->closed = 1;
+}
+
+static void f_abort(void *ctx, int fd)
+{
+    fault_sock *k = sock_of(ctx, fd);
+    if (!k) return;
+    k->aborted = 1;
+    k->closed = 1;
+}
+
+static int f_connect_result(void *ctx, int fd)
+{
+    (void)ctx;
+    (void)fd;
+    return LG_OK;
+}
+
+static int f_unsupported_listen(void *ctx, const lg_addr *a, unsigned flags, int backlog,
+                                int *fd, lg_addr *bound)
+{
+    (void)ctx;
+    (void)a;
+    (void)flags;
+    (void)backlog;
+    (void)fd;
+    (void)bound;
+    return LG_ERR_UNSUPPORTED;
+}
+
+static int f_unsupported_accept(void *ctx, int lfd, int *fd, lg_addr *peer)
+{
+    (void)ctx;
+    (void)lfd;
+    (void)fd;
+    (void)peer;
+    return LG_ERR_AGAIN;
+}
+
+static int f_unsupported_connect(void *ctx, const lg_addr *a, int *fd)
+{
+    (void)ctx;
+    (void)a;
+    (void)fd;
+    return LG_ERR_UNSUPPORTED;
+}
+
+const lg_net fault_net_ops = {
+    .name = "fault",
+    .now_ms = f_now,
+    .listen = f_unsupported_listen,
+    .accept = f_unsupported_accept,
+    .connect = f_unsupported_connect,
+    .connect_result = f_connect_result,
+    .recv = f_recv,
+    .send = f_send,
+    .sendfile = NULL,
+    .shutdown_write = f_shutdown_write,
+    .close = f_close,
+    .abort = f_abort,
+};
+
+/* --- backend --- */
+
+static int fb_init(lg_loop *loop)
+{
+    (void)loop;
+    return LG_OK;
+}
+
+static void fb_destroy(lg_loop *loop)
+{
+    (void)loop;
+}
+
+static int fb_update(lg_loop *loop, lg_io *io, unsigned old_events, unsigned new_events)
+{
+    fault_net *fn = loop->net_ctx;
+    int i = io->fd - FAULT_FD_BASE;
+    (void)old_events;
+    if (i < 0 || i >= FAULT_MAX_SOCKS) return LG_ERR_INVALID_ARG;
+    fn->ios[i] = new_events ? io : NULL;
+    return LG_OK;
+}
+
+static int fb_wait(lg_loop *loop, int timeout_ms)
+{
+    fault_net *fn = loop->net_ctx;
+    unsigned ready[FAULT_MAX_SOCKS];
+    lg_io *who[FAULT_MAX_SOCKS];
+    int count = 0;
+    for (int i = 0; i < FAULT_MAX_SOCKS; i++) {
+        lg_io *io = fn->ios[i];
+        fault_sock *k = &fn->socks[i];
+        if (!io || !k->used) continue;
+        unsigned ev = 0;
+        if ((io->events & LG_READABLE) && input_pending(k)) ev |= LG_READABLE;
+        if ((io->events & LG_WRITABLE) &&
+            !(k->out_stall_at && k->out_len >= k->out_stall_at))
+            ev |= LG_WRITABLE;
+        if (ev) {
+            ready[count] = ev;
+            who[count] = io;
+            count++;
+        }
+    }
+    if (count == 0) {
+        /* Nothing can happen but time passing. */
+        if (timeout_ms > 0) fn->now_ms += (uint64_t)timeout_ms;
+        else if (timeout_ms < 0) fn->stalled_waits++;
+        return 0;
+    }
+    for (int i = 0; i < count; i++) lg__io_ready(who[i], ready[i]);
+    return count;
+}
+
+const lg_backend fault_backend = { "fault", fb_init, fb_destroy, fb_update, fb_wait };
+
+lg_loop *fault_loop_new(fault_net *fn)
+{
+    lg_loop_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.backend = &fault_backend;
+    cfg.net = &fault_net_ops;
+    cfg.net_ctx = fn;
+    return lg_loop_new(&cfg);
+}
+
+int fault_run(lg_loop *loop, int max_iterations)
+{
+    fault_net *fn = loop->net_ctx;
+    for (int i = 0; i < max_iterations; i++) {
+        int before = fn->stalled_waits;
+        int alive = lg_loop_run_once(loop, -1);
+        if (alive <= 0) return i + 1;
+        if (fn->stalled_waits != before) return -1; /* waiting for what can never come */
+    }
+    return -1;
+}

@@ -1,0 +1,83 @@
+/*
+ * The fault injector: a scripted platform (lg_net) and readiness backend
+ * (lg_backend) that run the real stream, server and client over pretend
+ * sockets. Input arrives in pieces of any size, with EAGAIN between them,
+ * and ends in EOF, a reset, or silence at a chosen byte; output is taken in
+ * short writes and fails with EPIPE or a reset at a chosen byte, or stalls.
+ * Time is virtual: when nothing is ready the clock jumps to the next timer,
+ * so timeouts cost nothing and every run is the same.
+ *
+ * It also watches rule 3: closing a socket while scripted input is still
+ * unread is recorded as `closed_with_unread` — the case in which a real TCP
+ * stack sends RST.
+ */
+#ifndef LG_FAULT_NET_H
+#define LG_FAULT_NET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "linger.h"
+
+/* How scripted input ends once its bytes are delivered. */
+enum fault_end {
+    FAULT_SILENT = 0, /* nothing more ever arrives (the peer waits) */
+    FAULT_EOF,        /* the peer's FIN */
+    FAULT_RESET,      /* ECONNRESET */
+    FAULT_EOF_AFTER_FIN /* EOF, but only once we have sent our FIN (a polite peer) */
+};
+
+typedef struct fault_sock {
+    int used;
+    /* input script */
+    const char *in;
+    size_t in_len, in_pos;
+    size_t in_piece;      /* bytes per recv at most (0: all available) */
+    int in_again;         /* return EAGAIN before every piece */
+    int in_end;           /* enum fault_end */
+    int in_again_pending; /* private */
+    /* output */
+    char *out;
+    size_t out_len, out_cap;
+    size_t out_piece;     /* bytes per send at most (0: all) */
+    int out_again;        /* EAGAIN before every send that would take bytes */
+    size_t out_fail_at;   /* after this many bytes, sends fail ... */
+    int out_fail_err;     /* ... with this (0: never) */
+    size_t out_stall_at;  /* after this many bytes, sends block forever (0: never) */
+    int out_again_pending;
+    int send_calls;
+    /* what happened */
+    int fin_sent;
+    size_t fin_at;        /* out_len when FIN was sent */
+    int closed, aborted;
+    int closed_with_unread; /* rule 3 broken: input was still pending at close */
+    int recv_after_close;
+} fault_sock;
+
+#define FAULT_MAX_SOCKS 64
+#define FAULT_FD_BASE 1000
+
+typedef struct fault_net {
+    fault_sock socks[FAULT_MAX_SOCKS];
+    lg_io *ios[FAULT_MAX_SOCKS];
+    uint64_t now_ms;
+    int stalled_waits;    /* waits in which nothing could happen */
+} fault_net;
+
+extern const lg_net fault_net_ops;
+extern const lg_backend fault_backend;
+
+void fault_net_init(fault_net *fn);
+void fault_net_free(fault_net *fn);
+/* A new pretend connected socket; returns its descriptor. */
+int fault_sock_new(fault_net *fn, const fault_sock *script);
+fault_sock *fault_sock_get(fault_net *fn, int fd);
+
+/* A loop running on the fault injector. */
+lg_loop *fault_loop_new(fault_net *fn);
+
+/* Run until nothing is active or `max_iterations` pass (a hang). Returns the
+ * iterations used, or -1 on a hang. */
+int fault_run(lg_loop *loop, int max_iterations);
+
+#endif

@@ -1,0 +1,521 @@
+/* The stream over the fault injector: every read form and every ending, at
+ * every byte offset of small exchanges, in pieces of every size, with and
+ * without EAGAIN; writes with short writes, EPIPE at every offset, stalls;
+ * the graceful close and its bounds. */
+#include "fault/fault_net.h"
+#include "test.h"
+
+static const char TEXT[] = "The quick brown fox jumps over the lazy dog.\r\n";
+#define TEXT_LEN (sizeof TEXT - 1)
+
+typedef struct ctx {
+    lg_stream s;
+    lg_read_req req;
+    char dst[256];
+    int calls;
+    int status;
+    size_t len;
+    int closes;
+    int write_errors;
+    int write_error;
+    int drains;
+} ctx;
+
+static void on_close(lg_stream *s)
+{
+    ((ctx *)s->data)->closes++;
+}
+
+static void on_write_error(lg_stream *s, int err)
+{
+    ctx *c = s->data;
+    c->write_errors++;
+    c->write_error = err;
+}
+
+static void on_drain(lg_stream *s)
+{
+    ((ctx *)s->data)->drains++;
+}
+
+static const lg_stream_callbacks cbs = { NULL, on_drain, on_write_error, on_close };
+
+static void read_done(lg_read_req *req, int status, size_t len)
+{
+    ctx *c = req->data;
+    c->calls++;
+    c->status = status;
+    c->len = len;
+}
+
+static void read_done_then_close(lg_read_req *req, int status, size_t len)
+{
+    ctx *c = req->data;
+    read_done(req, status, len);
+    lg_stream_close(&c->s);
+}
+
+typedef int (*read_fn)(lg_stream *, lg_read_req *, void *, size_t, lg_read_cb);
+
+static const size_t pieces[] = { 0, 1, 2, 3, 7, 16 };
+
+/* One exchange: scripted input text[0..cut) then `end`; a read of one form. */
+static int run_read(read_fn fn, size_t cap, size_t cut, int end, size_t piece, int again, ctx *c,
+                    fault_sock **out_sock)
+{
+    static fault_net fn_state;
+    fault_net_free(&fn_state);
+    fault_net_init(&fn_state);
+    lg_loop *loop = fault_loop_new(&fn_state);
+    fault_sock script = { 0 };
+    script.in = TEXT;
+    script.in_len = cut;
+    script.in_piece = piece;
+    script.in_again = again;
+    script.in_end = end;
+    int fd = fault_sock_new(&fn_state, &script);
+    memset(c, 0, sizeof *c);
+    lg_stream_open(loop, &c->s, fd, NULL, &cbs, c);
+    c->req.data = c;
+    CHECK_EQ_INT(fn(&c->s, &c->req, c->dst, cap, read_done_then_close), LG_OK);
+    int iters = fault_run(loop, 10000);
+    if (out_sock) *out_sock = fault_sock_get(&fn_state, fd);
+    lg_loop_free(loop);
+    return iters;
+}
+
+static void test_until_eof_every_offset(void)
+{
+    for (size_t p = 0; p < sizeof pieces / sizeof pieces[0]; p++)
+        for (int again = 0; again < 2; again++)
+            for (size_t cut = 0; cut <= TEXT_LEN; cut++)
+                for (int end = FAULT_EOF; end <= FAULT_RESET; end++) {
+                    ctx c;
+                    fault_sock *k;
+                    int it = run_read(lg_stream_read_until_eof, sizeof c.dst, cut, end, pieces[p],
+                                      again, &c, &k);
+                    CHECK(it > 0);
+                    CHECK_EQ_INT(c.calls, 1);
+                    /* rule 2: a reset is an ending with a cause, and the data
+                     * that came before it is delivered */
+                    CHECK_EQ_INT(c.status, end == FAULT_EOF ? LG_OK : LG_ERR_RESET);
+                    CHECK_EQ_INT(c.len, cut);
+                    CHECK(memcmp(c.dst, TEXT, cut) == 0);
+                    CHECK_EQ_INT(c.closes, 1);
+                    CHECK_EQ_INT(k->closed_with_unread, 0);
+                    CHECK_EQ_INT(k->aborted, 0);
+                }
+}
+
+static void test_until_eof_too_large(void)
+{
+    for (size_t cut = 11; cut <= TEXT_LEN; cut++) {
+        ctx c;
+        run_read(lg_stream_read_until_eof, 10, cut, FAULT_EOF, 3, 0, &c, NULL);
+        CHECK_EQ_INT(c.calls, 1);
+        CHECK_EQ_INT(c.status, LG_ERR_TOO_LARGE);
+        CHECK_EQ_INT(c.len, 10);
+    }
+    /* exactly the capacity, then EOF: complete */
+    ctx c;
+    run_read(lg_stream_read_until_eof, 10, 10, FAULT_EOF, 3, 1, &c, NULL);
+    CHECK_EQ_INT(c.status, LG_OK);
+    CHECK_EQ_INT(c.len, 10);
+}
+
+static void test_exact_every_offset(void)
+{
+    const size_t want = 10;
+    for (size_t p = 0; p < sizeof pieces / sizeof pieces[0]; p++)
+        for (size_t cut = 0; cut <= TEXT_LEN; cut++)
+            for (int end = FAULT_EOF; end <= FAULT_RESET; end++) {
+                ctx c;
+                run_read(lg_stream_read_exact, want, cut, end, pieces[p], (int)(cut & 1), &c, NULL);
+                CHECK_EQ_INT(c.calls, 1);
+                if (cut >= want) {
+                    CHECK_EQ_INT(c.status, LG_OK);
+                    CHECK_EQ_INT(c.len, want);
+                } else {
+                    CHECK_EQ_INT(c.status, end == FAULT_EOF ? LG_ERR_CLOSED_EARLY : LG_ERR_RESET);
+                    CHECK_EQ_INT(c.len, cut);
+                }
+                CHECK(memcmp(c.dst, TEXT, c.len) == 0);
+            }
+}
+
+static void test_line_every_offset(void)
+{
+    /* TEXT has one "\n", at its very end. */
+    for (size_t p = 0; p < sizeof pieces / sizeof pieces[0]; p++)
+        for (size_t cut = 0; cut <= TEXT_LEN; cut++)
+            for (int end = FAULT_EOF; end <= FAULT_RESET; end++) {
+                ctx c;
+                run_read(lg_stream_read_line, 128, cut, end, pieces[p], 0, &c, NULL);
+                CHECK_EQ_INT(c.calls, 1);
+                if (cut == TEXT_LEN) {
+                    CHECK_EQ_INT(c.status, LG_OK);
+                } else {
+                    CHECK_EQ_INT(c.status, end == FAULT_EOF ? LG_ERR_CLOSED_EARLY : LG_ERR_RESET);
+                }
+                CHECK_EQ_INT(c.len, cut);
+            }
+    ctx c;
+    run_read(lg_stream_read_line, 8, TEXT_LEN, FAULT_EOF, 0, 0, &c, NULL);
+    CHECK_EQ_INT(c.status, LG_ERR_TOO_LARGE);
+    CHECK_EQ_INT(c.len, 8);
+}
+
+static void test_some(void)
+{
+    for (size_t p = 1; p < sizeof pieces / sizeof pieces[0]; p++) {
+        ctx c;
+        run_read(lg_stream_read_some, 64, TEXT_LEN, FAULT_EOF, pieces[p], 1, &c, NULL);
+        CHECK_EQ_INT(c.status, LG_OK);
+        CHECK_EQ_INT(c.len, pieces[p]); /* what one recv brought */
+    }
+    ctx c;
+    run_read(lg_stream_read_some, 64, 0, FAULT_EOF, 0, 0, &c, NULL);
+    CHECK_EQ_INT(c.status, LG_OK);
+    CHECK_EQ_INT(c.len, 0); /* EOF */
+    run_read(lg_stream_read_some, 64, 0, FAULT_RESET, 0, 0, &c, NULL);
+    CHECK_EQ_INT(c.status, LG_ERR_RESET);
+}
+
+/* --- writing and closing --- */
+
+typedef struct wenv {
+    fault_net fn;
+    lg_loop *loop;
+    int fd;
+    ctx c;
+} wenv;
+
+static void wenv_open(wenv *e, const fault_sock *script, const lg_stream_config *cfg)
+{
+    fault_net_init(&e->fn);
+    e->loop = fault_loop_new(&e->fn);
+    e->fd = fault_sock_new(&e->fn, script);
+    memset(&e->c, 0, sizeof e->c);
+    lg_stream_open(e->loop, &e->c.s, e->fd, cfg, &cbs, &e->c);
+}
+
+static fault_sock *wenv_sock(wenv *e)
+{
+    return fault_sock_get(&e->fn, e->fd);
+}
+
+static void wenv_close(wenv *e)
+{
+    lg_loop_free(e->loop);
+    fault_net_free(&e->fn);
+}
+
+static char pattern[3000];
+
+static void test_write_pieces_then_graceful_close(void)
+{
+    for (size_t i = 0; i < sizeof pattern; i++) pattern[i] = (char)('a' + i % 26);
+    static const size_t opieces[] = { 0, 1, 5, 100, 999 };
+    for (size_t p = 0; p < sizeof opieces / sizeof opieces[0]; p++)
+        for (int again = 0; again < 2; again++) {
+            wenv e;
+            fault_sock script = { 0 };
+            script.out_piece = opieces[p];
+            script.out_again = again;
+            script.in_end = FAULT_EOF_AFTER_FIN; /* a peer that closes when we do */
+            wenv_open(&e, &script, NULL);
+            for (size_t off = 0; off < sizeof pattern; off += 700) {
+                size_t n = sizeof pattern - off < 700 ? sizeof pattern - off : 700;
+                CHECK_EQ_INT(lg_stream_write(&e.c.s, pattern + off, n), LG_OK);
+            }
+            lg_stream_close(&e.c.s);
+            CHECK(lg_stream_write(&e.c.s, "x", 1) == LG_ERR_CLOSED);
+            CHECK(fault_run(e.loop, 100000) > 0);
+            fault_sock *k = wenv_sock(&e);
+            CHECK_EQ_INT(k->out_len, sizeof pattern);
+            CHECK(memcmp(k->out, pattern, sizeof pattern) == 0);
+            CHECK_EQ_INT(k->fin_sent, 1);
+            CHECK_EQ_INT(k->fin_at, sizeof pattern); /* FIN after every byte */
+            CHECK_EQ_INT(k->closed, 1);
+            CHECK_EQ_INT(k->aborted, 0);
+            CHECK_EQ_INT(e.c.closes, 1);
+            CHECK_EQ_INT(lg_loop_get_stats(e.loop)->graceful_closes, 1);
+            wenv_close(&e);
+        }
+}
+
+/* The original bug, from the server's side: the peer sent more than we
+ * read; we answer and close. The close must drain the input first. */
+static void test_close_with_unread_input(void)
+{
+    static char body[5000];
+    memset(body, 'B', sizeof body);
+    for (size_t p = 0; p < sizeof pieces / sizeof pieces[0]; p++) {
+        wenv e;
+        fault_sock script = { 0 };
+        script.in = body;
+        script.in_len = sizeof body;
+        script.in_piece = pieces[p] ? pieces[p] * 100 : 0;
+        script.in_end = FAULT_EOF_AFTER_FIN;
+        wenv_open(&e, &script, NULL);
+        lg_stream_read_stop(&e.c.s); /* a handler that never reads the body */
+        CHECK_EQ_INT(lg_stream_write(&e.c.s, "HTTP/1.1 200 OK\r\n\r\n", 19), LG_OK);
+        lg_stream_close(&e.c.s);
+        CHECK(fault_run(e.loop, 100000) > 0);
+        fault_sock *k = wenv_sock(&e);
+        CHECK_EQ_INT(k->out_len, 19);
+        CHECK_EQ_INT(k->fin_sent, 1);
+        CHECK_EQ_INT(k->closed_with_unread, 0); /* no RST */
+        CHECK_EQ_INT(k->in_pos, sizeof body);
+        CHECK_EQ_INT(e.c.closes, 1);
+        wenv_close(&e);
+    }
+}
+
+static void test_linger_timeout_silent_peer(void)
+{
+    wenv e;
+    fault_sock script = { 0 };
+    script.in = "more";
+    script.in_len = 4;
+    script.in_end = FAULT_SILENT; /* never sends FIN */
+    lg_stream_config cfg = { 0 };
+    cfg.linger_timeout_ms = 1234;
+    wenv_open(&e, &script, &cfg);
+    uint64_t t0 = e.fn.now_ms;
+    lg_stream_close(&e.c.s);
+    CHECK(fault_run(e.loop, 1000) > 0);
+    CHECK_EQ_INT(e.c.closes, 1);
+    CHECK(e.fn.now_ms - t0 >= 1234);
+    CHECK_EQ_INT(lg_loop_get_stats(e.loop)->linger_timeouts, 1);
+    CHECK_EQ_INT(lg_loop_get_stats(e.loop)->graceful_closes, 0);
+    CHECK_EQ_INT(wenv_sock(&e)->closed_with_unread, 0); /* it read what came */
+    wenv_close(&e);
+}
+
+static void test_linger_timeout_peer_not_reading(void)
+{
+    wenv e;
+    fault_sock script = { 0 };
+    script.out_stall_at = 100;
+    script.in_end = FAULT_EOF_AFTER_FIN;
+    wenv_open(&e, &script, NULL);
+    CHECK_EQ_INT(lg_stream_write(&e.c.s, pattern, 1000), LG_OK);
+    CHECK_EQ_INT(lg_stream_queued(&e.c.s), 900);
+    lg_stream_close(&e.c.s);
+    CHECK(fault_run(e.loop, 1000) > 0);
+    CHECK_EQ_INT(e.c.closes, 1);
+    CHECK_EQ_INT(wenv_sock(&e)->fin_sent, 0); /* never got that far */
+    CHECK_EQ_INT(lg_loop_get_stats(e.loop)->linger_timeouts, 1);
+    wenv_close(&e);
+}
+
+static void test_linger_budget(void)
+{
+    static char flood[20000];
+    wenv e;
+    fault_sock script = { 0 };
+    script.in = flood;
+    script.in_len = sizeof flood;
+    script.in_piece = 500;
+    script.in_end = FAULT_SILENT;
+    lg_stream_config cfg = { 0 };
+    cfg.linger_max_bytes = 3000;
+    wenv_open(&e, &script, &cfg);
+    lg_stream_close(&e.c.s);
+    CHECK(fault_run(e.loop, 1000) > 0);
+    CHECK_EQ_INT(e.c.closes, 1);
+    CHECK_EQ_INT(lg_loop_get_stats(e.loop)->linger_overflows, 1);
+    CHECK(wenv_sock(&e)->in_pos <= 4000);
+    wenv_close(&e);
+}
+
+static void write_req_done(lg_write_req *req, int status)
+{
+    int *st = req->data;
+    *st = status;
+}
+
+static void test_write_error_every_offset_reading_goes_on(void)
+{
+    static const char reply[] = "HTTP/1.1 413 Content Too Large\r\nContent-Length: 0\r\n\r\n";
+    for (size_t fail_at = 0; fail_at <= 64; fail_at += 3) {
+        for (int err = 0; err < 2; err++) {
+            wenv e;
+            fault_sock script = { 0 };
+            script.in = reply;
+            script.in_len = sizeof reply - 1;
+            script.in_end = FAULT_RESET; /* the peer's RST follows its answer */
+            script.out_fail_at = fail_at;
+            script.out_fail_err = err ? LG_ERR_RESET : LG_ERR_PIPE;
+            script.out_piece = 16;
+            wenv_open(&e, &script, NULL);
+            lg_stream_read_stop(&e.c.s);
+            int rc = lg_stream_write(&e.c.s, pattern, 64);
+            if (fail_at == 0) {
+                /* the very first send fails: reported by the call itself */
+                CHECK_EQ_INT(rc, script.out_fail_err);
+            } else {
+                CHECK_EQ_INT(rc, LG_OK);
+            }
+            int ref_status = 99;
+            lg_write_req wr;
+            wr.data = &ref_status;
+            int rc2 = lg_stream_write_ref(&e.c.s, &wr, "tail", 4, write_req_done);
+            e.c.req.data = &e.c;
+            CHECK_EQ_INT(lg_stream_read_until_eof(&e.c.s, &e.c.req, e.c.dst, sizeof e.c.dst,
+                                                  read_done_then_close),
+                         LG_OK);
+            CHECK(fault_run(e.loop, 10000) > 0);
+            fault_sock *k = wenv_sock(&e);
+            CHECK_EQ_INT(k->out_len, fail_at < 68 ? fail_at : 68);
+            if (fail_at > 0 && fail_at < 64) {
+                CHECK_EQ_INT(e.c.write_errors, 1);
+                CHECK_EQ_INT(e.c.write_error, script.out_fail_err);
+            }
+            if (rc2 == LG_OK) CHECK_EQ_INT(ref_status, script.out_fail_err);
+            /* the peer's answer still arrives, whole, with the reset as its
+             * ending */
+            CHECK_EQ_INT(e.c.calls, 1);
+            CHECK_EQ_INT(e.c.status, LG_ERR_RESET);
+            CHECK_EQ_INT(e.c.len, sizeof reply - 1);
+            CHECK(memcmp(e.c.dst, reply, sizeof reply - 1) == 0);
+            CHECK(lg_stream_write(&e.c.s, "x", 1) != LG_OK);
+            CHECK_EQ_INT(e.c.closes, 1);
+            wenv_close(&e);
+        }
+    }
+}
+
+static void test_abort(void)
+{
+    wenv e;
+    fault_sock script = { 0 };
+    script.out_stall_at = 1;
+    script.in = "unread";
+    script.in_len = 6;
+    wenv_open(&e, &script, NULL);
+    int st = 99;
+    lg_write_req wr;
+    wr.data = &st;
+    CHECK_EQ_INT(lg_stream_write_ref(&e.c.s, &wr, "hello", 5, write_req_done), LG_OK);
+    lg_stream_abort(&e.c.s);
+    CHECK_EQ_INT(st, LG_ERR_CLOSED);
+    CHECK(fault_run(e.loop, 100) > 0);
+    CHECK_EQ_INT(wenv_sock(&e)->aborted, 1);
+    CHECK_EQ_INT(e.c.closes, 1);
+    CHECK_EQ_INT(lg_loop_get_stats(e.loop)->aborts, 1);
+    lg_stream_close(&e.c.s); /* closing a closed stream does nothing */
+    CHECK(fault_run(e.loop, 100) > 0);
+    CHECK_EQ_INT(e.c.closes, 1);
+    wenv_close(&e);
+}
+
+static void test_cork_order_and_batching(void)
+{
+    wenv e;
+    fault_sock script = { 0 };
+    script.in_end = FAULT_EOF_AFTER_FIN;
+    wenv_open(&e, &script, NULL);
+    int st = 99;
+    lg_write_req wr;
+    wr.data = &st;
+    lg_stream_cork(&e.c.s);
+    CHECK_EQ_INT(lg_stream_write(&e.c.s, "one ", 4), LG_OK);
+    CHECK_EQ_INT(lg_stream_write_ref(&e.c.s, &wr, "two ", 4, write_req_done), LG_OK);
+    CHECK_EQ_INT(lg_stream_write(&e.c.s, "three", 5), LG_OK);
+    CHECK_EQ_INT(wenv_sock(&e)->send_calls, 0);
+    lg_stream_uncork(&e.c.s);
+    CHECK_EQ_INT(wenv_sock(&e)->send_calls, 1);
+    CHECK_EQ_INT(st, LG_OK);
+    CHECK_EQ_INT(wenv_sock(&e)->out_len, 13);
+    CHECK(memcmp(wenv_sock(&e)->out, "one two three", 13) == 0);
+    lg_stream_close(&e.c.s);
+    CHECK(fault_run(e.loop, 100) > 0);
+    wenv_close(&e);
+}
+
+static void test_queue_limit_and_drain(void)
+{
+    wenv e;
+    fault_sock script = { 0 };
+    script.out_piece = 100;
+    script.in_end = FAULT_EOF_AFTER_FIN;
+    lg_stream_config cfg = { 0 };
+    cfg.max_queued_bytes = 1000;
+    wenv_open(&e, &script, &cfg);
+    CHECK_EQ_INT(lg_stream_write(&e.c.s, pattern, 1000), LG_OK); /* 100 sent, 900 queued */
+    CHECK_EQ_INT(lg_stream_queued(&e.c.s), 900);
+    CHECK_EQ_INT(lg_stream_write(&e.c.s, pattern, 101), LG_ERR_LIMIT);
+    CHECK_EQ_INT(lg_stream_write(&e.c.s, pattern, 100), LG_OK);
+    for (int i = 0; i < 50 && lg_stream_queued(&e.c.s); i++) lg_loop_run_once(e.loop, 0);
+    CHECK_EQ_INT(lg_stream_queued(&e.c.s), 0);
+    CHECK_EQ_INT(e.c.drains, 1);
+    CHECK_EQ_INT(wenv_sock(&e)->out_len, 1100);
+    lg_stream_close(&e.c.s);
+    CHECK(fault_run(e.loop, 100) > 0);
+    wenv_close(&e);
+}
+
+/* Back-pressure: an owner that consumes nothing fills the buffer, and the
+ * stream stops asking the socket instead of spinning. */
+static int data_calls;
+static void on_data_count(lg_stream *s)
+{
+    (void)s;
+    data_calls++;
+}
+
+static void test_full_buffer_stops_reading(void)
+{
+    static char big[10000];
+    static const lg_stream_callbacks count_cbs = { on_data_count, NULL, NULL, on_close };
+    fault_net fn;
+    fault_net_init(&fn);
+    lg_loop *loop = fault_loop_new(&fn);
+    fault_sock script = { 0 };
+    script.in = big;
+    script.in_len = sizeof big;
+    script.in_piece = 300;
+    script.in_end = FAULT_EOF;
+    int fd = fault_sock_new(&fn, &script);
+    lg_stream_config cfg = { 0 };
+    cfg.recv_buffer_bytes = 1024;
+    ctx c;
+    memset(&c, 0, sizeof c);
+    lg_stream_open(loop, &c.s, fd, &cfg, &count_cbs, &c);
+    data_calls = 0;
+    /* Full: the stream stops watching the socket, so the loop has nothing
+     * left to wait for and returns, instead of spinning on a readable fd. */
+    CHECK(fault_run(loop, 1000) > 0);
+    CHECK_EQ_INT(lg_stream_peek(&c.s).len, 1024);
+    CHECK(data_calls <= 5);
+    CHECK_EQ_INT(fault_sock_get(&fn, fd)->in_pos, 1024);
+    lg_stream_consume(&c.s, 1024);
+    lg_stream_close(&c.s);
+    CHECK(fault_run(loop, 1000) > 0);
+    CHECK_EQ_INT(fault_sock_get(&fn, fd)->closed_with_unread, 0);
+    CHECK_EQ_INT(c.closes, 1);
+    lg_loop_free(loop);
+    fault_net_free(&fn);
+}
+
+int main(void)
+{
+    test_until_eof_every_offset();
+    test_until_eof_too_large();
+    test_exact_every_offset();
+    test_line_every_offset();
+    test_some();
+    test_write_pieces_then_graceful_close();
+    test_close_with_unread_input();
+    test_linger_timeout_silent_peer();
+    test_linger_timeout_peer_not_reading();
+    test_linger_budget();
+    test_write_error_every_offset_reading_goes_on();
+    test_abort();
+    test_cork_order_and_batching();
+    test_queue_limit_and_drain();
+    test_full_buffer_stops_reading();
+    TEST_MAIN_END();
+}
