@@ -27,9 +27,13 @@ static inline unsigned lg_hex_value(char c)
 }
 
 /* The scanners below find the first byte of a class in [p, end) or return
- * end. They never read at or past `end`: the vector loop only runs while 16
- * whole bytes remain, and the tail is scalar. LG_NO_SIMD forces the scalar
- * path (the tests build both). */
+ * end. They never read outside [lo, end): `lo` is the start of the caller's
+ * buffer (or p itself when nothing before p may be read). The vector loop
+ * runs while 16 whole bytes remain; the last few bytes of a buffer, where
+ * the last field lines of a small head are, are then read as the 16 bytes
+ * ending at `end` when the buffer is that long, with the lanes before p
+ * ignored; only in shorter buffers is the tail scalar. LG_NO_SIMD forces
+ * the scalar path (the tests build both). */
 #if !defined(LG_NO_SIMD) && defined(__SSE2__)
 #include <emmintrin.h>
 #define LG_SIMD_SSE2 1
@@ -38,37 +42,94 @@ static inline unsigned lg_hex_value(char c)
 #define LG_SIMD_NEON 1
 #endif
 
-#if defined(LG_SIMD_NEON)
+/* What a vector scan looks for. */
+enum {
+    LG_SCAN_CTL,       /* a control character (0x00-0x1f, HTAB too) or DEL */
+    LG_SCAN_CTL_SPACE, /* the same or SP: the end of a request target */
+    LG_SCAN_NAME_END,  /* anything but a letter, a digit or '-' */
+    LG_SCAN_HOST_END   /* anything but a letter, a digit, '-', '.' or ':' */
+};
+
+#if defined(LG_SIMD_SSE2)
+/* A bit per byte, set where the byte is what `what` looks for. */
+typedef unsigned lg_vmask;
+#define LG_VMASK_LANE_BITS 1
+static inline lg_vmask lg_vscan(const char *p, int what)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i hit;
+    if (what >= LG_SCAN_NAME_END) {
+        /* unsigned x <= k as min(x, k) == x; (c | 0x20) - 'a' <= 25 holds
+         * for ASCII letters only */
+        __m128i a = _mm_sub_epi8(_mm_or_si128(v, _mm_set1_epi8(0x20)), _mm_set1_epi8('a'));
+        __m128i d = _mm_sub_epi8(v, _mm_set1_epi8('0'));
+        hit = _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(a, _mm_set1_epi8(25)), a),
+                           _mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(9)), d));
+        hit = _mm_or_si128(hit, _mm_cmpeq_epi8(v, _mm_set1_epi8('-')));
+        if (what == LG_SCAN_HOST_END)
+            hit = _mm_or_si128(hit, _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('.')),
+                                                 _mm_cmpeq_epi8(v, _mm_set1_epi8(':'))));
+        return (lg_vmask)_mm_movemask_epi8(hit) ^ 0xffffu;
+    }
+    __m128i top = _mm_set1_epi8(what == LG_SCAN_CTL ? 0x1f : 0x20);
+    hit = _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(v, top), v),
+                       _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f)));
+    return (lg_vmask)_mm_movemask_epi8(hit);
+}
+static inline size_t lg_vmask_first(lg_vmask m) { return (size_t)__builtin_ctz(m); }
+#elif defined(LG_SIMD_NEON)
 /* NEON has no movemask; narrowing by 4 bits per lane gives a 64-bit mask
  * with a nibble per byte. */
-static inline uint64_t lg_neon_mask(uint8x16_t m)
+typedef uint64_t lg_vmask;
+#define LG_VMASK_LANE_BITS 4
+static inline lg_vmask lg_vscan(const char *p, int what)
 {
-    return vget_lane_u64(vreinterpret_u64_u8(vshrn_n_u16(vreinterpretq_u16_u8(m), 4)), 0);
+    uint8x16_t v = vld1q_u8((const uint8_t *)p);
+    uint8x16_t hit;
+    if (what >= LG_SCAN_NAME_END) {
+        uint8x16_t a = vcltq_u8(vsubq_u8(vorrq_u8(v, vdupq_n_u8(0x20)), vdupq_n_u8('a')),
+                                vdupq_n_u8(26));
+        uint8x16_t d = vcltq_u8(vsubq_u8(v, vdupq_n_u8('0')), vdupq_n_u8(10));
+        uint8x16_t ok = vorrq_u8(vorrq_u8(a, d), vceqq_u8(v, vdupq_n_u8('-')));
+        if (what == LG_SCAN_HOST_END)
+            ok = vorrq_u8(ok, vorrq_u8(vceqq_u8(v, vdupq_n_u8('.')), vceqq_u8(v, vdupq_n_u8(':'))));
+        hit = vmvnq_u8(ok);
+    } else {
+        hit = vorrq_u8(vcleq_u8(v, vdupq_n_u8(what == LG_SCAN_CTL ? 0x1f : 0x20)),
+                       vceqq_u8(v, vdupq_n_u8(0x7f)));
+    }
+    return vget_lane_u64(vreinterpret_u64_u8(vshrn_n_u16(vreinterpretq_u16_u8(hit), 4)), 0);
 }
+static inline size_t lg_vmask_first(lg_vmask m) { return (size_t)__builtin_ctzll(m) >> 2; }
 #endif
+
+/* The vector part of a scan: the first byte `what` looks for, or end when
+ * there is none, or, when the buffer is too short to look at in 16-byte
+ * loads, the point from which a scalar loop must go on. */
+static inline const char *lg_vfind(const char *p, const char *end, const char *lo, int what)
+{
+#if defined(LG_SIMD_SSE2) || defined(LG_SIMD_NEON)
+    while (end - p >= 16) {
+        lg_vmask m = lg_vscan(p, what);
+        if (m) return p + lg_vmask_first(m);
+        p += 16;
+    }
+    if (p < end && end - lo >= 16) {
+        const char *q = end - 16; /* q < p: the lanes before p are dropped */
+        lg_vmask m = lg_vscan(q, what) >> ((size_t)(p - q) * LG_VMASK_LANE_BITS);
+        return m ? p + lg_vmask_first(m) : end;
+    }
+#else
+    (void)end, (void)lo, (void)what;
+#endif
+    return p;
+}
 
 /* First byte that is a control character (0x00-0x1f) or DEL; HTAB counts,
  * callers step over it where it is allowed. */
-static inline const char *lg_find_ctl(const char *p, const char *end)
+static inline const char *lg_find_ctl_lo(const char *p, const char *end, const char *lo)
 {
-#if defined(LG_SIMD_SSE2)
-    const __m128i c1f = _mm_set1_epi8(0x1f), c7f = _mm_set1_epi8(0x7f);
-    while (end - p >= 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-        __m128i low = _mm_cmpeq_epi8(_mm_min_epu8(v, c1f), v);
-        int m = _mm_movemask_epi8(_mm_or_si128(low, _mm_cmpeq_epi8(v, c7f)));
-        if (m) return p + __builtin_ctz((unsigned)m);
-        p += 16;
-    }
-#elif defined(LG_SIMD_NEON)
-    while (end - p >= 16) {
-        uint8x16_t v = vld1q_u8((const uint8_t *)p);
-        uint8x16_t m = vorrq_u8(vcleq_u8(v, vdupq_n_u8(0x1f)), vceqq_u8(v, vdupq_n_u8(0x7f)));
-        uint64_t bits = lg_neon_mask(m);
-        if (bits) return p + (__builtin_ctzll(bits) >> 2);
-        p += 16;
-    }
-#endif
+    p = lg_vfind(p, end, lo, LG_SCAN_CTL);
     while (p < end) {
         unsigned char c = (unsigned char)*p;
         if (c < 0x20 || c == 0x7f) return p;
@@ -77,34 +138,49 @@ static inline const char *lg_find_ctl(const char *p, const char *end)
     return end;
 }
 
+static inline const char *lg_find_ctl(const char *p, const char *end)
+{
+    return lg_find_ctl_lo(p, end, p);
+}
+
 /* First byte that is a control character, SP or DEL: the end of a request
  * target. */
-static inline const char *lg_find_ctl_or_space(const char *p, const char *end)
+static inline const char *lg_find_ctl_or_space_lo(const char *p, const char *end, const char *lo)
 {
-#if defined(LG_SIMD_SSE2)
-    const __m128i c20 = _mm_set1_epi8(0x20), c7f = _mm_set1_epi8(0x7f);
-    while (end - p >= 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-        __m128i low = _mm_cmpeq_epi8(_mm_min_epu8(v, c20), v);
-        int m = _mm_movemask_epi8(_mm_or_si128(low, _mm_cmpeq_epi8(v, c7f)));
-        if (m) return p + __builtin_ctz((unsigned)m);
-        p += 16;
-    }
-#elif defined(LG_SIMD_NEON)
-    while (end - p >= 16) {
-        uint8x16_t v = vld1q_u8((const uint8_t *)p);
-        uint8x16_t m = vorrq_u8(vcleq_u8(v, vdupq_n_u8(0x20)), vceqq_u8(v, vdupq_n_u8(0x7f)));
-        uint64_t bits = lg_neon_mask(m);
-        if (bits) return p + (__builtin_ctzll(bits) >> 2);
-        p += 16;
-    }
-#endif
+    p = lg_vfind(p, end, lo, LG_SCAN_CTL_SPACE);
     while (p < end) {
         unsigned char c = (unsigned char)*p;
         if (c <= 0x20 || c == 0x7f) return p;
         p++;
     }
     return end;
+}
+
+static inline const char *lg_find_ctl_or_space(const char *p, const char *end)
+{
+    return lg_find_ctl_or_space_lo(p, end, p);
+}
+
+/* First byte that is not a token character (RFC 9110 5.6.2): the end of a
+ * method or a field name. Letters, digits and '-' make up nearly every
+ * method and name, so the vector part looks for anything else; the table
+ * then goes on from the byte it stopped at, which is usually the end (SP or
+ * ':') and otherwise one of the rarer token characters ('_', '.'). */
+static inline const char *lg_skip_token(const char *p, const char *end, const char *lo)
+{
+    p = lg_vfind(p, end, lo, LG_SCAN_NAME_END);
+    while (p < end && lg_is_token(*p)) p++;
+    return p;
+}
+
+/* First byte in [p, end) that may not appear in a Host value (RFC 9110 7.2:
+ * uri-host [":" port], reg-name and IP-literal characters of RFC 3986). The
+ * vector part skips the usual letters, digits, '-', '.' and ':'. */
+static inline const char *lg_skip_host(const char *p, const char *end, const char *lo)
+{
+    p = lg_vfind(p, end, lo, LG_SCAN_HOST_END);
+    while (p < end && lg_is_host(*p)) p++;
+    return p;
 }
 
 /* Case-insensitive comparison of n bytes against a lower-case literal made of

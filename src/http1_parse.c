@@ -12,139 +12,177 @@
 
 #define INCOMPLETE LG_HTTP1_INCOMPLETE
 
-/* What the field lines said about framing and the connection. */
+/* What the field lines said about framing and the connection, a bit each. */
+enum {
+    IS_REQUEST = 1u << 0,
+    HOST_SEEN = 1u << 1,
+    CL_SEEN = 1u << 2,
+    CL_CONFLICT = 1u << 3,     /* two Content-Length values differ */
+    TE_SEEN = 1u << 4,
+    TE_CHUNKED = 1u << 5,      /* chunked was among the codings */
+    TE_CHUNKED_TWICE = 1u << 6,
+    TE_LAST_CHUNKED = 1u << 7, /* the last coding seen so far is chunked */
+    TE_OTHER = 1u << 8,        /* a coding other than chunked */
+    CONN_CLOSE = 1u << 9,
+    CONN_KEEP_ALIVE = 1u << 10,
+    CONN_UPGRADE = 1u << 11,
+    UPGRADE = 1u << 12,
+    EXPECT_CONTINUE = 1u << 13,
+    EXPECT_OTHER = 1u << 14
+};
+
 typedef struct fields_seen {
     uint64_t content_length;
-    uint8_t is_request;
-    uint8_t cl_seen;
-    uint8_t te_seen;
-    uint8_t te_last_chunked; /* the last coding seen so far is chunked */
-    uint8_t te_chunked_count;
-    uint8_t te_other;        /* a coding other than chunked */
-    uint8_t conn_close, conn_keep_alive, conn_upgrade;
-    uint8_t upgrade;
-    uint8_t host_count;
-    uint8_t expect_continue, expect_other;
+    unsigned bits;
 } fields_seen;
+
+/* p points at a CR: does an LF follow it? */
+static int lf_after_cr(const char *p, const char *end)
+{
+    if (p + 1 == end) return INCOMPLETE;
+    return p[1] == '\n' ? 0 : LG_ERR_LINE_ENDING;
+}
+
+static int is_ows(char c) { return c == ' ' || c == '\t'; }
 
 /* ---------------------------------------------------------------------------
  * Field values with meaning for framing (RFC 9112 6, RFC 9110 7.6.1, 10.1.1)
  * ------------------------------------------------------------------------ */
 
-/* Walk a comma-separated list (RFC 9110 5.6.1): calls back with each element
- * trimmed of OWS; empty elements are skipped, as recipients must. */
-typedef int (*list_fn)(fields_seen *s, const char *e, size_t n);
-
-static int for_each_element(fields_seen *s, const char *p, const char *end, list_fn fn)
+/* Which word of `list` (each after its length byte) is e[0..n)? Returns its
+ * index, or -1. With fold = 0x20 the comparison ignores case, for lists of
+ * lower-case words of letters, digits and '-': setting bit 5 lowers a
+ * letter, and maps no other byte that a token or a field value may hold
+ * (values hold no control characters) onto a letter, a digit or '-'. */
+static int word_index(const char *list, const char *e, size_t n, unsigned fold)
 {
-    while (p < end) {
-        const char *comma = memchr(p, ',', (size_t)(end - p));
-        const char *e_end = comma ? comma : end;
-        while (p < e_end && (*p == ' ' || *p == '\t')) p++;
-        const char *q = e_end;
-        while (q > p && (q[-1] == ' ' || q[-1] == '\t')) q--;
-        if (q > p) {
-            int rc = fn(s, p, (size_t)(q - p));
-            if (rc) return rc;
-        }
-        p = comma ? comma + 1 : end;
+    for (int i = 0; *list; list += 1 + *list, i++) {
+        if ((size_t)*list != n) continue;
+        size_t j = 0;
+        while (j < n && ((unsigned char)e[j] | fold) == (unsigned char)list[1 + j]) j++;
+        if (j == n) return i;
     }
-    return 0;
+    return -1;
+}
+
+/* Each element of a comma-separated list (RFC 9110 5.6.1), trimmed of OWS;
+ * empty elements are skipped, as recipients must. */
+static void for_each_element(fields_seen *s, const char *p, const char *end,
+                             void (*fn)(fields_seen *s, const char *e, size_t n))
+{
+    for (;;) {
+        const char *comma = p;
+        while (comma < end && *comma != ',') comma++;
+        const char *q = comma;
+        while (p < q && is_ows(*p)) p++;
+        while (q > p && is_ows(q[-1])) q--;
+        if (q > p) fn(s, p, (size_t)(q - p));
+        if (comma == end) return;
+        p = comma + 1;
+    }
+}
+
+static void transfer_coding(fields_seen *s, const char *e, size_t n)
+{
+    if (word_index("\7chunked", e, n, 0x20) == 0) {
+        if (s->bits & TE_CHUNKED) s->bits |= TE_CHUNKED_TWICE;
+        s->bits |= TE_CHUNKED | TE_LAST_CHUNKED;
+    } else {
+        s->bits = (s->bits & ~(unsigned)TE_LAST_CHUNKED) | TE_OTHER;
+    }
+}
+
+static void connection_option(fields_seen *s, const char *e, size_t n)
+{
+    /* in the order of their bits: CONN_CLOSE, CONN_KEEP_ALIVE, CONN_UPGRADE */
+    int i = word_index("\5close\12keep-alive\7upgrade", e, n, 0x20);
+    if (i >= 0) s->bits |= (unsigned)CONN_CLOSE << i;
 }
 
 /* Content-Length = 1*DIGIT; a list of identical values is one value
- * (RFC 9110 8.6); anything else is a smuggling vector and rejected. */
-static int content_length_element(fields_seen *s, const char *e, size_t n)
+ * (RFC 9110 8.6). Anything else is a smuggling vector and refused: an empty
+ * element, a sign, a space inside, an overflow; values that differ are
+ * refused too, but a malformed element anywhere is reported first. */
+static int content_length(fields_seen *s, const char *p, const char *end)
 {
-    uint64_t v = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned d = (unsigned char)e[i] - '0';
-        if (d > 9) return LG_ERR_CONTENT_LENGTH;
-        if (v > (UINT64_C(0x7fffffffffffffff) - d) / 10) return LG_ERR_CONTENT_LENGTH;
-        v = v * 10 + d;
+    for (;;) {
+        const char *digits = p;
+        uint64_t v = 0;
+        for (; p < end; p++) {
+            unsigned d = (unsigned char)*p - '0';
+            if (d > 9) break;
+            /* 2^63 - 1 = 9223372036854775807 is the largest length */
+            if (v > UINT64_C(922337203685477580) || (v == UINT64_C(922337203685477580) && d > 7))
+                return LG_ERR_CONTENT_LENGTH;
+            v = v * 10 + d;
+        }
+        if (p == digits) return LG_ERR_CONTENT_LENGTH;
+        if ((s->bits & CL_SEEN) && s->content_length != v) s->bits |= CL_CONFLICT;
+        s->bits |= CL_SEEN;
+        s->content_length = v;
+        while (p < end && is_ows(*p)) p++;
+        if (p == end) return s->bits & CL_CONFLICT ? LG_ERR_CONTENT_LENGTH_CONFLICT : 0;
+        if (*p++ != ',') return LG_ERR_CONTENT_LENGTH;
+        while (p < end && is_ows(*p)) p++;
     }
-    if (s->cl_seen && s->content_length != v) return LG_ERR_CONTENT_LENGTH_CONFLICT;
-    s->cl_seen = 1;
-    s->content_length = v;
-    return 0;
 }
 
-static int content_length(fields_seen *s, const char *v, size_t n)
+/* Is the field name s[0..n) (n >= 4) the lower-case name `lower`? A word of
+ * four bytes at a time, the last word overlapping the one before; setting
+ * bit 5 of each byte lowers letters and maps no other token character onto
+ * a letter or '-', which is all these names hold. */
+static int name_is(const char *s, const char *lower, size_t n)
 {
-    /* An empty value or an empty list element is not a length. */
-    if (n == 0 || v[0] == ',' || v[n - 1] == ',') return LG_ERR_CONTENT_LENGTH;
-    for (size_t i = 0; i + 1 < n; i++) {
-        if (v[i] != ',') continue;
-        size_t j = i + 1;
-        while (j < n && (v[j] == ' ' || v[j] == '\t')) j++;
-        if (j == n || v[j] == ',') return LG_ERR_CONTENT_LENGTH;
+    for (size_t i = 0;; i += 4) {
+        if (i + 4 > n) i = n - 4;
+        uint32_t a, b;
+        memcpy(&a, s + i, 4);
+        memcpy(&b, lower + i, 4);
+        if ((a | 0x20202020u) != b) return 0;
+        if (i + 4 == n) return 1;
     }
-    return for_each_element(s, v, v + n, content_length_element);
 }
 
-static int transfer_coding_element(fields_seen *s, const char *e, size_t n)
-{
-    if (lg_slice_ieq(e, n, "chunked", 7)) {
-        s->te_chunked_count++;
-        s->te_last_chunked = 1;
-    } else {
-        s->te_other = 1;
-        s->te_last_chunked = 0;
-    }
-    return 0;
-}
-
-static int connection_option(fields_seen *s, const char *e, size_t n)
-{
-    if (lg_slice_ieq(e, n, "close", 5)) s->conn_close = 1;
-    else if (lg_slice_ieq(e, n, "keep-alive", 10)) s->conn_keep_alive = 1;
-    else if (lg_slice_ieq(e, n, "upgrade", 7)) s->conn_upgrade = 1;
-    return 0;
-}
-
-/* Host = uri-host [ ":" port ] (RFC 9110 7.2); empty is allowed. */
-static int host_valid(const char *v, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (!lg_is_host(v[i])) return 0;
-    return 1;
-}
+/* The field names with a meaning here. No two have the same length, so the
+ * length says which one a name may be, and one comparison settles it. */
+static const char known_names[] = "host" "expect" "upgrade" "connection" "content-length"
+                                  "transfer-encoding";
+/* 1 + where the name of each length starts in known_names; 0 for none. */
+static const uint8_t known_at[18] = { [4] = 1, [6] = 5, [7] = 11, [10] = 18, [14] = 28, [17] = 42 };
 
 static int field_meaning(lg_head *h, fields_seen *s, const char *name, size_t name_len,
-                         const char *v, size_t n)
+                         const char *v, const char *end, const char *lo)
 {
+    if (name_len > 17 || !known_at[name_len] ||
+        !name_is(name, known_names + known_at[name_len] - 1, name_len))
+        return 0;
+    size_t n = (size_t)(end - v);
     switch (name_len) {
-    case 4:
-        if (s->is_request && lg_name_is(name, "host", 4)) {
-            if (++s->host_count > 1) return LG_ERR_HOST_DUPLICATE;
-            if (!host_valid(v, n)) return LG_ERR_HOST_INVALID;
-            h->host.ptr = v;
-            h->host.len = n;
-        }
+    case 4: /* Host */
+        if (!(s->bits & IS_REQUEST)) break;
+        if (s->bits & HOST_SEEN) return LG_ERR_HOST_DUPLICATE;
+        s->bits |= HOST_SEEN;
+        /* Host = uri-host [ ":" port ] (RFC 9110 7.2); empty is allowed. */
+        if (lg_skip_host(v, end, lo) != end) return LG_ERR_HOST_INVALID;
+        h->host.ptr = v;
+        h->host.len = n;
         break;
-    case 6:
-        if (s->is_request && lg_name_is(name, "expect", 6)) {
-            if (lg_slice_ieq(v, n, "100-continue", 12)) s->expect_continue = 1;
-            else s->expect_other = 1;
-        }
+    case 6: /* Expect */
+        if (s->bits & IS_REQUEST)
+            s->bits |= word_index("\14" "100-continue", v, n, 0x20) == 0 ? EXPECT_CONTINUE
+                                                                         : EXPECT_OTHER;
         break;
-    case 7:
-        if (lg_name_is(name, "upgrade", 7)) s->upgrade = 1;
+    case 7: /* Upgrade */
+        s->bits |= UPGRADE;
         break;
-    case 10:
-        if (lg_name_is(name, "connection", 10))
-            return for_each_element(s, v, v + n, connection_option);
+    case 10: /* Connection */
+        for_each_element(s, v, end, connection_option);
         break;
-    case 14:
-        if (lg_name_is(name, "content-length", 14)) return content_length(s, v, n);
-        break;
-    case 17:
-        if (lg_name_is(name, "transfer-encoding", 17)) {
-            s->te_seen = 1;
-            return for_each_element(s, v, v + n, transfer_coding_element);
-        }
-        break;
-    default:
+    case 14: /* Content-Length */
+        return content_length(s, v, end);
+    default: /* Transfer-Encoding */
+        s->bits |= TE_SEEN;
+        for_each_element(s, v, end, transfer_coding);
         break;
     }
     return 0;
@@ -154,58 +192,52 @@ static int field_meaning(lg_head *h, fields_seen *s, const char *name, size_t na
  * Field lines
  * ------------------------------------------------------------------------ */
 
-static int parse_fields(const char **pp, const char *end, lg_head *h, fields_seen *s)
+static int parse_fields(const char **pp, const char *end, const char *lo, lg_head *h,
+                        fields_seen *s)
 {
     const char *p = *pp;
     for (;;) {
         if (p == end) return INCOMPLETE;
-        if (*p == '\r') {
-            if (p + 1 == end) return INCOMPLETE;
-            if (p[1] != '\n') return LG_ERR_LINE_ENDING;
-            *pp = p + 2;
-            return 0;
-        }
-        if (*p == '\n') return LG_ERR_LINE_ENDING;
-        /* A line starting with whitespace continues the previous one
-         * (obs-fold) or, after the start line, hides a field from some
-         * parsers: RFC 9112 5.2 and 2.2 allow rejecting both. */
-        if (*p == ' ' || *p == '\t') return LG_ERR_OBS_FOLD;
-
         const char *name = p;
-        while (end - p >= 4 && lg_is_token(p[0]) && lg_is_token(p[1]) && lg_is_token(p[2]) &&
-               lg_is_token(p[3]))
-            p += 4;
-        while (p < end && lg_is_token(*p)) p++;
+        p = lg_skip_token(p, end, lo);
         if (p == end) return INCOMPLETE;
-        if (*p != ':') {
-            if (p == name || (*p != ' ' && *p != '\t')) return LG_ERR_HEADER_NAME;
+        if (*p != ':' || p == name) {
+            if (p == name) {
+                /* The empty line ends the section. */
+                if (*p == '\r') {
+                    int rc = lf_after_cr(p, end);
+                    if (rc == 0) *pp = p + 2;
+                    return rc;
+                }
+                if (*p == '\n') return LG_ERR_LINE_ENDING;
+                /* A line starting with whitespace continues the previous one
+                 * (obs-fold) or, after the start line, hides a field from
+                 * some parsers: RFC 9112 5.2 and 2.2 allow rejecting both. */
+                if (is_ows(*p)) return LG_ERR_OBS_FOLD;
+                return LG_ERR_HEADER_NAME;
+            }
             /* "Name : v" is its own error (RFC 9112 5.1); "Na me: v" is a bad name. */
-            while (p < end && (*p == ' ' || *p == '\t')) p++;
+            if (!is_ows(*p)) return LG_ERR_HEADER_NAME;
+            while (p < end && is_ows(*p)) p++;
             if (p == end) return INCOMPLETE;
             return *p == ':' ? LG_ERR_SPACE_BEFORE_COLON : LG_ERR_HEADER_NAME;
         }
-        if (p == name) return LG_ERR_HEADER_NAME;
         size_t name_len = (size_t)(p - name);
-        p++;
-
-        while (p < end && (*p == ' ' || *p == '\t')) p++;
-        const char *value = p;
+        const char *value = ++p;
         for (;;) {
-            p = lg_find_ctl(p, end);
+            p = lg_find_ctl_lo(p, end, lo);
             if (p == end) return INCOMPLETE;
             if (*p != '\t') break;
             p++;
         }
-        if (*p == '\r') {
-            if (p + 1 == end) return INCOMPLETE;
-            if (p[1] != '\n') return LG_ERR_LINE_ENDING;
-        } else if (*p == '\n') {
-            return LG_ERR_LINE_ENDING;
-        } else {
-            return LG_ERR_HEADER_VALUE;
-        }
+        if (*p != '\r') return *p == '\n' ? LG_ERR_LINE_ENDING : LG_ERR_HEADER_VALUE;
+        int rc = lf_after_cr(p, end);
+        if (rc) return rc;
+        /* Trim OWS: both loops stop at the latest at the CR or the colon. */
         const char *value_end = p;
-        while (value_end > value && (value_end[-1] == ' ' || value_end[-1] == '\t')) value_end--;
+        while (is_ows(value_end[-1])) value_end--;
+        while (is_ows(*value)) value++;
+        if (value_end < value) value_end = value; /* nothing but OWS */
         p += 2;
 
         if (h->headers) {
@@ -217,7 +249,7 @@ static int parse_fields(const char **pp, const char *end, lg_head *h, fields_see
             f->value.len = (size_t)(value_end - value);
         }
         if (s) {
-            int rc = field_meaning(h, s, name, name_len, value, (size_t)(value_end - value));
+            rc = field_meaning(h, s, name, name_len, value, value_end, lo);
             if (rc) return rc;
         }
     }
@@ -225,7 +257,7 @@ static int parse_fields(const char **pp, const char *end, lg_head *h, fields_see
 
 int lg_http1_parse_trailer_fields(const char **pp, const char *end, lg_head *h)
 {
-    return parse_fields(pp, end, h, NULL);
+    return parse_fields(pp, end, *pp, h, NULL);
 }
 
 /* ---------------------------------------------------------------------------
@@ -247,32 +279,13 @@ static int parse_version(const char *p, lg_head *h)
     return LG_ERR_VERSION;
 }
 
+/* The methods lg_method names, in its order, each after its length. */
+static const char methods[] = "\3GET\4HEAD\4POST\3PUT\6DELETE\7CONNECT\7OPTIONS\5TRACE\5PATCH";
+
 static uint8_t method_id(const char *m, size_t n)
 {
-    switch (n) {
-    case 3:
-        if (memcmp(m, "GET", 3) == 0) return LG_METHOD_GET;
-        if (memcmp(m, "PUT", 3) == 0) return LG_METHOD_PUT;
-        break;
-    case 4:
-        if (memcmp(m, "POST", 4) == 0) return LG_METHOD_POST;
-        if (memcmp(m, "HEAD", 4) == 0) return LG_METHOD_HEAD;
-        break;
-    case 5:
-        if (memcmp(m, "PATCH", 5) == 0) return LG_METHOD_PATCH;
-        if (memcmp(m, "TRACE", 5) == 0) return LG_METHOD_TRACE;
-        break;
-    case 6:
-        if (memcmp(m, "DELETE", 6) == 0) return LG_METHOD_DELETE;
-        break;
-    case 7:
-        if (memcmp(m, "OPTIONS", 7) == 0) return LG_METHOD_OPTIONS;
-        if (memcmp(m, "CONNECT", 7) == 0) return LG_METHOD_CONNECT;
-        break;
-    default:
-        break;
-    }
-    return LG_METHOD_OTHER;
+    /* Methods are case-sensitive (RFC 9110 9.1): "get" is another method. */
+    return (uint8_t)(word_index(methods, m, n, 0) + 1);
 }
 
 /* RFC 9112 3.2: which target forms each method may use. */
@@ -320,11 +333,11 @@ static int classify_target(lg_head *h)
     return LG_ERR_TARGET;
 }
 
-static int parse_request_line(const char **pp, const char *end, lg_head *h)
+static int parse_request_line(const char **pp, const char *end, const char *lo, lg_head *h)
 {
     const char *p = *pp;
     const char *m = p;
-    while (p < end && lg_is_token(*p)) p++;
+    p = lg_skip_token(p, end, lo);
     if (p == end) return INCOMPLETE;
     if (*p != ' ') {
         if (p == m) return LG_ERR_REQUEST_LINE;
@@ -337,7 +350,7 @@ static int parse_request_line(const char **pp, const char *end, lg_head *h)
     p++;
 
     const char *t = p;
-    p = lg_find_ctl_or_space(p, end);
+    p = lg_find_ctl_or_space_lo(p, end, lo);
     if (p == end) return INCOMPLETE;
     if (*p != ' ') {
         /* "GET /\r\n" is HTTP/0.9, which nobody speaks any more. */
@@ -366,7 +379,7 @@ static int parse_request_line(const char **pp, const char *end, lg_head *h)
     return 0;
 }
 
-static int parse_status_line(const char **pp, const char *end, lg_head *h)
+static int parse_status_line(const char **pp, const char *end, const char *lo, lg_head *h)
 {
     const char *p = *pp;
     if (end - p < 13) { /* "HTTP/1.1 200" and one more byte */
@@ -389,7 +402,7 @@ static int parse_status_line(const char **pp, const char *end, lg_head *h)
     else if (*p != '\r' && *p != '\n') return LG_ERR_STATUS_LINE;
     const char *reason = p;
     for (;;) {
-        p = lg_find_ctl(p, end);
+        p = lg_find_ctl_lo(p, end, lo);
         if (p == end) return INCOMPLETE;
         if (*p != '\t') break;
         p++;
@@ -411,39 +424,41 @@ static int parse_status_line(const char **pp, const char *end, lg_head *h)
 static int transfer_encoding_valid(const lg_head *h, const fields_seen *s)
 {
     if (h->version_minor == 0) return LG_ERR_TRANSFER_ENCODING_HTTP10;
-    if (s->cl_seen) return LG_ERR_LENGTH_AND_CHUNKED;
+    if (s->bits & CL_SEEN) return LG_ERR_LENGTH_AND_CHUNKED;
     /* chunked must be last and applied once (RFC 9112 6.1); the codings
      * before it would have to be undone, and linger undoes none. */
-    if (!s->te_last_chunked || s->te_chunked_count != 1) return LG_ERR_CHUNKED_NOT_LAST;
-    if (s->te_other) return LG_ERR_TRANSFER_CODING;
+    if ((s->bits & (TE_LAST_CHUNKED | TE_CHUNKED_TWICE)) != TE_LAST_CHUNKED)
+        return LG_ERR_CHUNKED_NOT_LAST;
+    if (s->bits & TE_OTHER) return LG_ERR_TRANSFER_CODING;
     return 0;
 }
 
 static void set_persistence(lg_head *h, const fields_seen *s)
 {
-    int keep = h->version_minor ? !s->conn_close : (s->conn_keep_alive && !s->conn_close);
+    unsigned b = s->bits;
+    int keep = !(b & CONN_CLOSE) && (h->version_minor || (b & CONN_KEEP_ALIVE));
     if (h->framing == LG_FRAMING_CLOSE || h->framing == LG_FRAMING_TUNNEL) keep = 0;
     if (keep) h->flags |= LG_HEAD_KEEP_ALIVE;
-    if (s->conn_close) h->flags |= LG_HEAD_CONNECTION_CLOSE;
-    if (s->conn_upgrade && s->upgrade) h->flags |= LG_HEAD_UPGRADE;
+    if (b & CONN_CLOSE) h->flags |= LG_HEAD_CONNECTION_CLOSE;
+    if ((b & (CONN_UPGRADE | UPGRADE)) == (CONN_UPGRADE | UPGRADE)) h->flags |= LG_HEAD_UPGRADE;
 }
 
 static int request_framing(lg_head *h, const fields_seen *s)
 {
-    if (h->version_minor == 1 && s->host_count == 0) return LG_ERR_HOST_MISSING;
-    if (s->te_seen) {
+    if (h->version_minor == 1 && !(s->bits & HOST_SEEN)) return LG_ERR_HOST_MISSING;
+    if (s->bits & TE_SEEN) {
         int rc = transfer_encoding_valid(h, s);
         if (rc) return rc;
         h->framing = LG_FRAMING_CHUNKED;
-    } else if (s->cl_seen && s->content_length > 0) {
+    } else if (s->content_length > 0) {
         h->framing = LG_FRAMING_LENGTH;
         h->content_length = s->content_length;
     } else {
         h->framing = LG_FRAMING_NONE;
     }
     /* RFC 9110 10.1.1: an HTTP/1.0 client cannot wait for 100 Continue. */
-    if (s->expect_continue && h->version_minor == 1) h->flags |= LG_HEAD_EXPECT_CONTINUE;
-    if (s->expect_other) h->flags |= LG_HEAD_EXPECT_OTHER;
+    if ((s->bits & EXPECT_CONTINUE) && h->version_minor == 1) h->flags |= LG_HEAD_EXPECT_CONTINUE;
+    if (s->bits & EXPECT_OTHER) h->flags |= LG_HEAD_EXPECT_OTHER;
     set_persistence(h, s);
     return 0;
 }
@@ -452,7 +467,7 @@ static int response_framing(lg_head *h, const fields_seen *s, int request_method
 {
     /* Conflicting or unknown framing is refused even where the status says
      * there is no body: a response like that is an attack or a broken peer. */
-    if (s->te_seen) {
+    if (s->bits & TE_SEEN) {
         int rc = transfer_encoding_valid(h, s);
         if (rc) return rc;
     }
@@ -461,10 +476,10 @@ static int response_framing(lg_head *h, const fields_seen *s, int request_method
         h->framing = LG_FRAMING_TUNNEL;
     } else if (st < 200 || st == 204 || st == 304 || request_method == LG_METHOD_HEAD) {
         h->framing = LG_FRAMING_NONE;
-        if (s->cl_seen) h->content_length = s->content_length; /* what GET would get */
-    } else if (s->te_seen) {
+        h->content_length = s->content_length; /* what GET would get */
+    } else if (s->bits & TE_SEEN) {
         h->framing = LG_FRAMING_CHUNKED;
-    } else if (s->cl_seen) {
+    } else if (s->bits & CL_SEEN) {
         h->framing = s->content_length ? LG_FRAMING_LENGTH : LG_FRAMING_NONE;
         h->content_length = s->content_length;
     } else {
@@ -537,9 +552,7 @@ static int parse_head(lg_head *h, const char *buf, size_t len, size_t prev_len, 
     if (prev_len && len < max_head && !worth_parsing(buf, end, prev_len, 0)) return 0;
 
     head_reset(h);
-    fields_seen s;
-    memset(&s, 0, sizeof s);
-    s.is_request = kind == KIND_REQUEST;
+    fields_seen s = { 0, kind == KIND_REQUEST ? IS_REQUEST : 0 };
 
     const char *p = buf;
     int rc;
@@ -548,14 +561,14 @@ static int parse_head(lg_head *h, const char *buf, size_t len, size_t prev_len, 
         while (end - p >= 2 && p[0] == '\r' && p[1] == '\n') p += 2;
         if (p < end && *p == '\n') return LG_ERR_LINE_ENDING;
         if (end - p == 1 && *p == '\r') return incomplete(len, max_head, 0, 1);
-        rc = parse_request_line(&p, end, h);
+        rc = parse_request_line(&p, end, buf, h);
     } else {
-        rc = parse_status_line(&p, end, h);
+        rc = parse_status_line(&p, end, buf, h);
     }
     if (rc == INCOMPLETE) return incomplete(len, max_head, 0, kind == KIND_REQUEST);
     if (rc) return rc;
 
-    rc = parse_fields(&p, end, h, &s);
+    rc = parse_fields(&p, end, buf, h, &s);
     if (rc == INCOMPLETE) return incomplete(len, max_head, 1, kind == KIND_REQUEST);
     if (rc) return rc;
 
@@ -584,7 +597,7 @@ int lg_parse_trailers(lg_head *head, const char *buf, size_t len, size_t prev_le
     if (prev_len && len < max_trailers && !worth_parsing(buf, end, prev_len, 1)) return 0;
     head->num_headers = 0;
     const char *p = buf;
-    int rc = parse_fields(&p, end, head, NULL);
+    int rc = parse_fields(&p, end, buf, head, NULL);
     if (rc == INCOMPLETE) return len >= max_trailers ? LG_ERR_HEADERS_TOO_LARGE : 0;
     if (rc) return rc;
     return (int)(p - buf);
@@ -616,6 +629,7 @@ lg_str lg_head_get(const lg_head *head, const char *name)
 int lg_list_has(lg_str list, const char *token)
 {
     size_t tn = strlen(token);
+    /* An absent value (ptr NULL) holds nothing; NULL + 0 is undefined. */
     if (!list.ptr) return 0;
     const char *p = list.ptr, *end = list.ptr + list.len;
     while (p < end) {
