@@ -2,7 +2,9 @@
  * lg_body_read must: whole; in two pieces split at every offset; one byte at
  * a time; and truncated at every offset, then EOF. Bytes the reader leaves
  * unconsumed are presented again with the next piece, as the API requires,
- * and every call sees its input at the very end of a guard page.
+ * and every call sees its input at the very end of a guard page (and, in
+ * one more whole and one more byte-at-a-time run, at the very start of a
+ * page after a guard page).
  *
  * Each run checks the event stream itself (consumed <= len, DATA non-empty
  * and inside the consumed prefix, NEED_MORE stable when called again, DONE
@@ -50,8 +52,13 @@ static inline void body_report(const body_case *c, const char *how, const char *
 
 /* Runs the reader over input[0..cuts[n-1]) arriving in pieces ending at each
  * cut. With keep_trailers, r->trailers is set and what it got is recorded. */
+static inline const char *body_place(guard_buf *g, const char *data, size_t len, int front)
+{
+    return front ? guard_place_front(g, data, len) : guard_place(g, data, len);
+}
+
 static inline void body_run_cuts(const body_case *c, guard_buf *g, const size_t *cuts, size_t ncuts,
-                                 int keep_trailers, body_run *out)
+                                 int keep_trailers, int front, body_run *out)
 {
     lg_head head;
     memset(&head, 0, sizeof head);
@@ -74,7 +81,7 @@ static inline void body_run_cuts(const body_case *c, guard_buf *g, const size_t 
         size_t fed = cuts[i];
         for (;;) {
             size_t n = fed - base, used = 12345;
-            const char *p = guard_place(g, c->input + base, n);
+            const char *p = body_place(g, c->input + base, n, front);
             lg_str d = { "x", 99 };
             int ev = lg_body_read(&r, p, n, &used, &d);
             if (ev < 0) {
@@ -106,7 +113,7 @@ static inline void body_run_cuts(const body_case *c, guard_buf *g, const size_t 
                 /* "Everything usable consumed": the same bytes again give
                  * the same answer and consume nothing. */
                 size_t again;
-                p = guard_place(g, c->input + base, fed - base);
+                p = body_place(g, c->input + base, fed - base, front);
                 if (lg_body_read(&r, p, fed - base, &again, &d) != LG_BODY_NEED_MORE || again != 0) {
                     body_report(c, "run", "NEED_MORE not stable");
                     out->bad++;
@@ -125,7 +132,7 @@ static inline void body_run_cuts(const body_case *c, guard_buf *g, const size_t 
                 }
                 /* DONE is sticky and consumes nothing more. */
                 size_t again;
-                p = guard_place(g, c->input + base, fed - base);
+                p = body_place(g, c->input + base, fed - base, front);
                 if (lg_body_read(&r, p, fed - base, &again, &d) != LG_BODY_DONE || again != 0) {
                     body_report(c, "run", "DONE not sticky");
                     out->bad++;
@@ -193,23 +200,31 @@ static inline int feed_body_every_way(const body_case *c)
     for (int keep = 0; keep <= 1; keep++) {
         /* Whole. */
         cuts[0] = c->len;
-        body_run_cuts(c, &g, cuts, 1, keep, &run);
+        body_run_cuts(c, &g, cuts, 1, keep, 0, &run);
         bad += body_check_full(c, &run, keep ? "whole, keeping trailers" : "whole", keep);
 
         /* Two pieces, split at every offset. */
         for (size_t k = 0; k <= c->len && bad < 4; k++) {
             cuts[0] = k;
             cuts[1] = c->len;
-            body_run_cuts(c, &g, cuts, 2, keep, &run);
+            body_run_cuts(c, &g, cuts, 2, keep, 0, &run);
             snprintf(how, sizeof how, "split at %zu%s", k, keep ? ", keeping trailers" : "");
             bad += body_check_full(c, &run, how, keep);
         }
 
         /* One byte at a time (and an empty piece first). */
         for (size_t k = 0; k <= c->len; k++) cuts[k] = k;
-        body_run_cuts(c, &g, cuts, c->len + 1, keep, &run);
+        body_run_cuts(c, &g, cuts, c->len + 1, keep, 0, &run);
         bad += body_check_full(c, &run, keep ? "byte at a time, keeping trailers" : "byte at a time", keep);
     }
+
+    /* Right after an unreadable page: whole, and a byte at a time. */
+    cuts[0] = c->len;
+    body_run_cuts(c, &g, cuts, 1, 1, 1, &run);
+    bad += body_check_full(c, &run, "whole, at a page start", 1);
+    for (size_t k = 0; k <= c->len; k++) cuts[k] = k;
+    body_run_cuts(c, &g, cuts, c->len + 1, 1, 1, &run);
+    bad += body_check_full(c, &run, "byte at a time, at a page start", 1);
 
     /* Truncated at every offset, then EOF: a framed body that has not ended
      * is LG_ERR_CLOSED_EARLY, never a success; a close-delimited one is all
@@ -217,7 +232,7 @@ static inline int feed_body_every_way(const body_case *c)
      * way the whole input does. */
     for (size_t k = 0; k < c->len && bad < 4; k++) {
         cuts[0] = k;
-        body_run_cuts(c, &g, cuts, 1, 0, &run);
+        body_run_cuts(c, &g, cuts, 1, 0, 0, &run);
         bad += run.bad;
         int ended = c->expect >= 0 && (size_t)c->expect <= k;
         int ok;

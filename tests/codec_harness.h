@@ -1,6 +1,8 @@
 /* Feeding a codec input every way it can arrive: whole; every prefix on its
  * own; and grown one byte at a time with prev_len, as a server would. Each
- * input sits at the end of a guard page, so an over-read crashes. */
+ * input sits at the end of a guard page, so an over-read crashes; every
+ * prefix is also parsed at the very start of a page after a guard page, so
+ * a read before the buffer crashes too. */
 #ifndef LG_CODEC_HARNESS_H
 #define LG_CODEC_HARNESS_H
 
@@ -52,6 +54,21 @@ static inline int feed_head_every_way(head_parse_fn fn, const char *name, const 
             if (bad++ < 3)
                 fprintf(stderr, "  %s: prefix %zu/%zu gave %d (%s), expected %d\n", name, k, len, r,
                         r < 0 ? lg_err_name(r) : "", expect);
+        }
+    }
+
+    /* The same prefixes right after an unreadable page. */
+    for (size_t k = 0; k <= len; k++) {
+        lg_head h = { .headers = scratch, .max_headers = (uint16_t)cap };
+        const char *p = guard_place_front(&g, input, k);
+        int r = fn(&h, p, k, 0, max_head, method);
+        int ok;
+        if (k == len || (expect > 0 && (size_t)expect <= k)) ok = r == expect;
+        else ok = r == 0 || (expect < 0 && r == expect);
+        if (!ok) {
+            if (bad++ < 3)
+                fprintf(stderr, "  %s: prefix %zu/%zu at a page start gave %d (%s), expected %d\n", name, k,
+                        len, r, r < 0 ? lg_err_name(r) : "", expect);
         }
     }
 
