@@ -559,6 +559,14 @@ int lg_stream_shutdown(lg_stream *s)
 
 static void input_ended(lg_stream *s, long rc)
 {
+    /* A send that met the peer's RST took the socket's error with it: on
+     * Linux the next recv then returns 0 as if a FIN had come. EPIPE on
+     * send likewise means the connection was reset. Rule 2 says a reset is
+     * reported as one, so that a close-delimited body cut by it is never
+     * taken for complete. */
+    if (rc == 0 && (s->flags & LG_SF_WRITE_FAILED) &&
+        (s->error == LG_ERR_RESET || s->error == LG_ERR_PIPE))
+        rc = LG_ERR_RESET;
     if (rc == 0) {
         s->ending = LG_END_EOF;
     } else if (rc == LG_ERR_RESET || rc == LG_ERR_PIPE) {

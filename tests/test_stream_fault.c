@@ -387,6 +387,35 @@ static void test_write_error_every_offset_reading_goes_on(void)
     }
 }
 
+/* Linux: a send that met the RST consumed the error, and recv then says 0.
+ * That EOF is still a reset (rule 2). */
+static void test_eof_after_failed_send_is_a_reset(void)
+{
+    for (int err = 0; err < 2; err++) {
+        wenv e;
+        fault_sock script = { 0 };
+        script.in = "partial";
+        script.in_len = 7;
+        script.in_end = FAULT_EOF;
+        script.out_fail_at = 10;
+        script.out_fail_err = err ? LG_ERR_RESET : LG_ERR_PIPE;
+        wenv_open(&e, &script, NULL);
+        lg_stream_read_stop(&e.c.s);
+        CHECK_EQ_INT(lg_stream_write(&e.c.s, pattern, 100), LG_OK);
+        CHECK(fault_run(e.loop, 100) > 0 || 1);
+        e.c.req.data = &e.c;
+        CHECK_EQ_INT(lg_stream_read_until_eof(&e.c.s, &e.c.req, e.c.dst, sizeof e.c.dst,
+                                              read_done_then_close),
+                     LG_OK);
+        CHECK(fault_run(e.loop, 1000) > 0);
+        CHECK_EQ_INT(e.c.write_errors, 1);
+        CHECK_EQ_INT(e.c.status, LG_ERR_RESET);
+        CHECK_EQ_INT(e.c.len, 7);
+        CHECK_EQ_INT(lg_stream_ending(&e.c.s), LG_END_RESET);
+        wenv_close(&e);
+    }
+}
+
 static void test_abort(void)
 {
     wenv e;
@@ -513,6 +542,7 @@ int main(void)
     test_linger_timeout_peer_not_reading();
     test_linger_budget();
     test_write_error_every_offset_reading_goes_on();
+    test_eof_after_failed_send_is_a_reset();
     test_abort();
     test_cork_order_and_batching();
     test_queue_limit_and_drain();
