@@ -8,6 +8,17 @@
 
 #include "linger.h"
 
+/* For the few functions whose inlining decides the speed of the vector
+ * build: a hot path calls them where an out-of-line call would clobber the
+ * vector registers it keeps its constants in. */
+#if defined(__GNUC__)
+#define LG_ALWAYS_INLINE inline __attribute__((always_inline))
+#define LG_NOINLINE __attribute__((noinline))
+#else
+#define LG_ALWAYS_INLINE inline
+#define LG_NOINLINE
+#endif
+
 #define LG_CC_TOKEN 0x01u /* tchar, RFC 9110 5.6.2 */
 #define LG_CC_HOST 0x02u  /* reg-name, IP-literal and port characters (RFC 3986) */
 #define LG_CC_VALUE 0x04u /* field-vchar, SP, HTAB (RFC 9110 5.5) */
@@ -46,46 +57,46 @@ static inline unsigned lg_hex_value(char c)
 enum {
     LG_SCAN_CTL,       /* a control character (0x00-0x1f, HTAB too) or DEL */
     LG_SCAN_CTL_SPACE, /* the same or SP: the end of a request target */
+    /* the scans from here on skip letters, digits, '-' (and more) */
     LG_SCAN_NAME_END,  /* anything but a letter, a digit or '-' */
     LG_SCAN_HOST_END   /* anything but a letter, a digit, '-', '.' or ':' */
 };
 
 #if defined(LG_SIMD_SSE2)
-/* A bit per byte, set where the byte is what `what` looks for. */
+/* A bit per byte of the 16 at p, set where the byte is what `what` looks
+ * for. SSE2 has no unsigned compare; a saturating add of 0x80 - k sets the
+ * top bit of exactly the bytes >= k, which is what movemask collects. */
 typedef unsigned lg_vmask;
 #define LG_VMASK_LANE_BITS 1
 static inline lg_vmask lg_vscan(const char *p, int what)
 {
     __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-    __m128i hit;
     if (what >= LG_SCAN_NAME_END) {
-        /* unsigned x <= k as min(x, k) == x; (c | 0x20) - 'a' <= 25 holds
-         * for ASCII letters only */
+        /* top bit set: not a letter ((c | 0x20) - 'a' >= 26), not a digit
+         * (c - '0' >= 10), and not '-' */
         __m128i a = _mm_sub_epi8(_mm_or_si128(v, _mm_set1_epi8(0x20)), _mm_set1_epi8('a'));
         __m128i d = _mm_sub_epi8(v, _mm_set1_epi8('0'));
-        hit = _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(a, _mm_set1_epi8(25)), a),
-                           _mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(9)), d));
-        hit = _mm_or_si128(hit, _mm_cmpeq_epi8(v, _mm_set1_epi8('-')));
+        __m128i bad = _mm_and_si128(_mm_adds_epu8(a, _mm_set1_epi8(0x80 - 26)),
+                                    _mm_adds_epu8(d, _mm_set1_epi8(0x80 - 10)));
+        __m128i ok = _mm_cmpeq_epi8(v, _mm_set1_epi8('-'));
         if (what == LG_SCAN_HOST_END)
-            hit = _mm_or_si128(hit, _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('.')),
-                                                 _mm_cmpeq_epi8(v, _mm_set1_epi8(':'))));
-        return (lg_vmask)_mm_movemask_epi8(hit) ^ 0xffffu;
+            ok = _mm_or_si128(ok, _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('.')),
+                                               _mm_cmpeq_epi8(v, _mm_set1_epi8(':'))));
+        return (lg_vmask)_mm_movemask_epi8(_mm_andnot_si128(ok, bad));
     }
-    __m128i top = _mm_set1_epi8(what == LG_SCAN_CTL ? 0x1f : 0x20);
-    hit = _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(v, top), v),
-                       _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f)));
-    return (lg_vmask)_mm_movemask_epi8(hit);
+    /* top bit set: at or above the first allowed byte (SP, or '!' after a
+     * target), and not DEL */
+    __m128i ok = _mm_adds_epu8(v, _mm_set1_epi8(what == LG_SCAN_CTL ? 0x80 - 0x20 : 0x80 - 0x21));
+    ok = _mm_andnot_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f)), ok);
+    return (lg_vmask)_mm_movemask_epi8(ok) ^ 0xffffu;
 }
 static inline size_t lg_vmask_first(lg_vmask m) { return (size_t)__builtin_ctz(m); }
+/* The same mask with exactly one bit per byte (lg_vscan's already is). */
+static inline unsigned lg_vbits(const char *p, int what) { return lg_vscan(p, what); }
 #elif defined(LG_SIMD_NEON)
-/* NEON has no movemask; narrowing by 4 bits per lane gives a 64-bit mask
- * with a nibble per byte. */
-typedef uint64_t lg_vmask;
-#define LG_VMASK_LANE_BITS 4
-static inline lg_vmask lg_vscan(const char *p, int what)
+static inline uint8x16_t lg_vhit(const char *p, int what)
 {
     uint8x16_t v = vld1q_u8((const uint8_t *)p);
-    uint8x16_t hit;
     if (what >= LG_SCAN_NAME_END) {
         uint8x16_t a = vcltq_u8(vsubq_u8(vorrq_u8(v, vdupq_n_u8(0x20)), vdupq_n_u8('a')),
                                 vdupq_n_u8(26));
@@ -93,14 +104,62 @@ static inline lg_vmask lg_vscan(const char *p, int what)
         uint8x16_t ok = vorrq_u8(vorrq_u8(a, d), vceqq_u8(v, vdupq_n_u8('-')));
         if (what == LG_SCAN_HOST_END)
             ok = vorrq_u8(ok, vorrq_u8(vceqq_u8(v, vdupq_n_u8('.')), vceqq_u8(v, vdupq_n_u8(':'))));
-        hit = vmvnq_u8(ok);
-    } else {
-        hit = vorrq_u8(vcleq_u8(v, vdupq_n_u8(what == LG_SCAN_CTL ? 0x1f : 0x20)),
-                       vceqq_u8(v, vdupq_n_u8(0x7f)));
+        return vmvnq_u8(ok);
     }
+    return vorrq_u8(vcleq_u8(v, vdupq_n_u8(what == LG_SCAN_CTL ? 0x1f : 0x20)),
+                    vceqq_u8(v, vdupq_n_u8(0x7f)));
+}
+/* NEON has no movemask; narrowing by 4 bits per lane gives a 64-bit mask
+ * with a nibble per byte. */
+typedef uint64_t lg_vmask;
+#define LG_VMASK_LANE_BITS 4
+static inline lg_vmask lg_vscan(const char *p, int what)
+{
+    uint8x16_t hit = lg_vhit(p, what);
     return vget_lane_u64(vreinterpret_u64_u8(vshrn_n_u16(vreinterpretq_u16_u8(hit), 4)), 0);
 }
 static inline size_t lg_vmask_first(lg_vmask m) { return (size_t)__builtin_ctzll(m) >> 2; }
+/* One bit per byte: each lane keeps its bit weight, and each half adds up
+ * across. */
+static inline unsigned lg_vbits(const char *p, int what)
+{
+    static const uint8_t weight[16] = { 1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128 };
+    uint8x16_t w = vandq_u8(lg_vhit(p, what), vld1q_u8(weight));
+    return vaddv_u8(vget_low_u8(w)) | (unsigned)vaddv_u8(vget_high_u8(w)) << 8;
+}
+#endif
+
+#if defined(LG_SIMD_SSE2) || defined(LG_SIMD_NEON)
+#define LG_SIMD_LINES 1
+/* A bit for each control byte (HTAB too) or DEL among the nbits =
+ * min(64, end - p) bytes at p: bit i for p[i], none past end. In a field
+ * line the first one is its CR. The four loads do not depend on each
+ * other, so the processor overlaps them, and finding where each line ends
+ * is then bit arithmetic that waits for nothing else. Needs p < end and the
+ * 16 bytes before end readable (a buffer of 16 bytes or more); reads
+ * nothing at or past end. */
+static inline uint64_t lg_line_ends(const char *p, const char *end, size_t *nbits)
+{
+    if (end - p >= 64) {
+        *nbits = 64;
+        return (uint64_t)lg_vbits(p, LG_SCAN_CTL) | (uint64_t)lg_vbits(p + 16, LG_SCAN_CTL) << 16 |
+               (uint64_t)lg_vbits(p + 32, LG_SCAN_CTL) << 32 |
+               (uint64_t)lg_vbits(p + 48, LG_SCAN_CTL) << 48;
+    }
+    size_t avail = (size_t)(end - p);
+    uint64_t bits = 0;
+    *nbits = avail;
+    for (size_t k = 0; k < avail; k += 16) {
+        const char *q = p + k;
+        if (end - q >= 16) {
+            bits |= (uint64_t)lg_vbits(q, LG_SCAN_CTL) << k;
+        } else { /* the 16 bytes ending at end, without those before q */
+            unsigned shift = (unsigned)(16 - (end - q));
+            bits |= (uint64_t)(lg_vbits(end - 16, LG_SCAN_CTL) >> shift) << k;
+        }
+    }
+    return bits;
+}
 #endif
 
 /* The vector part of a scan: the first byte `what` looks for, or end when

@@ -150,12 +150,16 @@ static const char known_names[] = "host" "expect" "upgrade" "connection" "conten
 /* 1 + where the name of each length starts in known_names; 0 for none. */
 static const uint8_t known_at[18] = { [4] = 1, [6] = 5, [7] = 11, [10] = 18, [14] = 28, [17] = 42 };
 
-static int field_meaning(lg_head *h, fields_seen *s, const char *name, size_t name_len,
+/* Is this one of the names with a meaning (field_meaning says which)? The
+ * common answer, no, costs a comparison and a load. */
+static int maybe_known(size_t name_len) { return name_len <= 17 && known_at[name_len]; }
+
+/* Out of line: most fields never get here, and the line loops keep their
+ * vector constants in registers across the call sites that do. */
+static LG_NOINLINE int field_meaning(lg_head *h, fields_seen *s, const char *name, size_t name_len,
                          const char *v, const char *end, const char *lo)
 {
-    if (name_len > 17 || !known_at[name_len] ||
-        !name_is(name, known_names + known_at[name_len] - 1, name_len))
-        return 0;
+    if (!name_is(name, known_names + known_at[name_len] - 1, name_len)) return 0;
     size_t n = (size_t)(end - v);
     switch (name_len) {
     case 4: /* Host */
@@ -192,67 +196,140 @@ static int field_meaning(lg_head *h, fields_seen *s, const char *name, size_t na
  * Field lines
  * ------------------------------------------------------------------------ */
 
+/* parse_line found the empty line that ends the section. */
+#define SECTION_END 2
+
+/* Keep a field line whose name is name[0..colon) and whose value, OWS
+ * still around it, is (colon, cr), and act on what it means. */
+static LG_ALWAYS_INLINE int add_field(lg_head *h, fields_seen *s, const char *name, const char *colon,
+                     const char *cr, const char *lo)
+{
+    /* Trim OWS: both loops stop at the latest at the CR or the colon. */
+    const char *value = colon + 1, *value_end = cr;
+    while (is_ows(value_end[-1])) value_end--;
+    while (is_ows(*value)) value++;
+    if (value_end < value) value_end = value; /* nothing but OWS */
+
+    size_t name_len = (size_t)(colon - name);
+    if (h->headers) {
+        if (h->num_headers >= h->max_headers) return LG_ERR_TOO_MANY_HEADERS;
+        lg_header *f = &h->headers[h->num_headers++];
+        f->name.ptr = name;
+        f->name.len = name_len;
+        f->value.ptr = value;
+        f->value.len = (size_t)(value_end - value);
+    }
+    if (s && maybe_known(name_len)) return field_meaning(h, s, name, name_len, value, value_end, lo);
+    return 0;
+}
+
+/* One line at *pp: a field line (returns 0), the empty line ending the
+ * section (SECTION_END), INCOMPLETE, or an error. Advances *pp past the
+ * line. This is the full grammar with every error; fast_lines below only
+ * takes the plain lines off its hands. */
+static int parse_line(const char **pp, const char *end, const char *lo, lg_head *h,
+                      fields_seen *s)
+{
+    const char *p = *pp;
+    if (p == end) return INCOMPLETE;
+    const char *name = p;
+    p = lg_skip_token(p, end, lo);
+    if (p == end) return INCOMPLETE;
+    if (*p != ':' || p == name) {
+        if (p == name) {
+            if (*p == '\r') {
+                int rc = lf_after_cr(p, end);
+                *pp = p + 2;
+                return rc ? rc : SECTION_END;
+            }
+            if (*p == '\n') return LG_ERR_LINE_ENDING;
+            /* A line starting with whitespace continues the previous one
+             * (obs-fold) or, after the start line, hides a field from
+             * some parsers: RFC 9112 5.2 and 2.2 allow rejecting both. */
+            if (is_ows(*p)) return LG_ERR_OBS_FOLD;
+            return LG_ERR_HEADER_NAME;
+        }
+        /* "Name : v" is its own error (RFC 9112 5.1); "Na me: v" is a bad name. */
+        if (!is_ows(*p)) return LG_ERR_HEADER_NAME;
+        while (p < end && is_ows(*p)) p++;
+        if (p == end) return INCOMPLETE;
+        return *p == ':' ? LG_ERR_SPACE_BEFORE_COLON : LG_ERR_HEADER_NAME;
+    }
+    const char *colon = p++;
+    for (;;) {
+        p = lg_find_ctl_lo(p, end, lo);
+        if (p == end) return INCOMPLETE;
+        if (*p != '\t') break;
+        p++;
+    }
+    if (*p != '\r') return *p == '\n' ? LG_ERR_LINE_ENDING : LG_ERR_HEADER_VALUE;
+    int rc = lf_after_cr(p, end);
+    if (rc) return rc;
+    *pp = p + 2;
+    return add_field(h, s, name, colon, p, lo);
+}
+
+#if defined(LG_SIMD_LINES)
+/* The common lines: a name of letters, digits and '-', a colon, a value
+ * without control characters, CRLF. Where each line ends comes from bit
+ * masks of 64 bytes at a time (lg_line_ends), each byte looked at once, so
+ * finding the next line does not wait for the work on this one. Returns 0
+ * with *pp at the first line that is anything else (a tab, another token
+ * character in the name, an error, the end of the input), for parse_line;
+ * SECTION_END; or an error from add_field. */
+static int fast_lines(const char **pp, const char *end, const char *lo, lg_head *h,
+                      fields_seen *s)
+{
+    const char *p = *pp;
+    if (end - lo < 16 || p >= end) return 0; /* see lg_vfind and lg_line_ends */
+    const char *base = p;
+    size_t nbits;
+    uint64_t ends = lg_line_ends(base, end, &nbits);
+    for (;;) {
+        while (!ends) { /* this line goes on past these 64 bytes */
+            if (nbits < 64 || end - base == 64) goto slow;
+            base += 64;
+            ends = lg_line_ends(base, end, &nbits);
+            /* p is before base, or base + 1 after a CR at the last bit */
+            if (p > base) ends &= ends - 1;
+        }
+        const char *cr = base + __builtin_ctzll(ends);
+        if (end - cr < 2 || cr[0] != '\r' || cr[1] != '\n') goto slow;
+        if (cr == p) {
+            *pp = p + 2;
+            return SECTION_END;
+        }
+        /* the name ends at the CR at the latest */
+        const char *colon = lg_vfind(p, end, lo, LG_SCAN_NAME_END);
+        if (*colon != ':' || colon == p) goto slow;
+        int rc = add_field(h, s, p, colon, cr, lo);
+        if (rc) return rc;
+        p = cr + 2;
+        ends &= ends - 1; /* the CR, and the LF unless it is in the next 64 bytes */
+        ends &= ends - 1;
+    }
+slow:
+    *pp = p;
+    return 0;
+}
+#endif
+
 static int parse_fields(const char **pp, const char *end, const char *lo, lg_head *h,
                         fields_seen *s)
 {
     const char *p = *pp;
+    int rc;
     for (;;) {
-        if (p == end) return INCOMPLETE;
-        const char *name = p;
-        p = lg_skip_token(p, end, lo);
-        if (p == end) return INCOMPLETE;
-        if (*p != ':' || p == name) {
-            if (p == name) {
-                /* The empty line ends the section. */
-                if (*p == '\r') {
-                    int rc = lf_after_cr(p, end);
-                    if (rc == 0) *pp = p + 2;
-                    return rc;
-                }
-                if (*p == '\n') return LG_ERR_LINE_ENDING;
-                /* A line starting with whitespace continues the previous one
-                 * (obs-fold) or, after the start line, hides a field from
-                 * some parsers: RFC 9112 5.2 and 2.2 allow rejecting both. */
-                if (is_ows(*p)) return LG_ERR_OBS_FOLD;
-                return LG_ERR_HEADER_NAME;
-            }
-            /* "Name : v" is its own error (RFC 9112 5.1); "Na me: v" is a bad name. */
-            if (!is_ows(*p)) return LG_ERR_HEADER_NAME;
-            while (p < end && is_ows(*p)) p++;
-            if (p == end) return INCOMPLETE;
-            return *p == ':' ? LG_ERR_SPACE_BEFORE_COLON : LG_ERR_HEADER_NAME;
-        }
-        size_t name_len = (size_t)(p - name);
-        const char *value = ++p;
-        for (;;) {
-            p = lg_find_ctl_lo(p, end, lo);
-            if (p == end) return INCOMPLETE;
-            if (*p != '\t') break;
-            p++;
-        }
-        if (*p != '\r') return *p == '\n' ? LG_ERR_LINE_ENDING : LG_ERR_HEADER_VALUE;
-        int rc = lf_after_cr(p, end);
-        if (rc) return rc;
-        /* Trim OWS: both loops stop at the latest at the CR or the colon. */
-        const char *value_end = p;
-        while (is_ows(value_end[-1])) value_end--;
-        while (is_ows(*value)) value++;
-        if (value_end < value) value_end = value; /* nothing but OWS */
-        p += 2;
-
-        if (h->headers) {
-            if (h->num_headers >= h->max_headers) return LG_ERR_TOO_MANY_HEADERS;
-            lg_header *f = &h->headers[h->num_headers++];
-            f->name.ptr = name;
-            f->name.len = name_len;
-            f->value.ptr = value;
-            f->value.len = (size_t)(value_end - value);
-        }
-        if (s) {
-            rc = field_meaning(h, s, name, name_len, value, value_end, lo);
-            if (rc) return rc;
-        }
+#if defined(LG_SIMD_LINES)
+        rc = fast_lines(&p, end, lo, h, s);
+        if (rc) break;
+#endif
+        rc = parse_line(&p, end, lo, h, s);
+        if (rc) break;
     }
+    if (rc != SECTION_END) return rc;
+    *pp = p;
+    return 0;
 }
 
 int lg_http1_parse_trailer_fields(const char **pp, const char *end, lg_head *h)
@@ -520,11 +597,8 @@ static int worth_parsing(const char *buf, const char *end, size_t prev_len, int 
 
 static void head_reset(lg_head *h)
 {
-    lg_header *headers = h->headers;
-    uint16_t max = h->max_headers;
-    memset(h, 0, sizeof *h);
-    h->headers = headers;
-    h->max_headers = max;
+    lg_head fresh = { .headers = h->headers, .max_headers = h->max_headers };
+    *h = fresh;
 }
 
 /* Fold "incomplete" into the caller's answer: need more bytes, or the limit
