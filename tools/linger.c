@@ -1,74 +1,42 @@
-/* The linger command-line tool. For now: `linger parse`, which reads an HTTP
- * request from standard input and prints what the codec made of it. */
+/* The linger command-line tool: a demo server and an HTTP client, built on
+ * the public API only. Each subcommand lives in its own file. */
 #include <stdio.h>
 #include <string.h>
 
+#include "cli.h"
 #include "linger.h"
-
-static void json_str(lg_str s)
-{
-    putchar('"');
-    for (size_t i = 0; i < s.len; i++) {
-        unsigned char c = (unsigned char)s.ptr[i];
-        if (c == '"' || c == '\\') printf("\\%c", c);
-        else if (c < 0x20 || c == 0x7f) printf("\\u%04x", c);
-        else putchar(c);
-    }
-    putchar('"');
-}
-
-static const char *framing_name(int f)
-{
-    static const char *names[] = { "none", "length", "chunked", "close", "tunnel" };
-    return f >= 0 && f <= 4 ? names[f] : "?";
-}
-
-static int cmd_parse(void)
-{
-    static char buf[65536];
-    size_t len = fread(buf, 1, sizeof buf, stdin);
-    lg_header hv[64];
-    lg_head h = { .headers = hv, .max_headers = 64 };
-    int n = lg_parse_request(&h, buf, len, 0, sizeof buf);
-    if (n <= 0) {
-        int err = n ? n : LG_ERR_CLOSED_EARLY;
-        printf("{\"error\": \"%s\", \"message\": \"%s\", \"status\": %d}\n", lg_err_name(err),
-               lg_strerror(err), n ? lg_err_http_status(n) : 400);
-        return 1;
-    }
-    printf("{\n  \"method\": ");
-    json_str(h.method);
-    printf(",\n  \"target\": ");
-    json_str(h.target);
-    printf(",\n  \"version\": \"HTTP/1.%d\",\n  \"headers\": [", h.version_minor);
-    for (unsigned i = 0; i < h.num_headers; i++) {
-        printf("%s\n    [", i ? "," : "");
-        json_str(hv[i].name);
-        printf(", ");
-        json_str(hv[i].value);
-        printf("]");
-    }
-    printf("\n  ],\n  \"framing\": \"%s\",\n", framing_name(h.framing));
-    if (h.framing == LG_FRAMING_LENGTH)
-        printf("  \"content_length\": %llu,\n", (unsigned long long)h.content_length);
-    printf("  \"keep_alive\": %s,\n  \"head_bytes\": %d\n}\n",
-           (h.flags & LG_HEAD_KEEP_ALIVE) ? "true" : "false", n);
-    return 0;
-}
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: linger parse < request.txt\n"
-               "  parse   read an HTTP request from stdin and print it as JSON\n");
+    fprintf(f, "usage: linger <command> [options]\n"
+               "  serve   run the demo HTTP server (linger serve --help)\n"
+               "  get     fetch a URL (linger get --help)\n"
+               "  post    send data to a URL (linger post --help)\n"
+               "  parse   read an HTTP request from stdin and print it as JSON\n"
+               "linger %s\n",
+            LG_VERSION_STRING);
 }
 
 int main(int argc, char **argv)
 {
-    if (argc >= 2 && strcmp(argv[1], "parse") == 0) return cmd_parse();
-    if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "serve") == 0) return cmd_serve(argc - 1, argv + 1);
+    if (strcmp(cmd, "get") == 0) return cmd_get(argc - 1, argv + 1);
+    if (strcmp(cmd, "post") == 0) return cmd_post(argc - 1, argv + 1);
+    if (strcmp(cmd, "parse") == 0) return cmd_parse(argc - 1, argv + 1);
+    if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0) {
         usage(stdout);
         return 0;
     }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("linger %s\n", LG_VERSION_STRING);
+        return 0;
+    }
+    fprintf(stderr, "linger: unknown command '%s'\n", cmd);
     usage(stderr);
     return 2;
 }
