@@ -10,6 +10,9 @@
  *   4. loop     — readiness, timers, deferred calls (one thread)
  *   5. stream   — buffered TCP with exact endings and graceful close
  *   6. tcp      — listen, connect, resolve
+ *   7. url      — URLs, query strings, percent-encoding
+ *   8. server   — routes, requests, responses, static files
+ *   9. client   — requests, connection pool, redirects
  *
  * SPDX-License-Identifier: MIT
  */
@@ -694,6 +697,18 @@ struct lg_resolve_req {
 int lg_resolve(lg_loop *loop, lg_resolve_req *req, const char *host, uint16_t port,
                uint32_t timeout_ms, lg_resolve_cb cb);
 void lg_resolve_cancel(lg_resolve_req *req);
+
+/* ======================================================================
+ * 7. URLs  (placeholder: src/url.c)
+ * ====================================================================== */
+
+/* ======================================================================
+ * 8. Server  (placeholder: src/server*.c, src/router.c, src/static.c)
+ * ====================================================================== */
+
+/* ======================================================================
+ * 9. Client  (placeholder: src/client*.c)
+ * ====================================================================== */
 
 #ifdef __cplusplus
 }
