@@ -128,9 +128,8 @@ static int content_length(fields_seen *s, const char *p, const char *end)
 }
 
 /* Is the field name s[0..n) (n >= 4) the lower-case name `lower`? A word of
- * four bytes at a time, the last word overlapping the one before; setting
- * bit 5 of each byte lowers letters and maps no other token character onto
- * a letter or '-', which is all these names hold. */
+ * four bytes at a time, the last word overlapping the one before; bit 5
+ * does for each byte what it does in word_index. */
 static int name_is(const char *s, const char *lower, size_t n)
 {
     for (size_t i = 0;; i += 4) {
@@ -150,9 +149,17 @@ static const char known_names[] = "host" "expect" "upgrade" "connection" "conten
 /* 1 + where the name of each length starts in known_names; 0 for none. */
 static const uint8_t known_at[18] = { [4] = 1, [6] = 5, [7] = 11, [10] = 18, [14] = 28, [17] = 42 };
 
-/* Is this one of the names with a meaning (field_meaning says which)? The
- * common answer, no, costs a comparison and a load. */
-static int maybe_known(size_t name_len) { return name_len <= 17 && known_at[name_len]; }
+/* May this be one of the names with a meaning? Its length and first four
+ * bytes say no to most fields (User-Agent has the length of Connection),
+ * without a call; field_meaning makes sure. */
+static int maybe_known(const char *name, size_t name_len)
+{
+    if (name_len > 17 || !known_at[name_len]) return 0;
+    uint32_t a, b;
+    memcpy(&a, name, 4);
+    memcpy(&b, known_names + known_at[name_len] - 1, 4);
+    return (a | 0x20202020u) == b;
+}
 
 /* Out of line: most fields never get here, and the line loops keep their
  * vector constants in registers across the call sites that do. */
@@ -219,7 +226,8 @@ static LG_ALWAYS_INLINE int add_field(lg_head *h, fields_seen *s, const char *na
         f->value.ptr = value;
         f->value.len = (size_t)(value_end - value);
     }
-    if (s && maybe_known(name_len)) return field_meaning(h, s, name, name_len, value, value_end, lo);
+    if (s && maybe_known(name, name_len))
+        return field_meaning(h, s, name, name_len, value, value_end, lo);
     return 0;
 }
 
