@@ -238,12 +238,19 @@ static void too_many_trailers(void)
     CHECK_EQ_INT(used, sizeof in - 1);
 
     t.max_headers = 3;
+    /* Trailers fill the headers; the rest of the head is left alone. */
+    t.status = 299;
+    t.framing = LG_FRAMING_CLOSE;
+    t.reason = (lg_str)LG_STR("kept");
     lg_body_reader_init(&r, &head);
     r.trailers = &t;
     CHECK_EQ_INT(lg_body_read(&r, in, sizeof in - 1, &used, &d), LG_BODY_DONE);
     CHECK_EQ_INT(t.num_headers, 3);
     CHECK_STR(tv[2].name, "C");
     CHECK_STR(tv[2].value, "3");
+    CHECK_EQ_INT(t.status, 299);
+    CHECK_EQ_INT(t.framing, LG_FRAMING_CLOSE);
+    CHECK_STR(t.reason, "kept");
 }
 
 /* The reader follows the head it is given; init resets everything. */
