@@ -12,8 +12,6 @@
 #define lg_parse_response lg_scalar_parse_response
 #define lg_parse_trailers lg_scalar_parse_trailers
 #define lg_http1_parse_trailer_fields lg_scalar_http1_parse_trailer_fields
-#define lg_head_get lg_scalar_head_get
-#define lg_list_has lg_scalar_list_has
 
 #include "../src/http1_chars.c"
 #include "../src/http1_parse.c"

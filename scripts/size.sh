@@ -22,6 +22,9 @@ layer_size() { # $1 = build dir, $2 = label, rest = object basenames
 
 build_arm cortex-m4 build-arm-m4
 echo "Cortex-M4 (-mthumb -Os), arm-none-eabi-gcc $(arm-none-eabi-gcc -dumpversion):"
+# Parsing heads and decoding bodies, with the character table they share;
+# the lookups that read a parsed head (lg_head_get, lg_list_has) apart.
 layer_size build-arm-m4 "codec: parse + body" http1_chars http1_parse http1_body
+layer_size build-arm-m4 "codec: lookups" http1_lookup
 layer_size build-arm-m4 "codec: serialiser" http1_write
 layer_size build-arm-m4 "error table" err

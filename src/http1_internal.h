@@ -242,27 +242,6 @@ static inline const char *lg_skip_host(const char *p, const char *end, const cha
     return p;
 }
 
-/* Case-insensitive comparison of n bytes against a lower-case literal made of
- * letters and '-', which is all the field names the codec looks for. */
-static inline int lg_name_is(const char *s, const char *lower, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (((unsigned char)s[i] | 0x20u) != (unsigned char)lower[i]) return 0;
-    return 1;
-}
-
-/* Case-insensitive equality of a slice with a lower-case literal (any chars). */
-static inline int lg_slice_ieq(const char *s, size_t n, const char *lower, size_t lower_len)
-{
-    if (n != lower_len) return 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 'A' && c <= 'Z') c = (unsigned char)(c | 0x20u);
-        if (c != (unsigned char)lower[i]) return 0;
-    }
-    return 1;
-}
-
 /* Parse one complete section of field lines ending in an empty line
  * (headers or trailers) starting at *pp. Returns 0 and advances *pp past the
  * empty line, LG_HTTP1_INCOMPLETE when input ran out, or a negative lg_err.
