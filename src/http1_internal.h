@@ -23,6 +23,7 @@
 #define LG_CC_HOST 0x02u  /* reg-name, IP-literal and port characters (RFC 3986) */
 #define LG_CC_VALUE 0x04u /* field-vchar, SP, HTAB (RFC 9110 5.5) */
 #define LG_CC_HEX 0x08u   /* HEXDIG */
+#define LG_CC_SCHEME 0x10u /* ALPHA, DIGIT, "+", "-", "." after a URI scheme's first letter */
 
 extern const uint8_t lg_char_class[256];
 
@@ -30,6 +31,7 @@ static inline int lg_is_token(char c) { return lg_char_class[(unsigned char)c] &
 static inline int lg_is_host(char c) { return lg_char_class[(unsigned char)c] & LG_CC_HOST; }
 static inline int lg_is_value(char c) { return lg_char_class[(unsigned char)c] & LG_CC_VALUE; }
 static inline int lg_is_hex(char c) { return lg_char_class[(unsigned char)c] & LG_CC_HEX; }
+static inline int lg_is_scheme(char c) { return lg_char_class[(unsigned char)c] & LG_CC_SCHEME; }
 
 static inline unsigned lg_hex_value(char c)
 {

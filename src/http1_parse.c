@@ -31,8 +31,9 @@ enum {
     EXPECT_OTHER = 1u << 14
 };
 
+/* What the field lines said, as bits; the value of Content-Length goes
+ * straight to lg_head.content_length. */
 typedef struct fields_seen {
-    uint64_t content_length;
     unsigned bits;
 } fields_seen;
 
@@ -103,7 +104,7 @@ static void connection_option(fields_seen *s, const char *e, size_t n)
  * (RFC 9110 8.6). Anything else is a smuggling vector and refused: an empty
  * element, a sign, a space inside, an overflow; values that differ are
  * refused too, but a malformed element anywhere is reported first. */
-static int content_length(fields_seen *s, const char *p, const char *end)
+static int content_length(lg_head *h, fields_seen *s, const char *p, const char *end)
 {
     for (;;) {
         const char *digits = p;
@@ -117,9 +118,9 @@ static int content_length(fields_seen *s, const char *p, const char *end)
             v = v * 10 + d;
         }
         if (p == digits) return LG_ERR_CONTENT_LENGTH;
-        if ((s->bits & CL_SEEN) && s->content_length != v) s->bits |= CL_CONFLICT;
+        if ((s->bits & CL_SEEN) && h->content_length != v) s->bits |= CL_CONFLICT;
         s->bits |= CL_SEEN;
-        s->content_length = v;
+        h->content_length = v;
         while (p < end && is_ows(*p)) p++;
         if (p == end) return s->bits & CL_CONFLICT ? LG_ERR_CONTENT_LENGTH_CONFLICT : 0;
         if (*p++ != ',') return LG_ERR_CONTENT_LENGTH;
@@ -190,7 +191,7 @@ static LG_NOINLINE int field_meaning(lg_head *h, fields_seen *s, const char *nam
         for_each_element(s, v, end, connection_option);
         break;
     case 14: /* Content-Length */
-        return content_length(s, v, end);
+        return content_length(h, s, v, end);
     default: /* Transfer-Encoding */
         s->bits |= TE_SEEN;
         for_each_element(s, v, end, transfer_coding);
@@ -349,19 +350,24 @@ int lg_http1_parse_trailer_fields(const char **pp, const char *end, lg_head *h)
  * Start lines
  * ------------------------------------------------------------------------ */
 
-/* "HTTP/1.1" or "HTTP/1.0" at p (8 bytes available). */
-static int parse_version(const char *p, lg_head *h)
+/* HTTP-version = "HTTP/" DIGIT "." DIGIT at p, with `need` bytes from p
+ * to complete the line. 0 for 1.0 and 1.1 (version_minor set); a well
+ * formed other version is LG_ERR_VERSION_UNSUPPORTED (505), anything else
+ * LG_ERR_VERSION. INCOMPLETE while fewer bytes are there, unless those
+ * already differ from "HTTP/". */
+static int parse_version(const char *p, const char *end, size_t need, lg_head *h)
 {
-    if (memcmp(p, "HTTP/1.", 7) == 0 && (p[7] == '1' || p[7] == '0')) {
-        h->version_minor = (uint8_t)(p[7] - '0');
-        return 0;
+    static const char http[] = "HTTP/";
+    if ((size_t)(end - p) < need) {
+        for (size_t i = 0; i < 5 && p + i < end; i++)
+            if (p[i] != http[i]) return LG_ERR_VERSION;
+        return INCOMPLETE;
     }
-    /* HTTP-version = "HTTP/" DIGIT "." DIGIT; well formed but not 1.x we
-     * speak is 505, anything else is not a version at all. */
-    if (memcmp(p, "HTTP/", 5) == 0 && p[5] >= '0' && p[5] <= '9' && p[6] == '.' &&
-        p[7] >= '0' && p[7] <= '9')
-        return LG_ERR_VERSION_UNSUPPORTED;
-    return LG_ERR_VERSION;
+    unsigned major = (unsigned char)p[5] - '0', minor = (unsigned char)p[7] - '0';
+    if (memcmp(p, http, 5) != 0 || major > 9 || p[6] != '.' || minor > 9) return LG_ERR_VERSION;
+    if (major != 1 || minor > 1) return LG_ERR_VERSION_UNSUPPORTED;
+    h->version_minor = (uint8_t)minor;
+    return 0;
 }
 
 /* The methods lg_method names, in its order, each after its length. */
@@ -401,19 +407,14 @@ static int classify_target(lg_head *h)
         return 0;
     }
     /* absolute-form: scheme ":" hier-part, scheme = ALPHA *(ALPHA/DIGIT/+-.) */
-    unsigned c0 = (unsigned char)t[0] | 0x20u;
-    if (c0 < 'a' || c0 > 'z') return LG_ERR_TARGET;
+    if (((unsigned char)t[0] | 0x20u) - 'a' >= 26u) return LG_ERR_TARGET;
     for (size_t i = 1; i < n; i++) {
-        unsigned c = (unsigned char)t[i];
-        if (c == ':') {
+        if (t[i] == ':') {
             if (i + 1 == n) return LG_ERR_TARGET;
             h->target_form = LG_TARGET_ABSOLUTE;
             return 0;
         }
-        unsigned l = c | 0x20u;
-        if (!((l >= 'a' && l <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '-' ||
-              c == '.'))
-            return LG_ERR_TARGET;
+        if (!lg_is_scheme(t[i])) return LG_ERR_TARGET;
     }
     return LG_ERR_TARGET;
 }
@@ -446,14 +447,9 @@ static int parse_request_line(const char **pp, const char *end, const char *lo, 
     h->target.len = (size_t)(p - t);
     p++;
 
-    if (end - p < 10) {
-        /* Not all there; but a byte already wrong is wrong now. */
-        static const char ver[] = "HTTP/";
-        for (const char *q = p; q < end && q - p < 5; q++)
-            if (*q != ver[q - p]) return LG_ERR_VERSION;
-        return INCOMPLETE;
-    }
-    int rc = parse_version(p, h);
+    /* the version and CRLF; while they are not all there, a byte already
+     * wrong is wrong now */
+    int rc = parse_version(p, end, 10, h);
     if (rc) return rc;
     p += 8;
     if (p[0] != '\r') return p[0] == '\n' ? LG_ERR_LINE_ENDING : LG_ERR_REQUEST_LINE;
@@ -467,13 +463,8 @@ static int parse_request_line(const char **pp, const char *end, const char *lo, 
 static int parse_status_line(const char **pp, const char *end, const char *lo, lg_head *h)
 {
     const char *p = *pp;
-    if (end - p < 13) { /* "HTTP/1.1 200" and one more byte */
-        static const char ver[] = "HTTP/";
-        for (const char *q = p; q < end && q - p < 5; q++)
-            if (*q != ver[q - p]) return LG_ERR_STATUS_LINE;
-        return INCOMPLETE;
-    }
-    int rc = parse_version(p, h);
+    /* "HTTP/1.1 200" and one more byte */
+    int rc = parse_version(p, end, 13, h);
     if (rc) return rc == LG_ERR_VERSION ? LG_ERR_STATUS_LINE : rc;
     p += 8;
     if (*p++ != ' ') return LG_ERR_STATUS_LINE;
@@ -535,9 +526,8 @@ static int request_framing(lg_head *h, const fields_seen *s)
         int rc = transfer_encoding_valid(h, s);
         if (rc) return rc;
         h->framing = LG_FRAMING_CHUNKED;
-    } else if (s->content_length > 0) {
+    } else if (h->content_length > 0) {
         h->framing = LG_FRAMING_LENGTH;
-        h->content_length = s->content_length;
     } else {
         h->framing = LG_FRAMING_NONE;
     }
@@ -559,14 +549,13 @@ static int response_framing(lg_head *h, const fields_seen *s, int request_method
     unsigned st = h->status;
     if (st == 101 || (request_method == LG_METHOD_CONNECT && st >= 200 && st < 300)) {
         h->framing = LG_FRAMING_TUNNEL;
+        h->content_length = 0; /* what follows is not a body */
     } else if (st < 200 || st == 204 || st == 304 || request_method == LG_METHOD_HEAD) {
-        h->framing = LG_FRAMING_NONE;
-        h->content_length = s->content_length; /* what GET would get */
+        h->framing = LG_FRAMING_NONE; /* content_length: what GET would get */
     } else if (s->bits & TE_SEEN) {
         h->framing = LG_FRAMING_CHUNKED;
     } else if (s->bits & CL_SEEN) {
-        h->framing = s->content_length ? LG_FRAMING_LENGTH : LG_FRAMING_NONE;
-        h->content_length = s->content_length;
+        h->framing = h->content_length ? LG_FRAMING_LENGTH : LG_FRAMING_NONE;
     } else {
         h->framing = LG_FRAMING_CLOSE;
     }
@@ -634,7 +623,7 @@ static int parse_head(lg_head *h, const char *buf, size_t len, size_t prev_len, 
     if (prev_len && len < max_head && !worth_parsing(buf, end, prev_len, 0)) return 0;
 
     head_reset(h);
-    fields_seen s = { 0, kind == KIND_REQUEST ? IS_REQUEST : 0 };
+    fields_seen s = { kind == KIND_REQUEST ? IS_REQUEST : 0 };
 
     const char *p = buf;
     int rc;
