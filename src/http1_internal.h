@@ -132,6 +132,9 @@ static inline unsigned lg_vbits(const char *p, int what)
 #endif
 
 #if defined(LG_SIMD_SSE2) || defined(LG_SIMD_NEON)
+/* Inlining that pays in the vector build (servers) and would cost bytes in
+ * the scalar one (microcontrollers). */
+#define LG_SPEED_INLINE LG_ALWAYS_INLINE
 #define LG_SIMD_LINES 1
 /* A bit for each control byte (HTAB too) or DEL among the nbits =
  * min(64, end - p) bytes at p: bit i for p[i], none past end. In a field
@@ -162,6 +165,10 @@ static inline uint64_t lg_line_ends(const char *p, const char *end, size_t *nbit
     }
     return bits;
 }
+#endif
+
+#ifndef LG_SPEED_INLINE
+#define LG_SPEED_INLINE
 #endif
 
 /* The vector part of a scan: the first byte `what` looks for, or end when

@@ -207,17 +207,25 @@ static LG_NOINLINE int field_meaning(lg_head *h, fields_seen *s, const char *nam
 /* parse_line found the empty line that ends the section. */
 #define SECTION_END 2
 
+/* The value of a field line, (colon, cr) without the OWS around it:
+ * returns its start, sets *value_end. Both loops stop at the latest at the
+ * CR or the colon. */
+static LG_ALWAYS_INLINE const char *trim_value(const char *colon, const char *cr,
+                                               const char **value_end)
+{
+    const char *value = colon + 1 + (colon[1] == ' '), *e = cr; /* the usual single SP */
+    while (is_ows(e[-1])) e--;
+    while (is_ows(*value)) value++;
+    *value_end = e < value ? value : e; /* nothing but OWS: empty, at the CR */
+    return value;
+}
+
 /* Keep a field line whose name is name[0..colon) and whose value, OWS
  * still around it, is (colon, cr), and act on what it means. */
-static LG_ALWAYS_INLINE int add_field(lg_head *h, fields_seen *s, const char *name, const char *colon,
+static int add_field(lg_head *h, fields_seen *s, const char *name, const char *colon,
                      const char *cr, const char *lo)
 {
-    /* Trim OWS: both loops stop at the latest at the CR or the colon. */
-    const char *value = colon + 1, *value_end = cr;
-    while (is_ows(value_end[-1])) value_end--;
-    while (is_ows(*value)) value++;
-    if (value_end < value) value_end = value; /* nothing but OWS */
-
+    const char *value_end, *value = trim_value(colon, cr, &value_end);
     size_t name_len = (size_t)(colon - name);
     if (h->headers) {
         if (h->num_headers >= h->max_headers) return LG_ERR_TOO_MANY_HEADERS;
@@ -290,36 +298,58 @@ static int fast_lines(const char **pp, const char *end, const char *lo, lg_head 
                       fields_seen *s)
 {
     const char *p = *pp;
-    if (end - lo < 16 || p >= end) return 0; /* see lg_vfind and lg_line_ends */
+    /* see lg_vfind and lg_line_ends; fields that are only checked (no
+     * array: trailers nobody keeps) take the other path */
+    if (end - lo < 16 || p >= end || !h->headers) return 0;
+    /* in registers: as far as the compiler knows, each field stored could
+     * change *h */
+    lg_header *hv = h->headers;
+    unsigned n = h->num_headers, max = h->max_headers;
+    int rc = 0;
     const char *base = p;
     size_t nbits;
     uint64_t ends = lg_line_ends(base, end, &nbits);
     for (;;) {
         while (!ends) { /* this line goes on past these 64 bytes */
-            if (nbits < 64 || end - base == 64) goto slow;
+            if (nbits < 64 || end - base == 64) goto out;
             base += 64;
             ends = lg_line_ends(base, end, &nbits);
             /* p is before base, or base + 1 after a CR at the last bit */
             if (p > base) ends &= ends - 1;
         }
         const char *cr = base + __builtin_ctzll(ends);
-        if (end - cr < 2 || cr[0] != '\r' || cr[1] != '\n') goto slow;
+        if (end - cr < 2 || cr[0] != '\r' || cr[1] != '\n') goto out;
         if (cr == p) {
-            *pp = p + 2;
-            return SECTION_END;
+            p += 2;
+            rc = SECTION_END;
+            goto out;
         }
         /* the name ends at the CR at the latest */
         const char *colon = lg_vfind(p, end, lo, LG_SCAN_NAME_END);
-        if (*colon != ':' || colon == p) goto slow;
-        int rc = add_field(h, s, p, colon, cr, lo);
-        if (rc) return rc;
+        if (*colon != ':' || colon == p) goto out;
+        const char *value_end, *value = trim_value(colon, cr, &value_end);
+        size_t name_len = (size_t)(colon - p);
+        if (n >= max) {
+            rc = LG_ERR_TOO_MANY_HEADERS;
+            goto out;
+        }
+        hv[n].name.ptr = p;
+        hv[n].name.len = name_len;
+        hv[n].value.ptr = value;
+        hv[n].value.len = (size_t)(value_end - value);
+        n++;
+        if (s && maybe_known(p, name_len)) {
+            rc = field_meaning(h, s, p, name_len, value, value_end, lo);
+            if (rc) goto out;
+        }
         p = cr + 2;
         ends &= ends - 1; /* the CR, and the LF unless it is in the next 64 bytes */
         ends &= ends - 1;
     }
-slow:
+out:
+    h->num_headers = (uint16_t)n;
     *pp = p;
-    return 0;
+    return rc;
 }
 #endif
 
@@ -355,7 +385,8 @@ int lg_http1_parse_trailer_fields(const char **pp, const char *end, lg_head *h)
  * formed other version is LG_ERR_VERSION_UNSUPPORTED (505), anything else
  * LG_ERR_VERSION. INCOMPLETE while fewer bytes are there, unless those
  * already differ from "HTTP/". */
-static int parse_version(const char *p, const char *end, size_t need, lg_head *h)
+static LG_SPEED_INLINE int parse_version(const char *p, const char *end, size_t need,
+                                         lg_head *h)
 {
     static const char http[] = "HTTP/";
     if ((size_t)(end - p) < need) {
