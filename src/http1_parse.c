@@ -389,6 +389,10 @@ static LG_SPEED_INLINE int parse_version(const char *p, const char *end, size_t 
                                          lg_head *h)
 {
     static const char http[] = "HTTP/";
+    if ((size_t)(end - p) >= need && memcmp(p, "HTTP/1.1", 8) == 0) { /* nearly always */
+        h->version_minor = 1;
+        return 0;
+    }
     if ((size_t)(end - p) < need) {
         for (size_t i = 0; i < 5 && p + i < end; i++)
             if (p[i] != http[i]) return LG_ERR_VERSION;
@@ -401,13 +405,18 @@ static LG_SPEED_INLINE int parse_version(const char *p, const char *end, size_t 
     return 0;
 }
 
-/* The methods lg_method names, in its order, each after its length. */
-static const char methods[] = "\3GET\4HEAD\4POST\3PUT\6DELETE\7CONNECT\7OPTIONS\5TRACE\5PATCH";
+/* The methods lg_method names, each after its length, the common ones
+ * first; method_ids says which lg_method each is. */
+static const char methods[] = "\3GET\4POST\3PUT\6DELETE\4HEAD\5PATCH\7OPTIONS\7CONNECT\5TRACE";
+static const uint8_t method_ids[] = { LG_METHOD_GET,    LG_METHOD_POST,    LG_METHOD_PUT,
+                                      LG_METHOD_DELETE, LG_METHOD_HEAD,    LG_METHOD_PATCH,
+                                      LG_METHOD_OPTIONS, LG_METHOD_CONNECT, LG_METHOD_TRACE };
 
 static uint8_t method_id(const char *m, size_t n)
 {
     /* Methods are case-sensitive (RFC 9110 9.1): "get" is another method. */
-    return (uint8_t)(word_index(methods, m, n, 0) + 1);
+    int i = word_index(methods, m, n, 0);
+    return i < 0 ? LG_METHOD_OTHER : method_ids[i];
 }
 
 /* RFC 9112 3.2: which target forms each method may use. */
