@@ -65,7 +65,7 @@ static const char req_api[] =
 
 /* --------------------------------------------------------------------------
  * linger: the library as built, and the same sources with LG_NO_SIMD
- * (lg_scalar.c renames its symbols)
+ * (tests/codec_scalar_twin.c renames their symbols)
  * ----------------------------------------------------------------------- */
 
 int lg_scalar_parse_request(lg_head *head, const char *buf, size_t len, size_t prev_len,

@@ -699,8 +699,104 @@ int lg_resolve(lg_loop *loop, lg_resolve_req *req, const char *host, uint16_t po
 void lg_resolve_cancel(lg_resolve_req *req);
 
 /* ======================================================================
- * 7. URLs  (placeholder: src/url.c)
+ * 7. URLs, query strings, percent-encoding, base64  (src/url.c)
+ *
+ * Portable (string.h only) and allocation-free, like the codec: parsed
+ * parts are slices into your string; decoders and encoders write into a
+ * buffer you give and return the length written, or a negative lg_err.
+ * The server uses the same functions for request targets and forms.
  * ====================================================================== */
+
+/* lg_url.flags */
+#define LG_URL_HAS_PORT  0x01u /* the URL names a port ("host:8080") */
+#define LG_URL_IPV6      0x02u /* host is an IPv6 literal (brackets removed) */
+#define LG_URL_IPV4      0x04u /* host is a dotted IPv4 address */
+#define LG_URL_AUTHORITY 0x08u /* "//" and an authority were present */
+
+/* A URL split into its parts (RFC 3986 3). Absent parts have ptr == NULL;
+ * "?" with nothing after it gives a query with ptr set and len 0. */
+typedef struct lg_url {
+    lg_str scheme;   /* "http" as written (compare without case); NULL for "/path" */
+    lg_str userinfo; /* "user:pass", still percent-encoded */
+    lg_str host;     /* "example.com", "10.0.0.1", "::1" (no brackets) */
+    lg_str path;     /* "/a/b%20c" (still encoded); empty when the URL has none */
+    lg_str query;    /* after "?", without it */
+    lg_str fragment; /* after "#", without it */
+    uint16_t port;   /* the port named, else the scheme's (http 80, https 443), else 0 */
+    uint8_t flags;   /* LG_URL_* */
+} lg_url;
+
+/*
+ * Parse an absolute URL ("http://user:pw@host:8080/p?q#f") or an
+ * origin-form request target ("/p?q"). Returns LG_OK or LG_ERR_URL: control
+ * characters, spaces and bytes >= 0x80 anywhere, "%" not followed by two hex
+ * digits, a bad port (> 65535, not digits), a bad host (characters outside
+ * RFC 3986 reg-name, an unterminated or malformed "[...]"), or a scheme
+ * without a host where "//" is given.
+ *
+ *   lg_url u;
+ *   if (lg_url_parse(&u, s, strlen(s)) == LG_OK && u.query.ptr) ...
+ */
+int lg_url_parse(lg_url *u, const char *s, size_t len);
+
+/* The origin-form request target for u: the path (or "/") and "?query",
+ * without the fragment, which is never sent (RFC 9112 3.2.1), into out
+ * (NUL-terminated). Returns its length or LG_ERR_BUFFER_TOO_SMALL. */
+int lg_url_target(const lg_url *u, char *out, size_t cap);
+
+/* Resolve a reference (a redirect's Location: "/x", "../y", "//h/p",
+ * "http://h/p", "?q") against an absolute base URL (RFC 3986 5.2, with
+ * dot segments removed). Writes the absolute URL, without fragment, into
+ * out (NUL-terminated). Returns its length, LG_ERR_URL, or
+ * LG_ERR_BUFFER_TOO_SMALL. */
+int lg_url_resolve(const lg_url *base, lg_str ref, char *out, size_t cap);
+
+/* Flags of the percent-encoding functions. */
+#define LG_URL_FORM  0x01u /* application/x-www-form-urlencoded: "+" is a space */
+#define LG_URL_PATH  0x02u /* encode: keep "/" and the other pchar characters
+                              (RFC 3986 3.3) unencoded;
+                              decode: refuse "%00" and "%2F", which would let a
+                              path name a NUL or a hidden separator */
+
+/* Percent-decode s[0..len) in place. Returns the new length (never longer),
+ * or LG_ERR_URL for a "%" without two hex digits after it. */
+int lg_url_decode(char *s, size_t len, unsigned flags);
+
+/* Percent-decode `in` into out (cap >= in.len always suffices). */
+int lg_url_decode_to(lg_str in, char *out, size_t cap, unsigned flags);
+
+/* Percent-encode `in` into out: unreserved characters (ALPHA DIGIT - . _ ~)
+ * stay, every other byte becomes %XX (upper-case hex); LG_URL_PATH keeps
+ * pchar and "/", LG_URL_FORM writes a space as "+". With out == NULL,
+ * returns the length needed. Returns the length or LG_ERR_BUFFER_TOO_SMALL. */
+int lg_url_encode(lg_str in, char *out, size_t cap, unsigned flags);
+
+/* Walk "a=1&b=two&flag" pairs (a query or a form body). */
+typedef struct lg_query_iter {
+    const char *p, *end;
+} lg_query_iter;
+
+void lg_query_init(lg_query_iter *it, lg_str query);
+/* The next pair as raw (still encoded) slices; value.ptr is NULL when the
+ * pair has no "=". Empty pairs ("a&&b") are skipped. Returns 1, or 0 at the
+ * end. */
+int lg_query_next(lg_query_iter *it, lg_str *key, lg_str *value);
+/* The same, decoded (form rules: "+" is a space) into buf: key and value
+ * are slices of buf. Returns 1, 0 at the end, LG_ERR_URL for a bad escape,
+ * LG_ERR_BUFFER_TOO_SMALL when the pair does not fit (it is skipped). */
+int lg_query_next_decoded(lg_query_iter *it, char *buf, size_t cap, lg_str *key, lg_str *value);
+/* The value of the first pair whose decoded key is `key`, decoded into out
+ * (NUL-terminated). Returns its length, LG_ERR_NOT_FOUND,
+ * LG_ERR_BUFFER_TOO_SMALL or LG_ERR_URL. "?flag" gives length 0. */
+int lg_query_get(lg_str query, const char *key, char *out, size_t cap);
+
+/* Base64 (RFC 4648 4, with padding), for Basic authentication (RFC 7617).
+ * encode: out gets 4 * ceil(len / 3) characters and a NUL; with out == NULL
+ * returns that length. decode: refuses characters outside the alphabet and
+ * bad padding (LG_ERR_INVALID_ARG). Both return the length written or
+ * LG_ERR_BUFFER_TOO_SMALL. */
+int lg_base64_encode(const void *in, size_t len, char *out, size_t cap);
+int lg_base64_decode(const char *in, size_t len, void *out, size_t cap);
 
 /* ======================================================================
  * 8. Server  (placeholder: src/server*.c, src/router.c, src/static.c)
