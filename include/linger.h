@@ -324,7 +324,8 @@ void lg_write_header(lg_writer *w, const char *name, const char *value);
 void lg_write_header_str(lg_writer *w, lg_str name, lg_str value);
 void lg_write_header_uint(lg_writer *w, const char *name, uint64_t value);
 void lg_write_end_head(lg_writer *w);
-/* A chunk's size line ("1a2b\r\n"); the data and then "\r\n" follow it. */
+/* A chunk's size line ("1a2b\r\n"); the data and then "\r\n" follow it.
+ * Size 0 is refused (LG_ERR_INVALID_ARG): that is the last chunk's line. */
 void lg_write_chunk_start(lg_writer *w, size_t size);
 void lg_write_chunk_end(lg_writer *w);
 /* The last chunk "0\r\n", the trailers, and the final "\r\n". */
@@ -590,6 +591,10 @@ int lg_stream_read_stop(lg_stream *s);
  * first n of them. */
 lg_str lg_stream_peek(const lg_stream *s);
 void lg_stream_consume(lg_stream *s, size_t n);
+/* Drop n buffered bytes starting `offset` bytes in, keeping those before
+ * them where they are: a server keeps a request's head at the front of the
+ * buffer while it takes the body from behind it. */
+void lg_stream_cut(lg_stream *s, size_t offset, size_t n);
 
 /* How the input ended, and the first error the stream met (0 if none). */
 lg_ending lg_stream_ending(const lg_stream *s);
@@ -799,8 +804,200 @@ int lg_base64_encode(const void *in, size_t len, char *out, size_t cap);
 int lg_base64_decode(const char *in, size_t len, void *out, size_t cap);
 
 /* ======================================================================
- * 8. Server  (placeholder: src/server*.c, src/router.c, src/static.c)
+ * 8. Server
+ *
+ *   lg_server *srv = lg_server_new(loop, &(lg_server_config){ .max_conns = 8 });
+ *   lg_route(srv, "GET", "/items/:id", on_item, NULL);
+ *   lg_server_listen(srv, "0.0.0.0:8080");
+ *   lg_loop_run(loop);
+ *
+ *   void on_item(lg_req *req, lg_res *res, void *user) {
+ *       lg_str id = lg_req_param(req, "id");
+ *       lg_res_header(res, "Content-Type", "text/plain");
+ *       lg_res_send(res, 200, id.ptr, id.len);
+ *   }
+ *
+ * A handler answers with one of lg_res_send*, lg_res_redirect, or starts a
+ * streamed answer (lg_res_start / lg_res_stream) — during the call or later,
+ * from any callback on the loop's thread. Until it answers, `req` and `res`
+ * stay valid and the connection waits. Every request gets exactly one answer.
+ *
+ * Rule 3 is the server's: after an answer, an unread request body is read
+ * and thrown away when it is within discard_body_bytes, so the connection
+ * lives on; beyond that the answer says "Connection: close" and the stream's
+ * graceful close drains it. A handler that answers before the body has
+ * arrived is normal, not an error.
  * ====================================================================== */
+
+typedef struct lg_server lg_server;
+typedef struct lg_req lg_req;
+typedef struct lg_res lg_res;
+
+typedef void (*lg_handler)(lg_req *req, lg_res *res, void *user);
+/* A hook returns 0 to go on, or 1 when it answered the request itself. */
+typedef int (*lg_hook)(lg_req *req, lg_res *res, void *user);
+/* One line per request, after the answer went out (or failed). */
+typedef void (*lg_access_log_fn)(lg_req *req, int status, uint64_t body_bytes,
+                                 uint32_t duration_ms, void *user);
+
+/* When max_conns is reached: */
+enum {
+    LG_FULL_WAIT = 0,   /* stop accepting: newcomers wait in the kernel's backlog */
+    LG_FULL_REJECT = 1  /* accept, answer 503 with Retry-After, close gracefully */
+};
+
+typedef struct lg_server_config {
+    uint32_t max_conns;          /* default 256 */
+    uint8_t full_policy;         /* LG_FULL_WAIT (default) or LG_FULL_REJECT */
+    uint32_t recv_buffer_bytes;  /* per connection while busy; a head must fit (default 4096) */
+    uint16_t max_headers;        /* header lines per request (default 32) */
+    uint32_t max_body_bytes;     /* largest body buffered for a handler (default 1 MiB) */
+    uint32_t discard_body_bytes; /* unread body thrown away to keep a connection (default 64 KiB) */
+    uint32_t header_timeout_ms;  /* a started head must be complete within (default 10 s) */
+    uint32_t body_timeout_ms;    /* longest pause while a body arrives (default 30 s) */
+    uint32_t idle_timeout_ms;    /* keep-alive connection without a request (default 30 s) */
+    uint32_t send_timeout_ms;    /* longest pause while the client takes an answer (default 30 s) */
+    uint32_t linger_timeout_ms;  /* graceful close: wait for the client's EOF (default 5 s) */
+    uint32_t linger_max_bytes;   /* graceful close: discard at most (default 16 MiB) */
+    uint16_t scratch_bytes;      /* per request, for decoded query/form/cookie values (default 1024) */
+    uint16_t response_header_bytes; /* per request, for headers a handler adds (default 1024) */
+    const char *server_name;     /* "Server" header: NULL means "linger", "" means none */
+    uint8_t no_date;             /* 1: no Date header (a device without a clock) */
+    lg_access_log_fn access_log; /* NULL: none */
+    void *access_log_user;
+} lg_server_config;
+
+typedef struct lg_server_stats {
+    uint64_t requests;           /* answered */
+    uint64_t connections;        /* accepted in all */
+    uint32_t active_connections;
+    uint64_t bad_requests;       /* refused at parse time (4xx/5xx from the codec) */
+    uint64_t rejected_full;      /* LG_FULL_REJECT answers */
+    uint64_t timeouts;           /* closed by header/body/idle/send timeouts */
+    uint64_t bodies_discarded;   /* rule 3: bodies read and thrown away to keep alive */
+    uint64_t closes_for_body;    /* rule 3: too much body left: closed gracefully instead */
+    uint64_t start_ms;           /* loop time at lg_server_new */
+} lg_server_stats;
+
+lg_server *lg_server_new(lg_loop *loop, const lg_server_config *config);
+/* Listen on a numeric address ("0.0.0.0:8080", "[::1]:8080"); may be called
+ * again for more addresses. flags: LG_LISTEN_REUSEPORT. */
+int lg_server_listen(lg_server *srv, const char *addr, unsigned flags);
+/* The port of the first listener (useful after listening on port 0). */
+uint16_t lg_server_port(const lg_server *srv);
+/* Stop accepting, let requests in flight finish (answers say Connection:
+ * close), close idle connections gracefully; after deadline_ms close the
+ * rest. done (may be NULL) runs once every connection is closed. */
+void lg_server_shutdown(lg_server *srv, uint32_t deadline_ms,
+                        void (*done)(lg_server *srv, void *user), void *user);
+/* Free a server whose connections are all closed (after shutdown's done). */
+void lg_server_free(lg_server *srv);
+const lg_server_stats *lg_server_get_stats(const lg_server *srv);
+lg_loop *lg_server_loop(const lg_server *srv);
+
+/* --- routes ---
+ * method: "GET", "POST", ... or "*" for any. pattern: literal segments,
+ * ":name" (one segment), ":name<int>" (digits, optionally signed),
+ * and a final "*name" (the rest of the path, may be empty).
+ * First match wins, in the order routes were added. A path that matches
+ * with another method gets 405 with Allow; otherwise 404. */
+#define LG_ROUTE_STREAM_BODY 1u /* call the handler after the head; it reads
+                                   the body itself with lg_req_read_body */
+int lg_route(lg_server *srv, const char *method, const char *pattern, lg_handler handler,
+             void *user);
+int lg_route_ex(lg_server *srv, const char *method, const char *pattern, unsigned flags,
+                lg_handler handler, void *user);
+/* Run before every routed request / just before every answer's head goes
+ * out (to add headers). */
+int lg_server_before(lg_server *srv, lg_hook hook, void *user);
+int lg_server_after(lg_server *srv, lg_hook hook, void *user);
+/* Answer this status (404, 405, 413, 500 ...) with your own handler; the
+ * request may be only partly parsed (lg_req_error says why it failed). */
+int lg_server_on_error(lg_server *srv, int status, lg_handler handler, void *user);
+
+/* Serve files below `root` under the URL prefix (see docs/server.md):
+ * content types, ETag/Last-Modified (304), single ranges (206/416), .gz
+ * siblings for clients that accept gzip, index.html for directories, and no
+ * way out of root. */
+int lg_server_static(lg_server *srv, const char *prefix, const char *root);
+
+/* --- the request --- */
+int lg_req_method_id(const lg_req *req);          /* lg_method */
+lg_str lg_req_method(const lg_req *req);
+lg_str lg_req_target(const lg_req *req);          /* as sent: "/a%20b?x=1" */
+lg_str lg_req_path(const lg_req *req);            /* percent-decoded path: "/a b" */
+lg_str lg_req_query_string(const lg_req *req);    /* raw, after "?" */
+/* Decoded query argument, cookie, form field or route parameter; ptr NULL
+ * when absent. Decoded values live in the request's scratch space. */
+lg_str lg_req_query(lg_req *req, const char *name);
+lg_str lg_req_header(const lg_req *req, const char *name);
+lg_str lg_req_cookie(lg_req *req, const char *name);
+lg_str lg_req_param(const lg_req *req, const char *name);
+/* application/x-www-form-urlencoded body field (needs a buffered body). */
+lg_str lg_req_form(lg_req *req, const char *name);
+const lg_head *lg_req_head(const lg_req *req);
+const lg_addr *lg_req_peer(const lg_req *req);
+/* The whole body (buffered routes); empty when there is none. */
+lg_str lg_req_body(const lg_req *req);
+/* Why the request failed to parse (in error handlers), else 0. */
+int lg_req_error(const lg_req *req);
+void *lg_req_server_data(const lg_req *req);      /* what lg_server_set_data stored */
+void lg_server_set_data(lg_server *srv, void *data);
+
+/* Streamed request bodies (LG_ROUTE_STREAM_BODY): on_chunk gets each piece
+ * as it arrives, then one call with len 0 and status LG_OK at the end, or a
+ * negative status (LG_ERR_RESET, LG_ERR_CLOSED_EARLY, LG_ERR_TIMEOUT,
+ * LG_ERR_BODY_TOO_LARGE ...). Asking for the body is what sends
+ * "100 Continue" to a client that expects it. */
+typedef void (*lg_body_chunk_fn)(lg_req *req, int status, const char *data, size_t len,
+                                 void *user);
+int lg_req_read_body(lg_req *req, uint64_t max_bytes, lg_body_chunk_fn on_chunk, void *user);
+
+/* --- the response --- */
+/* Add a header (copied). Content-Length, Transfer-Encoding and Connection
+ * are the server's to set. Returns LG_ERR_BUFFER_TOO_SMALL when
+ * response_header_bytes is full, LG_ERR_HEADER_VALUE for CR/LF in it. */
+int lg_res_header(lg_res *res, const char *name, const char *value);
+typedef struct lg_cookie_options {
+    const char *path, *domain;
+    int64_t max_age;             /* seconds; < 0 deletes; 0 means a session cookie */
+    uint8_t http_only, secure;
+    const char *same_site;       /* "Strict", "Lax", "None" or NULL */
+} lg_cookie_options;
+int lg_res_set_cookie(lg_res *res, const char *name, const char *value,
+                      const lg_cookie_options *options);
+
+/* Answer with a body from memory (sent at once or copied: the memory is
+ * yours again when this returns). */
+int lg_res_send(lg_res *res, int status, const void *body, size_t len);
+int lg_res_send_str(lg_res *res, int status, const char *text);
+/* Answer with len bytes of an open file from offset (sendfile); the server
+ * closes fd when done. */
+int lg_res_send_fd(lg_res *res, int status, int fd, uint64_t offset, uint64_t len);
+/* 301, 302, 303, 307 or 308 to location, with a short body. */
+int lg_res_redirect(lg_res *res, int status, const char *location);
+/* An error answer with the default body that says what went wrong (or the
+ * error handler registered for status). */
+int lg_res_error(lg_res *res, int status, const char *message);
+
+/* Streaming: lg_res_start sends the head (chunked unless a Content-Length
+ * header was added), then lg_res_write pieces and lg_res_end. lg_res_write
+ * returns LG_ERR_LIMIT when too much is queued: wait for on_drain. After
+ * the client is gone, writes return LG_ERR_CLOSED: stop, and still call
+ * lg_res_end, which always ends the answer. */
+int lg_res_start(lg_res *res, int status);
+int lg_res_write(lg_res *res, const void *data, size_t len);
+int lg_res_end(lg_res *res);
+/* Called when the queue has room again (or the client left: check
+ * lg_res_write's answer). */
+void lg_res_on_drain(lg_res *res, void (*on_drain)(lg_res *res, void *user), void *user);
+/* Producer style: fill is called whenever the client can take more; it
+ * writes with lg_res_write and calls lg_res_end when done. */
+typedef void (*lg_fill_fn)(lg_res *res, void *user);
+int lg_res_stream(lg_res *res, int status, lg_fill_fn fill, void *user);
+
+/* The request this response answers. */
+lg_req *lg_res_req(lg_res *res);
 
 /* ======================================================================
  * 9. Client  (placeholder: src/client*.c)

@@ -151,6 +151,12 @@ void lg_write_end_head(lg_writer *w)
 
 void lg_write_chunk_start(lg_writer *w, size_t size)
 {
+    /* "0" is the last-chunk: an empty piece written as a chunk would end
+     * the body early and make a truncated body look complete. */
+    if (size == 0) {
+        if (!w->err) w->err = LG_ERR_INVALID_ARG;
+        return;
+    }
     write_hex(w, (uint64_t)size);
     lg_write_bytes(w, "\r\n", 2);
 }

@@ -123,6 +123,31 @@ void lg_stream_consume(lg_stream *s, size_t n)
     if (was_full && s->state == LG_STREAM_OPEN) update_events(s);
 }
 
+void lg__stream_compact(lg_stream *s)
+{
+    if (!s->rbuf || s->rstart == 0) return;
+    memmove(s->rbuf, s->rbuf + s->rstart, s->rend - s->rstart);
+    s->rend -= s->rstart;
+    s->rstart = 0;
+}
+
+void lg_stream_cut(lg_stream *s, size_t offset, size_t n)
+{
+    if (!s->rbuf) return;
+    size_t have = s->rend - s->rstart;
+    if (offset >= have) return;
+    if (n > have - offset) n = have - offset;
+    if (offset == 0) {
+        lg_stream_consume(s, n);
+        return;
+    }
+    int was_full = rbuf_full(s);
+    char *at = s->rbuf + s->rstart + offset;
+    memmove(at, at + n, have - offset - n);
+    s->rend -= (uint32_t)n;
+    if (was_full && s->state == LG_STREAM_OPEN) update_events(s);
+}
+
 lg_ending lg_stream_ending(const lg_stream *s)
 {
     return (lg_ending)s->ending;

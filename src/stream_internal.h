@@ -22,5 +22,8 @@ void lg__stream_read_progress(lg_stream *s);
 /* Deliver on the next tick what is buffered (always, when force is set). */
 void lg__stream_schedule_delivery(lg_stream *s, int force);
 void lg__stream_release_if_idle(lg_stream *s);
+/* Move buffered bytes to the start of the buffer, so that later reads never
+ * move them (a server keeps slices into a request head while it works). */
+void lg__stream_compact(lg_stream *s);
 
 #endif

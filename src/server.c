@@ -1,0 +1,380 @@
+/*
+ * The server object: listeners, the connection limit, pools of connection
+ * and request objects (so a server in its steady state allocates nothing),
+ * graceful shutdown, and the Date header cache.
+ */
+#if !defined(_POSIX_C_SOURCE)
+#define _POSIX_C_SOURCE 200809L /* gmtime_r */
+#endif
+#include <string.h>
+#include <time.h>
+
+#include "server_internal.h"
+
+static const lg_server_config defaults = {
+    .max_conns = 256,
+    .full_policy = LG_FULL_WAIT,
+    .recv_buffer_bytes = 4096,
+    .max_headers = 32,
+    .max_body_bytes = 1u << 20,
+    .discard_body_bytes = 64u << 10,
+    .header_timeout_ms = 10000,
+    .body_timeout_ms = 30000,
+    .idle_timeout_ms = 30000,
+    .send_timeout_ms = 30000,
+    .linger_timeout_ms = 5000,
+    .linger_max_bytes = 16u << 20,
+    .scratch_bytes = 1024,
+    .response_header_bytes = 1024,
+};
+
+/* Connections accepted only to be told "503" beyond max_conns. */
+#define MAX_REJECTING 16
+
+#define DEF(field) \
+    if (!cfg->field) cfg->field = defaults.field
+
+static void fill_defaults(lg_server_config *cfg)
+{
+    DEF(max_conns);
+    DEF(recv_buffer_bytes);
+    DEF(max_headers);
+    DEF(max_body_bytes);
+    DEF(discard_body_bytes);
+    DEF(header_timeout_ms);
+    DEF(body_timeout_ms);
+    DEF(idle_timeout_ms);
+    DEF(send_timeout_ms);
+    DEF(linger_timeout_ms);
+    DEF(linger_max_bytes);
+    DEF(scratch_bytes);
+    DEF(response_header_bytes);
+    if (cfg->recv_buffer_bytes < 256) cfg->recv_buffer_bytes = 256;
+}
+
+lg_server *lg_server_new(lg_loop *loop, const lg_server_config *config)
+{
+    lg_server *srv = lg__alloc(sizeof *srv);
+    if (!srv) return NULL;
+    memset(srv, 0, sizeof *srv);
+    srv->loop = loop;
+    if (config) srv->cfg = *config;
+    fill_defaults(&srv->cfg);
+    if (!srv->cfg.server_name) srv->cfg.server_name = "linger";
+    srv->stream_cfg.recv_buffer_bytes = srv->cfg.recv_buffer_bytes;
+    srv->stream_cfg.linger_timeout_ms = srv->cfg.linger_timeout_ms;
+    srv->stream_cfg.linger_max_bytes = srv->cfg.linger_max_bytes;
+    /* A streamed answer is bounded by lg_res_write's LG_ERR_LIMIT; a
+     * buffered one by what the handler handed over. */
+    srv->stream_cfg.max_queued_bytes = 64u << 20;
+    srv->exchange_size = sizeof(lg_exchange) + srv->cfg.max_headers * sizeof(lg_header) +
+                         srv->cfg.response_header_bytes + srv->cfg.scratch_bytes;
+    srv->stats.start_ms = lg_loop_now(loop);
+    lg_timer_init(loop, &srv->shutdown_timer, NULL, srv);
+    return srv;
+}
+
+lg_loop *lg_server_loop(const lg_server *srv)
+{
+    return srv->loop;
+}
+
+const lg_server_stats *lg_server_get_stats(const lg_server *srv)
+{
+    return &srv->stats;
+}
+
+void lg_server_set_data(lg_server *srv, void *data)
+{
+    srv->user_data = data;
+}
+
+uint16_t lg_server_port(const lg_server *srv)
+{
+    return srv->nlisteners ? srv->listeners[0].addr.port : 0;
+}
+
+/* --- pools --- */
+
+lg_exchange *lg__exchange_get(lg_server *srv)
+{
+    lg_exchange *ex = srv->free_exchanges;
+    if (ex) {
+        srv->free_exchanges = ex->next_free;
+    } else {
+        ex = lg__alloc(srv->exchange_size);
+        if (!ex) return NULL;
+    }
+    memset(ex, 0, sizeof *ex);
+    char *mem = (char *)(ex + 1);
+    ex->srv = srv;
+    ex->req.ex = ex;
+    ex->res.ex = ex;
+    ex->res.file_fd = -1;
+    ex->head.headers = (lg_header *)(void *)mem;
+    ex->head.max_headers = srv->cfg.max_headers;
+    mem += srv->cfg.max_headers * sizeof(lg_header);
+    ex->res.hdr = mem;
+    ex->res.hdr_cap = srv->cfg.response_header_bytes;
+    mem += srv->cfg.response_header_bytes;
+    ex->scratch = mem;
+    ex->scratch_cap = srv->cfg.scratch_bytes;
+    return ex;
+}
+
+void lg__exchange_put(lg_server *srv, lg_exchange *ex)
+{
+    if (ex->body_buf) lg__free(ex->body_buf, ex->body_buf_cap);
+    ex->body_buf = NULL;
+    lg_defer_cancel(srv->loop, &ex->res.fill_defer);
+    ex->next_free = srv->free_exchanges;
+    srv->free_exchanges = ex;
+}
+
+/* --- accepting --- */
+
+static void pause_accepting(lg_server *srv, int pause)
+{
+    if (srv->accept_paused == pause) return;
+    srv->accept_paused = (uint8_t)pause;
+    for (uint8_t i = 0; i < srv->nlisteners; i++)
+        if (srv->listeners[i].io.fd >= 0) lg_io_set(&srv->listeners[i].io, pause ? 0 : LG_READABLE);
+}
+
+static void check_shutdown_done(lg_server *srv)
+{
+    if (!srv->shutting_down || srv->nconns) return;
+    lg_timer_stop(&srv->shutdown_timer);
+    void (*done)(lg_server *, void *) = srv->shutdown_done;
+    srv->shutdown_done = NULL;
+    if (done) done(srv, srv->shutdown_user);
+}
+
+void lg__server_conn_closed(lg_stream *s)
+{
+    lg_conn *c = s->data;
+    lg_server *srv = c->srv;
+    lg_timer_stop(&c->timer);
+    if (c->ex) {
+        lg_exchange *ex = c->ex;
+        c->ex = NULL;
+        ex->conn = NULL;
+        /* A handler still holding the request keeps it until it answers;
+         * otherwise it goes back to the pool now. */
+        if (ex->in_app && ex->res.state != RES_DONE) lg__res_conn_gone(ex);
+        else lg__exchange_put(srv, ex);
+    }
+    if (c->prev) c->prev->next = c->next;
+    else srv->conns = c->next;
+    if (c->next) c->next->prev = c->prev;
+    if (c->flags & CF_REJECTING) srv->nrejecting--;
+    else srv->nconns--;
+    srv->stats.active_connections = srv->nconns;
+    c->next = srv->free_conns;
+    srv->free_conns = c;
+    if (!srv->shutting_down && srv->nconns < srv->cfg.max_conns) pause_accepting(srv, 0);
+    check_shutdown_done(srv);
+}
+
+static void reject_full(lg_conn *c)
+{
+    static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
+                               "Content-Type: text/plain\r\n"
+                               "Content-Length: 40\r\n"
+                               "Retry-After: 1\r\n"
+                               "Connection: close\r\n\r\n"
+                               "503 Service Unavailable: server is full\n";
+    lg_stream_write(&c->s, busy, sizeof busy - 1);
+    lg_stream_close(&c->s);
+}
+
+static void on_accept(lg_listener *l, int fd, const lg_addr *peer)
+{
+    lg_server *srv = l->data;
+    lg_loop *loop = srv->loop;
+    int rejecting = srv->nconns >= srv->cfg.max_conns;
+    if (rejecting && (srv->cfg.full_policy != LG_FULL_REJECT || srv->nrejecting >= MAX_REJECTING)) {
+        /* Should not happen (we pause accepting), but never close a fresh
+         * socket abruptly: it has nothing unread yet, so close() sends FIN. */
+        loop->net->close(loop->net_ctx, fd);
+        return;
+    }
+    lg_conn *c = srv->free_conns;
+    if (c) srv->free_conns = c->next;
+    else c = lg__alloc(sizeof *c);
+    if (!c) {
+        loop->net->close(loop->net_ctx, fd);
+        return;
+    }
+    memset(c, 0, sizeof *c);
+    c->srv = srv;
+    c->peer = *peer;
+    if (lg_stream_open(loop, &c->s, fd, &srv->stream_cfg, &lg__conn_callbacks, c) != LG_OK) {
+        c->next = srv->free_conns;
+        srv->free_conns = c;
+        return;
+    }
+    c->next = srv->conns;
+    if (srv->conns) srv->conns->prev = c;
+    srv->conns = c;
+    srv->stats.connections++;
+    if (rejecting) {
+        c->flags |= CF_REJECTING;
+        srv->nrejecting++;
+        srv->stats.rejected_full++;
+        reject_full(c);
+        return;
+    }
+    srv->nconns++;
+    srv->stats.active_connections = srv->nconns;
+    if (srv->nconns >= srv->cfg.max_conns && srv->cfg.full_policy == LG_FULL_WAIT)
+        pause_accepting(srv, 1);
+    lg__conn_start(c);
+}
+
+int lg_server_listen(lg_server *srv, const char *addr, unsigned flags)
+{
+    if (srv->nlisteners == LG_MAX_LISTENERS) return LG_ERR_LIMIT;
+    lg_listener *l = &srv->listeners[srv->nlisteners];
+    int rc = lg_listen(srv->loop, l, addr, flags, 511, on_accept, srv);
+    if (rc) return rc;
+    srv->nlisteners++;
+    if (srv->accept_paused) lg_io_set(&l->io, 0);
+    return LG_OK;
+}
+
+/* --- shutdown --- */
+
+static void shutdown_deadline(lg_timer *t)
+{
+    lg_server *srv = t->data;
+    for (lg_conn *c = srv->conns; c; c = c->next) lg__conn_close(c);
+}
+
+void lg_server_shutdown(lg_server *srv, uint32_t deadline_ms, void (*done)(lg_server *, void *),
+                        void *user)
+{
+    srv->shutting_down = 1;
+    srv->shutdown_done = done;
+    srv->shutdown_user = user;
+    for (uint8_t i = 0; i < srv->nlisteners; i++) lg_listener_close(&srv->listeners[i]);
+    for (lg_conn *c = srv->conns, *next; c; c = next) {
+        next = c->next;
+        c->flags |= CF_CLOSE_AFTER;
+        if (c->phase == PH_IDLE || (c->flags & CF_REJECTING)) lg__conn_close(c);
+    }
+    srv->shutdown_timer.cb = shutdown_deadline;
+    if (srv->nconns) lg_timer_start(&srv->shutdown_timer, deadline_ms, 0);
+    else if (srv->nrejecting == 0) check_shutdown_done(srv);
+}
+
+void lg_server_free(lg_server *srv)
+{
+    if (!srv) return;
+    for (uint8_t i = 0; i < srv->nlisteners; i++) lg_listener_close(&srv->listeners[i]);
+    lg_timer_stop(&srv->shutdown_timer);
+    while (srv->free_conns) {
+        lg_conn *c = srv->free_conns;
+        srv->free_conns = c->next;
+        lg__free(c, sizeof *c);
+    }
+    while (srv->free_exchanges) {
+        lg_exchange *ex = srv->free_exchanges;
+        srv->free_exchanges = ex->next_free;
+        lg__free(ex, srv->exchange_size);
+    }
+    lg__router_free(srv);
+    lg__static_free(srv);
+    lg__free(srv, sizeof *srv);
+}
+
+/* --- hooks and routes --- */
+
+int lg_route(lg_server *srv, const char *method, const char *pattern, lg_handler handler,
+             void *user)
+{
+    return lg__router_add(srv, method, pattern, 0, handler, user);
+}
+
+int lg_route_ex(lg_server *srv, const char *method, const char *pattern, unsigned flags,
+                lg_handler handler, void *user)
+{
+    return lg__router_add(srv, method, pattern, flags, handler, user);
+}
+
+int lg_server_before(lg_server *srv, lg_hook hook, void *user)
+{
+    if (srv->nbefore == LG_MAX_HOOKS) return LG_ERR_LIMIT;
+    srv->before[srv->nbefore].fn = hook;
+    srv->before[srv->nbefore++].user = user;
+    return LG_OK;
+}
+
+int lg_server_after(lg_server *srv, lg_hook hook, void *user)
+{
+    if (srv->nafter == LG_MAX_HOOKS) return LG_ERR_LIMIT;
+    srv->after[srv->nafter].fn = hook;
+    srv->after[srv->nafter++].user = user;
+    return LG_OK;
+}
+
+int lg_server_on_error(lg_server *srv, int status, lg_handler handler, void *user)
+{
+    for (uint8_t i = 0; i < srv->nerror; i++) {
+        if (srv->errors[i].status == status) {
+            srv->errors[i].handler = handler;
+            srv->errors[i].user = user;
+            return LG_OK;
+        }
+    }
+    if (srv->nerror == LG_MAX_ERROR_HANDLERS) return LG_ERR_LIMIT;
+    srv->errors[srv->nerror].status = status;
+    srv->errors[srv->nerror].handler = handler;
+    srv->errors[srv->nerror++].user = user;
+    return LG_OK;
+}
+
+/* --- Date (RFC 9110 5.6.7 IMF-fixdate), formatted once a second --- */
+
+const char *lg__server_date(lg_server *srv)
+{
+#if defined(LG_NO_DATE)
+    (void)srv;
+    return NULL;
+#else
+    if (srv->cfg.no_date) return NULL;
+    time_t now = time(NULL);
+    if ((uint64_t)now != srv->date_second || !srv->date[0]) {
+        static const char days[] = "SunMonTueWedThuFriSat";
+        static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        char *d = srv->date;
+        memcpy(d, days + 3 * tm.tm_wday, 3);
+        d[3] = ',';
+        d[4] = ' ';
+        d[5] = (char)('0' + tm.tm_mday / 10);
+        d[6] = (char)('0' + tm.tm_mday % 10);
+        d[7] = ' ';
+        memcpy(d + 8, months + 3 * tm.tm_mon, 3);
+        d[11] = ' ';
+        int y = tm.tm_year + 1900;
+        d[12] = (char)('0' + y / 1000 % 10);
+        d[13] = (char)('0' + y / 100 % 10);
+        d[14] = (char)('0' + y / 10 % 10);
+        d[15] = (char)('0' + y % 10);
+        d[16] = ' ';
+        d[17] = (char)('0' + tm.tm_hour / 10);
+        d[18] = (char)('0' + tm.tm_hour % 10);
+        d[19] = ':';
+        d[20] = (char)('0' + tm.tm_min / 10);
+        d[21] = (char)('0' + tm.tm_min % 10);
+        d[22] = ':';
+        d[23] = (char)('0' + tm.tm_sec / 10);
+        d[24] = (char)('0' + tm.tm_sec % 10);
+        memcpy(d + 25, " GMT", 5);
+        srv->date_second = (uint64_t)now;
+    }
+    return srv->date;
+#endif
+}

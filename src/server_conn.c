@@ -1,0 +1,676 @@
+/*
+ * One connection of the server: reading heads and bodies from the stream's
+ * buffer, dispatching, and deciding what happens after each answer.
+ *
+ * Phases (c->phase), one request at a time, answers in order:
+ *
+ *   IDLE ─first byte─> HEAD ─head─> [hooks, route] ─┬─ body wanted ─> BODY ─┐
+ *     ^                                             └──────────────────────┴─> HANDLER
+ *     │                                                                           │
+ *     │                     answer complete, body complete ───────────────────────┤
+ *     ├──────────────────── DISCARD <── answer complete, body not (rule 3) ───────┤
+ *     │                                                                           │
+ *     └── next request (pipelined ones are already in the buffer) <── SENDING <───┘
+ *
+ * The request's head stays at the front of the receive buffer while it is
+ * being handled (its slices point there); body bytes are taken from behind
+ * it with lg_stream_cut. Closing always goes through lg_stream_close (rule 3).
+ */
+#include <string.h>
+
+#include "server_internal.h"
+#include "stream_internal.h"
+
+static lg_server *srv_of(const lg_conn *c)
+{
+    return c->srv;
+}
+
+static uint64_t now_of(const lg_conn *c)
+{
+    return lg_loop_now(c->srv->loop);
+}
+
+void lg__conn_close(lg_conn *c)
+{
+    if (c->phase == PH_CLOSING) return;
+    c->phase = PH_CLOSING;
+    c->deadline = 0;
+    lg_timer_stop(&c->timer);
+    lg_stream_close(&c->s);
+}
+
+/* --- timeouts: one timer per connection, with a lazy deadline so that
+ * refreshing it on every read costs no heap operation --- */
+
+static void on_timeout(lg_conn *c);
+
+static void timer_fired(lg_timer *t)
+{
+    lg_conn *c = t->data;
+    uint64_t now = now_of(c);
+    if (!c->deadline) return;
+    if (now < c->deadline) {
+        lg_timer_start(&c->timer, c->deadline - now, 0);
+        return;
+    }
+    on_timeout(c);
+}
+
+void lg__conn_set_deadline(lg_conn *c, uint32_t ms)
+{
+    if (!ms) {
+        c->deadline = 0;
+        return;
+    }
+    c->deadline = now_of(c) + ms;
+    c->queued_mark = lg_stream_queued(&c->s);
+    if (!lg_timer_active(&c->timer) || c->timer.due_ms > c->deadline)
+        lg_timer_start(&c->timer, ms, 0);
+}
+
+/* --- finishing requests --- */
+
+static void process(lg_conn *c);
+
+/* Keep going with what is buffered, now or (outside on_data) on the next
+ * tick: lg_stream_read_start hands buffered bytes over again. */
+static void resume(lg_conn *c)
+{
+    if (c->flags & CF_IN_DATA) return;
+    if (c->s.state != LG_STREAM_OPEN) return;
+    lg_stream_read_start(&c->s);
+    lg__stream_schedule_delivery(&c->s, 1);
+}
+
+static void finish_exchange(lg_conn *c)
+{
+    lg_exchange *ex = c->ex;
+    lg_server *srv = srv_of(c);
+    lg_stream_consume(&c->s, ex->head_len + ex->body_kept);
+    c->ex = NULL;
+    lg__exchange_put(srv, ex);
+    if ((c->flags & CF_CLOSE_AFTER) || srv->shutting_down) {
+        lg__conn_close(c);
+        return;
+    }
+    c->phase = PH_IDLE;
+    c->head_scanned = 0;
+    lg__conn_set_deadline(c, srv->cfg.idle_timeout_ms);
+    resume(c);
+}
+
+void lg__conn_answer_done(lg_conn *c)
+{
+    lg_exchange *ex = c->ex;
+    lg_server *srv = srv_of(c);
+    if (srv->cfg.access_log && !(c->flags & CF_REJECTING)) {
+        uint64_t d = now_of(c) - ex->start_ms;
+        srv->cfg.access_log(&ex->req, ex->res.status, ex->res.body_bytes,
+                            d > UINT32_MAX ? UINT32_MAX : (uint32_t)d, srv->cfg.access_log_user);
+    }
+    srv->stats.requests++;
+    if (c->s.state != LG_STREAM_OPEN || c->phase == PH_CLOSING) return;
+    if (!ex->res.keep_alive) c->flags |= CF_CLOSE_AFTER;
+    if (!ex->body_done) {
+        if (c->flags & CF_CLOSE_AFTER) {
+            /* Too much left, or the client may never send it: the graceful
+             * close reads it out instead. */
+            srv->stats.closes_for_body++;
+            lg__conn_close(c);
+            return;
+        }
+        /* Rule 3: read the rest and throw it away, and the connection
+         * lives on. */
+        srv->stats.bodies_discarded++;
+        ex->body_mode = BODY_DISCARD;
+        c->phase = PH_DISCARD;
+        lg__conn_set_deadline(c, srv->cfg.body_timeout_ms);
+        resume(c);
+        return;
+    }
+    finish_exchange(c);
+}
+
+/* --- bodies --- */
+
+static int body_fits_buffer(const lg_conn *c, const lg_exchange *ex)
+{
+    return ex->head.framing == LG_FRAMING_LENGTH &&
+           ex->head_len + ex->head.content_length <= c->srv->cfg.recv_buffer_bytes;
+}
+
+/* Give a body that outgrew the receive buffer its own memory (or more of
+ * it). The first time, the part gathered behind the head moves there and is
+ * cut from the buffer: everything after it shifts down by `*moved` bytes. */
+static int body_to_heap(lg_conn *c, lg_exchange *ex, size_t need, size_t *moved)
+{
+    *moved = 0;
+    size_t cap = ex->body_buf_cap ? ex->body_buf_cap : 4096;
+    if (ex->head.framing == LG_FRAMING_LENGTH) cap = (size_t)ex->head.content_length;
+    while (cap < need) cap *= 2;
+    if (cap > ex->body_limit) cap = (size_t)ex->body_limit;
+    if (cap < need) return LG_ERR_BODY_TOO_LARGE;
+    if (ex->body_buf && cap == ex->body_buf_cap) return LG_OK;
+    char *b = lg__realloc(ex->body_buf, ex->body_buf_cap, cap ? cap : 1);
+    if (!b) return LG_ERR_NOMEM;
+    if (!ex->body_buf && ex->body_kept) {
+        memcpy(b, lg_stream_peek(&c->s).ptr + ex->head_len, ex->body_kept);
+        lg_stream_cut(&c->s, ex->head_len, ex->body_kept);
+        *moved = ex->body_kept;
+        ex->body_kept = 0;
+    }
+    ex->body_buf = b;
+    ex->body_buf_cap = cap ? cap : 1;
+    return LG_OK;
+}
+
+static void call_handler(lg_conn *c);
+
+static void body_failed(lg_conn *c, int err)
+{
+    lg_exchange *ex = c->ex;
+    c->flags |= CF_CLOSE_AFTER;
+    if (ex->body_mode == BODY_STREAM) {
+        ex->body_done = 1; /* nothing more will come */
+        if (ex->on_chunk) ex->on_chunk(&ex->req, err, NULL, 0, ex->chunk_user);
+        return;
+    }
+    if (ex->body_mode == BODY_DISCARD || ex->res.state != RES_NONE) {
+        lg__conn_close(c);
+        return;
+    }
+    int status = lg_err_http_status(err);
+    if (err == LG_ERR_NOMEM) status = 503;
+    if (!status) {
+        lg__conn_close(c); /* the client left mid-body: nobody to answer */
+        return;
+    }
+    ex->body_done = 1;
+    lg__res_fail(ex, status, lg_strerror(err));
+}
+
+/* Hand one piece of decoded body to where it goes. *pos is the offset of
+ * the next unread byte, which moves if the buffer is rearranged. Returns 0,
+ * or an error for body_failed, or 1 when the connection moved on. */
+static int take_piece(lg_conn *c, lg_exchange *ex, lg_str d, size_t *pos)
+{
+    lg_server *srv = srv_of(c);
+    if (ex->body_mode == BODY_DISCARD) {
+        if (ex->body_raw > srv->cfg.discard_body_bytes) return LG_ERR_BODY_TOO_LARGE;
+        return 0;
+    }
+    if (ex->body_len > ex->body_limit) return LG_ERR_BODY_TOO_LARGE;
+    if (ex->body_mode == BODY_STREAM) {
+        if (ex->on_chunk) ex->on_chunk(&ex->req, LG_OK, d.ptr, d.len, ex->chunk_user);
+        return c->ex != ex || c->s.state != LG_STREAM_OPEN ? 1 : 0;
+    }
+    size_t moved;
+    if (ex->body_buf) {
+        int rc = body_to_heap(c, ex, (size_t)ex->body_len, &moved);
+        if (rc) return rc;
+        memcpy(ex->body_buf + ex->body_len - d.len, d.ptr, d.len);
+        return 0;
+    }
+    /* Gather the body right behind the head, in place. */
+    char *at = (char *)(uintptr_t)lg_stream_peek(&c->s).ptr + ex->head_len + ex->body_kept;
+    memmove(at, d.ptr, d.len);
+    ex->body_kept += (uint32_t)d.len;
+    if (ex->head_len + ex->body_kept > srv->cfg.recv_buffer_bytes / 2) {
+        /* A chunked body that will not fit: give it its own memory. */
+        int rc = body_to_heap(c, ex, ex->body_kept, &moved);
+        if (rc) return rc;
+        *pos -= moved;
+    }
+    return 0;
+}
+
+/* Take body bytes that are in the buffer. Returns 1 to keep processing. */
+static int pump_body(lg_conn *c)
+{
+    lg_exchange *ex = c->ex;
+    lg_server *srv = srv_of(c);
+    size_t pos = ex->head_len + ex->body_kept;
+    int progressed = 0;
+
+    while (!ex->body_done) {
+        lg_str buf = lg_stream_peek(&c->s);
+        size_t used;
+        lg_str d;
+        int ev = lg_body_read(&ex->body, buf.ptr + pos, buf.len - pos, &used, &d);
+        if (ev < 0) {
+            body_failed(c, ev);
+            return 1;
+        }
+        pos += used;
+        ex->body_raw += used;
+        if (ev == LG_BODY_DONE) {
+            ex->body_done = 1;
+            break;
+        }
+        if (ev != LG_BODY_DATA) break;
+        progressed = 1;
+        ex->body_len += d.len;
+        int rc = take_piece(c, ex, d, &pos);
+        if (rc == 1) return 0;
+        if (rc < 0) {
+            if (ex->body_mode == BODY_DISCARD) {
+                /* An unknown-length body outgrew the discard budget. */
+                srv->stats.closes_for_body++;
+                lg__conn_close(c);
+                return 0;
+            }
+            body_failed(c, rc);
+            return 1;
+        }
+    }
+    /* Drop what was read, except the body kept behind the head. */
+    size_t keep_end = ex->head_len + ex->body_kept;
+    if (pos > keep_end) lg_stream_cut(&c->s, keep_end, pos - keep_end);
+    if (progressed) lg__conn_set_deadline(c, srv->cfg.body_timeout_ms);
+
+    if (!ex->body_done) {
+        lg_ending end = lg_stream_ending(&c->s);
+        if (end != LG_END_NONE) {
+            body_failed(c, end == LG_END_RESET ? LG_ERR_RESET : LG_ERR_CLOSED_EARLY);
+            return 1;
+        }
+        return 0; /* wait for more */
+    }
+
+    switch (ex->body_mode) {
+    case BODY_BUFFER:
+        call_handler(c);
+        return 1;
+    case BODY_STREAM:
+        if (ex->on_chunk) ex->on_chunk(&ex->req, LG_OK, NULL, 0, ex->chunk_user);
+        return c->ex == ex ? 0 : 1;
+    case BODY_DISCARD:
+        finish_exchange(c);
+        return 1;
+    default:
+        return 1;
+    }
+}
+
+void lg__conn_send_continue(lg_exchange *ex)
+{
+    lg_conn *c = ex->conn;
+    if (ex->continue_sent || !(ex->head.flags & LG_HEAD_EXPECT_CONTINUE) || !c) return;
+    ex->continue_sent = 1;
+    /* A client that already started sending does not need it (RFC 9110
+     * 10.1.1 lets us leave it out). */
+    if (ex->body_raw == 0 && lg_stream_peek(&c->s).len <= ex->head_len) {
+        static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+        lg_stream_write(&c->s, cont, sizeof cont - 1);
+    }
+}
+
+int lg__conn_stream_body(lg_exchange *ex)
+{
+    lg_conn *c = ex->conn;
+    if (!c) return LG_ERR_CLOSED;
+    ex->body_mode = BODY_STREAM;
+    lg__conn_send_continue(ex);
+    lg__conn_set_deadline(c, c->srv->cfg.body_timeout_ms);
+    if (!(c->flags & CF_IN_DATA)) {
+        lg_stream_read_start(&c->s);
+        lg__stream_schedule_delivery(&c->s, 1);
+    }
+    return LG_OK;
+}
+
+/* --- dispatch --- */
+
+static void call_handler(lg_conn *c)
+{
+    lg_exchange *ex = c->ex;
+    c->phase = PH_HANDLER;
+    c->deadline = 0; /* the application's pace is its own */
+    const route *r = ex->match.route;
+    ex->in_app = 1;
+    r->handler(&ex->req, &ex->res, r->user);
+}
+
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    c = (char)(c | 0x20);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Percent-decode into the request's scratch space. A "%00" or a broken
+ * escape makes the path unusable (and is a classic attack): -1. */
+static int decode_into_scratch(lg_exchange *ex, lg_str in, lg_str *out)
+{
+    if (!memchr(in.ptr, '%', in.len)) {
+        *out = in;
+        return 0;
+    }
+    if ((size_t)(ex->scratch_cap - ex->scratch_len) < in.len) return -1;
+    char *d = ex->scratch + ex->scratch_len;
+    size_t j = 0;
+    for (size_t i = 0; i < in.len; i++) {
+        char ch = in.ptr[i];
+        if (ch == '%') {
+            if (i + 2 >= in.len || hex_digit(in.ptr[i + 1]) < 0 || hex_digit(in.ptr[i + 2]) < 0)
+                return -1;
+            ch = (char)(hex_digit(in.ptr[i + 1]) << 4 | hex_digit(in.ptr[i + 2]));
+            if (ch == 0) return -1;
+            i += 2;
+        }
+        d[j++] = ch;
+    }
+    out->ptr = d;
+    out->len = j;
+    ex->scratch_len = (uint16_t)(ex->scratch_len + j);
+    return 0;
+}
+
+/* Split the target into path and query (RFC 9112 3.2). */
+static int split_target(lg_exchange *ex)
+{
+    lg_str t = ex->head.target;
+    const char *p = t.ptr, *end = t.ptr + t.len;
+    if (ex->head.target_form == LG_TARGET_ABSOLUTE) {
+        const char *s = memchr(p, ':', t.len);
+        p = s + 1;
+        if (end - p >= 2 && p[0] == '/' && p[1] == '/') {
+            p += 2;
+            while (p < end && *p != '/' && *p != '?') p++;
+        }
+        if (p == end || *p == '?') {
+            /* "http://host" or "http://host?x": the path is "/" */
+            ex->path_raw.ptr = "/";
+            ex->path_raw.len = 1;
+            ex->query_raw.ptr = p < end ? p + 1 : end;
+            ex->query_raw.len = p < end ? (size_t)(end - p - 1) : 0;
+            return decode_into_scratch(ex, ex->path_raw, &ex->path);
+        }
+    } else if (ex->head.target_form != LG_TARGET_ORIGIN) {
+        ex->path_raw = t;
+        ex->path = t;
+        ex->query_raw.ptr = end;
+        ex->query_raw.len = 0;
+        return 0;
+    }
+    const char *q = memchr(p, '?', (size_t)(end - p));
+    const char *path_end = q ? q : end;
+    /* A fragment is not sent by clients; if one is, it is not path. */
+    const char *hash = memchr(p, '#', (size_t)(path_end - p));
+    ex->path_raw.ptr = p;
+    ex->path_raw.len = (size_t)((hash ? hash : path_end) - p);
+    ex->query_raw.ptr = q ? q + 1 : end;
+    ex->query_raw.len = q ? (size_t)(end - q - 1) : 0;
+    return decode_into_scratch(ex, ex->path_raw, &ex->path);
+}
+
+static int run_before_hooks(lg_conn *c)
+{
+    lg_exchange *ex = c->ex;
+    lg_server *srv = srv_of(c);
+    for (uint8_t i = 0; i < srv->nbefore; i++) {
+        c->phase = PH_HANDLER;
+        ex->in_app = 1;
+        if (srv->before[i].fn(&ex->req, &ex->res, srv->before[i].user)) return 1;
+        if (c->ex != ex) return 1;
+        ex->in_app = 0;
+    }
+    return 0;
+}
+
+/* A complete head is at the front of the buffer: decide what to do. */
+static void start_request(lg_conn *c)
+{
+    lg_exchange *ex = c->ex;
+    lg_server *srv = srv_of(c);
+    lg_head *h = &ex->head;
+    lg_body_reader_init(&ex->body, h);
+    ex->body_done = (uint8_t)lg_body_reader_done(&ex->body);
+    ex->body_limit = srv->cfg.max_body_bytes;
+    c->phase = PH_HANDLER;
+    c->deadline = 0;
+
+    if (split_target(ex) != 0) {
+        c->flags |= CF_CLOSE_AFTER;
+        srv->stats.bad_requests++;
+        lg__res_fail(ex, 400, "malformed percent-encoding in the path");
+        return;
+    }
+    if (h->flags & LG_HEAD_EXPECT_OTHER) {
+        c->flags |= CF_CLOSE_AFTER;
+        lg__res_fail(ex, 417, "only \"Expect: 100-continue\" is supported");
+        return;
+    }
+    if (h->framing == LG_FRAMING_TUNNEL || h->method_id == LG_METHOD_CONNECT) {
+        c->flags |= CF_CLOSE_AFTER;
+        lg__res_fail(ex, 501, "CONNECT is not supported");
+        return;
+    }
+    if (run_before_hooks(c)) return;
+
+    char allow[96];
+    int m = lg__router_match(srv, h->method, ex->path_raw, &ex->match, allow, sizeof allow);
+    if (m == ROUTE_NOT_FOUND) {
+        lg__res_fail(ex, 404, "no route for this path");
+        return;
+    }
+    if (m == ROUTE_WRONG_METHOD) {
+        lg_res_header(&ex->res, "Allow", allow);
+        lg__res_fail(ex, 405, "this path does not take that method");
+        return;
+    }
+    for (uint8_t i = 0; i < ex->match.nparams; i++) {
+        route_param *p = &ex->match.params[i];
+        if (decode_into_scratch(ex, p->value, &p->value) != 0) {
+            c->flags |= CF_CLOSE_AFTER;
+            lg__res_fail(ex, 400, "malformed percent-encoding in the path");
+            return;
+        }
+    }
+    ex->route_flags = (uint8_t)ex->match.route->flags;
+    if (ex->body_done || (ex->route_flags & LG_ROUTE_STREAM_BODY)) {
+        call_handler(c);
+        return;
+    }
+    /* A body the handler gets whole. */
+    if (h->framing == LG_FRAMING_LENGTH && h->content_length > ex->body_limit) {
+        c->flags |= CF_CLOSE_AFTER;
+        lg__res_fail(ex, 413, "the body is larger than this server takes");
+        return;
+    }
+    if (h->framing == LG_FRAMING_LENGTH && !body_fits_buffer(c, ex)) {
+        size_t moved;
+        int rc = body_to_heap(c, ex, (size_t)h->content_length, &moved);
+        if (rc) {
+            c->flags |= CF_CLOSE_AFTER;
+            lg__res_fail(ex, rc == LG_ERR_NOMEM ? 503 : 413, lg_strerror(rc));
+            return;
+        }
+    }
+    ex->body_mode = BODY_BUFFER;
+    c->phase = PH_BODY;
+    lg__conn_send_continue(ex);
+    lg__conn_set_deadline(c, srv->cfg.body_timeout_ms);
+}
+
+/* Parse a head from the buffer. Returns 1 to keep processing. */
+static int read_head(lg_conn *c)
+{
+    lg_server *srv = srv_of(c);
+    lg_str buf = lg_stream_peek(&c->s);
+    lg_ending end = lg_stream_ending(&c->s);
+    if (buf.len == 0) {
+        if (end != LG_END_NONE) lg__conn_close(c); /* the client is done with us */
+        return 0;
+    }
+    if (!c->ex) {
+        lg_exchange *ex = lg__exchange_get(srv);
+        if (!ex) {
+            lg__conn_close(c);
+            return 0;
+        }
+        ex->conn = c;
+        ex->start_ms = now_of(c);
+        c->ex = ex;
+    }
+    if (c->phase == PH_IDLE) {
+        c->phase = PH_HEAD;
+        c->head_scanned = 0;
+        lg__conn_set_deadline(c, srv->cfg.header_timeout_ms);
+    }
+    lg_exchange *ex = c->ex;
+    int n = lg_parse_request(&ex->head, buf.ptr, buf.len, c->head_scanned,
+                             srv->cfg.recv_buffer_bytes);
+    if (n == 0) {
+        c->head_scanned = (uint32_t)buf.len;
+        if (end != LG_END_NONE) lg__conn_close(c); /* vanished mid-head */
+        return 0;
+    }
+    c->head_scanned = 0;
+    if (n < 0) {
+        /* Malformed: answer with the codec's status and close (after the
+         * answer, the graceful close drains whatever else they send). */
+        ex->error = n;
+        c->flags |= CF_CLOSE_AFTER;
+        c->phase = PH_HANDLER;
+        srv->stats.bad_requests++;
+        lg__res_fail(ex, lg_err_http_status(n), lg_strerror(n));
+        return 1;
+    }
+    /* Pin the head at the very front: buffer compaction must never move it
+     * while its slices are in use. */
+    lg__stream_compact(&c->s);
+    if (lg_stream_peek(&c->s).ptr != buf.ptr) {
+        n = lg_parse_request(&ex->head, lg_stream_peek(&c->s).ptr, buf.len, 0,
+                             srv->cfg.recv_buffer_bytes);
+    }
+    ex->head_len = (uint32_t)n;
+    if (end != LG_END_NONE) c->flags |= CF_PEER_DONE;
+    start_request(c);
+    return 1;
+}
+
+static void process(lg_conn *c)
+{
+    for (int guard = 0; guard < 1000000; guard++) {
+        if (c->s.state != LG_STREAM_OPEN) return;
+        switch (c->phase) {
+        case PH_IDLE:
+        case PH_HEAD:
+            if (!read_head(c)) return;
+            break;
+        case PH_BODY:
+        case PH_DISCARD:
+            if (!pump_body(c)) return;
+            break;
+        case PH_HANDLER:
+            if (c->ex && c->ex->body_mode == BODY_STREAM && !c->ex->body_done) {
+                if (!pump_body(c)) return;
+                break;
+            }
+            /* The handler has the request: more input waits (in the
+             * kernel) until it answers. A reset means nobody will read the
+             * answer; an EOF may be a client that half-closed after its
+             * request, so the answer still goes out. */
+            if (lg_stream_ending(&c->s) == LG_END_RESET) {
+                lg__conn_close(c);
+                return;
+            }
+            if (lg_stream_ending(&c->s) == LG_END_EOF) c->flags |= CF_PEER_DONE | CF_CLOSE_AFTER;
+            lg_stream_read_stop(&c->s);
+            return;
+        case PH_SENDING:
+            if (lg_stream_ending(&c->s) == LG_END_RESET) {
+                lg__conn_close(c);
+                return;
+            }
+            lg_stream_read_stop(&c->s);
+            return;
+        default:
+            return;
+        }
+    }
+}
+
+/* --- stream callbacks --- */
+
+static void on_data(lg_stream *s)
+{
+    lg_conn *c = s->data;
+    if (c->flags & CF_REJECTING) {
+        lg_stream_consume(s, lg_stream_peek(s).len);
+        return;
+    }
+    c->flags |= CF_IN_DATA;
+    /* Answers to pipelined requests leave in one send. */
+    lg_stream_cork(s);
+    process(c);
+    lg_stream_uncork(s);
+    c->flags &= (uint8_t)~CF_IN_DATA;
+}
+
+static void on_drain(lg_stream *s)
+{
+    lg__res_on_drain(s->data);
+}
+
+static void on_write_error(lg_stream *s, int err)
+{
+    lg_conn *c = s->data;
+    (void)err;
+    /* The client is gone for sending; what it may still say does not
+     * matter now. The graceful close finishes the job. */
+    c->flags |= CF_CLOSE_AFTER;
+    lg__conn_close(c);
+}
+
+static void on_timeout(lg_conn *c)
+{
+    lg_server *srv = srv_of(c);
+    c->deadline = 0;
+    /* An answer still going out, and going: not a timeout. */
+    uint64_t queued = lg_stream_queued(&c->s);
+    if (queued && queued < c->queued_mark) {
+        lg__conn_set_deadline(c, srv->cfg.send_timeout_ms);
+        return;
+    }
+    srv->stats.timeouts++;
+    if (queued) { /* the client stopped taking our answer */
+        lg__conn_close(c);
+        return;
+    }
+    switch (c->phase) {
+    case PH_HEAD:
+    case PH_BODY:
+        if (c->ex && c->ex->res.state == RES_NONE) {
+            c->flags |= CF_CLOSE_AFTER;
+            c->ex->body_done = 1;
+            lg__res_fail(c->ex, 408, "the request did not arrive in time");
+            return;
+        }
+        lg__conn_close(c);
+        return;
+    case PH_HANDLER:
+        if (c->ex && c->ex->body_mode == BODY_STREAM && !c->ex->body_done) {
+            body_failed(c, LG_ERR_TIMEOUT);
+            return;
+        }
+        lg__conn_close(c);
+        return;
+    default:
+        lg__conn_close(c);
+        return;
+    }
+}
+
+const lg_stream_callbacks lg__conn_callbacks = { on_data, on_drain, on_write_error,
+                                                 lg__server_conn_closed };
+
+void lg__conn_start(lg_conn *c)
+{
+    lg_timer_init(c->srv->loop, &c->timer, timer_fired, c);
+    c->phase = PH_IDLE;
+    /* The first request gets the (shorter) header timeout to show up. */
+    lg__conn_set_deadline(c, c->srv->cfg.header_timeout_ms);
+}

@@ -1,0 +1,222 @@
+/* The server's insides, shared by server.c (accepting, connections,
+ * shutdown), server_conn.c (reading requests), server_res.c (answers),
+ * server_req.c (request accessors), router.c and static.c. */
+#ifndef LG_SERVER_INTERNAL_H
+#define LG_SERVER_INTERNAL_H
+
+#include "linger.h"
+#include "loop_internal.h"
+
+/* --- routes --- */
+
+enum { SEG_LITERAL = 1, SEG_PARAM, SEG_INT, SEG_REST };
+
+typedef struct route_seg {
+    uint8_t kind;
+    uint16_t len;     /* literal text length, or parameter name length */
+    const char *text; /* literal text, or parameter name */
+} route_seg;
+
+typedef struct route {
+    char *method;     /* NULL: any */
+    lg_handler handler;
+    void *user;
+    unsigned flags;
+    char *pattern;    /* owned copy; segments point into it */
+    size_t alloc_size;
+    uint16_t nsegs;
+    route_seg segs[];
+} route;
+
+#define LG_MAX_PARAMS 8
+
+typedef struct route_param {
+    lg_str name, value;
+} route_param;
+
+typedef struct route_match {
+    const route *route;
+    uint8_t nparams;
+    route_param params[LG_MAX_PARAMS];
+} route_match;
+
+enum { ROUTE_FOUND = 0, ROUTE_NOT_FOUND = 1, ROUTE_WRONG_METHOD = 2 };
+
+int lg__router_add(lg_server *srv, const char *method, const char *pattern, unsigned flags,
+                   lg_handler handler, void *user);
+/* Matches the raw (still percent-encoded) path. On ROUTE_WRONG_METHOD,
+ * `allow` receives the methods that would match ("GET, HEAD"). */
+int lg__router_match(const lg_server *srv, lg_str method, lg_str raw_path, route_match *m,
+                     char *allow, size_t allow_cap);
+void lg__router_free(lg_server *srv);
+
+/* --- the server --- */
+
+typedef struct hook_entry {
+    lg_hook fn;
+    void *user;
+} hook_entry;
+
+typedef struct error_entry {
+    int status;
+    lg_handler handler;
+    void *user;
+} error_entry;
+
+typedef struct lg_conn lg_conn;
+typedef struct lg_exchange lg_exchange;
+typedef struct static_mount static_mount;
+
+#define LG_MAX_LISTENERS 4
+#define LG_MAX_HOOKS 4
+#define LG_MAX_ERROR_HANDLERS 8
+
+struct lg_server {
+    lg_loop *loop;
+    lg_server_config cfg;         /* with defaults filled in */
+    lg_stream_config stream_cfg;
+    lg_listener listeners[LG_MAX_LISTENERS];
+    uint8_t nlisteners;
+    uint8_t accept_paused;
+    uint8_t shutting_down;
+    uint8_t nbefore, nafter, nerror;
+    hook_entry before[LG_MAX_HOOKS], after[LG_MAX_HOOKS];
+    error_entry errors[LG_MAX_ERROR_HANDLERS];
+    route **routes;
+    uint32_t nroutes, routes_cap;
+    static_mount *mounts;
+    lg_conn *conns;               /* every open connection */
+    lg_conn *free_conns;          /* kept for reuse: no allocation per connection */
+    lg_exchange *free_exchanges;  /* likewise per request */
+    uint32_t nconns, nrejecting;
+    size_t exchange_size;
+    lg_server_stats stats;
+    lg_timer shutdown_timer;
+    void (*shutdown_done)(lg_server *, void *);
+    void *shutdown_user;
+    void *user_data;
+    char date[32];                /* "Sun, 06 Nov 1994 08:49:37 GMT" */
+    uint64_t date_second;
+};
+
+/* Connection phases (conn->phase). */
+enum {
+    PH_IDLE = 0, /* between requests: waiting for a first byte */
+    PH_HEAD,     /* a head has started; it must complete in time */
+    PH_BODY,     /* reading a body the handler will get whole */
+    PH_HANDLER,  /* the handler has the request; may be reading the body */
+    PH_SENDING,  /* the answer is going out (streamed or a file) */
+    PH_DISCARD,  /* answered; reading the rest of the body to throw away */
+    PH_CLOSING   /* graceful close under way */
+};
+
+/* conn->flags */
+#define CF_CLOSE_AFTER 0x01u  /* no more requests on this connection */
+#define CF_IN_DATA 0x02u      /* inside on_data: answers only mark progress */
+#define CF_REJECTING 0x04u    /* accepted only to be told 503 */
+#define CF_PEER_DONE 0x08u    /* the client's input ended (EOF/reset) */
+
+struct lg_conn {
+    lg_stream s;
+    lg_server *srv;
+    lg_conn *prev, *next;
+    lg_exchange *ex;
+    lg_timer timer;
+    uint64_t deadline;      /* lazy: the timer may fire earlier and re-arm */
+    uint64_t queued_mark;   /* answer bytes queued when the deadline was set */
+    lg_addr peer;
+    uint32_t head_scanned;  /* prev_len for the incremental head parser */
+    uint8_t phase;
+    uint8_t flags;
+};
+
+/* Body handling modes (ex->body_mode). */
+enum { BODY_NONE = 0, BODY_BUFFER, BODY_STREAM, BODY_DISCARD };
+
+/* Answer states (res.state). */
+enum { RES_NONE = 0, RES_STARTED, RES_DONE };
+
+struct lg_res {
+    lg_exchange *ex;
+    uint16_t status;
+    uint8_t state;
+    uint8_t chunked;           /* streamed answer in chunks */
+    uint8_t keep_alive;        /* decided when the head goes out */
+    uint8_t no_body;           /* HEAD, 1xx, 204, 304 */
+    uint8_t has_length;        /* a handler set Content-Length for a stream */
+    uint8_t fill_scheduled;
+    uint64_t body_bytes;       /* body bytes written (for the access log) */
+    char *hdr;                 /* headers added by the handler */
+    uint16_t hdr_len, hdr_cap;
+    void (*on_drain)(lg_res *, void *);
+    void *drain_user;
+    lg_fill_fn fill;
+    void *fill_user;
+    lg_defer fill_defer;
+    lg_write_req file_req;
+    int file_fd;
+};
+
+struct lg_req {
+    lg_exchange *ex;
+};
+
+struct lg_exchange {
+    lg_req req;
+    lg_res res;
+    lg_conn *conn;             /* NULL once the connection is gone */
+    lg_server *srv;
+    lg_exchange *next_free;
+    lg_head head;
+    lg_body_reader body;
+    int error;                 /* parse error, for error handlers */
+    uint32_t head_len;         /* bytes of the head at the front of the buffer */
+    uint32_t body_kept;        /* decoded body bytes kept right after the head */
+    uint64_t body_raw;         /* body bytes (with chunk framing) taken in */
+    uint64_t body_len;         /* decoded body bytes taken in */
+    uint64_t body_limit;
+    char *body_buf;            /* a body too big for the receive buffer */
+    size_t body_buf_cap;
+    uint8_t body_mode;
+    uint8_t body_done;
+    uint8_t continue_sent;     /* "100 Continue" went out */
+    uint8_t route_flags;
+    uint8_t in_app;            /* a handler, hook or error handler has it */
+    lg_body_chunk_fn on_chunk;
+    void *chunk_user;
+    lg_str path_raw, query_raw, path;
+    route_match match;
+    uint64_t start_ms;
+    char *scratch;
+    uint16_t scratch_len, scratch_cap;
+    /* memory follows: headers[max_headers], response headers, scratch */
+};
+
+/* server.c */
+lg_exchange *lg__exchange_get(lg_server *srv);
+void lg__exchange_put(lg_server *srv, lg_exchange *ex);
+const char *lg__server_date(lg_server *srv);
+void lg__conn_close(lg_conn *c);
+void lg__server_conn_closed(lg_stream *s); /* the stream's on_close */
+
+/* server_conn.c */
+extern const lg_stream_callbacks lg__conn_callbacks;
+void lg__conn_start(lg_conn *c);
+/* The answer is complete (all queued): go on with the connection. */
+void lg__conn_answer_done(lg_conn *c);
+void lg__conn_set_deadline(lg_conn *c, uint32_t ms);
+/* Start taking a streamed body for the handler (lg_req_read_body). */
+int lg__conn_stream_body(lg_exchange *ex);
+/* Send "100 Continue" if the client waits for it. */
+void lg__conn_send_continue(lg_exchange *ex);
+
+/* server_res.c */
+/* Answer a request that failed before (or instead of) its handler. */
+void lg__res_fail(lg_exchange *ex, int status, const char *message);
+void lg__res_on_drain(lg_conn *c);
+void lg__res_conn_gone(lg_exchange *ex);
+
+/* static.c */
+void lg__static_free(lg_server *srv);
+
+#endif

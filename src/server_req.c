@@ -1,0 +1,232 @@
+/*
+ * What a handler can ask of a request: method, path, query arguments,
+ * headers, cookies, route parameters, form fields, the body. Values that
+ * need decoding are decoded into the request's scratch space, so the
+ * receive buffer (which the head's slices point into) is never rewritten.
+ */
+#include <string.h>
+
+#include "server_internal.h"
+
+int lg_req_method_id(const lg_req *req)
+{
+    return req->ex->head.method_id;
+}
+
+lg_str lg_req_method(const lg_req *req)
+{
+    return req->ex->head.method;
+}
+
+lg_str lg_req_target(const lg_req *req)
+{
+    return req->ex->head.target;
+}
+
+lg_str lg_req_path(const lg_req *req)
+{
+    return req->ex->path;
+}
+
+lg_str lg_req_query_string(const lg_req *req)
+{
+    return req->ex->query_raw;
+}
+
+lg_str lg_req_header(const lg_req *req, const char *name)
+{
+    return lg_head_get(&req->ex->head, name);
+}
+
+const lg_head *lg_req_head(const lg_req *req)
+{
+    return &req->ex->head;
+}
+
+const lg_addr *lg_req_peer(const lg_req *req)
+{
+    static const lg_addr none;
+    return req->ex->conn ? &req->ex->conn->peer : &none;
+}
+
+int lg_req_error(const lg_req *req)
+{
+    return req->ex->error;
+}
+
+void *lg_req_server_data(const lg_req *req)
+{
+    return req->ex->srv->user_data;
+}
+
+lg_str lg_req_body(const lg_req *req)
+{
+    const lg_exchange *ex = req->ex;
+    lg_str b = { "", 0 };
+    if (ex->body_mode != BODY_BUFFER || !ex->body_done) return b;
+    if (ex->body_buf) {
+        b.ptr = ex->body_buf;
+        b.len = (size_t)ex->body_len;
+    } else if (ex->conn && ex->body_kept) {
+        b.ptr = lg_stream_peek(&ex->conn->s).ptr + ex->head_len;
+        b.len = ex->body_kept;
+    }
+    return b;
+}
+
+lg_str lg_req_param(const lg_req *req, const char *name)
+{
+    const route_match *m = &req->ex->match;
+    size_t n = strlen(name);
+    for (uint8_t i = 0; i < m->nparams; i++)
+        if (m->params[i].name.len == n && memcmp(m->params[i].name.ptr, name, n) == 0)
+            return m->params[i].value;
+    lg_str none = { NULL, 0 };
+    return none;
+}
+
+/* --- application/x-www-form-urlencoded (query strings and form bodies) --- */
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    c = (char)(c | 0x20);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Decode a form component ("+" is a space; a broken escape stays as it is,
+ * as browsers do) into out; returns the length. */
+static size_t form_decode(const char *in, size_t n, char *out)
+{
+    size_t j = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = in[i];
+        if (c == '+') {
+            c = ' ';
+        } else if (c == '%' && i + 2 < n && hexval(in[i + 1]) >= 0 && hexval(in[i + 2]) >= 0) {
+            c = (char)(hexval(in[i + 1]) << 4 | hexval(in[i + 2]));
+            i += 2;
+        }
+        out[j++] = c;
+    }
+    return j;
+}
+
+static int needs_decoding(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] == '%' || p[i] == '+') return 1;
+    return 0;
+}
+
+static lg_str form_lookup(lg_exchange *ex, lg_str form, const char *name)
+{
+    lg_str none = { NULL, 0 };
+    size_t nlen = strlen(name);
+    const char *p = form.ptr, *end = form.ptr + form.len;
+    while (p && p < end) {
+        const char *amp = memchr(p, '&', (size_t)(end - p));
+        const char *pair_end = amp ? amp : end;
+        const char *eq = memchr(p, '=', (size_t)(pair_end - p));
+        const char *key_end = eq ? eq : pair_end;
+        size_t klen = (size_t)(key_end - p);
+        int match;
+        if (!needs_decoding(p, klen)) {
+            match = klen == nlen && memcmp(p, name, nlen) == 0;
+        } else {
+            char key[128];
+            match = klen <= sizeof key && form_decode(p, klen, key) == nlen &&
+                    memcmp(key, name, nlen) == 0;
+        }
+        if (match) {
+            lg_str v = { eq ? eq + 1 : pair_end, eq ? (size_t)(pair_end - eq - 1) : 0 };
+            if (!needs_decoding(v.ptr, v.len)) return v;
+            if ((size_t)(ex->scratch_cap - ex->scratch_len) < v.len) return none;
+            char *dst = ex->scratch + ex->scratch_len;
+            v.len = form_decode(v.ptr, v.len, dst);
+            v.ptr = dst;
+            ex->scratch_len = (uint16_t)(ex->scratch_len + v.len);
+            return v;
+        }
+        p = amp ? amp + 1 : NULL;
+    }
+    return none;
+}
+
+lg_str lg_req_query(lg_req *req, const char *name)
+{
+    return form_lookup(req->ex, req->ex->query_raw, name);
+}
+
+lg_str lg_req_form(lg_req *req, const char *name)
+{
+    lg_str ct = lg_req_header(req, "Content-Type");
+    static const char form_type[] = "application/x-www-form-urlencoded";
+    lg_str none = { NULL, 0 };
+    if (!ct.ptr || ct.len < sizeof form_type - 1) return none;
+    for (size_t i = 0; i < sizeof form_type - 1; i++) {
+        char c = ct.ptr[i];
+        if (c >= 'A' && c <= 'Z') c = (char)(c | 0x20);
+        if (c != form_type[i]) return none;
+    }
+    return form_lookup(req->ex, lg_req_body(req), name);
+}
+
+/* --- cookies (RFC 6265 5.4: "a=1; b=2") --- */
+
+lg_str lg_req_cookie(lg_req *req, const char *name)
+{
+    lg_str none = { NULL, 0 };
+    size_t nlen = strlen(name);
+    const lg_head *h = &req->ex->head;
+    for (uint16_t i = 0; i < h->num_headers; i++) {
+        const lg_header *f = &h->headers[i];
+        if (f->name.len != 6) continue;
+        static const char cookie[] = "cookie";
+        int is_cookie = 1;
+        for (size_t k = 0; k < 6; k++) {
+            char c = f->name.ptr[k];
+            if (c >= 'A' && c <= 'Z') c = (char)(c | 0x20);
+            if (c != cookie[k]) is_cookie = 0;
+        }
+        if (!is_cookie) continue;
+        const char *p = f->value.ptr, *end = p + f->value.len;
+        while (p < end) {
+            while (p < end && (*p == ' ' || *p == ';')) p++;
+            const char *semi = memchr(p, ';', (size_t)(end - p));
+            const char *pair_end = semi ? semi : end;
+            const char *eq = memchr(p, '=', (size_t)(pair_end - p));
+            if (eq && (size_t)(eq - p) == nlen && memcmp(p, name, nlen) == 0) {
+                lg_str v = { eq + 1, (size_t)(pair_end - eq - 1) };
+                while (v.len && v.ptr[v.len - 1] == ' ') v.len--;
+                if (v.len >= 2 && v.ptr[0] == '"' && v.ptr[v.len - 1] == '"') {
+                    v.ptr++;
+                    v.len -= 2;
+                }
+                return v;
+            }
+            p = pair_end;
+        }
+    }
+    return none;
+}
+
+/* --- streamed bodies --- */
+
+int lg_req_read_body(lg_req *req, uint64_t max_bytes, lg_body_chunk_fn on_chunk, void *user)
+{
+    lg_exchange *ex = req->ex;
+    if (ex->body_mode != BODY_NONE || ex->res.state != RES_NONE) return LG_ERR_INVALID_ARG;
+    ex->on_chunk = on_chunk;
+    ex->chunk_user = user;
+    ex->body_limit = max_bytes ? max_bytes : UINT64_MAX;
+    if (ex->head.framing == LG_FRAMING_LENGTH && ex->head.content_length > ex->body_limit)
+        return LG_ERR_BODY_TOO_LARGE;
+    if (ex->body_done) {
+        /* No body at all: say so on the next tick, like any other end. */
+        ex->body_mode = BODY_STREAM;
+        ex->body_done = 0;
+        ex->body.state = 0;
+    }
+    return lg__conn_stream_body(ex);
+}

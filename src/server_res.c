@@ -1,0 +1,451 @@
+/*
+ * Answers: heads built from the status, the server's headers, the
+ * handler's headers and the framing; bodies from memory, files or a stream.
+ * Whether the connection survives the answer is decided here, once, when
+ * the head goes out (rule 3: an unread body beyond the discard budget means
+ * "Connection: close").
+ */
+#include <string.h>
+#include <unistd.h>
+
+#include "server_internal.h"
+#include "stream_internal.h"
+
+/* A streamed answer may queue this much before lg_res_write says "wait". */
+#define STREAM_HIGH_WATER (256u << 10)
+
+static lg_conn *conn_of(const lg_res *res)
+{
+    return res->ex->conn;
+}
+
+/* The application is done with a request whose connection is gone. */
+static int zombie_done(lg_res *res)
+{
+    lg_exchange *ex = res->ex;
+    res->state = RES_DONE;
+    ex->in_app = 0;
+    lg__exchange_put(ex->srv, ex);
+    return LG_ERR_CLOSED;
+}
+
+static int name_is(const char *name, size_t n, const char *lower)
+{
+    if (strlen(lower) != n) return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        if (c >= 'A' && c <= 'Z') c = (char)(c | 0x20);
+        if (c != lower[i]) return 0;
+    }
+    return 1;
+}
+
+int lg_res_header(lg_res *res, const char *name, const char *value)
+{
+    if (res->state != RES_NONE) return LG_ERR_INVALID_ARG;
+    size_t nlen = strlen(name);
+    /* Framing is the server's: a wrong Content-Length from a handler would
+     * desynchronise the connection. A stream may announce its length. */
+    if (name_is(name, nlen, "transfer-encoding") || name_is(name, nlen, "connection"))
+        return LG_ERR_INVALID_ARG;
+    lg_writer w;
+    lg_writer_init(&w, res->hdr + res->hdr_len, res->hdr_cap - res->hdr_len);
+    lg_write_header(&w, name, value);
+    if (w.err) return w.err;
+    res->hdr_len = (uint16_t)(res->hdr_len + w.len);
+    if (name_is(name, nlen, "content-length")) res->has_length = 1;
+    return LG_OK;
+}
+
+static int cookie_octets_ok(const char *v)
+{
+    /* RFC 6265 4.1.1 cookie-octet */
+    for (; *v; v++) {
+        unsigned char c = (unsigned char)*v;
+        if (c < 0x21 || c == '"' || c == ',' || c == ';' || c == '\\' || c >= 0x7f) return 0;
+    }
+    return 1;
+}
+
+int lg_res_set_cookie(lg_res *res, const char *name, const char *value,
+                      const lg_cookie_options *o)
+{
+    char buf[512];
+    lg_writer w;
+    if (!cookie_octets_ok(value) || !*name) return LG_ERR_HEADER_VALUE;
+    for (const char *p = name; *p; p++)
+        if (*p <= 0x20 || *p >= 0x7f || strchr("()<>@,;:\\\"/[]?={}", *p)) return LG_ERR_HEADER_NAME;
+    lg_writer_init(&w, buf, sizeof buf - 1);
+    lg_write_bytes(&w, name, strlen(name));
+    lg_write_bytes(&w, "=", 1);
+    lg_write_bytes(&w, value, strlen(value));
+    if (o) {
+        if (o->path) {
+            lg_write_bytes(&w, "; Path=", 7);
+            lg_write_bytes(&w, o->path, strlen(o->path));
+        }
+        if (o->domain) {
+            lg_write_bytes(&w, "; Domain=", 9);
+            lg_write_bytes(&w, o->domain, strlen(o->domain));
+        }
+        if (o->max_age) {
+            char num[24];
+            int64_t v = o->max_age < 0 ? 0 : o->max_age;
+            int n = 0;
+            char tmp[24];
+            do {
+                tmp[n++] = (char)('0' + v % 10);
+                v /= 10;
+            } while (v);
+            for (int i = 0; i < n; i++) num[i] = tmp[n - 1 - i];
+            lg_write_bytes(&w, "; Max-Age=", 10);
+            lg_write_bytes(&w, num, (size_t)n);
+        }
+        if (o->http_only) lg_write_bytes(&w, "; HttpOnly", 10);
+        if (o->secure) lg_write_bytes(&w, "; Secure", 8);
+        if (o->same_site) {
+            lg_write_bytes(&w, "; SameSite=", 11);
+            lg_write_bytes(&w, o->same_site, strlen(o->same_site));
+        }
+    }
+    if (w.err) return w.err;
+    buf[w.len] = 0;
+    return lg_res_header(res, "Set-Cookie", buf);
+}
+
+/* --- the head --- */
+
+static int decide_keep_alive(const lg_exchange *ex)
+{
+    const lg_conn *c = ex->conn;
+    const lg_server *srv = ex->srv;
+    if (!(ex->head.flags & LG_HEAD_KEEP_ALIVE) || ex->error) return 0;
+    if ((c->flags & (CF_CLOSE_AFTER | CF_PEER_DONE)) || srv->shutting_down) return 0;
+    if (!ex->body_done) {
+        /* The client waits for "100 Continue" that will not come: it may
+         * send the body or not, and we could not tell its next request
+         * from it. Close (RFC 9110 10.1.1). */
+        if ((ex->head.flags & LG_HEAD_EXPECT_CONTINUE) && !ex->continue_sent) return 0;
+        if (ex->head.framing == LG_FRAMING_LENGTH &&
+            ex->head.content_length - ex->body_raw > srv->cfg.discard_body_bytes)
+            return 0;
+    }
+    return 1;
+}
+
+/* After-hooks see every answer of a parsed request just before its head
+ * goes out, to add headers (CORS, caching). What they return is ignored. */
+static void run_after_hooks(lg_res *res)
+{
+    lg_exchange *ex = res->ex;
+    lg_server *srv = ex->srv;
+    if (ex->error) return; /* a request that never parsed */
+    for (uint8_t i = 0; i < srv->nafter; i++) srv->after[i].fn(&ex->req, res, srv->after[i].user);
+}
+
+enum { FRAME_LENGTH, FRAME_CHUNKED, FRAME_CLOSE, FRAME_NONE };
+
+/* Write the head (and body parts) of an answer. */
+static int send_head(lg_res *res, int status, int framing, uint64_t length, const lg_str *body,
+                     size_t nbody)
+{
+    lg_exchange *ex = res->ex;
+    lg_conn *c = ex->conn;
+    lg_server *srv = ex->srv;
+    char pre[160], post[96];
+    lg_writer a, b;
+
+    res->status = (uint16_t)status;
+    res->no_body = ex->head.method_id == LG_METHOD_HEAD || status < 200 || status == 204 ||
+                   status == 304;
+    res->keep_alive = (uint8_t)decide_keep_alive(ex);
+    if (framing == FRAME_CLOSE) res->keep_alive = 0;
+
+    lg_writer_init(&a, pre, sizeof pre);
+    lg_write_status_line(&a, 1, status, NULL);
+    const char *date = lg__server_date(srv);
+    if (date) lg_write_header(&a, "Date", date);
+    if (srv->cfg.server_name[0]) lg_write_header(&a, "Server", srv->cfg.server_name);
+
+    lg_writer_init(&b, post, sizeof post);
+    if (status >= 200 && status != 204 && status != 304) {
+        if (framing == FRAME_LENGTH && !res->has_length) lg_write_header_uint(&b, "Content-Length", length);
+        else if (framing == FRAME_CHUNKED) lg_write_header(&b, "Transfer-Encoding", "chunked");
+    }
+    if (!res->keep_alive) lg_write_header(&b, "Connection", "close");
+    else if (ex->head.version_minor == 0) lg_write_header(&b, "Connection", "keep-alive");
+    lg_write_end_head(&b);
+    if (a.err || b.err) return LG_ERR_BUFFER_TOO_SMALL;
+
+    lg_str parts[6];
+    size_t n = 0;
+    parts[n++] = (lg_str){ pre, a.len };
+    if (res->hdr_len) parts[n++] = (lg_str){ res->hdr, res->hdr_len };
+    parts[n++] = (lg_str){ post, b.len };
+    if (!res->no_body)
+        for (size_t i = 0; i < nbody && n < 6; i++)
+            if (body[i].len) parts[n++] = body[i];
+    return lg_stream_writev(&c->s, parts, n);
+}
+
+static int check_answerable(lg_res *res)
+{
+    if (res->state != RES_NONE) return LG_ERR_INVALID_ARG;
+    if (!conn_of(res)) return zombie_done(res);
+    return LG_OK;
+}
+
+static void answered(lg_res *res)
+{
+    lg_exchange *ex = res->ex;
+    res->state = RES_DONE;
+    ex->in_app = 0;
+    lg__conn_answer_done(ex->conn);
+}
+
+int lg_res_send(lg_res *res, int status, const void *body, size_t len)
+{
+    int rc = check_answerable(res);
+    if (rc) return rc;
+    run_after_hooks(res);
+    lg_str part = { body, len };
+    rc = send_head(res, status, FRAME_LENGTH, len, &part, 1);
+    res->body_bytes = res->no_body ? 0 : len;
+    answered(res);
+    return rc == LG_ERR_BUFFER_TOO_SMALL ? rc : LG_OK;
+}
+
+int lg_res_send_str(lg_res *res, int status, const char *text)
+{
+    return lg_res_send(res, status, text, strlen(text));
+}
+
+int lg_res_redirect(lg_res *res, int status, const char *location)
+{
+    if (status != 301 && status != 302 && status != 303 && status != 307 && status != 308)
+        return LG_ERR_INVALID_ARG;
+    int rc = lg_res_header(res, "Location", location);
+    if (rc) return rc;
+    lg_res_header(res, "Content-Type", "text/plain; charset=utf-8");
+    char body[256];
+    size_t n = strlen(location);
+    if (n > sizeof body - 20) n = sizeof body - 20;
+    memcpy(body, "Redirecting to ", 15);
+    memcpy(body + 15, location, n);
+    body[15 + n] = '\n';
+    return lg_res_send(res, status, body, 16 + n);
+}
+
+/* --- errors --- */
+
+static int send_default_error(lg_res *res, int status, const char *message)
+{
+    char body[256];
+    lg_writer w;
+    lg_writer_init(&w, body, sizeof body);
+    char num[4] = { (char)('0' + status / 100), (char)('0' + status / 10 % 10),
+                    (char)('0' + status % 10), 0 };
+    lg_write_bytes(&w, num, 3);
+    lg_write_bytes(&w, " ", 1);
+    const char *reason = lg_status_reason(status);
+    lg_write_bytes(&w, reason, strlen(reason));
+    if (message && *message) {
+        size_t room = sizeof body - w.len - 4;
+        size_t n = strlen(message);
+        lg_write_bytes(&w, ": ", 2);
+        lg_write_bytes(&w, message, n < room ? n : room);
+    }
+    lg_write_bytes(&w, "\n", 1);
+    lg_res_header(res, "Content-Type", "text/plain; charset=utf-8");
+    return lg_res_send(res, status, body, w.len);
+}
+
+int lg_res_error(lg_res *res, int status, const char *message)
+{
+    lg_exchange *ex = res->ex;
+    lg_server *srv = ex->srv;
+    for (uint8_t i = 0; i < srv->nerror; i++) {
+        if (srv->errors[i].status != status) continue;
+        ex->in_app = 1;
+        srv->errors[i].handler(&ex->req, res, srv->errors[i].user);
+        return LG_OK;
+    }
+    return send_default_error(res, status, message);
+}
+
+void lg__res_fail(lg_exchange *ex, int status, const char *message)
+{
+    if (!status) status = 400;
+    lg_res_error(&ex->res, status, message);
+}
+
+/* --- files --- */
+
+static void close_file(lg_res *res)
+{
+    if (res->file_fd >= 0) {
+        close(res->file_fd);
+        res->file_fd = -1;
+    }
+}
+
+static void file_sent(lg_write_req *req, int status)
+{
+    lg_res *res = req->data;
+    (void)status;
+    close_file(res);
+    if (!conn_of(res)) {
+        zombie_done(res);
+        return;
+    }
+    answered(res);
+}
+
+int lg_res_send_fd(lg_res *res, int status, int fd, uint64_t offset, uint64_t len)
+{
+    res->file_fd = fd;
+    int rc = check_answerable(res);
+    if (rc) {
+        close_file(res);
+        return rc;
+    }
+    run_after_hooks(res);
+    rc = send_head(res, status, FRAME_LENGTH, len, NULL, 0);
+    if (rc || res->no_body || len == 0) {
+        close_file(res);
+        answered(res);
+        return rc == LG_ERR_BUFFER_TOO_SMALL ? rc : LG_OK;
+    }
+    res->body_bytes = len;
+    res->state = RES_STARTED;
+    lg_conn *c = conn_of(res);
+    c->phase = PH_SENDING;
+    lg__conn_set_deadline(c, res->ex->srv->cfg.send_timeout_ms);
+    res->file_req.data = res;
+    rc = lg_stream_sendfile(&c->s, &res->file_req, fd, offset, len, file_sent);
+    if (rc) {
+        /* no sendfile on this platform, or the stream failed */
+        close_file(res);
+        c->flags |= CF_CLOSE_AFTER;
+        answered(res);
+        return rc;
+    }
+    return LG_OK;
+}
+
+/* --- streaming --- */
+
+int lg_res_start(lg_res *res, int status)
+{
+    int rc = check_answerable(res);
+    if (rc) return rc;
+    run_after_hooks(res);
+    lg_exchange *ex = res->ex;
+    /* No chunking for HTTP/1.0: the end is the connection's end. */
+    int framing = res->has_length ? FRAME_LENGTH : ex->head.version_minor ? FRAME_CHUNKED : FRAME_CLOSE;
+    rc = send_head(res, status, framing, 0, NULL, 0);
+    res->chunked = framing == FRAME_CHUNKED && !res->no_body;
+    res->state = RES_STARTED;
+    lg_conn *c = conn_of(res);
+    if (c->phase != PH_CLOSING) {
+        c->phase = PH_SENDING;
+        lg__conn_set_deadline(c, ex->srv->cfg.send_timeout_ms);
+    }
+    return rc == LG_ERR_BUFFER_TOO_SMALL ? rc : LG_OK;
+}
+
+int lg_res_write(lg_res *res, const void *data, size_t len)
+{
+    if (res->state != RES_STARTED) return LG_ERR_INVALID_ARG;
+    lg_conn *c = conn_of(res);
+    if (!c || c->s.state != LG_STREAM_OPEN) return LG_ERR_CLOSED;
+    if (len == 0) return LG_OK;
+    if (lg_stream_queued(&c->s) > STREAM_HIGH_WATER) return LG_ERR_LIMIT;
+    res->body_bytes += len;
+    if (res->no_body) return LG_OK;
+    int rc;
+    if (res->chunked) {
+        char line[24];
+        lg_writer w;
+        lg_writer_init(&w, line, sizeof line);
+        lg_write_chunk_start(&w, len);
+        lg_str parts[3] = { { line, w.len }, { data, len }, { "\r\n", 2 } };
+        rc = lg_stream_writev(&c->s, parts, 3);
+    } else {
+        rc = lg_stream_write(&c->s, data, len);
+    }
+    if (rc == LG_OK) lg__conn_set_deadline(c, res->ex->srv->cfg.send_timeout_ms);
+    return rc == LG_OK ? LG_OK : LG_ERR_CLOSED;
+}
+
+int lg_res_end(lg_res *res)
+{
+    if (res->state != RES_STARTED) return LG_ERR_INVALID_ARG;
+    lg_conn *c = conn_of(res);
+    res->fill = NULL;
+    if (!c) {
+        zombie_done(res);
+        return LG_OK;
+    }
+    if (res->chunked && c->s.state == LG_STREAM_OPEN) lg_stream_write(&c->s, "0\r\n\r\n", 5);
+    answered(res);
+    return LG_OK;
+}
+
+void lg_res_on_drain(lg_res *res, void (*on_drain)(lg_res *, void *), void *user)
+{
+    res->on_drain = on_drain;
+    res->drain_user = user;
+}
+
+static void fill_now(lg_defer *d)
+{
+    lg_res *res = d->data;
+    if (res->state != RES_STARTED || !res->fill) return;
+    res->fill(res, res->fill_user);
+    if (res->state != RES_STARTED || !res->fill) return;
+    /* Still room: ask again next tick (other connections get their turn);
+     * otherwise on_drain asks when the queue has emptied. */
+    lg_conn *c = conn_of(res);
+    if (!c || lg_stream_queued(&c->s) < STREAM_HIGH_WATER / 2)
+        lg_defer_call(res->ex->srv->loop, &res->fill_defer, fill_now, res);
+}
+
+int lg_res_stream(lg_res *res, int status, lg_fill_fn fill, void *user)
+{
+    int rc = lg_res_start(res, status);
+    if (rc) return rc;
+    res->fill = fill;
+    res->fill_user = user;
+    lg_defer_call(res->ex->srv->loop, &res->fill_defer, fill_now, res);
+    return LG_OK;
+}
+
+void lg__res_on_drain(lg_conn *c)
+{
+    lg_exchange *ex = c->ex;
+    if (!ex || ex->res.state != RES_STARTED) return;
+    lg_res *res = &ex->res;
+    if (res->fill) lg_defer_call(ex->srv->loop, &res->fill_defer, fill_now, res);
+    else if (res->on_drain) res->on_drain(res, res->drain_user);
+}
+
+/* The connection closed while the application still holds the request:
+ * tell whoever waits, so that it finishes (and the request is freed). */
+void lg__res_conn_gone(lg_exchange *ex)
+{
+    lg_res *res = &ex->res;
+    if (ex->body_mode == BODY_STREAM && !ex->body_done && ex->on_chunk) {
+        ex->body_done = 1;
+        ex->on_chunk(&ex->req, LG_ERR_CLOSED_EARLY, NULL, 0, ex->chunk_user);
+    }
+    if (res->state == RES_STARTED) {
+        if (res->fill) lg_defer_call(ex->srv->loop, &res->fill_defer, fill_now, res);
+        else if (res->on_drain) res->on_drain(res, res->drain_user);
+    }
+}
+
+lg_req *lg_res_req(lg_res *res)
+{
+    return &res->ex->req;
+}
