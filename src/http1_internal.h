@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "linger.h"
 
@@ -198,6 +199,23 @@ static inline const char *lg_vfind(const char *p, const char *end, const char *l
 static inline const char *lg_find_ctl_lo(const char *p, const char *end, const char *lo)
 {
     p = lg_vfind(p, end, lo, LG_SCAN_CTL);
+#if !defined(LG_SIMD_LINES)
+    /* Without vectors, a machine word at a time: a word holds a control
+     * byte when subtracting 0x20 from each byte borrows into a byte whose
+     * top bit was clear, and DEL when its bytes xor 0x7f give a zero byte.
+     * The test may flag a word wrongly only after a byte that is truly
+     * flagged, so the byte loop below always finds the right one. */
+    {
+        const size_t ones = (size_t)-1 / 0xff, highs = ones << 7;
+        while ((size_t)(end - p) >= sizeof(size_t)) {
+            size_t w;
+            memcpy(&w, p, sizeof w);
+            size_t del = w ^ (ones * 0x7f);
+            if ((((w - ones * 0x20) & ~w) | ((del - ones) & ~del)) & highs) break;
+            p += sizeof w;
+        }
+    }
+#endif
     while (p < end) {
         unsigned char c = (unsigned char)*p;
         if (c < 0x20 || c == 0x7f) return p;

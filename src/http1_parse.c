@@ -46,6 +46,23 @@ static int lf_after_cr(const char *p, const char *end)
 
 static int is_ows(char c) { return c == ' ' || c == '\t'; }
 
+/* The CRLF ending a field value or a reason phrase at or after *pp, which
+ * may hold HTAB but no other control character (`bad` is the error for
+ * one). Sets *pp to the CR; returns 0, INCOMPLETE or an error. */
+static int text_to_crlf(const char **pp, const char *end, const char *lo, int bad)
+{
+    const char *p = *pp;
+    for (;;) {
+        p = lg_find_ctl_lo(p, end, lo);
+        if (p == end) return INCOMPLETE;
+        if (*p != '\t') break;
+        p++;
+    }
+    if (*p != '\r') return *p == '\n' ? LG_ERR_LINE_ENDING : bad;
+    *pp = p;
+    return lf_after_cr(p, end);
+}
+
 /* ---------------------------------------------------------------------------
  * Field values with meaning for framing (RFC 9112 6, RFC 9110 7.6.1, 10.1.1)
  * ------------------------------------------------------------------------ */
@@ -273,14 +290,7 @@ static int parse_line(const char **pp, const char *end, const char *lo, lg_head 
         return *p == ':' ? LG_ERR_SPACE_BEFORE_COLON : LG_ERR_HEADER_NAME;
     }
     const char *colon = p++;
-    for (;;) {
-        p = lg_find_ctl_lo(p, end, lo);
-        if (p == end) return INCOMPLETE;
-        if (*p != '\t') break;
-        p++;
-    }
-    if (*p != '\r') return *p == '\n' ? LG_ERR_LINE_ENDING : LG_ERR_HEADER_VALUE;
-    int rc = lf_after_cr(p, end);
+    int rc = text_to_crlf(&p, end, lo, LG_ERR_HEADER_VALUE);
     if (rc) return rc;
     *pp = p + 2;
     return add_field(h, s, name, colon, p, lo);
@@ -517,16 +527,8 @@ static int parse_status_line(const char **pp, const char *end, const char *lo, l
     if (*p == ' ') p++;
     else if (*p != '\r' && *p != '\n') return LG_ERR_STATUS_LINE;
     const char *reason = p;
-    for (;;) {
-        p = lg_find_ctl_lo(p, end, lo);
-        if (p == end) return INCOMPLETE;
-        if (*p != '\t') break;
-        p++;
-    }
-    if (*p == '\n') return LG_ERR_LINE_ENDING;
-    if (*p != '\r') return LG_ERR_STATUS_LINE;
-    if (p + 1 == end) return INCOMPLETE;
-    if (p[1] != '\n') return LG_ERR_LINE_ENDING;
+    rc = text_to_crlf(&p, end, lo, LG_ERR_STATUS_LINE);
+    if (rc) return rc;
     h->reason.ptr = reason;
     h->reason.len = (size_t)(p - reason);
     *pp = p + 2;
@@ -614,20 +616,14 @@ static int response_framing(lg_head *h, const fields_seen *s, int request_method
  * certainly is not complete. */
 static int worth_parsing(const char *buf, const char *end, size_t prev_len, int section_only)
 {
-    const char *from = buf + (prev_len >= 3 ? prev_len - 3 : 0);
-    for (const char *p = from; p < end;) {
-        const char *cr = memchr(p, '\r', (size_t)(end - p));
-        if (!cr || cr + 1 == end) break;
-        if (cr[1] != '\n') return 1;
-        p = cr + 2;
-    }
-    for (const char *p = from; p < end;) {
-        const char *lf = memchr(p, '\n', (size_t)(end - p));
-        if (!lf) return 0;
-        if (lf == buf || lf[-1] != '\r') return 1;
-        if (section_only && lf == buf + 1) return 1; /* empty trailer section */
-        if (lf - buf >= 3 && lf[-2] == '\n' && lf[-3] == '\r') return 1;
-        p = lf + 1;
+    for (const char *p = buf + (prev_len >= 3 ? prev_len - 3 : 0); p < end; p++) {
+        if (*p == '\r') {
+            if (p + 1 < end && p[1] != '\n') return 1;
+        } else if (*p == '\n') {
+            if (p == buf || p[-1] != '\r') return 1;
+            if (section_only && p == buf + 1) return 1; /* empty trailer section */
+            if (p - buf >= 3 && p[-2] == '\n' && p[-3] == '\r') return 1;
+        }
     }
     return 0;
 }
@@ -669,9 +665,13 @@ static int parse_head(lg_head *h, const char *buf, size_t len, size_t prev_len, 
     int rc;
     if (kind == KIND_REQUEST) {
         /* RFC 9112 2.2: ignore empty lines before a request line. */
-        while (end - p >= 2 && p[0] == '\r' && p[1] == '\n') p += 2;
-        if (p < end && *p == '\n') return LG_ERR_LINE_ENDING;
-        if (end - p == 1 && *p == '\r') return incomplete(len, max_head, 0, 1);
+        while (p < end) {
+            if (*p == '\n') return LG_ERR_LINE_ENDING;
+            if (*p != '\r') break;
+            if (p + 1 == end) return incomplete(len, max_head, 0, 1);
+            if (p[1] != '\n') break; /* the request line will not parse */
+            p += 2;
+        }
         rc = parse_request_line(&p, end, buf, h);
     } else {
         rc = parse_status_line(&p, end, buf, h);
