@@ -1,0 +1,357 @@
+/*
+ * The HTTP a file server reads and writes about its files, as pure
+ * functions over bytes: media types by extension, HTTP dates, entity-tag
+ * lists, byte ranges and Accept-Encoding. No I/O, no allocation, no libc
+ * time functions (a microcontroller's newlib may lack a timezone database;
+ * dates here are plain arithmetic on UTC seconds).
+ */
+#include <string.h>
+
+#include "static_internal.h"
+
+static unsigned char lower(unsigned char c)
+{
+    return c >= 'A' && c <= 'Z' ? (unsigned char)(c | 0x20) : c;
+}
+
+static int ieq(const char *a, const char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (lower((unsigned char)a[i]) != lower((unsigned char)b[i])) return 0;
+    return 1;
+}
+
+/* --- media types --- */
+
+static const struct {
+    const char *ext;
+    const char *type;
+} types[] = {
+    /* Text gets its charset: without one a browser guesses (and for
+     * JavaScript, RFC 9239 says text/javascript with UTF-8). JSON has no
+     * charset parameter (RFC 8259 11). */
+    { "html", "text/html; charset=utf-8" },
+    { "htm", "text/html; charset=utf-8" },
+    { "css", "text/css; charset=utf-8" },
+    { "js", "text/javascript; charset=utf-8" },
+    { "mjs", "text/javascript; charset=utf-8" },
+    { "txt", "text/plain; charset=utf-8" },
+    { "json", "application/json" },
+    { "map", "application/json" },
+    { "xml", "application/xml" },
+    { "svg", "image/svg+xml" },
+    { "png", "image/png" },
+    { "jpg", "image/jpeg" },
+    { "jpeg", "image/jpeg" },
+    { "gif", "image/gif" },
+    { "ico", "image/x-icon" },
+    { "webp", "image/webp" },
+    { "wasm", "application/wasm" },
+    { "pdf", "application/pdf" },
+    { "woff", "font/woff" },
+    { "woff2", "font/woff2" },
+    { "gz", "application/gzip" },
+};
+
+const char *lg__mime_type(const char *name, size_t len)
+{
+    size_t dot = len;
+    while (dot && name[dot - 1] != '.' && name[dot - 1] != '/') dot--;
+    if (dot == 0 || name[dot - 1] != '.') return "application/octet-stream";
+    const char *ext = name + dot;
+    size_t n = len - dot;
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+        if (strlen(types[i].ext) == n && ieq(ext, types[i].ext, n)) return types[i].type;
+    return "application/octet-stream";
+}
+
+/* --- dates (RFC 9110 5.6.7) --- */
+
+/* Days since 1970-01-01 of a proleptic Gregorian date, and back (Howard
+ * Hinnant's algorithms; eras of 400 years keep them exact). */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = yoe + era * 400 + (*m <= 2);
+}
+
+static const char day_names[] = "SunMonTueWedThuFriSat";
+static const char month_names[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+
+static void two(char *p, int v)
+{
+    p[0] = (char)('0' + v / 10 % 10);
+    p[1] = (char)('0' + v % 10);
+}
+
+void lg__http_date_format(int64_t t, char *out)
+{
+    int64_t days = t >= 0 ? t / 86400 : (t - 86399) / 86400;
+    int64_t secs = t - days * 86400;
+    int64_t y;
+    int m, d;
+    civil_from_days(days, &y, &m, &d);
+    int wday = (int)((days % 7 + 11) % 7); /* 1970-01-01 was a Thursday (4) */
+    if (y < 0) y = 0;
+    if (y > 9999) y = 9999;
+    memcpy(out, day_names + 3 * wday, 3);
+    memcpy(out + 3, ", ", 2);
+    two(out + 5, d);
+    out[7] = ' ';
+    memcpy(out + 8, month_names + 3 * (m - 1), 3);
+    out[11] = ' ';
+    two(out + 12, (int)(y / 100));
+    two(out + 14, (int)(y % 100));
+    out[16] = ' ';
+    two(out + 17, (int)(secs / 3600));
+    out[19] = ':';
+    two(out + 20, (int)(secs / 60 % 60));
+    out[22] = ':';
+    two(out + 23, (int)(secs % 60));
+    memcpy(out + 25, " GMT", 5); /* with the NUL */
+}
+
+typedef struct cursor {
+    const char *p, *end;
+} cursor;
+
+static int lit(cursor *c, const char *s)
+{
+    size_t n = strlen(s);
+    if ((size_t)(c->end - c->p) < n || memcmp(c->p, s, n) != 0) return 0;
+    c->p += n;
+    return 1;
+}
+
+/* Exactly n digits. */
+static int digits(cursor *c, int n, int *v)
+{
+    if (c->end - c->p < n) return 0;
+    *v = 0;
+    for (int i = 0; i < n; i++) {
+        if (c->p[i] < '0' || c->p[i] > '9') return 0;
+        *v = *v * 10 + (c->p[i] - '0');
+    }
+    c->p += n;
+    return 1;
+}
+
+static int month(cursor *c, int *m)
+{
+    if (c->end - c->p < 3) return 0;
+    for (int i = 0; i < 12; i++) {
+        if (memcmp(c->p, month_names + 3 * i, 3) == 0) {
+            *m = i + 1;
+            c->p += 3;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* "08:49:37" */
+static int hms(cursor *c, int *h, int *mi, int *s)
+{
+    return digits(c, 2, h) && lit(c, ":") && digits(c, 2, mi) && lit(c, ":") && digits(c, 2, s);
+}
+
+int lg__http_date_parse(lg_str str, int64_t *t)
+{
+    if (!str.ptr) return -1;
+    cursor c = { str.ptr, str.ptr + str.len };
+    int y, m, d, h, mi, s;
+    /* The day name: three letters, or spelled out (RFC 850). Whether it
+     * agrees with the date is not checked (RFC 9110 5.6.7 lets us be
+     * lenient with it). */
+    const char *q = c.p;
+    while (q < c.end && ((*q >= 'A' && *q <= 'Z') || (*q >= 'a' && *q <= 'z'))) q++;
+    if (q - c.p < 3) return -1;
+    c.p = q;
+    if (lit(&c, ", ")) {
+        if (c.end - c.p >= 3 && c.p[2] == ' ') {
+            /* IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT" */
+            if (!(digits(&c, 2, &d) && lit(&c, " ") && month(&c, &m) && lit(&c, " ") &&
+                  digits(&c, 4, &y) && lit(&c, " ") && hms(&c, &h, &mi, &s) && lit(&c, " GMT")))
+                return -1;
+        } else {
+            /* RFC 850: "Sunday, 06-Nov-94 08:49:37 GMT". A two-digit year
+             * is taken in 1970..2069: RFC 9110 asks for the most recent
+             * past year when it would be over 50 years ahead, which this
+             * matches until 2020 + 50 without reading a clock. */
+            if (!(digits(&c, 2, &d) && lit(&c, "-") && month(&c, &m) && lit(&c, "-") &&
+                  digits(&c, 2, &y) && lit(&c, " ") && hms(&c, &h, &mi, &s) && lit(&c, " GMT")))
+                return -1;
+            y += y < 70 ? 2000 : 1900;
+        }
+    } else if (lit(&c, " ")) {
+        /* asctime: "Sun Nov  6 08:49:37 1994" */
+        if (!(month(&c, &m) && lit(&c, " "))) return -1;
+        if (c.p < c.end && *c.p == ' ') {
+            c.p++;
+            if (!digits(&c, 1, &d)) return -1;
+        } else if (!digits(&c, 2, &d)) {
+            return -1;
+        }
+        if (!(lit(&c, " ") && hms(&c, &h, &mi, &s) && lit(&c, " ") && digits(&c, 4, &y))) return -1;
+    } else {
+        return -1;
+    }
+    if (c.p != c.end) return -1;
+    if (d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return -1;
+    *t = days_from_civil(y, m, d) * 86400 + h * 3600 + mi * 60 + (s > 59 ? 59 : s);
+    return 0;
+}
+
+/* --- entity tags (RFC 9110 8.8.3) --- */
+
+int lg__etag_list_match(lg_str list, const char *etag, int weak)
+{
+    if (!list.ptr) return 0;
+    size_t elen = strlen(etag);
+    const char *p = list.ptr, *end = list.ptr + list.len;
+    while (p < end) {
+        while (p < end && (*p == ' ' || *p == '\t' || *p == ',')) p++;
+        if (p == end) break;
+        if (*p == '*') return 1; /* any current representation */
+        int is_weak = 0;
+        if (end - p >= 2 && p[0] == 'W' && p[1] == '/') {
+            is_weak = 1;
+            p += 2;
+        }
+        if (p == end || *p != '"') return 0; /* not an entity tag: no match */
+        const char *close = memchr(p + 1, '"', (size_t)(end - p - 1));
+        if (!close) return 0;
+        size_t n = (size_t)(close + 1 - p);
+        /* Strong comparison: both strong and equal; weak: equal tags. */
+        if ((weak || !is_weak) && n == elen && memcmp(p, etag, n) == 0) return 1;
+        p = close + 1;
+    }
+    return 0;
+}
+
+/* --- ranges (RFC 9110 14.1.2) --- */
+
+/* 1*DIGIT, saturating: "bytes=0-99999999999999999999999" is a valid way to
+ * say "to the end". Returns 0 when there is no digit. */
+static int number(cursor *c, uint64_t *v)
+{
+    const char *start = c->p;
+    *v = 0;
+    while (c->p < c->end && *c->p >= '0' && *c->p <= '9') {
+        unsigned dgt = (unsigned)(*c->p++ - '0');
+        *v = *v > (UINT64_MAX - dgt) / 10 ? UINT64_MAX : *v * 10 + dgt;
+    }
+    return c->p != start;
+}
+
+static void ows(cursor *c)
+{
+    while (c->p < c->end && (*c->p == ' ' || *c->p == '\t')) c->p++;
+}
+
+int lg__range_parse(lg_str value, uint64_t size, uint64_t *first, uint64_t *len)
+{
+    if (!value.ptr) return LG_RANGE_IGNORE;
+    cursor c = { value.ptr, value.ptr + value.len };
+    if (value.len < 6 || !ieq(c.p, "bytes=", 6)) return LG_RANGE_IGNORE; /* other units */
+    c.p += 6;
+    int nranges = 0;
+    uint64_t a = 0, b = 0;
+    int suffix = 0, open_end = 0;
+    while (c.p < c.end) {
+        ows(&c);
+        if (c.p < c.end && *c.p == ',') { /* empty list elements are allowed */
+            c.p++;
+            continue;
+        }
+        if (c.p == c.end) break;
+        if (++nranges > 1) return LG_RANGE_IGNORE; /* no multipart/byteranges here */
+        if (*c.p == '-') {
+            c.p++;
+            suffix = 1;
+            if (!number(&c, &b)) return LG_RANGE_IGNORE;
+        } else {
+            if (!number(&c, &a) || c.p == c.end || *c.p != '-') return LG_RANGE_IGNORE;
+            c.p++;
+            open_end = !number(&c, &b);
+            if (!open_end && b < a) return LG_RANGE_IGNORE; /* invalid: ignored */
+        }
+        ows(&c);
+        if (c.p < c.end && *c.p != ',') return LG_RANGE_IGNORE;
+    }
+    if (nranges == 0) return LG_RANGE_IGNORE;
+    if (suffix) {
+        /* The last b bytes; "-0" selects nothing. */
+        if (b == 0 || size == 0) return LG_RANGE_UNSATISFIABLE;
+        if (b > size) b = size;
+        *first = size - b;
+        *len = b;
+        return LG_RANGE_OK;
+    }
+    if (a >= size) return LG_RANGE_UNSATISFIABLE;
+    if (open_end || b >= size) b = size - 1;
+    *first = a;
+    *len = b - a + 1;
+    return LG_RANGE_OK;
+}
+
+/* --- Accept-Encoding (RFC 9110 12.5.3) --- */
+
+/* Is a qvalue ("0", "0.000", "1", "0.5") zero? Malformed ones count as
+ * not zero: the token was named, and a typo should not turn it off. */
+static int qvalue_is_zero(const char *p, const char *end)
+{
+    if (p == end || *p != '0') return 0;
+    for (p++; p < end; p++)
+        if (*p != '.' && *p != '0') return 0;
+    return 1;
+}
+
+int lg__accepts_gzip(lg_str ae)
+{
+    if (!ae.ptr) return 0;
+    int gzip = -1, star = -1; /* -1: not named; else 1 when q > 0 */
+    const char *p = ae.ptr, *end = ae.ptr + ae.len;
+    while (p < end) {
+        const char *comma = memchr(p, ',', (size_t)(end - p));
+        const char *e = comma ? comma : end;
+        while (p < e && (*p == ' ' || *p == '\t')) p++;
+        const char *tok = p;
+        while (p < e && *p != ';' && *p != ' ' && *p != '\t') p++;
+        size_t tn = (size_t)(p - tok);
+        int ok = 1;
+        /* Parameters: only q matters ("gzip;q=0" refuses gzip). */
+        while (p < e) {
+            while (p < e && (*p == ' ' || *p == '\t' || *p == ';')) p++;
+            if (e - p >= 2 && (p[0] == 'q' || p[0] == 'Q') && p[1] == '=') {
+                const char *v = p + 2, *ve = v;
+                while (ve < e && *ve != ';' && *ve != ' ' && *ve != '\t') ve++;
+                ok = !qvalue_is_zero(v, ve);
+                p = ve;
+            } else {
+                while (p < e && *p != ';') p++;
+            }
+        }
+        if ((tn == 4 && ieq(tok, "gzip", 4)) || (tn == 6 && ieq(tok, "x-gzip", 6))) gzip = ok;
+        else if (tn == 1 && tok[0] == '*') star = ok;
+        p = comma ? comma + 1 : end;
+    }
+    return gzip >= 0 ? gzip : star > 0;
+}
