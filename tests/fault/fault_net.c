@@ -45,6 +45,13 @@ int fault_sock_new(fault_net *fn, const fault_sock *script)
     abort();
 }
 
+int fault_accept_queue(fault_net *fn, const fault_sock *script)
+{
+    int fd = fault_sock_new(fn, script);
+    fn->accept_queue[fn->accept_len++] = fd;
+    return fd;
+}
+
 /* Is there anything for recv to report? */
 static int input_pending(const fault_sock *k)
 {
@@ -164,25 +171,33 @@ static int f_connect_result(void *ctx, int fd)
     return LG_OK;
 }
 
-static int f_unsupported_listen(void *ctx, const lg_addr *a, unsigned flags, int backlog,
-                                int *fd, lg_addr *bound)
+static int f_listen(void *ctx, const lg_addr *a, unsigned flags, int backlog, int *fd,
+                    lg_addr *bound)
 {
-    (void)ctx;
-    (void)a;
+    fault_sock script;
     (void)flags;
     (void)backlog;
-    (void)fd;
-    (void)bound;
-    return LG_ERR_UNSUPPORTED;
+    memset(&script, 0, sizeof script);
+    script.is_listener = 1;
+    *fd = fault_sock_new(ctx, &script);
+    *bound = *a;
+    if (!bound->port) bound->port = 1;
+    return LG_OK;
 }
 
-static int f_unsupported_accept(void *ctx, int lfd, int *fd, lg_addr *peer)
+static int f_accept(void *ctx, int lfd, int *fd, lg_addr *peer)
 {
-    (void)ctx;
+    fault_net *fn = ctx;
     (void)lfd;
-    (void)fd;
-    (void)peer;
-    return LG_ERR_AGAIN;
+    if (fn->accept_len == 0) return LG_ERR_AGAIN;
+    *fd = fn->accept_queue[0];
+    memmove(fn->accept_queue, fn->accept_queue + 1, (size_t)(--fn->accept_len) * sizeof(int));
+    memset(peer, 0, sizeof *peer);
+    peer->family = 4;
+    peer->ip[0] = 127;
+    peer->ip[3] = 1;
+    peer->port = (uint16_t)(40000 + *fd - FAULT_FD_BASE);
+    return LG_OK;
 }
 
 static int f_unsupported_connect(void *ctx, const lg_addr *a, int *fd)
@@ -196,8 +211,8 @@ static int f_unsupported_connect(void *ctx, const lg_addr *a, int *fd)
 const lg_net fault_net_ops = {
     .name = "fault",
     .now_ms = f_now,
-    .listen = f_unsupported_listen,
-    .accept = f_unsupported_accept,
+    .listen = f_listen,
+    .accept = f_accept,
     .connect = f_unsupported_connect,
     .connect_result = f_connect_result,
     .recv = f_recv,
@@ -242,6 +257,15 @@ static int fb_wait(lg_loop *loop, int timeout_ms)
         fault_sock *k = &fn->socks[i];
         if (!io || !k->used) continue;
         unsigned ev = 0;
+        if (k->is_listener) {
+            if ((io->events & LG_READABLE) && fn->accept_len) ev |= LG_READABLE;
+            if (ev) {
+                ready[count] = ev;
+                who[count] = io;
+                count++;
+            }
+            continue;
+        }
         if ((io->events & LG_READABLE) && input_pending(k)) ev |= LG_READABLE;
         if ((io->events & LG_WRITABLE) &&
             !(k->out_stall_at && k->out_len >= k->out_stall_at))

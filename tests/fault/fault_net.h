@@ -52,6 +52,7 @@ typedef struct fault_sock {
     int closed, aborted;
     int closed_with_unread; /* rule 3 broken: input was still pending at close */
     int recv_after_close;
+    int is_listener;      /* private: made by lg_listen on the fault net */
 } fault_sock;
 
 #define FAULT_MAX_SOCKS 64
@@ -62,6 +63,8 @@ typedef struct fault_net {
     lg_io *ios[FAULT_MAX_SOCKS];
     uint64_t now_ms;
     int stalled_waits;    /* waits in which nothing could happen */
+    int accept_queue[FAULT_MAX_SOCKS]; /* scripted sockets the next accepts return */
+    int accept_len;
 } fault_net;
 
 extern const lg_net fault_net_ops;
@@ -72,6 +75,9 @@ void fault_net_free(fault_net *fn);
 /* A new pretend connected socket; returns its descriptor. */
 int fault_sock_new(fault_net *fn, const fault_sock *script);
 fault_sock *fault_sock_get(fault_net *fn, int fd);
+/* A scripted client for a server on the fault net: the next accept on any
+ * listener returns it. Returns its descriptor. */
+int fault_accept_queue(fault_net *fn, const fault_sock *script);
 
 /* A loop running on the fault injector. */
 lg_loop *fault_loop_new(fault_net *fn);

@@ -1,0 +1,381 @@
+/*
+ * The server over the fault injector: each exchange with its input cut at
+ * every byte (EOF or reset), delivered in pieces of several sizes with
+ * EAGAIN between them, and its output taken in short writes or failing at
+ * every byte. Whatever happens, no connection is ever closed with scripted
+ * input unread (rule 3), nothing is aborted, and the connection count
+ * returns to zero. Virtual time makes the timeouts instant.
+ */
+#include "fault/fault_net.h"
+#include "test.h"
+
+typedef struct env {
+    fault_net fn;
+    lg_loop *loop;
+    lg_server *srv;
+} env;
+
+static void on_hello(lg_req *req, lg_res *res, void *user)
+{
+    (void)req;
+    (void)user;
+    lg_res_header(res, "Content-Type", "text/plain");
+    lg_res_send(res, 200, "Hello, World!", 13);
+}
+
+static void on_echo(lg_req *req, lg_res *res, void *user)
+{
+    (void)user;
+    lg_str b = lg_req_body(req);
+    lg_res_send(res, 200, b.ptr, b.len);
+}
+
+/* Answers before the body arrives: the case that started it all. */
+static void on_early(lg_req *req, lg_res *res, void *user)
+{
+    (void)req;
+    (void)user;
+    lg_res_send(res, 200, "OK", 2);
+}
+
+static void on_refuse(lg_req *req, lg_res *res, void *user)
+{
+    (void)req;
+    (void)user;
+    lg_res_send(res, 401, "no", 2);
+}
+
+static void env_open(env *e, const lg_server_config *extra)
+{
+    fault_net_init(&e->fn);
+    e->loop = fault_loop_new(&e->fn);
+    lg_server_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    if (extra) cfg = *extra;
+    cfg.no_date = 1;      /* byte-exact answers */
+    cfg.server_name = "";
+    e->srv = lg_server_new(e->loop, &cfg);
+    lg_route(e->srv, "GET", "/hello", on_hello, NULL);
+    lg_route(e->srv, "POST", "/echo", on_echo, NULL);
+    lg_route_ex(e->srv, "POST", "/early", LG_ROUTE_STREAM_BODY, on_early, NULL);
+    lg_route_ex(e->srv, "POST", "/refuse", LG_ROUTE_STREAM_BODY, on_refuse, NULL);
+    CHECK_EQ_INT(lg_server_listen(e->srv, "127.0.0.1:80", 0), LG_OK);
+}
+
+/* Run until the client's socket is closed and the loop has settled. */
+static int run_until_closed(env *e, int fd)
+{
+    fault_sock *k = fault_sock_get(&e->fn, fd);
+    for (int i = 0; i < 200000; i++) {
+        int stalled = e->fn.stalled_waits;
+        lg_loop_run_once(e->loop, -1);
+        if (k->closed && lg_server_get_stats(e->srv)->active_connections == 0) {
+            for (int j = 0; j < 3; j++) lg_loop_run_once(e->loop, 0);
+            return 1;
+        }
+        if (e->fn.stalled_waits != stalled) return 0;
+    }
+    return 0;
+}
+
+static void env_close(env *e)
+{
+    lg_server_free(e->srv);
+    lg_loop_free(e->loop);
+    fault_net_free(&e->fn);
+}
+
+static int out_is(const fault_sock *k, const char *expect)
+{
+    size_t n = strlen(expect);
+    return k->out_len == n && memcmp(k->out, expect, n) == 0;
+}
+
+static int out_has(const fault_sock *k, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (size_t i = 0; i + n <= k->out_len; i++)
+        if (memcmp(k->out + i, needle, n) == 0) return 1;
+    return 0;
+}
+
+#define HELLO_REQ "GET /hello HTTP/1.1\r\nHost: a\r\n\r\n"
+#define HELLO_RESP "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, World!"
+
+static const size_t pieces[] = { 0, 1, 2, 5, 13 };
+#define NPIECES (sizeof pieces / sizeof pieces[0])
+
+/* One client, input cut at `cut` and ended by `end`. */
+static void exchange_cut(const char *req, size_t cut, int end, size_t piece, int again,
+                         const char *full_answer, const char *name)
+{
+    env e;
+    env_open(&e, NULL);
+    fault_sock script = { 0 };
+    script.in = req;
+    script.in_len = cut;
+    script.in_end = end;
+    script.in_piece = piece;
+    script.in_again = again;
+    int fd = fault_accept_queue(&e.fn, &script);
+    int done = run_until_closed(&e, fd);
+    fault_sock *k = fault_sock_get(&e.fn, fd);
+    int before = test_failures;
+    CHECK(done);
+    CHECK_EQ_INT(k->closed_with_unread, 0);
+    CHECK_EQ_INT(k->aborted, 0);
+    if (cut == strlen(req)) {
+        CHECK(out_is(k, full_answer));
+    } else {
+        /* a request that never completed gets no answer */
+        CHECK_EQ_INT(k->out_len, 0);
+    }
+    CHECK_EQ_INT(lg_server_get_stats(e.srv)->active_connections, 0);
+    CHECK_EQ_INT(lg_loop_get_stats(e.loop)->aborts, 0);
+    if (test_failures != before)
+        fprintf(stderr, "  %s: cut %zu end %d piece %zu again %d\n", name, cut, end, piece, again);
+    env_close(&e);
+}
+
+static void test_every_cut(const char *req, const char *answer, const char *name)
+{
+    size_t len = strlen(req);
+    for (size_t p = 0; p < NPIECES; p++)
+        for (int again = 0; again < 2; again++)
+            for (size_t cut = 0; cut <= len; cut++)
+                for (int end = FAULT_EOF; end <= FAULT_RESET; end++)
+                    exchange_cut(req, cut, end, pieces[p], again, answer, name);
+}
+
+/* Several requests in one go: answers in order, and the idle timeout ends
+ * the connection gracefully afterwards. */
+static void test_pipelining(void)
+{
+    static const char req[] = HELLO_REQ
+        "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nabcde"
+        "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nxyz\r\n2;ext=1\r\n12\r\n0\r\nT: v\r\n\r\n"
+        "\r\n" HELLO_REQ;
+    static const char answer[] = HELLO_RESP
+        "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nabcde"
+        "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nxyz12" HELLO_RESP;
+    for (size_t p = 0; p < NPIECES; p++)
+        for (int again = 0; again < 2; again++) {
+            env e;
+            env_open(&e, NULL);
+            fault_sock script = { 0 };
+            script.in = req;
+            script.in_len = sizeof req - 1;
+            script.in_piece = pieces[p];
+            script.in_again = again;
+            script.out_piece = pieces[p] ? pieces[p] * 3 : 0;
+            script.in_end = FAULT_EOF_AFTER_FIN;
+            int fd = fault_accept_queue(&e.fn, &script);
+            uint64_t t0 = e.fn.now_ms;
+            CHECK(run_until_closed(&e, fd));
+            fault_sock *k = fault_sock_get(&e.fn, fd);
+            CHECK(out_is(k, answer));
+            CHECK_EQ_INT(k->fin_sent, 1);
+            CHECK_EQ_INT(k->closed_with_unread, 0);
+            CHECK(e.fn.now_ms - t0 >= 30000); /* closed by the idle timeout */
+            CHECK_EQ_INT(lg_server_get_stats(e.srv)->requests, 4);
+            CHECK_EQ_INT(lg_server_get_stats(e.srv)->timeouts, 1);
+            env_close(&e);
+        }
+}
+
+/* The answer cannot be sent (the client reset or stopped reading) at every
+ * byte of it: the connection ends, nothing else is disturbed. */
+static void test_output_failure_every_byte(void)
+{
+    size_t alen = strlen(HELLO_RESP);
+    for (size_t at = 0; at < alen; at++)
+        for (int err = 0; err < 2; err++) {
+            env e;
+            env_open(&e, NULL);
+            fault_sock script = { 0 };
+            script.in = HELLO_REQ;
+            script.in_len = strlen(HELLO_REQ);
+            script.in_end = FAULT_SILENT;
+            script.out_piece = 7;
+            script.out_fail_at = at;
+            script.out_fail_err = err ? LG_ERR_RESET : LG_ERR_PIPE;
+            int fd = fault_accept_queue(&e.fn, &script);
+            CHECK(run_until_closed(&e, fd));
+            fault_sock *k = fault_sock_get(&e.fn, fd);
+            CHECK_EQ_INT(k->out_len, at);
+            CHECK_EQ_INT(k->aborted, 0);
+            CHECK_EQ_INT(lg_server_get_stats(e.srv)->active_connections, 0);
+            env_close(&e);
+        }
+}
+
+/* Rule 3. A body the handler did not read: within the discard budget it is
+ * read and thrown away and the connection serves the next request; beyond
+ * it the answer says "Connection: close" and the close drains it. */
+static void test_unread_body(void)
+{
+    static char req[4096];
+    static char body[300];
+    memset(body, 'b', sizeof body);
+    int n = snprintf(req, sizeof req,
+                     "POST /early HTTP/1.1\r\nHost: a\r\nContent-Length: %zu\r\n\r\n%.*s" HELLO_REQ,
+                     sizeof body, (int)sizeof body, body);
+    for (int over = 0; over < 2; over++)
+        for (size_t p = 0; p < NPIECES; p++) {
+            env e;
+            lg_server_config cfg = { 0 };
+            cfg.discard_body_bytes = over ? 100 : 1000;
+            env_open(&e, &cfg);
+            fault_sock script = { 0 };
+            script.in = req;
+            script.in_len = (size_t)n;
+            script.in_piece = pieces[p];
+            script.in_end = FAULT_EOF_AFTER_FIN;
+            int fd = fault_accept_queue(&e.fn, &script);
+            CHECK(run_until_closed(&e, fd));
+            fault_sock *k = fault_sock_get(&e.fn, fd);
+            CHECK_EQ_INT(k->closed_with_unread, 0);
+            if (!over) {
+                CHECK(out_is(k, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK" HELLO_RESP));
+                CHECK_EQ_INT(lg_server_get_stats(e.srv)->bodies_discarded, 1);
+            } else {
+                /* whether the server already knew how much body was left
+                 * depends on how the input arrived; the answer is exact */
+                CHECK(out_is(k, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nOK") ||
+                      out_is(k, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK"));
+                CHECK_EQ_INT(k->fin_sent, 1);
+                CHECK(lg_server_get_stats(e.srv)->requests == 1);
+            }
+            env_close(&e);
+        }
+}
+
+static void test_expect_continue(void)
+{
+    static const char head[] = "POST /echo HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n";
+    static const char req[] = "POST /echo HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\nbody";
+    /* The head arrives alone: "100 Continue" goes out, then the answer. */
+    env e;
+    env_open(&e, NULL);
+    fault_sock script = { 0 };
+    script.in = req;
+    script.in_len = sizeof req - 1;
+    script.in_piece = sizeof head - 1;
+    script.in_again = 1;
+    script.in_end = FAULT_EOF;
+    int fd = fault_accept_queue(&e.fn, &script);
+    CHECK(run_until_closed(&e, fd));
+    CHECK(out_is(fault_sock_get(&e.fn, fd),
+                 "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nbody"));
+    env_close(&e);
+
+    /* Refused before the body: a final answer, no 100, and the connection
+     * closes (the client may or may not send the body now). */
+    static const char ref[] = "POST /refuse HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n";
+    env_open(&e, NULL);
+    fault_sock s2 = { 0 };
+    s2.in = ref;
+    s2.in_len = sizeof ref - 1;
+    s2.in_end = FAULT_EOF_AFTER_FIN;
+    fd = fault_accept_queue(&e.fn, &s2);
+    CHECK(run_until_closed(&e, fd));
+    CHECK(out_is(fault_sock_get(&e.fn, fd),
+                 "HTTP/1.1 401 Unauthorized\r\nContent-Length: 2\r\nConnection: close\r\n\r\nno"));
+    CHECK_EQ_INT(fault_sock_get(&e.fn, fd)->closed_with_unread, 0);
+    env_close(&e);
+}
+
+/* Malformed requests: the codec's status, "Connection: close", a graceful
+ * close that drains what else the client sent. */
+static void test_bad_requests(void)
+{
+    static const struct {
+        const char *req;
+        const char *status_line;
+    } bad[] = {
+        { "GET / HTTP/1.1\r\n\r\n", "HTTP/1.1 400 " },
+        { "GET / HTTP/2.0\r\nHost: a\r\n\r\n", "HTTP/1.1 505 " },
+        { "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", "HTTP/1.1 501 " },
+        { "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n", "HTTP/1.1 400 " },
+        { "GET /x HTTP/1.1\r\nHost: a\r\nX: a\x01\r\n\r\n", "HTTP/1.1 400 " },
+        { "GET /%zz HTTP/1.1\r\nHost: a\r\n\r\n", "HTTP/1.1 400 " },
+        { "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999\r\n\r\n", "HTTP/1.1 413 " },
+        { "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "HTTP/1.1 400 " },
+        { "GET / HTTP/1.1\r\nHost: a\r\nExpect: tea\r\n\r\n", "HTTP/1.1 417 " },
+        { "GET /nope HTTP/1.1\r\nHost: a\r\n\r\n", "HTTP/1.1 404 " },
+        { "PUT /hello HTTP/1.1\r\nHost: a\r\n\r\n", "HTTP/1.1 405 " },
+    };
+    static char buf[9000];
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        /* the bad request, then garbage the client keeps sending */
+        size_t n = strlen(bad[i].req);
+        memcpy(buf, bad[i].req, n);
+        memset(buf + n, 'g', 3000);
+        env e;
+        env_open(&e, NULL);
+        fault_sock script = { 0 };
+        script.in = buf;
+        script.in_len = n + (i < 9 ? 3000 : 0);
+        script.in_piece = 700;
+        script.in_end = FAULT_EOF_AFTER_FIN;
+        int fd = fault_accept_queue(&e.fn, &script);
+        CHECK(run_until_closed(&e, fd));
+        fault_sock *k = fault_sock_get(&e.fn, fd);
+        size_t sl = strlen(bad[i].status_line);
+        int ok = k->out_len > sl && memcmp(k->out, bad[i].status_line, sl) == 0;
+        CHECK(ok);
+        if (!ok) fprintf(stderr, "  bad request %zu answered: %.*s\n", i, (int)(k->out_len < 60 ? k->out_len : 60), k->out);
+        if (i < 9) CHECK(out_has(k, "Connection: close\r\n"));
+        if (i == 10) CHECK(out_has(k, "Allow: GET, HEAD\r\n"));
+        CHECK_EQ_INT(k->closed_with_unread, 0);
+        CHECK_EQ_INT(k->aborted, 0);
+        env_close(&e);
+    }
+}
+
+static void test_timeouts(void)
+{
+    /* Half a head, then silence: 408 after the header timeout. */
+    env e;
+    lg_server_config cfg = { 0 };
+    cfg.header_timeout_ms = 2000;
+    env_open(&e, &cfg);
+    fault_sock script = { 0 };
+    script.in = "GET /hello HTTP/1.1\r\nHo";
+    script.in_len = 23;
+    script.in_end = FAULT_EOF_AFTER_FIN;
+    int fd = fault_accept_queue(&e.fn, &script);
+    uint64_t t0 = e.fn.now_ms;
+    CHECK(run_until_closed(&e, fd));
+    fault_sock *k = fault_sock_get(&e.fn, fd);
+    CHECK(out_has(k, "HTTP/1.1 408 Request Timeout\r\n"));
+    CHECK(e.fn.now_ms - t0 >= 2000 && e.fn.now_ms - t0 < 3000);
+    CHECK_EQ_INT(lg_server_get_stats(e.srv)->timeouts, 1);
+    env_close(&e);
+
+    /* Connected, never a byte: closed quietly after the header timeout. */
+    env_open(&e, &cfg);
+    fault_sock quiet = { 0 };
+    quiet.in_end = FAULT_EOF_AFTER_FIN;
+    fd = fault_accept_queue(&e.fn, &quiet);
+    CHECK(run_until_closed(&e, fd));
+    CHECK_EQ_INT(fault_sock_get(&e.fn, fd)->out_len, 0);
+    CHECK_EQ_INT(fault_sock_get(&e.fn, fd)->fin_sent, 1);
+    env_close(&e);
+}
+
+int main(void)
+{
+    test_every_cut(HELLO_REQ, HELLO_RESP, "GET");
+    test_every_cut("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello",
+                   "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", "POST length");
+    test_every_cut("POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+                   "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", "POST chunked");
+    test_pipelining();
+    test_output_failure_every_byte();
+    test_unread_body();
+    test_expect_continue();
+    test_bad_requests();
+    test_timeouts();
+    TEST_MAIN_END();
+}
