@@ -141,6 +141,15 @@ static void pause_accepting(lg_server *srv, int pause)
         if (srv->listeners[i].io.fd >= 0) lg_io_set(&srv->listeners[i].io, pause ? 0 : LG_READABLE);
 }
 
+/* Accept only what we can serve (or, with LG_FULL_REJECT, answer 503): a
+ * socket we would have to drop is better left in the kernel's backlog. */
+static void update_accepting(lg_server *srv)
+{
+    int full = srv->nconns >= srv->cfg.max_conns &&
+               (srv->cfg.full_policy != LG_FULL_REJECT || srv->nrejecting >= MAX_REJECTING);
+    pause_accepting(srv, full);
+}
+
 static void check_shutdown_done(lg_server *srv)
 {
     if (!srv->shutting_down || srv->nconns) return;
@@ -172,7 +181,7 @@ void lg__server_conn_closed(lg_stream *s)
     srv->stats.active_connections = srv->nconns;
     c->next = srv->free_conns;
     srv->free_conns = c;
-    if (!srv->shutting_down && srv->nconns < srv->cfg.max_conns) pause_accepting(srv, 0);
+    if (!srv->shutting_down) update_accepting(srv);
     check_shutdown_done(srv);
 }
 
@@ -194,9 +203,11 @@ static void on_accept(lg_listener *l, int fd, const lg_addr *peer)
     lg_loop *loop = srv->loop;
     int rejecting = srv->nconns >= srv->cfg.max_conns;
     if (rejecting && (srv->cfg.full_policy != LG_FULL_REJECT || srv->nrejecting >= MAX_REJECTING)) {
-        /* Should not happen (we pause accepting), but never close a fresh
-         * socket abruptly: it has nothing unread yet, so close() sends FIN. */
+        /* update_accepting stops accepts before this can happen. Should it
+         * anyway, the socket is fresh: close() sends FIN unless the client
+         * was already talking, which is the one case left. */
         loop->net->close(loop->net_ctx, fd);
+        update_accepting(srv);
         return;
     }
     lg_conn *c = srv->free_conns;
@@ -209,6 +220,7 @@ static void on_accept(lg_listener *l, int fd, const lg_addr *peer)
     memset(c, 0, sizeof *c);
     c->srv = srv;
     c->peer = *peer;
+    lg_timer_init(loop, &c->timer, NULL, c); /* stopped until lg__conn_start arms it */
     if (lg_stream_open(loop, &c->s, fd, &srv->stream_cfg, &lg__conn_callbacks, c) != LG_OK) {
         c->next = srv->free_conns;
         srv->free_conns = c;
@@ -222,13 +234,13 @@ static void on_accept(lg_listener *l, int fd, const lg_addr *peer)
         c->flags |= CF_REJECTING;
         srv->nrejecting++;
         srv->stats.rejected_full++;
+        update_accepting(srv);
         reject_full(c);
         return;
     }
     srv->nconns++;
     srv->stats.active_connections = srv->nconns;
-    if (srv->nconns >= srv->cfg.max_conns && srv->cfg.full_policy == LG_FULL_WAIT)
-        pause_accepting(srv, 1);
+    update_accepting(srv);
     lg__conn_start(c);
 }
 

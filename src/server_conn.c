@@ -669,7 +669,7 @@ const lg_stream_callbacks lg__conn_callbacks = { on_data, on_drain, on_write_err
 
 void lg__conn_start(lg_conn *c)
 {
-    lg_timer_init(c->srv->loop, &c->timer, timer_fired, c);
+    c->timer.cb = timer_fired;
     c->phase = PH_IDLE;
     /* The first request gets the (shorter) header timeout to show up. */
     lg__conn_set_deadline(c, c->srv->cfg.header_timeout_ms);

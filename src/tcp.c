@@ -22,7 +22,9 @@ static void accept_ready(lg_io *io, unsigned events)
     lg_listener *l = io->data;
     lg_loop *loop = io->loop;
     LG_UNUSED(events);
-    for (int i = 0; i < ACCEPTS_PER_WAKEUP && l->io.fd >= 0; i++) {
+    /* The callback may pause us (a server at its connection limit): stop
+     * as soon as we are no longer watched. */
+    for (int i = 0; i < ACCEPTS_PER_WAKEUP && l->io.fd >= 0 && l->io.events; i++) {
         int fd;
         lg_addr peer;
         int rc = loop->net->accept(loop->net_ctx, l->io.fd, &fd, &peer);

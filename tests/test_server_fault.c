@@ -364,6 +364,48 @@ static void test_timeouts(void)
     env_close(&e);
 }
 
+/* max_conns reached: newcomers wait (and are served later), or get 503 —
+ * never a reset. */
+static void test_connection_limit(void)
+{
+    for (int policy = LG_FULL_WAIT; policy <= LG_FULL_REJECT; policy++) {
+        env e;
+        lg_server_config cfg = { 0 };
+        cfg.max_conns = 2;
+        cfg.full_policy = (uint8_t)policy;
+        cfg.idle_timeout_ms = 1000;
+        env_open(&e, &cfg);
+        int fds[5];
+        for (int i = 0; i < 5; i++) {
+            fault_sock script = { 0 };
+            script.in = HELLO_REQ;
+            script.in_len = strlen(HELLO_REQ);
+            script.in_end = FAULT_EOF_AFTER_FIN;
+            fds[i] = fault_accept_queue(&e.fn, &script);
+        }
+        /* The first two are served and held open (keep-alive) ... */
+        for (int i = 0; i < 50; i++) lg_loop_run_once(e.loop, 0);
+        CHECK_EQ_INT(lg_server_get_stats(e.srv)->active_connections, 2);
+        if (policy == LG_FULL_WAIT) {
+            CHECK_EQ_INT(e.fn.accept_len, 3); /* still waiting in the backlog */
+        } else {
+            CHECK_EQ_INT(e.fn.accept_len, 0);
+            for (int i = 2; i < 5; i++)
+                CHECK(out_has(fault_sock_get(&e.fn, fds[i]), "HTTP/1.1 503 Service Unavailable\r\n"));
+        }
+        /* ... and when they go (idle timeout), the waiting ones are served. */
+        for (int i = 0; i < 5; i++) CHECK(run_until_closed(&e, fds[i]));
+        for (int i = 0; i < 5; i++) {
+            fault_sock *k = fault_sock_get(&e.fn, fds[i]);
+            if (policy == LG_FULL_WAIT || i < 2) CHECK(out_is(k, HELLO_RESP));
+            CHECK_EQ_INT(k->closed_with_unread, 0);
+            CHECK_EQ_INT(k->aborted, 0);
+        }
+        CHECK_EQ_INT(lg_server_get_stats(e.srv)->rejected_full, policy == LG_FULL_REJECT ? 3 : 0);
+        env_close(&e);
+    }
+}
+
 int main(void)
 {
     test_every_cut(HELLO_REQ, HELLO_RESP, "GET");
@@ -377,5 +419,6 @@ int main(void)
     test_expect_continue();
     test_bad_requests();
     test_timeouts();
+    test_connection_limit();
     TEST_MAIN_END();
 }
