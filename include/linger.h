@@ -1000,8 +1000,173 @@ int lg_res_stream(lg_res *res, int status, lg_fill_fn fill, void *user);
 lg_req *lg_res_req(lg_res *res);
 
 /* ======================================================================
- * 9. Client  (placeholder: src/client*.c)
+ * 9. Client  (src/client*.c)
+ *
+ *   lg_client *cli = lg_client_new(loop, NULL);
+ *   lg_fetch(cli, &(lg_request){ .method = "POST", .url = "http://10.0.0.2/api",
+ *                                .body = json, .body_len = n }, on_response, NULL);
+ *   lg_loop_run(loop);
+ *
+ *   void on_response(lg_response *res, void *user) {
+ *       if (res->err) printf("failed: %s\n", lg_strerror(res->err));
+ *       else printf("%d: %.*s\n", res->status, (int)res->body.len, res->body.ptr);
+ *   }
+ *
+ * Rule 1 lives here: a body is read by its framing. A Content-Length body
+ * is complete at exactly that length and a chunked one at its last chunk;
+ * whatever the connection does afterwards (EOF, reset) does not matter. Only
+ * a body without either ends at EOF, and a reset there is LG_ERR_RESET with
+ * the bytes that came, never success. A response that arrives while the
+ * request body is still going out ends the upload (LG_RES_EARLY), and a
+ * failed send (EPIPE, ECONNRESET) is an error only if no complete response
+ * follows it.
+ *
+ * The callback runs exactly once per lg_fetch, never inside lg_fetch, and
+ * owns nothing: the response is freed when it returns unless
+ * lg_response_keep() was called. One connection carries one request at a
+ * time (no pipelining); connections are pooled per origin and kept alive.
  * ====================================================================== */
+
+typedef struct lg_client lg_client;
+typedef struct lg_call lg_call;        /* one request in flight */
+typedef struct lg_response lg_response;
+
+typedef struct lg_client_config {
+    uint32_t max_conns_per_origin; /* connections to one scheme+host+port (default 6) */
+    uint32_t idle_timeout_ms;      /* an unused kept-alive connection closes (default 15000) */
+    uint32_t connect_timeout_ms;   /* name resolution plus TCP connect (default 10000) */
+    uint32_t read_timeout_ms;      /* longest silence of the server while a response is
+                                      awaited; sending progress counts too (default 30000) */
+    uint32_t timeout_ms;           /* the whole request, redirects included (default: none) */
+    uint32_t expect_timeout_ms;    /* wait for "100 Continue", then send anyway (default 1000) */
+    uint32_t close_timeout_ms;     /* graceful close: wait for the server's EOF (default 2000) */
+    uint32_t recv_buffer_bytes;    /* per connection; at least max_head_bytes (default 16384) */
+    uint32_t max_head_bytes;       /* response head limit (default LG_DEFAULT_MAX_HEAD) */
+    uint16_t max_headers;          /* response header fields (default 64) */
+    uint8_t max_redirects;         /* default 10 */
+    uint8_t no_keep_alive;         /* 1: "Connection: close" on every request */
+    uint64_t max_body_bytes;       /* buffered bodies (not on_body ones) (default 4 MiB) */
+    uint32_t upload_chunk_bytes;   /* producer bodies: bytes asked for at a time (default 16384) */
+    const char *user_agent;        /* NULL: "linger/<version>"; "": no User-Agent */
+} lg_client_config;
+
+/* Request body from a callback: write up to cap bytes into buf and return
+ * how many (> 0), 0 at the end of the body, LG_ERR_AGAIN when there is
+ * nothing yet (call lg_call_resume() when there is), or another negative
+ * lg_err to abandon the request with it. With body_len ==
+ * LG_BODY_LENGTH_UNKNOWN the body goes out chunked. */
+typedef long (*lg_body_producer)(lg_call *call, char *buf, size_t cap, void *user);
+
+/* Response body delivered as it arrives, a slice of the receive buffer (no
+ * copy). Return 0 to go on, LG_ERR_AGAIN to pause (the same bytes come
+ * again after lg_call_resume()), or a negative lg_err to stop with it. */
+typedef int (*lg_body_cb)(lg_response *res, lg_str chunk, void *user);
+
+typedef void (*lg_response_cb)(lg_response *res, void *user);
+
+#define LG_BODY_LENGTH_UNKNOWN UINT64_MAX
+
+/* lg_request.flags */
+#define LG_FETCH_EXPECT_CONTINUE 0x01u /* send "Expect: 100-continue" and wait before the body */
+#define LG_FETCH_NO_REDIRECTS    0x02u /* deliver 3xx responses instead of following them */
+#define LG_FETCH_BODY_FILE       0x04u /* the body is body_len bytes of body_file from body_offset */
+#define LG_FETCH_CLOSE           0x08u /* "Connection: close": do not reuse the connection */
+
+typedef struct lg_request {
+    const char *method;          /* NULL: GET, or POST when there is a body */
+    const char *url;             /* "http://host[:port]/path?query", userinfo for Basic auth */
+    const lg_header *headers;    /* extra fields (copied); Host, Content-Length and
+                                    Transfer-Encoding are the client's to write */
+    size_t num_headers;
+    const void *body;            /* in memory: referenced until the callback, never copied whole */
+    uint64_t body_len;           /* memory and file bodies; producers: or LG_BODY_LENGTH_UNKNOWN */
+    int body_file;               /* with LG_FETCH_BODY_FILE: a descriptor (needs sendfile) */
+    uint64_t body_offset;
+    lg_body_producer body_producer; /* with body_len (or LG_BODY_LENGTH_UNKNOWN): a streamed body */
+    lg_body_cb on_body;          /* stream the response body here instead of buffering it */
+    lg_response_cb on_head;      /* optional: the final head has arrived (before the body) */
+    uint64_t max_body_bytes;     /* 0: the client's */
+    uint32_t timeout_ms;         /* 0: the client's */
+    uint32_t flags;              /* LG_FETCH_* */
+} lg_request;
+
+/* Where a call got to: a failure names the stage it happened in. */
+typedef enum lg_stage {
+    LG_STAGE_START = 0,  /* checking the request (a bad URL fails here) */
+    LG_STAGE_RESOLVE,    /* looking up the host name */
+    LG_STAGE_CONNECT,    /* TCP connect */
+    LG_STAGE_SEND,       /* sending the request; no response byte yet */
+    LG_STAGE_HEAD,       /* response bytes came, the head is not complete */
+    LG_STAGE_BODY,       /* the head came, the body is not complete */
+    LG_STAGE_DONE        /* the response is complete */
+} lg_stage;
+
+/* lg_response.flags */
+#define LG_RES_REUSED       0x01u /* on a kept-alive connection that served before */
+#define LG_RES_RETRIED      0x02u /* sent again on a fresh connection (the reused one had closed) */
+#define LG_RES_EARLY        0x04u /* answered before the request body was all sent */
+#define LG_RES_SEND_FAILED  0x08u /* sending failed (EPIPE/ECONNRESET) yet the response came */
+
+struct lg_response {
+    int err;                /* LG_OK: complete (whatever its status); else why not */
+    uint8_t stage;          /* lg_stage: LG_STAGE_DONE, or where it failed */
+    uint8_t ending;         /* lg_ending of the connection's input when it ended the
+                               exchange or came with it (LG_END_NONE: still open) */
+    uint8_t framing;        /* lg_framing of the body */
+    uint8_t flags;          /* LG_RES_* */
+    uint16_t status;        /* 0 until a final (non-1xx) head arrived */
+    uint8_t version_minor;
+    uint8_t redirects;      /* redirects followed to get here */
+    lg_str reason;
+    lg_head head;           /* header fields: lg_head_get(&res->head, "Content-Type") */
+    lg_head trailers;       /* a chunked body's trailer fields (num_headers 0: none) */
+    lg_str body;            /* buffered body, NUL-terminated; empty when on_body took it */
+    uint64_t body_bytes;    /* body bytes received, buffered or streamed */
+    uint64_t content_length;/* as announced (LG_FRAMING_LENGTH), else 0 */
+    uint64_t sent_bytes;    /* request body bytes handed to the network */
+    const char *url;        /* the URL that answered (after redirects) */
+    lg_call *call;          /* valid until the response callback returns */
+    void *user;             /* the lg_fetch user pointer */
+};
+
+/* Counters, for tests and monitoring. */
+typedef struct lg_client_stats {
+    uint64_t requests;      /* calls started */
+    uint64_t connects;      /* TCP connections opened */
+    uint64_t reuses;        /* requests sent on a kept-alive connection */
+    uint64_t retries;       /* requests sent again after a reused connection closed */
+    uint64_t redirects;     /* redirects followed */
+    uint64_t idle_closes;   /* kept-alive connections closed (idle time, or by the server) */
+} lg_client_stats;
+
+lg_client *lg_client_new(lg_loop *loop, const lg_client_config *config);
+/* Cancel every call (callbacks run with LG_ERR_CANCELLED) and close the
+ * connections gracefully. The memory goes once the last one has closed:
+ * keep running the loop until lg_loop_run returns. May be called from a
+ * callback. */
+void lg_client_free(lg_client *cli);
+const lg_client_stats *lg_client_get_stats(const lg_client *cli);
+
+/* Start a request. `req` and everything it points to may go away when
+ * lg_fetch returns, except the body (memory, file, producer), which is used
+ * until the callback. Returns the call, or NULL when out of memory (the
+ * callback does not run then). */
+lg_call *lg_fetch(lg_client *cli, const lg_request *req, lg_response_cb cb, void *user);
+/* Stop a call: its callback runs with LG_ERR_CANCELLED before this returns
+ * (or, from inside one of the call's own callbacks, right after it). */
+void lg_call_cancel(lg_call *call);
+/* Go on after on_body or the producer returned LG_ERR_AGAIN. */
+int lg_call_resume(lg_call *call);
+
+/* In the response callback: keep the response after it returns; release it
+ * with lg_response_free(). */
+void lg_response_keep(lg_response *res);
+void lg_response_free(lg_response *res);
+
+/* For simple programs: run a private loop until the response is complete.
+ * *res is set (free it with lg_response_free) unless out of memory, even
+ * when the request failed: it tells how far it got. Returns res->err. */
+int lg_fetch_sync(const lg_request *req, lg_response **res);
 
 #ifdef __cplusplus
 }

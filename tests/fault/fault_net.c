@@ -200,12 +200,50 @@ static int f_accept(void *ctx, int lfd, int *fd, lg_addr *peer)
     return LG_OK;
 }
 
-static int f_unsupported_connect(void *ctx, const lg_addr *a, int *fd)
+/* --- connect: each call takes the next queued script --- */
+
+static int queue_connect(fault_net *fn, const fault_sock *script, int err)
 {
-    (void)ctx;
-    (void)a;
-    (void)fd;
-    return LG_ERR_UNSUPPORTED;
+    if (fn->connects_queued >= FAULT_MAX_CONNECTS) abort();
+    int i = fn->connects_queued++;
+    if (script) fn->connect_script[i] = *script;
+    else memset(&fn->connect_script[i], 0, sizeof fn->connect_script[i]);
+    fn->connect_err[i] = err;
+    fn->connect_fd[i] = -1;
+    return i;
+}
+
+int fault_expect_connect(fault_net *fn, const fault_sock *script)
+{
+    return queue_connect(fn, script, 0);
+}
+
+int fault_expect_connect_error(fault_net *fn, int err)
+{
+    return queue_connect(fn, NULL, err);
+}
+
+fault_sock *fault_connected(fault_net *fn, int i)
+{
+    if (i < 0 || i >= fn->connects_made || fn->connect_fd[i] < 0) return NULL;
+    return fault_sock_get(fn, fn->connect_fd[i]);
+}
+
+static int f_connect(void *ctx, const lg_addr *a, int *fd)
+{
+    fault_net *fn = ctx;
+    if (fn->connects_made >= fn->connects_queued) return LG_ERR_REFUSED;
+    int i = fn->connects_made++;
+    fn->connect_addr[i] = *a;
+    int err = fn->connect_err[i];
+    if (err && err != FAULT_CONNECT_HANG) return err;
+    *fd = fault_sock_new(fn, &fn->connect_script[i]);
+    fn->connect_fd[i] = *fd;
+    if (err == FAULT_CONNECT_HANG) {
+        fault_sock_get(fn, *fd)->connect_pending = 1;
+        return LG_ERR_AGAIN;
+    }
+    return LG_OK;
 }
 
 const lg_net fault_net_ops = {
@@ -213,7 +251,7 @@ const lg_net fault_net_ops = {
     .now_ms = f_now,
     .listen = f_listen,
     .accept = f_accept,
-    .connect = f_unsupported_connect,
+    .connect = f_connect,
     .connect_result = f_connect_result,
     .recv = f_recv,
     .send = f_send,
@@ -267,7 +305,7 @@ static int fb_wait(lg_loop *loop, int timeout_ms)
             continue;
         }
         if ((io->events & LG_READABLE) && input_pending(k)) ev |= LG_READABLE;
-        if ((io->events & LG_WRITABLE) &&
+        if ((io->events & LG_WRITABLE) && !k->connect_pending &&
             !(k->out_stall_at && k->out_len >= k->out_stall_at))
             ev |= LG_WRITABLE;
         if (ev) {

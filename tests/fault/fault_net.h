@@ -53,8 +53,11 @@ typedef struct fault_sock {
     int closed_with_unread; /* rule 3 broken: input was still pending at close */
     int recv_after_close;
     int is_listener;      /* private: made by lg_listen on the fault net */
+    int connect_pending;  /* a connect that never completes (never writable) */
 } fault_sock;
 
+#define FAULT_MAX_CONNECTS 16
+#define FAULT_CONNECT_HANG 1 /* fault_expect_connect_error: in progress forever */
 #define FAULT_MAX_SOCKS 64
 #define FAULT_FD_BASE 1000
 
@@ -65,6 +68,12 @@ typedef struct fault_net {
     int stalled_waits;    /* waits in which nothing could happen */
     int accept_queue[FAULT_MAX_SOCKS]; /* scripted sockets the next accepts return */
     int accept_len;
+    /* outgoing connections: each connect takes the next queued script */
+    fault_sock connect_script[FAULT_MAX_CONNECTS];
+    int connect_err[FAULT_MAX_CONNECTS]; /* fail with this instead (0: connects) */
+    int connect_fd[FAULT_MAX_CONNECTS];  /* the descriptor each connect got (-1: none) */
+    lg_addr connect_addr[FAULT_MAX_CONNECTS]; /* where each one went */
+    int connects_queued, connects_made;
 } fault_net;
 
 extern const lg_net fault_net_ops;
@@ -78,6 +87,14 @@ fault_sock *fault_sock_get(fault_net *fn, int fd);
 /* A scripted client for a server on the fault net: the next accept on any
  * listener returns it. Returns its descriptor. */
 int fault_accept_queue(fault_net *fn, const fault_sock *script);
+/* Queue the script of the socket the next lg_connect gets (connected at
+ * once), or the error it fails with (LG_ERR_REFUSED ..., or
+ * FAULT_CONNECT_HANG: in progress forever, so its timeout fires). Connects
+ * beyond the queue are refused. Return the connect's index. */
+int fault_expect_connect(fault_net *fn, const fault_sock *script);
+int fault_expect_connect_error(fault_net *fn, int err);
+/* The socket connect number i got (NULL if it failed or did not happen). */
+fault_sock *fault_connected(fault_net *fn, int i);
 
 /* A loop running on the fault injector. */
 lg_loop *fault_loop_new(fault_net *fn);

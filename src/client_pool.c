@@ -1,0 +1,399 @@
+/*
+ * Connections and the pool: one origin (host and port; the scheme is always
+ * http here) keeps its kept-alive connections, a count against its limit,
+ * and a queue of calls waiting for a connection.
+ *
+ * Life of a connection (c->state):
+ *
+ *   RESOLVING -> CONNECTING -> BUSY <-> IDLE
+ *        \            \          \       \
+ *         `------------`----------`-------`--> CLOSING (stream closing;
+ *                                              freed by on_close)
+ *
+ * Closing goes through lg__cconn_close only: gracefully (the stream flushes,
+ * sends FIN and waits for the server's, rule 3), or with RST when the
+ * exchange failed while the server was still talking.
+ */
+#include <string.h>
+
+#include "client_internal.h"
+
+static const lg_stream_callbacks conn_cbs;
+
+/* ---------------------------------------------------------------------------
+ * Origins
+ * ------------------------------------------------------------------------ */
+
+/* The origin key of a URL: its host, percent-decoded and lower-cased, and
+ * its port. */
+static int origin_host(const lg_url *u, char *out, size_t cap)
+{
+    int n = lg_url_decode_to(u->host, out, cap - 1, 0);
+    if (n <= 0) return LG_ERR_URL;
+    for (int i = 0; i < n; i++) {
+        if (out[i] >= 'A' && out[i] <= 'Z') out[i] = (char)(out[i] | 0x20);
+        if (out[i] == 0) return LG_ERR_URL;
+    }
+    out[n] = 0;
+    return n;
+}
+
+static void origin_kick_cb(lg_defer *d);
+
+static origin *origin_get(lg_client *cli, const char *host, size_t len, uint16_t port)
+{
+    for (origin *o = cli->origins; o; o = o->next)
+        if (o->port == port && o->host_len == len && memcmp(o->host, host, len) == 0) return o;
+    origin *o = lg__alloc(sizeof *o + len + 1);
+    if (!o) return NULL;
+    memset(o, 0, sizeof *o);
+    o->cli = cli;
+    o->port = port;
+    o->host_len = (uint16_t)len;
+    memcpy(o->host, host, len + 1);
+    o->next = cli->origins;
+    cli->origins = o;
+    return o;
+}
+
+/* Forget an origin that has nothing left: no connection, no waiter. */
+void lg__origin_release_empty(lg_client *cli, origin *o)
+{
+    if (!o || o->open || o->idle || o->wait_head || o->kick.queued) return;
+    for (origin **pp = &cli->origins; *pp; pp = &(*pp)->next) {
+        if (*pp != o) continue;
+        *pp = o->next;
+        lg__free(o, sizeof *o + o->host_len + 1u);
+        return;
+    }
+}
+
+void lg__origin_unqueue(lg_call *call)
+{
+    origin *o = call->waiting_on;
+    if (!o) return;
+    lg_call *prev = NULL;
+    for (lg_call *w = o->wait_head; w; prev = w, w = w->wait_next) {
+        if (w != call) continue;
+        if (prev) prev->wait_next = w->wait_next;
+        else o->wait_head = w->wait_next;
+        if (o->wait_tail == w) o->wait_tail = prev;
+        break;
+    }
+    call->waiting_on = NULL;
+    call->wait_next = NULL;
+}
+
+/* A slot is free: let the next waiting call try again, on the next tick
+ * (never from inside another call's callbacks). */
+static void origin_kick(origin *o)
+{
+    if (o->wait_head) lg_defer_call(o->cli->loop, &o->kick, origin_kick_cb, o);
+}
+
+/* ---------------------------------------------------------------------------
+ * Connections
+ * ------------------------------------------------------------------------ */
+
+static void idle_remove(client_conn *c)
+{
+    origin *o = c->org;
+    if (c->state != CS_IDLE || !o) return;
+    if (c->idle_prev) c->idle_prev->idle_next = c->idle_next;
+    else o->idle = c->idle_next;
+    if (c->idle_next) c->idle_next->idle_prev = c->idle_prev;
+    c->idle_next = c->idle_prev = NULL;
+    lg_timer_stop(&c->idle_timer);
+}
+
+static void conn_free(client_conn *c)
+{
+    lg_client *cli = c->cli;
+    cli->conns--;
+    lg__free(c, sizeof *c);
+}
+
+void lg__cconn_close(client_conn *c, int abort)
+{
+    if (c->state == CS_CLOSING) return;
+    lg_client *cli = c->cli;
+    origin *o = c->org;
+    idle_remove(c);
+    lg_timer_stop(&c->idle_timer);
+    c->call = NULL;
+    c->org = NULL;
+    if (o) o->open--;
+    c->state = CS_CLOSING;
+    if (c->stream_open) {
+        if (abort) lg_stream_abort(&c->s);
+        else lg_stream_close(&c->s);
+    } else {
+        if (c->resolving) lg_resolve_cancel(&c->resolve);
+        if (c->connecting) lg_connect_cancel(&c->connect);
+        conn_free(c);
+    }
+    if (o) {
+        origin_kick(o);
+        lg__origin_release_empty(cli, o);
+    }
+}
+
+static void attach(client_conn *c, lg_call *call)
+{
+    c->call = call;
+    call->conn = c;
+    if (!c->stream_open) {
+        call->phase = PH_CONNECTING;
+        call->stage = c->state == CS_RESOLVING ? LG_STAGE_RESOLVE : LG_STAGE_CONNECT;
+        return;
+    }
+    c->state = CS_BUSY;
+    if (c->served) {
+        call->flags |= CF_REUSED;
+        c->cli->stats.reuses++;
+    }
+    lg__send_request(call);
+}
+
+/* Connecting failed for good: the call it was for fails with the reason. */
+static void conn_failed(client_conn *c, int err)
+{
+    lg_call *call = c->call;
+    if (call) {
+        call->conn = NULL;
+        c->call = NULL;
+    }
+    lg__cconn_close(c, 0);
+    if (call) lg__call_fail(call, err);
+}
+
+static void on_connected(lg_connect_req *req, int status, int fd);
+
+static void try_connect(client_conn *c)
+{
+    lg_client *cli = c->cli;
+    while (c->next_addr < c->naddrs) {
+        c->connect.data = c;
+        int rc = lg_connect(cli->loop, &c->connect, &c->addrs[c->next_addr++],
+                            cli->cfg.connect_timeout_ms, on_connected);
+        if (rc == LG_OK) {
+            c->connecting = 1;
+            return;
+        }
+        c->last_err = rc;
+    }
+    conn_failed(c, c->last_err ? c->last_err : LG_ERR_REFUSED);
+}
+
+static void on_connected(lg_connect_req *req, int status, int fd)
+{
+    client_conn *c = req->data;
+    lg_client *cli = c->cli;
+    CLIENT_ENTER(cli);
+    c->connecting = 0;
+    if (status != LG_OK) {
+        /* the next address, if the name had several */
+        c->last_err = status;
+        try_connect(c);
+        CLIENT_LEAVE(cli);
+        return;
+    }
+    int rc = lg_stream_open(cli->loop, &c->s, fd, &cli->stream_cfg, &conn_cbs, c);
+    if (rc) {
+        conn_failed(c, rc);
+        CLIENT_LEAVE(cli);
+        return;
+    }
+    c->stream_open = 1;
+    cli->stats.connects++;
+    /* A connection is only opened for a call, and closed with it. */
+    attach(c, c->call);
+    CLIENT_LEAVE(cli);
+}
+
+static void on_resolved(lg_resolve_req *req, int status, const lg_addr *addrs, size_t n)
+{
+    client_conn *c = req->data;
+    lg_client *cli = c->cli;
+    CLIENT_ENTER(cli);
+    c->resolving = 0;
+    if (status != LG_OK || n == 0) {
+        conn_failed(c, status == LG_ERR_TIMEOUT ? LG_ERR_TIMEOUT : LG_ERR_RESOLVE);
+    } else {
+        c->naddrs = (uint8_t)(n < CLIENT_MAX_ADDRS ? n : CLIENT_MAX_ADDRS);
+        memcpy(c->addrs, addrs, c->naddrs * sizeof *addrs);
+        c->state = CS_CONNECTING;
+        if (c->call) c->call->stage = LG_STAGE_CONNECT;
+        try_connect(c);
+    }
+    CLIENT_LEAVE(cli);
+}
+
+static void on_idle_timeout(lg_timer *t)
+{
+    client_conn *c = t->data;
+    lg_client *cli = c->cli;
+    CLIENT_ENTER(cli);
+    cli->stats.idle_closes++;
+    lg__cconn_close(c, 0);
+    CLIENT_LEAVE(cli);
+}
+
+static int conn_open(origin *o, lg_call *call)
+{
+    lg_client *cli = o->cli;
+    client_conn *c = lg__alloc(sizeof *c);
+    if (!c) return LG_ERR_NOMEM;
+    memset(c, 0, sizeof *c);
+    c->cli = cli;
+    c->org = o;
+    c->state = CS_RESOLVING;
+    lg_timer_init(cli->loop, &c->idle_timer, on_idle_timeout, c);
+    o->open++;
+    cli->conns++;
+    attach(c, call);
+    c->resolve.data = c;
+    int rc = lg_resolve(cli->loop, &c->resolve, o->host, o->port, cli->cfg.connect_timeout_ms,
+                        on_resolved);
+    if (rc) {
+        call->conn = NULL;
+        c->call = NULL;
+        lg__cconn_close(c, 0);
+        return rc == LG_ERR_UNSUPPORTED ? LG_ERR_RESOLVE : rc;
+    }
+    c->resolving = 1;
+    return LG_OK;
+}
+
+int lg__origin_dispatch(lg_call *call)
+{
+    lg_client *cli = call->cli;
+    char host[256];
+    int n = origin_host(&call->u, host, sizeof host);
+    if (n < 0) return n;
+    origin *o = origin_get(cli, host, (size_t)n, call->u.port);
+    if (!o) return LG_ERR_NOMEM;
+    if (o->idle && !(call->flags & CF_FRESH)) {
+        client_conn *c = o->idle;
+        idle_remove(c);
+        attach(c, call);
+        return LG_OK;
+    }
+    if (o->open < cli->cfg.max_conns_per_origin) return conn_open(o, call);
+    call->waiting_on = o;
+    call->wait_next = NULL;
+    if (o->wait_tail) o->wait_tail->wait_next = call;
+    else o->wait_head = call;
+    o->wait_tail = call;
+    return LG_OK;
+}
+
+static void origin_kick_cb(lg_defer *d)
+{
+    origin *o = d->data;
+    lg_client *cli = o->cli;
+    CLIENT_ENTER(cli);
+    while (o->wait_head && (o->idle || o->open < cli->cfg.max_conns_per_origin)) {
+        lg_call *call = o->wait_head;
+        lg__origin_unqueue(call);
+        int rc = lg__origin_dispatch(call);
+        if (rc) lg__call_fail(call, rc);
+    }
+    lg__origin_release_empty(cli, o);
+    CLIENT_LEAVE(cli);
+}
+
+void lg__cconn_release(client_conn *c, int reusable)
+{
+    lg_client *cli = c->cli;
+    origin *o = c->org;
+    c->served++;
+    if (!reusable || cli->freeing || !o) {
+        lg__cconn_close(c, 0);
+        return;
+    }
+    /* Straight to the next waiting call, if any: no round through idle. */
+    lg_call *next = o->wait_head;
+    if (next && !(next->flags & CF_FRESH)) {
+        lg__origin_unqueue(next);
+        attach(c, next);
+        return;
+    }
+    c->state = CS_IDLE;
+    c->idle_prev = NULL;
+    c->idle_next = o->idle;
+    if (o->idle) o->idle->idle_prev = c;
+    o->idle = c;
+    lg_timer_start(&c->idle_timer, cli->cfg.idle_timeout_ms, 0);
+    if (o->wait_head) origin_kick(o);
+}
+
+void lg__pool_close_idle(lg_client *cli)
+{
+    for (origin *o = cli->origins, *next; o; o = next) {
+        next = o->next;
+        while (o->idle) {
+            client_conn *c = o->idle;
+            int last = c->idle_next == NULL;
+            lg__cconn_close(c, 0); /* the last one may take the origin with it */
+            if (last) break;
+        }
+    }
+}
+
+/* ---------------------------------------------------------------------------
+ * Stream callbacks
+ * ------------------------------------------------------------------------ */
+
+static void conn_on_data(lg_stream *s)
+{
+    client_conn *c = s->data;
+    lg_client *cli = c->cli;
+    CLIENT_ENTER(cli);
+    if (c->state == CS_BUSY && c->call) {
+        lg__recv_process(c->call);
+    } else if (c->state == CS_IDLE) {
+        /* A kept-alive connection has nothing to say: the server closed it
+         * (EOF or RST), or sent something unasked (a 408 before closing). */
+        cli->stats.idle_closes++;
+        lg__cconn_close(c, 0);
+    }
+    CLIENT_LEAVE(cli);
+}
+
+static void conn_on_drain(lg_stream *s)
+{
+    client_conn *c = s->data;
+    lg_client *cli = c->cli;
+    CLIENT_ENTER(cli);
+    if (c->state == CS_BUSY && c->call) {
+        lg__read_timer_arm(c->call); /* sending progressed */
+        lg__send_pump(c->call);
+    }
+    CLIENT_LEAVE(cli);
+}
+
+static void conn_on_write_error(lg_stream *s, int err)
+{
+    client_conn *c = s->data;
+    lg_client *cli = c->cli;
+    CLIENT_ENTER(cli);
+    if (c->state == CS_BUSY && c->call) lg__send_write_error(c->call, err);
+    CLIENT_LEAVE(cli);
+}
+
+static void conn_on_close(lg_stream *s)
+{
+    client_conn *c = s->data;
+    lg_client *cli = c->cli;
+    CLIENT_ENTER(cli);
+    conn_free(c);
+    CLIENT_LEAVE(cli);
+}
+
+static const lg_stream_callbacks conn_cbs = {
+    conn_on_data,
+    conn_on_drain,
+    conn_on_write_error,
+    conn_on_close,
+};
