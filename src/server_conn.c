@@ -606,8 +606,10 @@ static void on_data(lg_stream *s)
     /* Answers to pipelined requests leave in one send. */
     lg_stream_cork(s);
     process(c);
-    lg_stream_uncork(s);
+    /* process() is done: an answer that completes while the uncork sends
+     * it (a file) must resume reading itself, so this flag goes first. */
     c->flags &= (uint8_t)~CF_IN_DATA;
+    lg_stream_uncork(s);
 }
 
 static void on_drain(lg_stream *s)
