@@ -305,6 +305,7 @@ void lg__call_deliver(lg_call *call)
         res->call = call;
     }
     res->stage = call->stage;
+    res->ending = call->ending;
     res->redirects = call->redirects;
     res->sent_bytes = call->sent;
     if (call->flags & CF_REUSED) res->flags |= LG_RES_REUSED;
@@ -334,8 +335,8 @@ void lg__call_fail(lg_call *call, int err)
         /* With the input ended, closing cannot destroy unread data; with it
          * open, the exchange is broken (timeout, cancel, garbage, limit):
          * reset rather than wait for a peer we have given up on. */
-        int ended = c->stream_open && lg_stream_ending(&c->s) != LG_END_NONE;
-        lg__cconn_close(c, !ended);
+        if (c->stream_open) call->ending = (uint8_t)lg_stream_ending(&c->s);
+        lg__cconn_close(c, call->ending == LG_END_NONE);
     }
     lg__origin_unqueue(call);
     lg__call_deliver(call);
@@ -469,6 +470,7 @@ static void attempt_reset(lg_call *call)
                                CF_SENT_EXPECT | CF_GOT_BYTES | CF_SEND_FAILED | CF_REUSED);
     call->sent = 0;
     call->upload = UP_NONE;
+    call->ending = LG_END_NONE;
     call->prev_len = 0;
     call->paused_len = 0;
     call->body_cap = 0;
@@ -649,7 +651,8 @@ void lg__call_complete(lg_call *call)
     lg_timer_stop(&call->expect_timer);
     call->phase = PH_DONE;
     call->stage = LG_STAGE_DONE;
-    res->ending = (uint8_t)lg_stream_ending(&c->s);
+    call->ending = (uint8_t)lg_stream_ending(&c->s);
+    res->ending = call->ending;
     /* Keep the connection only when both directions are exactly at a
      * message boundary: the whole request went out, the response ended by
      * its framing, and nothing else has arrived. */

@@ -146,6 +146,7 @@ struct lg_call {
     uint8_t phase;
     uint8_t stage;
     uint8_t upload;
+    uint8_t ending;              /* lg_ending of the input when it ended the exchange */
     uint32_t flags;
     int err;
 
