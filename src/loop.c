@@ -87,6 +87,19 @@ static int heap_push(lg_loop *loop, lg_timer *t)
     return LG_OK;
 }
 
+int lg__loop_reserve_timers(lg_loop *loop, uint32_t extra)
+{
+    uint32_t need = loop->heap_len + extra;
+    if (need <= loop->heap_cap) return LG_OK;
+    uint32_t cap = loop->heap_cap ? loop->heap_cap : 16;
+    while (cap < need) cap *= 2;
+    lg_timer **h = lg__realloc(loop->heap, loop->heap_cap * sizeof *h, cap * sizeof *h);
+    if (!h) return LG_ERR_NOMEM;
+    loop->heap = h;
+    loop->heap_cap = cap;
+    return LG_OK;
+}
+
 void lg_timer_init(lg_loop *loop, lg_timer *t, lg_timer_cb cb, void *data)
 {
     memset(t, 0, sizeof *t);

@@ -102,6 +102,10 @@ struct lg_loop {
 /* For backends: an io is ready. Ignores ios closed earlier in the batch. */
 void lg__io_ready(lg_io *io, unsigned events);
 
+/* Make room in the timer heap for `extra` more running timers, so that
+ * starting them later cannot fail for want of memory. */
+int lg__loop_reserve_timers(lg_loop *loop, uint32_t extra);
+
 /* Keep the loop alive while work it waits for is elsewhere (a thread). */
 void lg__loop_ref(lg_loop *loop);
 void lg__loop_unref(lg_loop *loop);

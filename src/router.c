@@ -31,7 +31,7 @@ static void route_free(route *r)
 {
     if (!r) return;
     if (r->method) lg__free(r->method, strlen(r->method) + 1);
-    lg__free(r->pattern, strlen(r->pattern) + 1);
+    if (r->pattern) lg__free(r->pattern, strlen(r->pattern) + 1);
     lg__free(r, r->alloc_size);
 }
 

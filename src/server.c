@@ -141,13 +141,28 @@ static void pause_accepting(lg_server *srv, int pause)
         if (srv->listeners[i].io.fd >= 0) lg_io_set(&srv->listeners[i].io, pause ? 0 : LG_READABLE);
 }
 
+/* Before accepting, be sure the next connection can be taken in: a
+ * connection object and room for its two timers. A socket accepted without
+ * them would have to be dropped, maybe with a request already in it (RST). */
+static int prepare_spare(lg_server *srv)
+{
+    if (!srv->free_conns) {
+        lg_conn *c = lg__alloc(sizeof *c);
+        if (!c) return LG_ERR_NOMEM;
+        c->next = NULL;
+        srv->free_conns = c;
+    }
+    return lg__loop_reserve_timers(srv->loop, 2 * (srv->nconns + srv->nrejecting + 1));
+}
+
 /* Accept only what we can serve (or, with LG_FULL_REJECT, answer 503): a
  * socket we would have to drop is better left in the kernel's backlog. */
 static void update_accepting(lg_server *srv)
 {
     int full = srv->nconns >= srv->cfg.max_conns &&
                (srv->cfg.full_policy != LG_FULL_REJECT || srv->nrejecting >= MAX_REJECTING);
-    pause_accepting(srv, full);
+    srv->low_memory = prepare_spare(srv) != LG_OK;
+    pause_accepting(srv, full || srv->low_memory);
 }
 
 static void check_shutdown_done(lg_server *srv)
@@ -210,13 +225,13 @@ static void on_accept(lg_listener *l, int fd, const lg_addr *peer)
         update_accepting(srv);
         return;
     }
-    lg_conn *c = srv->free_conns;
-    if (c) srv->free_conns = c->next;
-    else c = lg__alloc(sizeof *c);
+    lg_conn *c = srv->free_conns; /* prepare_spare made sure of it */
     if (!c) {
         loop->net->close(loop->net_ctx, fd);
+        update_accepting(srv);
         return;
     }
+    srv->free_conns = c->next;
     memset(c, 0, sizeof *c);
     c->srv = srv;
     c->peer = *peer;
@@ -224,6 +239,7 @@ static void on_accept(lg_listener *l, int fd, const lg_addr *peer)
     if (lg_stream_open(loop, &c->s, fd, &srv->stream_cfg, &lg__conn_callbacks, c) != LG_OK) {
         c->next = srv->free_conns;
         srv->free_conns = c;
+        update_accepting(srv);
         return;
     }
     c->next = srv->conns;
@@ -248,7 +264,9 @@ int lg_server_listen(lg_server *srv, const char *addr, unsigned flags)
 {
     if (srv->nlisteners == LG_MAX_LISTENERS) return LG_ERR_LIMIT;
     lg_listener *l = &srv->listeners[srv->nlisteners];
-    int rc = lg_listen(srv->loop, l, addr, flags, 511, on_accept, srv);
+    int rc = prepare_spare(srv);
+    if (rc) return rc;
+    rc = lg_listen(srv->loop, l, addr, flags, 511, on_accept, srv);
     if (rc) return rc;
     srv->nlisteners++;
     if (srv->accept_paused) lg_io_set(&l->io, 0);

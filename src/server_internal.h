@@ -79,6 +79,7 @@ struct lg_server {
     uint8_t nlisteners;
     uint8_t accept_paused;
     uint8_t shutting_down;
+    uint8_t low_memory;           /* no spare connection object: not accepting */
     uint8_t nbefore, nafter, nerror;
     hook_entry before[LG_MAX_HOOKS], after[LG_MAX_HOOKS];
     error_entry errors[LG_MAX_ERROR_HANDLERS];

@@ -163,6 +163,8 @@ int lg_stream_error(const lg_stream *s)
  * ------------------------------------------------------------------------ */
 
 static void fail_queue(lg_stream *s, int err);
+static int flush(lg_stream *s);
+static void queue_emptied(lg_stream *s, int notify);
 
 static void deferred_close_cb(lg_defer *d)
 {
@@ -202,8 +204,10 @@ static void linger_expired(lg_timer *t)
 static void start_draining(lg_stream *s)
 {
     lg_loop *loop = loop_of(s);
-    if (s->ending != LG_END_NONE) {
-        /* Nothing more can arrive: closing cannot destroy unread input. */
+    if (s->ending == LG_END_EOF || s->ending == LG_END_RESET) {
+        /* Nothing more can arrive: closing cannot destroy unread input. (A
+         * local error, such as no memory for a buffer, is not the peer's
+         * end: its input still has to be drained.) */
         if (s->ending == LG_END_EOF) loop->stats.graceful_closes++;
         finish_close(s, 0);
         return;
@@ -261,8 +265,18 @@ void lg_stream_close(lg_stream *s)
     }
     s->cork = 0;
     lg_timer_start(&s->linger, CFG(s, linger_timeout_ms), 0);
-    if (!s->wq_head || (s->flags & LG_SF_WRITE_FAILED)) start_draining(s);
-    else update_events(s);
+    if (!s->wq_head || (s->flags & LG_SF_WRITE_FAILED)) {
+        start_draining(s);
+    } else if (!(s->flags & LG_SF_FLUSHING)) {
+        /* What was queued (corked answers, the last one saying "Connection:
+         * close") goes out now, and FIN right behind it, instead of after a
+         * round through the loop to learn that the socket is writable. */
+        int f = flush(s);
+        if (f == 1 && s->state == LG_STREAM_FLUSHING) queue_emptied(s, 0);
+        else if (f == 0) update_events(s);
+    } else {
+        update_events(s);
+    }
 }
 
 void lg_stream_abort(lg_stream *s)
