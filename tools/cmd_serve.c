@@ -22,25 +22,39 @@
 #include "cli.h"
 #include "linger.h"
 
+/* The page links several assets from /static (--root), so that a browser
+ * fetches them over parallel connections; app.js then polls /api/stats
+ * over the kept-alive ones (tests/interop/browser/ checks both). */
 static const char index_html[] =
     "<!doctype html>\n"
     "<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
     "<title>linger</title>\n"
     "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+    "<link rel=\"icon\" href=\"/static/favicon.svg\" type=\"image/svg+xml\">\n"
     "<link rel=\"stylesheet\" href=\"/static/style.css\">\n"
     "</head><body>\n"
-    "<h1>linger</h1>\n"
-    "<p>An asynchronous HTTP/1.1 server and client in C, small enough for a "
+    "<header><img src=\"/static/logo.svg\" alt=\"\" width=\"48\" height=\"48\">"
+    "<h1>linger</h1></header>\n"
+    "<p class=\"lead\">An asynchronous HTTP/1.1 server and client in C, small enough for a "
     "microcontroller, that never resets a client by closing too early.</p>\n"
+    "<section class=\"rules\">\n"
+    "<figure><img src=\"/static/img/framing.svg\" alt=\"\">"
+    "<figcaption>Read by framing, not by EOF</figcaption></figure>\n"
+    "<figure><img src=\"/static/img/reset.svg\" alt=\"\">"
+    "<figcaption>A reset is an ending with a cause</figcaption></figure>\n"
+    "<figure><img src=\"/static/img/linger.svg\" alt=\"\">"
+    "<figcaption>Never close with unread input</figcaption></figure>\n"
+    "</section>\n"
+    "<h2>This server, live</h2>\n"
     "<table id=\"stats\">\n"
     "<tr><th>uptime</th><td id=\"uptime\">&hellip;</td></tr>\n"
     "<tr><th>requests served</th><td id=\"requests\">&hellip;</td></tr>\n"
     "<tr><th>connections accepted</th><td id=\"connections\">&hellip;</td></tr>\n"
     "<tr><th>open connections</th><td id=\"active\">&hellip;</td></tr>\n"
     "</table>\n"
+    "<p id=\"status\">loading live data&hellip;</p>\n"
     "<p>Try <a href=\"/hello\">/hello</a>, <a href=\"/stream\">/stream</a>, "
     "<code>curl -d hi http://HOST/echo</code>.</p>\n"
-    "<p id=\"status\">loading live data&hellip;</p>\n"
     "<script src=\"/static/app.js\"></script>\n"
     "</body></html>\n";
 
