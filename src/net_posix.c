@@ -290,12 +290,27 @@ static long px_sendfile(void *ctx, int fd, int file, uint64_t offset, size_t len
 {
     LG_UNUSED(ctx);
     off_t off = (off_t)offset;
-    for (;;) {
-        ssize_t w = sendfile(fd, file, &off, len);
-        if (w >= 0) return (long)w;
-        if (errno == EINTR) continue;
-        return map_errno(errno);
+    /* sendfile() has no MSG_NOSIGNAL: to a client that reset the
+     * connection it raises SIGPIPE, which kills a program that did not
+     * ignore it. Block SIGPIPE in this thread for the call and take back
+     * the one the call raised (one already pending stays pending). */
+    sigset_t pipe_set, old, pending;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    int was_pending = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+    ssize_t w;
+    do {
+        w = sendfile(fd, file, &off, len);
+    } while (w < 0 && errno == EINTR);
+    int e = errno;
+    if (w < 0 && e == EPIPE && !was_pending) {
+        static const struct timespec no_wait = { 0, 0 };
+        while (sigtimedwait(&pipe_set, NULL, &no_wait) < 0 && errno == EINTR) {
+        }
     }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return w >= 0 ? (long)w : map_errno(e);
 }
 #define PX_SENDFILE px_sendfile
 #else
