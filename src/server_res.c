@@ -320,7 +320,6 @@ int lg_res_send_fd(lg_res *res, int status, int fd, uint64_t offset, uint64_t le
     res->state = RES_STARTED;
     lg_conn *c = conn_of(res);
     c->phase = PH_SENDING;
-    lg__conn_set_deadline(c, res->ex->srv->cfg.send_timeout_ms);
     res->file_req.data = res;
     rc = lg_stream_sendfile(&c->s, &res->file_req, fd, offset, len, file_sent);
     if (rc) {
@@ -330,6 +329,10 @@ int lg_res_send_fd(lg_res *res, int status, int fd, uint64_t offset, uint64_t le
         answered(res);
         return rc;
     }
+    /* After queueing: the timeout measures progress against what is
+     * queued now, file included (a mark taken before would never be
+     * undercut, and a moving download would time out). */
+    if (c->phase == PH_SENDING) lg__conn_set_deadline(c, res->ex->srv->cfg.send_timeout_ms);
     return LG_OK;
 }
 
