@@ -617,6 +617,10 @@ static int response_framing(lg_head *h, const fields_seen *s, int request_method
 static int worth_parsing(const char *buf, const char *end, size_t prev_len, int section_only)
 {
     for (const char *p = buf + (prev_len >= 3 ? prev_len - 3 : 0); p < end; p++) {
+#if defined(LG_SIMD_LINES)
+        p = lg_find_ctl_lo(p, end, buf); /* CR and LF are control bytes */
+        if (p == end) break;
+#endif
         if (*p == '\r') {
             if (p + 1 < end && p[1] != '\n') return 1;
         } else if (*p == '\n') {
