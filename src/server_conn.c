@@ -340,14 +340,16 @@ static int hex_digit(char c)
 }
 
 /* Percent-decode into the request's scratch space. A "%00" or a broken
- * escape makes the path unusable (and is a classic attack): -1. */
+ * escape makes the path unusable (and is a classic attack): -1. A decoded
+ * value longer than the scratch space left: -2 (a limit, not malformed:
+ * bounded by what is written, which is shorter than the encoded input). */
 static int decode_into_scratch(lg_exchange *ex, lg_str in, lg_str *out)
 {
     if (!memchr(in.ptr, '%', in.len)) {
         *out = in;
         return 0;
     }
-    if ((size_t)(ex->scratch_cap - ex->scratch_len) < in.len) return -1;
+    size_t room = (size_t)(ex->scratch_cap - ex->scratch_len);
     char *d = ex->scratch + ex->scratch_len;
     size_t j = 0;
     for (size_t i = 0; i < in.len; i++) {
@@ -359,6 +361,7 @@ static int decode_into_scratch(lg_exchange *ex, lg_str in, lg_str *out)
             if (ch == 0) return -1;
             i += 2;
         }
+        if (j == room) return -2;
         d[j++] = ch;
     }
     out->ptr = d;
@@ -431,10 +434,13 @@ static void start_request(lg_conn *c)
     c->phase = PH_HANDLER;
     c->deadline = 0;
 
-    if (split_target(ex) != 0) {
+    int bad_path = split_target(ex);
+    if (bad_path != 0) {
         c->flags |= CF_CLOSE_AFTER;
         srv->stats.bad_requests++;
-        lg__res_fail(ex, 400, "malformed percent-encoding in the path");
+        lg__res_fail(ex, bad_path == -2 ? 414 : 400,
+                     bad_path == -2 ? "the decoded path is longer than scratch_bytes"
+                                    : "malformed percent-encoding in the path");
         return;
     }
     if (h->flags & LG_HEAD_EXPECT_OTHER) {
@@ -462,9 +468,12 @@ static void start_request(lg_conn *c)
     }
     for (uint8_t i = 0; i < ex->match.nparams; i++) {
         route_param *p = &ex->match.params[i];
-        if (decode_into_scratch(ex, p->value, &p->value) != 0) {
+        int bad = decode_into_scratch(ex, p->value, &p->value);
+        if (bad != 0) {
             c->flags |= CF_CLOSE_AFTER;
-            lg__res_fail(ex, 400, "malformed percent-encoding in the path");
+            lg__res_fail(ex, bad == -2 ? 414 : 400,
+                         bad == -2 ? "the decoded path is longer than scratch_bytes"
+                                   : "malformed percent-encoding in the path");
             return;
         }
     }
