@@ -83,6 +83,19 @@ def test_file_answers_on_one_keep_alive_connection(server):
     c.close()
 
 
+def test_long_percent_encoded_path(server):
+    """A path whose encoded form is longer than the scratch space but whose
+    decoded form fits is fine (it used to be refused as "malformed"); one
+    whose decoded form does not fit is 414, honestly, and closes."""
+    c = RawConn(server.port)
+    r = c.request("GET", "/items/" + "%41" * 400)  # 1207 bytes, 407 decoded
+    assert (r.status, r.body) == (200, b"id=" + b"A" * 400 + b"\n")
+    r = c.request("GET", "/items/" + "%41" * 1100)
+    assert r.status == 414 and r.closes
+    assert c.read_to_end() == (b"", "eof")
+    c.close()
+
+
 # --- malformed requests ---
 
 LONG = "a" * 5000
