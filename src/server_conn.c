@@ -657,6 +657,10 @@ static void on_timeout(lg_conn *c)
         if (c->ex && c->ex->res.state == RES_NONE) {
             c->flags |= CF_CLOSE_AFTER;
             c->ex->body_done = 1;
+            /* A head that never completed is not a request: its half-parsed
+             * fields must not reach after-hooks as one (lg_req_error says
+             * why to an error handler). */
+            if (c->phase == PH_HEAD) c->ex->error = LG_ERR_TIMEOUT;
             lg__res_fail(c->ex, 408, "the request did not arrive in time");
             return;
         }
