@@ -387,6 +387,8 @@ def test_slowloris_head_gets_408(impatient):
     elapsed = time.monotonic() - t0
     assert r.status == 408 and r.closes
     assert 0.3 < elapsed < 3.0, elapsed
+    # a head that never completed is not a request: no after-hook saw it
+    assert r.header("X-Interop") is None
     _, how = c.read_to_end()
     assert how == "eof"
     c.close()
@@ -397,6 +399,7 @@ def test_slow_body_gets_408(impatient):
     c.send(build("POST", "/echo", [("Content-Length", "1000")]) + b"x" * 10)
     r = c.read_response()
     assert r.status == 408 and r.closes
+    assert r.header("X-Interop") == "after-hook"  # a parsed request, this one
     assert c.read_to_end()[1] == "eof"
     c.close()
 
