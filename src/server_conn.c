@@ -96,7 +96,10 @@ static void finish_exchange(lg_conn *c)
     }
     c->phase = PH_IDLE;
     c->head_scanned = 0;
-    lg__conn_set_deadline(c, srv->cfg.idle_timeout_ms);
+    /* While the answer is still going out, a client that stopped reading is
+     * what to watch for; on_drain switches to the idle timeout. */
+    lg__conn_set_deadline(c, lg_stream_queued(&c->s) ? srv->cfg.send_timeout_ms
+                                                      : srv->cfg.idle_timeout_ms);
     resume(c);
 }
 
@@ -619,11 +622,18 @@ static void on_data(lg_stream *s)
      * it (a file) must resume reading itself, so this flag goes first. */
     c->flags &= (uint8_t)~CF_IN_DATA;
     lg_stream_uncork(s);
+    /* Answers given in process() were corked: only now is it known whether
+     * one is still going out (watch the client reading it) or not (idle). */
+    if (c->phase == PH_IDLE && s->state == LG_STREAM_OPEN)
+        lg__conn_set_deadline(c, lg_stream_queued(s) ? c->srv->cfg.send_timeout_ms
+                                                     : c->srv->cfg.idle_timeout_ms);
 }
 
 static void on_drain(lg_stream *s)
 {
-    lg__res_on_drain(s->data);
+    lg_conn *c = s->data;
+    if (c->phase == PH_IDLE) lg__conn_set_deadline(c, c->srv->cfg.idle_timeout_ms);
+    lg__res_on_drain(c);
 }
 
 static void on_write_error(lg_stream *s, int err)
