@@ -28,6 +28,9 @@ fuzz:
 size:
 	@scripts/size.sh
 
+soak:
+	@scripts/soak.sh $${SOAK_REQUESTS:-1000000}
+
 install: build
 	@cmake --install $(BUILD)
 
