@@ -275,6 +275,16 @@ static long px_recv(void *ctx, int fd, void *buf, size_t len)
 static long px_send(void *ctx, int fd, const lg_str *parts, size_t n)
 {
     LG_UNUSED(ctx);
+    if (n == 1) {
+        /* One piece (the usual case: answers are gathered into one block):
+         * send() spares the kernel the message header and the iovec. */
+        for (;;) {
+            ssize_t w = send(fd, parts[0].ptr, parts[0].len, SEND_FLAGS);
+            if (w >= 0) return (long)w;
+            if (errno == EINTR) continue;
+            return map_errno(errno);
+        }
+    }
     struct iovec iov[16];
     if (n > 16) n = 16;
     for (size_t i = 0; i < n; i++) {
