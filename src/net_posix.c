@@ -272,14 +272,13 @@ static long px_recv(void *ctx, int fd, void *buf, size_t len)
 #define SEND_FLAGS 0 /* SO_NOSIGPIPE was set on the socket */
 #endif
 
-static long px_send(void *ctx, int fd, const lg_str *parts, size_t n)
+static long send_flags(int fd, const lg_str *parts, size_t n, int flags)
 {
-    LG_UNUSED(ctx);
     if (n == 1) {
         /* One piece (the usual case: answers are gathered into one block):
          * send() spares the kernel the message header and the iovec. */
         for (;;) {
-            ssize_t w = send(fd, parts[0].ptr, parts[0].len, SEND_FLAGS);
+            ssize_t w = send(fd, parts[0].ptr, parts[0].len, flags);
             if (w >= 0) return (long)w;
             if (errno == EINTR) continue;
             return map_errno(errno);
@@ -296,12 +295,31 @@ static long px_send(void *ctx, int fd, const lg_str *parts, size_t n)
     msg.msg_iov = iov;
     msg.msg_iovlen = n;
     for (;;) {
-        ssize_t w = sendmsg(fd, &msg, SEND_FLAGS);
+        ssize_t w = sendmsg(fd, &msg, flags);
         if (w >= 0) return (long)w;
         if (errno == EINTR) continue;
         return map_errno(errno);
     }
 }
+
+static long px_send(void *ctx, int fd, const lg_str *parts, size_t n)
+{
+    LG_UNUSED(ctx);
+    return send_flags(fd, parts, n, SEND_FLAGS);
+}
+
+#if defined(MSG_MORE)
+/* The stream shuts down right after this: MSG_MORE keeps the bytes back
+ * until then, and the FIN rides in their segment. */
+static long px_send_before_fin(void *ctx, int fd, const lg_str *parts, size_t n)
+{
+    LG_UNUSED(ctx);
+    return send_flags(fd, parts, n, SEND_FLAGS | MSG_MORE);
+}
+#define PX_SEND_BEFORE_FIN px_send_before_fin
+#else
+#define PX_SEND_BEFORE_FIN NULL
+#endif
 
 #if defined(__linux__)
 static long px_sendfile(void *ctx, int fd, int file, uint64_t offset, size_t len)
@@ -519,4 +537,5 @@ const lg_net lg_net_posix = {
     px_mutex_free,
     px_thread_start,
     px_getaddrinfo,
+    PX_SEND_BEFORE_FIN,
 };

@@ -441,13 +441,19 @@ static int flush(lg_stream *s)
         } else {
             lg_str parts[16];
             size_t n = 0;
-            for (lg_write_req *q = r; q && n < 16 && q->kind != WQ_FILE; q = q->next) {
+            lg_write_req *q = r;
+            for (; q && n < 16 && q->kind != WQ_FILE; q = q->next) {
                 if (!q->len) continue;
                 parts[n].ptr = q->ptr;
                 parts[n].len = (size_t)q->len;
                 n++;
             }
-            w = n ? loop->net->send(loop->net_ctx, s->io.fd, parts, n) : 0;
+            /* The whole rest of the queue, with FIN due right after it. */
+            int fin_next = !q && loop->net->send_before_fin && !(s->flags & LG_SF_SHUT_DONE) &&
+                           (s->state == LG_STREAM_FLUSHING || (s->flags & LG_SF_SHUT_REQUESTED));
+            w = !n ? 0
+                : fin_next ? loop->net->send_before_fin(loop->net_ctx, s->io.fd, parts, n)
+                           : loop->net->send(loop->net_ctx, s->io.fd, parts, n);
         }
         if (w == LG_ERR_AGAIN) {
             result = 0;
