@@ -28,3 +28,4 @@ layer_size build-arm-m4 "codec: parse + body" http1_chars http1_parse http1_body
 layer_size build-arm-m4 "codec: lookups" http1_lookup
 layer_size build-arm-m4 "codec: serialiser" http1_write
 layer_size build-arm-m4 "error table" err
+layer_size build-arm-m4 "server: static files" static static_http
