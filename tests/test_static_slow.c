@@ -2,7 +2,8 @@
  * File answers and the send timeout, over real sockets: a download that
  * keeps moving must never be cut off, however long it takes in all; one
  * whose client stops reading must end within the send timeout (plus the
- * graceful close's bound), with the file closed.
+ * graceful close's bound), with the file closed; so must one whose file
+ * shrinks under it.
  *
  * The client caps its receive window (SO_RCVBUF) so that a 12 MiB file
  * cannot sit in the kernel's buffers (4 MiB at most for sending on Linux):
@@ -180,17 +181,32 @@ int main(void)
     CHECK(err == 0 || err == ECONNRESET); /* ended by the server, not by our timeout */
     close(fd);
 
+    /* 3. The file shrinks while it is sent (someone rewrites it): the
+     *    answer cannot be completed, so the connection ends early and the
+     *    client sees less than Content-Length — never a short "complete"
+     *    body. */
+    fd = open_small_window(port);
+    CHECK(fd >= 0);
+    CHECK_EQ_INT(peer_send_all(fd, REQ, sizeof REQ - 1), 0);
+    got = read_paced(fd, 1u << 20, 0, 0, &err);
+    CHECK(truncate(path, 2u << 20) == 0);
+    rest = read_paced(fd, SIZE_MAX, 0, 0, &err);
+    printf("shrinking file: %zu + %zu bytes, then %s\n", got, rest, err ? strerror(err) : "EOF");
+    CHECK(got + rest < FILE_SIZE);
+    CHECK(err == 0 || err == ECONNRESET);
+    close(fd);
+
     atomic_store(&stop_server, 1);
     pthread_join(t, NULL);
     const lg_server_stats *st = lg_server_get_stats(srv);
     CHECK_EQ_INT(st->timeouts, 1);
-    CHECK_EQ_INT(st->requests, 3);
+    CHECK_EQ_INT(st->requests, 4);
     lg_server_shutdown(srv, 1000, NULL, NULL);
     for (int i = 0; i < 100 && st->active_connections; i++) lg_loop_run_once(loop, 10);
     CHECK_EQ_INT(st->active_connections, 0);
     lg_server_free(srv);
     lg_loop_free(loop);
-    CHECK_EQ_INT(count_fds(), fds_before); /* the file was closed both times */
+    CHECK_EQ_INT(count_fds(), fds_before); /* the file was closed every time */
     unlink(path);
     rmdir(dir);
     TEST_MAIN_END();
