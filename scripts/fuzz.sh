@@ -9,7 +9,7 @@
 #   build-fuzz/fuzz/fuzz_request -merge=1 fuzz/corpus/request build-fuzz/corpus/request
 # Crashes are written to build-fuzz/crash-* and stop the run with an error.
 #
-# Usage: scripts/fuzz.sh [SECONDS]
+# Usage: scripts/fuzz.sh [SECONDS]   (FUZZ_TARGETS="server url" picks targets)
 set -eu
 cd "$(dirname "$0")/.."
 SECONDS_PER_TARGET=${1:-60}
@@ -21,10 +21,11 @@ command -v clang >/dev/null 2>&1 || { echo "fuzz: clang is needed (scripts/deps.
 cmake -S . -B "$B" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DLINGER_SANITIZE=ON -DLINGER_FUZZ=ON -DLINGER_TESTS=OFF -DLINGER_TOOLS=OFF \
   -DLINGER_EXAMPLES=OFF >/dev/null
-cmake --build "$B" -j "$JOBS" --target fuzz_request fuzz_response
+TARGETS=${FUZZ_TARGETS:-request response client server url}
+for t in $TARGETS; do cmake --build "$B" -j "$JOBS" --target "fuzz_$t"; done
 
 status=0
-for t in request response; do
+for t in $TARGETS; do
   work="$B/corpus/$t"
   log="$B/fuzz_$t.log"
   mkdir -p "$work"

@@ -45,6 +45,15 @@ int fault_sock_new(fault_net *fn, const fault_sock *script)
     abort();
 }
 
+void fault_sock_release(fault_net *fn, int fd)
+{
+    fault_sock *k = sock_of(fn, fd);
+    if (!k) return;
+    free(k->out);
+    memset(k, 0, sizeof *k);
+    fn->ios[fd - FAULT_FD_BASE] = NULL;
+}
+
 int fault_accept_queue(fault_net *fn, const fault_sock *script)
 {
     int fd = fault_sock_new(fn, script);

@@ -84,6 +84,8 @@ void fault_net_free(fault_net *fn);
 /* A new pretend connected socket; returns its descriptor. */
 int fault_sock_new(fault_net *fn, const fault_sock *script);
 fault_sock *fault_sock_get(fault_net *fn, int fd);
+/* Forget a closed socket so that its slot can be used again. */
+void fault_sock_release(fault_net *fn, int fd);
 /* A scripted client for a server on the fault net: the next accept on any
  * listener returns it. Returns its descriptor. */
 int fault_accept_queue(fault_net *fn, const fault_sock *script);
