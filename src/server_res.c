@@ -5,7 +5,9 @@
  * the head goes out (rule 3: an unread body beyond the discard budget means
  * "Connection: close").
  */
+#include <errno.h>
 #include <string.h>
+#include <sys/types.h> /* off_t */
 #include <unistd.h>
 
 #include "server_internal.h"
@@ -301,6 +303,51 @@ static void file_sent(lg_write_req *req, int status)
     answered(res);
 }
 
+#ifndef LG_FILE_PIECE_BYTES
+#define LG_FILE_PIECE_BYTES 2048
+#endif
+
+static void fill_now(lg_defer *d);
+
+/* Without sendfile (lwIP has none), the file is read a piece at a time
+ * into the stream's queue, paced like a streamed answer: fill_now asks
+ * again while the queue has room, on_drain once it has emptied.
+ * file_req.len is what is left to send. */
+static void file_fill(lg_res *res, void *user)
+{
+    char piece[LG_FILE_PIECE_BYTES];
+    lg_conn *c = conn_of(res);
+    int done = 0;
+    (void)user;
+    for (int i = 0; i < 16 && !done; i++) {
+        if (!res->file_req.len) {
+            done = 1;
+            break;
+        }
+        if (c && lg_stream_queued(&c->s) >= STREAM_HIGH_WATER / 2) return;
+        size_t want = res->file_req.len < sizeof piece ? (size_t)res->file_req.len : sizeof piece;
+        ssize_t n;
+        do {
+            n = read(res->file_fd, piece, want);
+        } while (n < 0 && errno == EINTR);
+        if (n <= 0) {
+            /* The file ended early or failed: the answer cannot be
+             * completed, so the connection ends after what went out (the
+             * client sees fewer bytes than Content-Length, never a short
+             * body that looks whole). */
+            if (c) c->flags |= CF_CLOSE_AFTER;
+            done = 1;
+        } else if (lg_res_write(res, piece, (size_t)n) != LG_OK) {
+            done = 1; /* the client is gone */
+        } else {
+            res->file_req.len -= (uint64_t)n;
+        }
+    }
+    if (!done && res->file_req.len) return; /* more on the next call */
+    close_file(res);
+    lg_res_end(res);
+}
+
 int lg_res_send_fd(lg_res *res, int status, int fd, uint64_t offset, uint64_t len)
 {
     res->file_fd = fd;
@@ -308,6 +355,11 @@ int lg_res_send_fd(lg_res *res, int status, int fd, uint64_t offset, uint64_t le
     if (rc) {
         close_file(res);
         return rc;
+    }
+    int by_read = !res->ex->srv->loop->net->sendfile;
+    if (by_read && lseek(fd, (off_t)offset, SEEK_SET) < 0) {
+        close_file(res);
+        return lg_res_error(res, 500, "cannot read the file");
     }
     run_after_hooks(res);
     rc = send_head(res, status, FRAME_LENGTH, len, NULL, 0);
@@ -321,6 +373,15 @@ int lg_res_send_fd(lg_res *res, int status, int fd, uint64_t offset, uint64_t le
     lg_conn *c = conn_of(res);
     c->phase = PH_SENDING;
     res->file_req.data = res;
+    if (by_read) {
+        res->body_bytes = 0; /* lg_res_write counts */
+        res->file_req.len = len;
+        res->fill = file_fill;
+        res->fill_user = NULL;
+        lg__conn_set_deadline(c, res->ex->srv->cfg.send_timeout_ms);
+        lg_defer_call(res->ex->srv->loop, &res->fill_defer, fill_now, res);
+        return LG_OK;
+    }
     rc = lg_stream_sendfile(&c->s, &res->file_req, fd, offset, len, file_sent);
     if (rc) {
         /* no sendfile on this platform, or the stream failed */
