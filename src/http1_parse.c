@@ -3,7 +3,7 @@
  *
  * One pass over a complete head: start line, field lines, and the framing
  * decision. A head is parsed only once it is complete; while it is not, a
- * cheap scan of the new bytes looks for its end (see find_head_end), so bytes
+ * cheap scan of the new bytes looks for its end (see worth_parsing), so bytes
  * arriving one at a time cost O(n) in all.
  */
 #include <string.h>
