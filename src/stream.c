@@ -295,6 +295,7 @@ void lg_stream_abort(lg_stream *s)
 enum { WQ_COPY = 1, WQ_REF = 2, WQ_FILE = 3 };
 
 /* A block of copied bytes in the queue; its req points at the unsent part. */
+#define COPY_CHAIN_BLOCKS 8
 typedef struct copy_block {
     lg_write_req req;
     uint32_t cap;
@@ -349,23 +350,32 @@ static int queue_copy(lg_stream *s, const char *p, size_t n)
         p += take;
         n -= take;
     }
-    if (!n) return LG_OK;
-    /* Small pieces share buffer-sized blocks from the loop's cache. */
+    /* Pieces share buffer-sized blocks from the loop's cache, cut across
+     * several when they are longer (an answer of some kilobytes written
+     * while corked), so that the steady state allocates nothing; a piece
+     * longer than COPY_CHAIN_BLOCKS of them gets one block of its own. */
     uint32_t std = CFG(s, recv_buffer_bytes);
-    size_t size = sizeof(copy_block) + n <= std ? std : sizeof(copy_block) + n;
-    copy_block *b = size == std ? (copy_block *)(void *)lg__buf_get(loop_of(s), std)
-                                : lg__alloc(size);
-    if (!b) return LG_ERR_NOMEM;
-    memset(&b->req, 0, sizeof b->req);
-    b->req.kind = WQ_COPY;
-    b->req.file = -1;
-    b->cap = (uint32_t)(size - sizeof *b);
-    b->used = (uint32_t)n;
-    memcpy(b->bytes, p, n);
-    b->req.ptr = b->bytes;
-    b->req.len = n;
-    s->queued += n;
-    wq_push(s, &b->req);
+    size_t per = std > sizeof(copy_block) ? std - sizeof(copy_block) : 0;
+    while (n) {
+        int cached = per && n <= COPY_CHAIN_BLOCKS * per;
+        size_t take = cached && n > per ? per : n;
+        size_t size = cached ? std : sizeof(copy_block) + n;
+        copy_block *b = cached ? (copy_block *)(void *)lg__buf_get(loop_of(s), std)
+                               : lg__alloc(size);
+        if (!b) return LG_ERR_NOMEM;
+        memset(&b->req, 0, sizeof b->req);
+        b->req.kind = WQ_COPY;
+        b->req.file = -1;
+        b->cap = (uint32_t)(size - sizeof *b);
+        b->used = (uint32_t)take;
+        memcpy(b->bytes, p, take);
+        b->req.ptr = b->bytes;
+        b->req.len = take;
+        s->queued += take;
+        wq_push(s, &b->req);
+        p += take;
+        n -= take;
+    }
     return LG_OK;
 }
 
