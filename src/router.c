@@ -119,27 +119,14 @@ void lg__router_free(lg_server *srv)
     srv->nroutes = srv->routes_cap = 0;
 }
 
-static int hexv(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    c = (char)(c | 0x20);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* Does a raw segment, once percent-decoded, equal the literal? */
 static int segment_equals(const char *raw, size_t n, const char *lit, size_t lit_len)
 {
     if (!memchr(raw, '%', n)) return n == lit_len && memcmp(raw, lit, n) == 0;
-    size_t j = 0;
-    for (size_t i = 0; i < n; i++, j++) {
-        char c = raw[i];
-        if (c == '%' && i + 2 < n && hexv(raw[i + 1]) >= 0 && hexv(raw[i + 2]) >= 0) {
-            c = (char)(hexv(raw[i + 1]) << 4 | hexv(raw[i + 2]));
-            i += 2;
-        }
-        if (j >= lit_len || lit[j] != c) return 0;
-    }
-    return j == lit_len;
+    char buf[256];
+    lg_str in = { raw, n };
+    int d = n <= sizeof buf ? lg_url_decode_to(in, buf, sizeof buf, 0) : -1;
+    return d >= 0 && (size_t)d == lit_len && memcmp(buf, lit, lit_len) == 0;
 }
 
 static int is_int(const char *p, size_t n)

@@ -335,41 +335,23 @@ static void call_handler(lg_conn *c)
     r->handler(&ex->req, &ex->res, r->user);
 }
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    c = (char)(c | 0x20);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* Percent-decode into the request's scratch space. A "%00" or a broken
- * escape makes the path unusable (and is a classic attack): -1. A decoded
- * value longer than the scratch space left: -2 (a limit, not malformed:
- * bounded by what is written, which is shorter than the encoded input). */
+ * escape makes the path unusable (and is a classic attack): -1; no room in
+ * the scratch space: -2. ("%2F" decodes to "/" here; routing matched the raw
+ * segments already.) */
 static int decode_into_scratch(lg_exchange *ex, lg_str in, lg_str *out)
 {
     if (!memchr(in.ptr, '%', in.len)) {
         *out = in;
         return 0;
     }
-    size_t room = (size_t)(ex->scratch_cap - ex->scratch_len);
     char *d = ex->scratch + ex->scratch_len;
-    size_t j = 0;
-    for (size_t i = 0; i < in.len; i++) {
-        char ch = in.ptr[i];
-        if (ch == '%') {
-            if (i + 2 >= in.len || hex_digit(in.ptr[i + 1]) < 0 || hex_digit(in.ptr[i + 2]) < 0)
-                return -1;
-            ch = (char)(hex_digit(in.ptr[i + 1]) << 4 | hex_digit(in.ptr[i + 2]));
-            if (ch == 0) return -1;
-            i += 2;
-        }
-        if (j == room) return -2;
-        d[j++] = ch;
-    }
+    int n = lg_url_decode_to(in, d, (size_t)(ex->scratch_cap - ex->scratch_len), 0);
+    if (n == LG_ERR_BUFFER_TOO_SMALL) return -2;
+    if (n < 0 || memchr(d, 0, (size_t)n)) return -1;
     out->ptr = d;
-    out->len = j;
-    ex->scratch_len = (uint16_t)(ex->scratch_len + j);
+    out->len = (size_t)n;
+    ex->scratch_len = (uint16_t)(ex->scratch_len + n);
     return 0;
 }
 

@@ -87,68 +87,31 @@ lg_str lg_req_param(const lg_req *req, const char *name)
 
 /* --- application/x-www-form-urlencoded (query strings and form bodies) --- */
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    c = (char)(c | 0x20);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-/* Decode a form component ("+" is a space; a broken escape stays as it is,
- * as browsers do) into out; returns the length. */
-static size_t form_decode(const char *in, size_t n, char *out)
-{
-    size_t j = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = in[i];
-        if (c == '+') {
-            c = ' ';
-        } else if (c == '%' && i + 2 < n && hexval(in[i + 1]) >= 0 && hexval(in[i + 2]) >= 0) {
-            c = (char)(hexval(in[i + 1]) << 4 | hexval(in[i + 2]));
-            i += 2;
-        }
-        out[j++] = c;
-    }
-    return j;
-}
-
-static int needs_decoding(const char *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (p[i] == '%' || p[i] == '+') return 1;
-    return 0;
-}
-
+/* The first pair of a query or form body whose decoded key is `name`, its
+ * value decoded into the scratch space. A value with a broken escape is
+ * given as it was sent rather than dropped: browsers send such values. */
 static lg_str form_lookup(lg_exchange *ex, lg_str form, const char *name)
 {
-    lg_str none = { NULL, 0 };
+    lg_str none = { NULL, 0 }, key, value;
     size_t nlen = strlen(name);
-    const char *p = form.ptr, *end = form.ptr + form.len;
-    while (p && p < end) {
-        const char *amp = memchr(p, '&', (size_t)(end - p));
-        const char *pair_end = amp ? amp : end;
-        const char *eq = memchr(p, '=', (size_t)(pair_end - p));
-        const char *key_end = eq ? eq : pair_end;
-        size_t klen = (size_t)(key_end - p);
-        int match;
-        if (!needs_decoding(p, klen)) {
-            match = klen == nlen && memcmp(p, name, nlen) == 0;
-        } else {
-            char key[128];
-            match = klen <= sizeof key && form_decode(p, klen, key) == nlen &&
-                    memcmp(key, name, nlen) == 0;
+    lg_query_iter it;
+    lg_query_init(&it, form);
+    while (lg_query_next(&it, &key, &value)) {
+        char kbuf[128];
+        int klen = key.len <= sizeof kbuf ? lg_url_decode_to(key, kbuf, sizeof kbuf, LG_URL_FORM) : -1;
+        if (klen != (int)nlen || memcmp(kbuf, name, nlen) != 0) continue;
+        if (!value.ptr) {
+            value.ptr = key.ptr + key.len;
+            value.len = 0;
+            return value;
         }
-        if (match) {
-            lg_str v = { eq ? eq + 1 : pair_end, eq ? (size_t)(pair_end - eq - 1) : 0 };
-            if (!needs_decoding(v.ptr, v.len)) return v;
-            if ((size_t)(ex->scratch_cap - ex->scratch_len) < v.len) return none;
-            char *dst = ex->scratch + ex->scratch_len;
-            v.len = form_decode(v.ptr, v.len, dst);
-            v.ptr = dst;
-            ex->scratch_len = (uint16_t)(ex->scratch_len + v.len);
-            return v;
-        }
-        p = amp ? amp + 1 : NULL;
+        char *dst = ex->scratch + ex->scratch_len;
+        int n = lg_url_decode_to(value, dst, (size_t)(ex->scratch_cap - ex->scratch_len), LG_URL_FORM);
+        if (n == LG_ERR_URL) return value;
+        if (n < 0) return none;
+        ex->scratch_len = (uint16_t)(ex->scratch_len + n);
+        lg_str v = { dst, (size_t)n };
+        return v;
     }
     return none;
 }
