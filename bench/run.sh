@@ -4,3 +4,5 @@
 set -eu
 cd "$(dirname "$0")"
 ./parse.sh "$@"
+./loop.sh
+./http/run.sh
