@@ -43,6 +43,50 @@ def test_pipelining_16_requests_in_one_send(server):
     c.close()
 
 
+def test_pipelining_every_kind_of_answer(server):
+    """Streamed, file, deferred, HEAD, streamed-upload answers, pipelined:
+    each waits for the one before it, in order (RFC 9112 9.3.2)."""
+    c = RawConn(server.port)
+    c.send(build("GET", "/stream?bytes=100000") + build("GET", "/items/1")
+           + build("GET", "/file?len=70000") + build("GET", "/deferred?ms=30")
+           + build("HEAD", "/file") + build("GET", "/stream?bytes=10&length=1")
+           + build("POST", "/upload", body=b"abc") + build("GET", "/items/last"))
+    assert c.read_response().body == pattern(100000)
+    assert c.read_response().body == b"id=1\n"
+    assert c.read_response().body == pattern(70000)
+    assert c.read_response().body == b"deferred 30 ms\n"
+    assert c.read_response("HEAD").header("Content-Length") == str((1 << 20) + 123)
+    assert c.read_response().body == pattern(10)
+    assert c.read_response().body == b"bytes=3 crc=352441c2\n"
+    assert c.read_response().body == b"id=last\n"
+    c.close()
+
+
+def test_header_count_limit_boundary(server):
+    """max_headers (32) lines pass, one more is 431."""
+    for n, status in ((32, 200), (33, 431)):
+        c = RawConn(server.port)
+        r = c.request("GET", "/items/h", [(f"X-{i}", "v") for i in range(n - 1)])  # + Host
+        assert r.status == status, n
+        c.close()
+
+
+def test_obs_text_in_a_header_value(server):
+    """Bytes >= 0x80 are obs-text, allowed in field values (RFC 9110 5.5)."""
+    c = RawConn(server.port)
+    c.send(b"GET /header?name=x-utf HTTP/1.1\r\nHost: t\r\nX-Utf: caf\xc3\xa9 \xff\r\n\r\n")
+    assert c.read_response().body == b"caf\xc3\xa9 \xff"
+    c.close()
+
+
+def test_http10_post_keep_alive(server):
+    c = RawConn(server.port)
+    for body in (b"hello10", b"again"):
+        r = c.request("POST", "/echo", [("Connection", "keep-alive")], body, version="HTTP/1.0")
+        assert r.body == body and r.header("Connection") == "keep-alive"
+    c.close()
+
+
 def test_pipelined_requests_behind_a_discarded_body(server):
     """An early answer's unread body is thrown away (rule 3), and the
     pipelined request behind it is still found and answered."""
@@ -321,6 +365,20 @@ def test_expect_100_continue_accepted(server):
     r = c.read_response()
     assert r.status == 200 and r.body.startswith(b"bytes=10000 ")
     assert not r.closes
+    c.close()
+
+
+def test_expect_100_continue_on_a_buffered_route(server):
+    c = RawConn(server.port)
+    c.send(build("POST", "/echo", [("Expect", "100-continue"), ("Content-Length", "5")]))
+    assert c.read_response().status == 100
+    c.send(b"hello")
+    assert c.read_response().body == b"hello"
+    # too large for max_body_bytes: 413 at once, no 100, and a FIN
+    c.send(build("POST", "/echo", [("Expect", "100-continue"), ("Content-Length", "100000")]))
+    r = c.read_response()
+    assert r.status == 413 and r.closes
+    assert c.read_to_end() == (b"", "eof")
     c.close()
 
 
