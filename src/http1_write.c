@@ -118,10 +118,21 @@ void lg_write_header_str(lg_writer *w, lg_str name, lg_str value)
             return;
         }
     }
-    lg_write_bytes(w, name.ptr, name.len);
-    lg_write_bytes(w, ": ", 2);
-    lg_write_bytes(w, value.ptr, value.len);
-    lg_write_bytes(w, "\r\n", 2);
+    /* One bounds check for the whole line. */
+    if (name.len + value.len + 4 > w->cap - w->len) {
+        w->err = LG_ERR_BUFFER_TOO_SMALL;
+        return;
+    }
+    char *p = w->buf + w->len;
+    memcpy(p, name.ptr, name.len);
+    p += name.len;
+    *p++ = ':';
+    *p++ = ' ';
+    memcpy(p, value.ptr, value.len);
+    p += value.len;
+    *p++ = '\r';
+    *p++ = '\n';
+    w->len = (size_t)(p - w->buf);
 }
 
 void lg_write_header(lg_writer *w, const char *name, const char *value)
