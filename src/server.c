@@ -404,7 +404,24 @@ const char *lg__server_date(lg_server *srv)
         d[24] = (char)('0' + tm.tm_sec % 10);
         memcpy(d + 25, " GMT", 5);
         srv->date_second = (uint64_t)now;
+        srv->head_lines_ok = 0;
     }
     return srv->date;
 #endif
+}
+
+const char *lg__server_head_lines(lg_server *srv, size_t *len)
+{
+    const char *date = lg__server_date(srv); /* a new second clears head_lines_ok */
+    if (!srv->head_lines_ok) {
+        lg_writer w;
+        lg_writer_init(&w, srv->head_lines, sizeof srv->head_lines);
+        if (date) lg_write_header(&w, "Date", date);
+        if (srv->cfg.server_name[0]) lg_write_header(&w, "Server", srv->cfg.server_name);
+        if (w.err) return NULL;
+        srv->head_lines_len = (uint16_t)w.len;
+        srv->head_lines_ok = 1;
+    }
+    *len = srv->head_lines_len;
+    return srv->head_lines;
 }

@@ -98,6 +98,11 @@ struct lg_server {
     void *user_data;
     char date[32];                /* "Sun, 06 Nov 1994 08:49:37 GMT" */
     uint64_t date_second;
+    /* "Date: ...\r\nServer: ...\r\n" as every answer carries them, built
+     * once a second (lg__server_head_lines), not once per answer. */
+    char head_lines[192];
+    uint16_t head_lines_len;
+    uint8_t head_lines_ok;        /* 0: not built yet, or a server_name the writer refused */
 };
 
 /* Connection phases (conn->phase). */
@@ -197,6 +202,9 @@ struct lg_exchange {
 lg_exchange *lg__exchange_get(lg_server *srv);
 void lg__exchange_put(lg_server *srv, lg_exchange *ex);
 const char *lg__server_date(lg_server *srv);
+/* The Date and Server lines of an answer head, or NULL when they do not
+ * fit (a server_name too long or with CR/LF in it). */
+const char *lg__server_head_lines(lg_server *srv, size_t *len);
 void lg__conn_close(lg_conn *c);
 void lg__server_conn_closed(lg_stream *s); /* the stream's on_close */
 

@@ -147,15 +147,25 @@ static void run_after_hooks(lg_res *res)
 
 enum { FRAME_LENGTH, FRAME_CHUNKED, FRAME_CLOSE, FRAME_NONE };
 
-/* Write the head (and body parts) of an answer. */
+static char *put_lit(char *p, const char *lit, size_t n)
+{
+    memcpy(p, lit, n);
+    return p + n;
+}
+#define PUT(p, lit) put_lit((p), (lit), sizeof(lit) - 1)
+
+/* Write the head (and body parts) of an answer. Only the handler's headers
+ * need checking (lg_res_header did): the status line, Date and Server (built
+ * once a second) and the framing lines are the server's own, so they are
+ * copied, not written field by field through an lg_writer. */
 static int send_head(lg_res *res, int status, int framing, uint64_t length, const lg_str *body,
                      size_t nbody)
 {
     lg_exchange *ex = res->ex;
     lg_conn *c = ex->conn;
     lg_server *srv = ex->srv;
-    char pre[160], post[96];
-    lg_writer a, b;
+    char pre[256], post[96];
+    size_t pre_len, lines_len;
 
     res->status = (uint16_t)status;
     res->no_body = ex->head.method_id == LG_METHOD_HEAD || status < 200 || status == 204 ||
@@ -163,27 +173,45 @@ static int send_head(lg_res *res, int status, int framing, uint64_t length, cons
     res->keep_alive = (uint8_t)decide_keep_alive(ex);
     if (framing == FRAME_CLOSE) res->keep_alive = 0;
 
-    lg_writer_init(&a, pre, sizeof pre);
-    lg_write_status_line(&a, 1, status, NULL);
-    const char *date = lg__server_date(srv);
-    if (date) lg_write_header(&a, "Date", date);
-    if (srv->cfg.server_name[0]) lg_write_header(&a, "Server", srv->cfg.server_name);
-
-    lg_writer_init(&b, post, sizeof post);
-    if (status >= 200 && status != 204 && status != 304) {
-        if (framing == FRAME_LENGTH && !res->has_length) lg_write_header_uint(&b, "Content-Length", length);
-        else if (framing == FRAME_CHUNKED) lg_write_header(&b, "Transfer-Encoding", "chunked");
+    if (status == 200) {
+        pre_len = (size_t)(PUT(pre, "HTTP/1.1 200 OK\r\n") - pre);
+    } else {
+        lg_writer a;
+        lg_writer_init(&a, pre, sizeof pre);
+        lg_write_status_line(&a, 1, status, NULL);
+        if (a.err) return LG_ERR_BUFFER_TOO_SMALL;
+        pre_len = a.len;
     }
-    if (!res->keep_alive) lg_write_header(&b, "Connection", "close");
-    else if (ex->head.version_minor == 0) lg_write_header(&b, "Connection", "keep-alive");
-    lg_write_end_head(&b);
-    if (a.err || b.err) return LG_ERR_BUFFER_TOO_SMALL;
+    const char *lines = lg__server_head_lines(srv, &lines_len);
+    if (!lines || lines_len > sizeof pre - pre_len) return LG_ERR_BUFFER_TOO_SMALL;
+    memcpy(pre + pre_len, lines, lines_len);
+    pre_len += lines_len;
+
+    char *p = post; /* at most 16 + 20 + 2 + 24 + 2 bytes */
+    if (status >= 200 && status != 204 && status != 304) {
+        if (framing == FRAME_LENGTH && !res->has_length) {
+            char digits[20];
+            size_t i = sizeof digits;
+            do {
+                digits[--i] = (char)('0' + length % 10);
+                length /= 10;
+            } while (length);
+            p = PUT(p, "Content-Length: ");
+            p = put_lit(p, digits + i, sizeof digits - i);
+            p = PUT(p, "\r\n");
+        } else if (framing == FRAME_CHUNKED) {
+            p = PUT(p, "Transfer-Encoding: chunked\r\n");
+        }
+    }
+    if (!res->keep_alive) p = PUT(p, "Connection: close\r\n");
+    else if (ex->head.version_minor == 0) p = PUT(p, "Connection: keep-alive\r\n");
+    p = PUT(p, "\r\n");
 
     lg_str parts[6];
     size_t n = 0;
-    parts[n++] = (lg_str){ pre, a.len };
+    parts[n++] = (lg_str){ pre, pre_len };
     if (res->hdr_len) parts[n++] = (lg_str){ res->hdr, res->hdr_len };
-    parts[n++] = (lg_str){ post, b.len };
+    parts[n++] = (lg_str){ post, (size_t)(p - post) };
     if (!res->no_body)
         for (size_t i = 0; i < nbody && n < 6; i++)
             if (body[i].len) parts[n++] = body[i];
