@@ -6,3 +6,4 @@ cd "$(dirname "$0")"
 ./parse.sh "$@"
 ./loop.sh
 ./http/run.sh
+./client/client.sh
