@@ -29,3 +29,6 @@ layer_size build-arm-m4 "codec: lookups" http1_lookup
 layer_size build-arm-m4 "codec: serialiser" http1_write
 layer_size build-arm-m4 "error table" err
 layer_size build-arm-m4 "server: static files" static static_http
+# The client: URLs (shared with the server), then calls, pool, send, receive.
+layer_size build-arm-m4 "url" url
+layer_size build-arm-m4 "client" client client_pool client_send client_recv client_sync
