@@ -131,6 +131,11 @@ static int decide_keep_alive(const lg_exchange *ex)
         if (ex->head.framing == LG_FRAMING_LENGTH &&
             ex->head.content_length - ex->body_raw > srv->cfg.discard_body_bytes)
             return 0;
+        /* The rest of a chunked body has no known length: it may outgrow
+         * the discard budget, and a connection promised to live would then
+         * close under the client's next request (aiohttp: "Server
+         * disconnected"). Say so now; the graceful close drains it. */
+        if (ex->head.framing == LG_FRAMING_CHUNKED) return 0;
     }
     return 1;
 }
