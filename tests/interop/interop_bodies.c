@@ -33,11 +33,13 @@ static void send_text(lg_res *res, int status, const char *text)
 }
 
 /* --- POST /upload?max=N: the body as it streams in; answers its length
- * and CRC-32 once it is complete --- */
+ * and CRC-32 once it is complete. ?refuse_after=N answers 422 as soon as N
+ * bytes have come, in the middle of the body (the rest is the server's to
+ * discard or drain), and frees its state there: no call may follow. --- */
 
 typedef struct upload {
     lg_res *res;
-    uint64_t bytes;
+    uint64_t bytes, refuse_after;
     uint32_t crc;
 } upload;
 
@@ -48,6 +50,12 @@ static void upload_chunk(lg_req *req, int status, const char *data, size_t len, 
     if (status == LG_OK && len) {
         u->bytes += len;
         u->crc = interop_crc32(u->crc, data, len);
+        if (u->refuse_after && u->bytes >= u->refuse_after) {
+            char out[64];
+            snprintf(out, sizeof out, "refused after %llu bytes\n", (unsigned long long)u->bytes);
+            send_text(u->res, 422, out);
+            free(u);
+        }
         return;
     }
     if (status == LG_OK) {
@@ -72,6 +80,7 @@ static void start_upload(lg_req *req, lg_res *res)
         return;
     }
     u->res = res;
+    u->refuse_after = interop_query_u64(req, "refuse_after", 0);
     int rc = lg_req_read_body(req, interop_query_u64(req, "max", 0), upload_chunk, u);
     if (rc != LG_OK) {
         free(u);

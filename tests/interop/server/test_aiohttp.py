@@ -215,6 +215,28 @@ def test_expect_100_continue_refused(server):
     assert pulled == []
 
 
+@pytest.mark.parametrize("path", ["/early", "/upload?refuse_after=5000"])
+@pytest.mark.parametrize("n", [10000, 100000, 4 << 20])
+def test_early_answer_to_a_chunked_upload_then_next_request(server, path, n):
+    """An answer that goes out before a chunked body has ended (at once, or
+    after some of it): the rest has no known length, so the server cannot
+    promise to read it away; if it said keep-alive and then closed past its
+    discard budget, aiohttp's next request on that pooled connection would
+    fail (ServerDisconnectedError). Both requests must succeed."""
+    async def gen():
+        for i in range(0, n, 65536):
+            yield b"g" * min(65536, n - i)
+
+    async def main():
+        async with session(limit=1) as s:
+            async with s.post(server.url(path), data=gen()) as r:
+                assert r.status in (200, 422)
+                await r.read()
+            async with s.get(server.url("/items/next")) as r:
+                assert await r.text() == "id=next\n"
+    run(main())
+
+
 def test_413_while_uploading(server):
     """A body over max_body_bytes: aiohttp is still sending when the 413
     arrives; it must get the 413, not a reset."""

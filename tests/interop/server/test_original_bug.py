@@ -10,6 +10,8 @@ ECONNRESET or EPIPE instead of the answer.
 Clients, each POSTing bodies of 0 B to 1 MiB, thousands of times in all:
   aiohttp keep-alive     ClientSession.post with its connection pool
   aiohttp close          a new connection per request, "Connection: close"
+  aiohttp chunked        keep-alive, the body from an async generator
+                         (chunked: the server cannot know how much is left)
   asyncio read(-1)       writer.write(body); await reader.read(-1) — exactly
                          MicroPython's pattern
   asyncio keep-alive     the same raw client, reading by framing on one
@@ -80,11 +82,18 @@ def tcp_counters():
     return out
 
 
-RST_COUNTERS = ("Tcp:OutRsts", "TcpExt:TCPAbortOnClose", "TcpExt:TCPAbortOnData")
+# Resets for unread data (a socket closed with input unread, or input that
+# arrived for a closed one: what rule 3 prevents; an lg_stream_abort counts
+# here too), and established connections that ended in a reset.
+RST_COUNTERS = ("TcpExt:TCPAbortOnClose", "TcpExt:TCPAbortOnData", "Tcp:EstabResets")
+# Every RST sent, for the record only: it also counts answers to segments
+# for sockets already gone (one run in ~40 under heavy parallel load saw 2,
+# with all three counters above at 0).
+ALL_RSTS = "Tcp:OutRsts"
 
 
 def rst_delta(before, after):
-    return {k: after[k] - before[k] for k in RST_COUNTERS}
+    return {k: after[k] - before[k] for k in RST_COUNTERS + (ALL_RSTS,)}
 
 
 @pytest.fixture(scope="module")
@@ -220,9 +229,14 @@ async def run_client(kind, port, plan, concurrency=CONCURRENCY):
     async with aiohttp.ClientSession(connector=keep) as ka, \
             aiohttp.ClientSession(connector=fresh) as cl:
 
-        async def aiohttp_post(session, n, close):
+        async def pieces(n):
+            for i in range(0, n, 16384):
+                yield BODIES[n][i:i + 16384]
+
+        async def aiohttp_post(session, n, close, chunked=False):
             headers = {"Connection": "close"} if close else {}
-            async with session.post(f"http://{HOST}:{port}/early", data=BODIES[n],
+            data = pieces(n) if chunked else BODIES[n]
+            async with session.post(f"http://{HOST}:{port}/early", data=data,
                                     headers=headers) as r:
                 body = await r.read()
                 if r.status != 200 or body != b"OK":
@@ -238,6 +252,8 @@ async def run_client(kind, port, plan, concurrency=CONCURRENCY):
                             coro = aiohttp_post(ka, n, False)
                         elif kind == "aiohttp close":
                             coro = aiohttp_post(cl, n, True)
+                        elif kind == "aiohttp chunked":
+                            coro = aiohttp_post(ka, n, False, chunked=True)
                         elif kind == "asyncio read(-1)":
                             coro = asyncio_read_until_eof(ctx, n)
                         elif kind == "asyncio keep-alive":
@@ -257,8 +273,8 @@ async def run_client(kind, port, plan, concurrency=CONCURRENCY):
     return results
 
 
-CLIENTS = ["aiohttp keep-alive", "aiohttp close", "asyncio read(-1)", "asyncio keep-alive",
-           "blocking read-to-EOF"]
+CLIENTS = ["aiohttp keep-alive", "aiohttp close", "aiohttp chunked", "asyncio read(-1)",
+           "asyncio keep-alive", "blocking read-to-EOF"]
 
 
 def summary(results):
@@ -285,7 +301,7 @@ def test_linger_never_resets_a_client(linger, own_netns):
     print(report)
     total = sum(sum(r.values()) for r in results.values())
     failed = {k: {key: c for key, c in r.items() if key[1] != "ok"} for k, r in results.items()}
-    assert total == len(CLIENTS) * sum(PLAN.values()) >= 4000
+    assert total == len(CLIENTS) * sum(PLAN.values()) >= 4800
     assert all(not f for f in failed.values()), f"failures against linger:\n{report}"
 
     st = linger.wait_idle()
@@ -300,7 +316,7 @@ def test_linger_never_resets_a_client(linger, own_netns):
     if own_netns:
         d = rst_delta(before, tcp_counters())
         print("kernel RST counters (linger):", d)
-        assert d == {k: 0 for k in RST_COUNTERS}, d
+        assert all(d[k] == 0 for k in RST_COUNTERS), d
 
 
 NAIVE_PLAN = {64 * KIB: 20, 256 * KIB: 20, MIB: 20}
@@ -312,8 +328,10 @@ def test_naive_close_fails_the_same_clients(naive, own_netns):
     before = tcp_counters() if own_netns else None
     results = {}
 
+    kinds = ("asyncio read(-1)", "blocking read-to-EOF", "aiohttp close")
+
     async def main():
-        for kind in ("asyncio read(-1)", "blocking read-to-EOF", "aiohttp close"):
+        for kind in kinds:
             results[kind] = await run_client(kind, naive.port, NAIVE_PLAN, concurrency=4)
     asyncio.run(main())
     report = summary(results)
@@ -333,5 +351,6 @@ def test_naive_close_fails_the_same_clients(naive, own_netns):
     if own_netns:
         d = rst_delta(before, tcp_counters())
         print("kernel RST counters (naive):", d)
-        # a reset for (almost) every exchange that left a body unread
-        assert d["Tcp:OutRsts"] * 2 > sum(NAIVE_PLAN.values()) * 3, d
+        # a reset for unread data in most exchanges (each left a body unread)
+        unread = d["TcpExt:TCPAbortOnClose"] + d["TcpExt:TCPAbortOnData"]
+        assert unread * 2 > len(kinds) * sum(NAIVE_PLAN.values()), d
