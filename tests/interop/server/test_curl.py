@@ -12,7 +12,7 @@ import zlib
 
 import pytest
 
-from conftest import pattern
+from conftest import pattern, start_server
 
 CURL = shutil.which("curl")
 pytestmark = pytest.mark.skipif(CURL is None, reason="curl is not installed")
@@ -336,6 +336,24 @@ def test_parallel_transfers(get):
     paths = [f"/stream?bytes={100000 + i}" for i in range(8)] + ["/deferred?ms=100"] * 4
     r = get(None, "-Z", "--parallel-max", "12", urls=paths)
     assert [t["http_code"] for t in r.transfers] == [200] * len(paths)
+
+
+def test_ipv6_loopback(tmp_path):
+    """The same server on [::1] (skipped where IPv6 is off)."""
+    import socket
+    try:
+        socket.socket(socket.AF_INET6).bind(("::1", 0))
+    except OSError:
+        pytest.skip("no IPv6 loopback")
+    srv = start_server("--host", "::1")
+    try:
+        out = subprocess.run([CURL, "-sSg", f"http://[::1]:{srv.port}/peer"], capture_output=True,
+                             timeout=30)
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.startswith(b"[::1]:")
+    finally:
+        code, err = srv.stop()
+    assert code == 0, err
 
 
 def test_no_resets_or_stuck_connections(server):

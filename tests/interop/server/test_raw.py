@@ -140,6 +140,52 @@ def test_long_percent_encoded_path(server):
     c.close()
 
 
+# --- unusual but valid requests ---
+
+VALID_ODDITIES = [
+    ("repeated equal Content-Length",
+     b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello",
+     b"hello"),
+    ("Content-Length list of equal values",
+     b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5, 5\r\n\r\nhello", b"hello"),
+    ("empty lines before the request line (RFC 9112 2.2)",
+     b"\r\n\r\nGET /items/lead HTTP/1.1\r\nHost: t\r\n\r\n", b"id=lead\n"),
+    ("field names in any case",
+     b"POST /echo HTTP/1.1\r\nhOST: t\r\ncontent-LENGTH: 3\r\n\r\nabc", b"abc"),
+    ("Transfer-Encoding value in any case",
+     b"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: Chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+     b"abc"),
+    ("chunk extensions",
+     b"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+     b"3;name=val;x=\"q\"\r\nabc\r\n0;last\r\n\r\n", b"abc"),
+    ("IPv6 Host", b"GET /items/6 HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n", b"id=6\n"),
+    ("HTTP/1.0 without Host", b"GET /items/10 HTTP/1.0\r\n\r\n", b"id=10\n"),
+    ("tab inside a value", b"GET /header?name=x-t HTTP/1.1\r\nHost: t\r\nX-T: a\tb\r\n\r\n",
+     b"a\tb"),
+    ("absolute-form target", b"GET http://example.com/items/abs HTTP/1.1\r\nHost: example.com\r\n\r\n",
+     b"id=abs\n"),
+    ("POST without a body", b"POST /echo HTTP/1.1\r\nHost: t\r\n\r\n", b""),
+]
+
+
+@pytest.mark.parametrize("name,raw,body", VALID_ODDITIES, ids=[v[0] for v in VALID_ODDITIES])
+def test_unusual_but_valid_request(server, name, raw, body):
+    c = RawConn(server.port)
+    c.send(raw)
+    r = c.read_response()
+    assert (r.status, r.body) == (200, body)
+    c.close()
+
+
+def test_methods_are_case_sensitive(server):
+    """RFC 9110 9.1: "get" is not GET; the path exists, so 405."""
+    c = RawConn(server.port)
+    c.send(b"get /items/1 HTTP/1.1\r\nHost: t\r\n\r\n")
+    r = c.read_response()
+    assert r.status == 405 and r.header("Allow") == "GET, HEAD"
+    c.close()
+
+
 # --- malformed requests ---
 
 LONG = "a" * 5000
