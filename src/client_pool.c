@@ -206,8 +206,10 @@ static void on_connected(lg_connect_req *req, int status, int fd)
     }
     c->stream_open = 1;
     cli->stats.connects++;
-    /* A connection is only opened for a call, and closed with it. */
-    attach(c, c->call);
+    /* A connection is opened for a call and cancelled with it, so one is
+     * there; should it not be, the connection has no use. */
+    if (c->call) attach(c, c->call);
+    else lg__cconn_close(c, 0);
     CLIENT_LEAVE(cli);
 }
 
@@ -279,6 +281,13 @@ int lg__origin_dispatch(lg_call *call)
         attach(c, call);
         return LG_OK;
     }
+    if (o->idle && o->open >= cli->cfg.max_conns_per_origin) {
+        /* The retry wants a fresh connection and every slot is taken:
+         * give up the oldest kept-alive one (the likeliest to be stale). */
+        client_conn *oldest = o->idle;
+        while (oldest->idle_next) oldest = oldest->idle_next;
+        lg__cconn_close(oldest, 0);
+    }
     if (o->open < cli->cfg.max_conns_per_origin) return conn_open(o, call);
     call->waiting_on = o;
     call->wait_next = NULL;
@@ -293,7 +302,10 @@ static void origin_kick_cb(lg_defer *d)
     origin *o = d->data;
     lg_client *cli = o->cli;
     CLIENT_ENTER(cli);
-    while (o->wait_head && (o->idle || o->open < cli->cfg.max_conns_per_origin)) {
+    /* Each waiting call at most once: one that cannot go is queued again. */
+    int n = 0;
+    for (lg_call *w = o->wait_head; w; w = w->wait_next) n++;
+    while (n-- > 0 && o->wait_head && (o->idle || o->open < cli->cfg.max_conns_per_origin)) {
         lg_call *call = o->wait_head;
         lg__origin_unqueue(call);
         int rc = lg__origin_dispatch(call);
@@ -352,7 +364,8 @@ static void conn_on_data(lg_stream *s)
     CLIENT_ENTER(cli);
     if (c->state == CS_BUSY && c->call) {
         lg__recv_process(c->call);
-    } else if (c->state == CS_IDLE) {
+    } else if (c->state == CS_IDLE &&
+               (lg_stream_peek(s).len || lg_stream_ending(s) != LG_END_NONE)) {
         /* A kept-alive connection has nothing to say: the server closed it
          * (EOF or RST), or sent something unasked (a 408 before closing). */
         cli->stats.idle_closes++;

@@ -82,16 +82,37 @@ static int auth_applies(const lg_call *call)
     return 1;
 }
 
+/* The request target (RFC 9112 3.2.1): path and query are one slice of the
+ * URL, except when the path is empty ("http://h?q"), where "/" comes first. */
+static void write_request_line(lg_call *call, lg_writer *w)
+{
+    const lg_url *u = &call->u;
+    lg_str target;
+    if (u->path.len) {
+        target.ptr = u->path.ptr;
+        target.len = u->query.ptr ? (size_t)(u->query.ptr + u->query.len - u->path.ptr) : u->path.len;
+        lg_write_request_line(w, call->method, target);
+        return;
+    }
+    if (!u->query.ptr) {
+        lg_write_request_line(w, call->method, LG_STR("/"));
+        return;
+    }
+    size_t n = u->query.len + 3; /* "/?", the query, NUL */
+    char *t = lg__alloc(n);
+    if (!t) {
+        w->err = LG_ERR_NOMEM;
+        return;
+    }
+    int tn = lg_url_target(u, t, n);
+    lg_write_request_line(w, call->method, (lg_str){ t, tn > 0 ? (size_t)tn : 0 });
+    lg__free(t, n);
+}
+
 static void write_head(lg_call *call, lg_writer *w, int expect)
 {
     lg_client *cli = call->cli;
-    char target[1024];
-    int tn = lg_url_target(&call->u, target, sizeof target);
-    if (tn < 0) {
-        w->err = LG_ERR_URL;
-        return;
-    }
-    lg_write_request_line(w, call->method, (lg_str){ target, (size_t)tn });
+    write_request_line(call, w);
 
     /* Host = uri-host [ ":" port ] (RFC 9112 3.2), as the URL wrote it */
     if (!has_header(call, "Host")) {
@@ -142,7 +163,7 @@ static void write_head(lg_call *call, lg_writer *w, int expect)
 static size_t head_size_bound(const lg_call *call)
 {
     lg_client *cli = call->cli;
-    size_t n = 256 + strlen(call->method) + call->url_len;
+    size_t n = 256 + strlen(call->method) + 2 * call->url_len; /* target and Host */
     n += cli->cfg.user_agent ? strlen(cli->cfg.user_agent) : 32;
     if (call->auth) n += strlen(call->auth) + 20;
     for (size_t i = 0; i < call->num_headers; i++)
@@ -224,10 +245,15 @@ static void file_done(lg_write_req *req, int status)
     if (call->flags & CF_DELIVER_WAIT) {
         call->flags &= ~(uint32_t)CF_DELIVER_WAIT;
         lg__call_deliver(call);
-    } else if (status != LG_OK) {
-        /* write errors also come through on_write_error; a close drops it */
-        if (call->conn && status != LG_ERR_CLOSED) lg__send_write_error(call, status);
-    } else if (call->upload == UP_SENDING) {
+        CLIENT_LEAVE(cli);
+        return;
+    }
+    /* Write errors also come through on_write_error; a close drops the
+     * slice (CLOSED), which may be the last attempt's, after a redirect or
+     * the retry: this attempt's upload goes on either way. */
+    if (status != LG_OK && status != LG_ERR_CLOSED && call->conn) lg__send_write_error(call, status);
+    if (call->upload == UP_SENDING && call->conn) {
+        lg__read_timer_arm(call); /* sending progressed */
         if (call->sent == call->body_len) call->upload = UP_DONE;
         else if (!(call->flags & CF_PUMPING)) lg__send_pump(call);
     }

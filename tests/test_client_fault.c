@@ -209,6 +209,19 @@ static void test_request_bytes(void)
     CHECK_EQ_INT(FN.connect_addr[0].family, 6);
     CHECK_EQ_INT(FN.connect_addr[0].port, 80);
 
+    /* an empty path with a query, and a target longer than any stack buffer */
+    lg_request q = { .url = "http://10.0.0.1?x=1" };
+    CHECK_EQ_INT(run(&q, &cfg, &script, &o, &k), 0);
+    CHECK(k && k->out_len > 18 && memcmp(k->out, "GET /?x=1 HTTP/1.1\r\n", 20) == 0);
+    static char long_url[6000], long_line[6000];
+    int n = snprintf(long_url, sizeof long_url, "http://10.0.0.1/p?");
+    memset(long_url + n, 'q', 5000);
+    snprintf(long_line, sizeof long_line, "GET %s HTTP/1.1\r\n", long_url + 15);
+    q.url = long_url;
+    CHECK_EQ_INT(run(&q, &cfg, &script, &o, &k), 0);
+    CHECK_EQ_INT(o.err, LG_OK);
+    CHECK(k && k->out_len > strlen(long_line) && memcmp(k->out, long_line, strlen(long_line)) == 0);
+
     /* POST without a body says Content-Length: 0; no User-Agent when "" */
     lg_client_config quiet = small_cfg();
     quiet.user_agent = "";
