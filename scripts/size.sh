@@ -32,3 +32,15 @@ layer_size build-arm-m4 "server: static files" static static_http
 # The client: URLs (shared with the server), then calls, pool, send, receive.
 layer_size build-arm-m4 "url" url
 layer_size build-arm-m4 "client" client client_pool client_send client_recv client_sync
+layer_size build-arm-m4 "loop + stream + tcp" alloc addr loop loop_poll stream stream_read tcp resolve
+layer_size build-arm-m4 "server core" server server_conn server_req server_res router
+
+# The lwIP platform port, compile-checked against stub lwIP headers
+# (ports/stub/include/lwip): the real lwIP is the target's.
+for cpu in cortex-m4 cortex-m0plus; do
+  arm-none-eabi-gcc -std=c11 -mcpu=$cpu -mthumb -Os -Wall -Wextra -Werror -Wshadow \
+    -Wstrict-prototypes -Wmissing-prototypes -Iinclude -Isrc -Iports/stub/include \
+    -c ports/lwip/net_lwip.c -o "build-arm-m4/net_lwip_$cpu.o"
+done
+arm-none-eabi-size "build-arm-m4/net_lwip_cortex-m4.o" | tail -1 |
+  awk '{ printf "  %-28s text %6d  data %4d  bss %4d\n", "platform: lwIP port", $1, $2, $3 }'
