@@ -8,6 +8,7 @@ build, no leaks.
 Paths come from ctest (tests/interop/server/CMakeLists.txt):
 LINGER_INTEROP_SERVER and LINGER_NAIVE_SERVER.
 """
+import ctypes
 import json
 import os
 import signal
@@ -26,12 +27,20 @@ def _binary(var):
     return path
 
 
+def _die_with_parent():
+    """In the child: SIGTERM when pytest dies (a ctest timeout kills it), so
+    no server outlives its test."""
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 class Server:
     """A running server process on 127.0.0.1:port."""
 
     def __init__(self, argv):
         self.argv = argv
-        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     preexec_fn=_die_with_parent)
         line = self.proc.stdout.readline()
         if not line:
             err = self.proc.stderr.read().decode(errors="replace")
