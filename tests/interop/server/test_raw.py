@@ -5,6 +5,7 @@ with its status, "Connection: close" and a graceful close, while another
 client goes on being served; clients that vanish mid-head, mid-body and
 mid-response; slow heads and bodies (408); half-closed clients; HTTP/1.0.
 """
+import socket
 import threading
 import time
 
@@ -425,6 +426,20 @@ def test_expect_100_continue_on_a_buffered_route(server):
     r = c.read_response()
     assert r.status == 413 and r.closes
     assert c.read_to_end() == (b"", "eof")
+    c.close()
+
+
+def test_expect_100_continue_ignored_from_http10(server):
+    """RFC 9110 10.1.1 and 15.2: no 1xx to an HTTP/1.0 client."""
+    c = RawConn(server.port)
+    c.send(b"POST /echo HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n")
+    c.sock.settimeout(0.3)
+    with pytest.raises(socket.timeout):
+        c.sock.recv(100)
+    c.sock.settimeout(10)
+    c.send(b"hello")
+    r = c.read_response()
+    assert (r.status, r.body) == (200, b"hello")
     c.close()
 
 
