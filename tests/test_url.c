@@ -343,6 +343,41 @@ static void test_encode_every_byte(void)
     CHECK(n > 0 && memcmp(out, "a+b%26c%3Dd", (size_t)n) == 0);
 }
 
+/* The character classes, byte by byte, from RFC 3986's definitions
+ * written out here again. */
+static void test_classes_every_byte(void)
+{
+    for (int c = 0; c < 256; c++) {
+        int alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+        int digit = c >= '0' && c <= '9';
+        int unreserved = alpha || digit || c == '-' || c == '.' || c == '_' || c == '~';
+        int subdelim = c && c < 128 && strchr("!$&'()*+,;=", c) != NULL;
+        int pchar = unreserved || subdelim || c == ':' || c == '@' || c == '/';
+        char in = (char)c, out[4];
+        lg_str one = { &in, 1 };
+        CHECK_EQ_INT(lg_url_encode(one, out, sizeof out, 0), unreserved ? 1 : 3);
+        CHECK_EQ_INT(lg_url_encode(one, out, sizeof out, LG_URL_PATH), pchar ? 1 : 3);
+        /* a path takes every visible character but "%", "?" and "#" as is */
+        char url[16];
+        snprintf(url, sizeof url, "http://h/a");
+        url[9] = (char)c;
+        lg_url u;
+        int visible = c > 0x20 && c < 0x7f;
+        int want = visible && c != '%' ? LG_OK : LG_ERR_URL;
+        CHECK_EQ_INT(lg_url_parse(&u, url, 10), want);
+        /* a scheme: a letter, then letters, digits, "+", "-", "." */
+        char sch[16] = "xa://h/";
+        sch[1] = (char)c;
+        int scheme_char = alpha || digit || c == '+' || c == '-' || c == '.';
+        if (c != ':' && c != '/') CHECK_EQ_INT(lg_url_parse(&u, sch, 7) == LG_OK, scheme_char);
+        /* a host: unreserved characters only (and escapes) */
+        char host[16] = "http://hax/";
+        host[8] = (char)c;
+        if (c != '/' && c != '?' && c != '#' && c != ':' && c != '@' && c != '%' && c != '[')
+            CHECK_EQ_INT(lg_url_parse(&u, host, 11) == LG_OK, unreserved);
+    }
+}
+
 static void test_query(void)
 {
     lg_query_iter it;
@@ -449,6 +484,7 @@ int main(void)
     test_resolve_more();
     test_decode();
     test_encode_every_byte();
+    test_classes_every_byte();
     test_query();
     test_base64();
     guard_free(&g);
