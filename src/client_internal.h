@@ -18,6 +18,10 @@ typedef struct origin origin;
 
 #define CLIENT_MAX_ADDRS 4   /* resolved addresses tried in turn */
 #define CLIENT_MAX_TRAILERS 16
+/* Interim (1xx) responses taken before a final one: a server that sends
+ * them for ever would otherwise hold a call without end (each resets the
+ * read timeout) */
+#define CLIENT_MAX_INTERIM 16
 
 struct lg_client {
     lg_loop *loop;
@@ -147,6 +151,7 @@ struct lg_call {
     uint8_t stage;
     uint8_t upload;
     uint8_t ending;              /* lg_ending of the input when it ended the exchange */
+    uint8_t interim;             /* 1xx responses on this attempt */
     uint32_t flags;
     int err;
 

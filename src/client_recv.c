@@ -96,6 +96,10 @@ static int recv_head(lg_call *call)
         }
         if (h->status < 200) {
             /* 1xx: interim, skipped (RFC 9110 15.2); 100 lets the body go */
+            if (++call->interim > CLIENT_MAX_INTERIM) {
+                lg__call_fail(call, LG_ERR_PROTOCOL);
+                return 0;
+            }
             lg_stream_consume(s, (size_t)n);
             if (h->status == 100) lg__send_continue(call);
             continue;

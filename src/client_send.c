@@ -178,6 +178,7 @@ void lg__send_request(lg_call *call)
     call->phase = PH_HEAD;
     call->stage = LG_STAGE_SEND;
     call->prev_len = 0;
+    call->interim = 0;
     call->flags &= ~(uint32_t)CF_GOT_BYTES;
 
     int has_body = call->body_kind != BODY_NONE;

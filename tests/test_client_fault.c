@@ -296,6 +296,23 @@ static void test_bad_responses(void)
         if (o.err != bad[i].err) fprintf(stderr, "response %zu: %s\n", i, lg_err_name(o.err));
         CHECK_EQ_INT(o.err, bad[i].err);
     }
+    /* Interim responses without end: refused after 16, not taken for ever. */
+    static char interim[4096];
+    size_t il = 0;
+    for (int i = 0; i < 17; i++) il += (size_t)sprintf(interim + il, "HTTP/1.1 102 Processing\r\n\r\n");
+    for (int many = 16; many <= 17; many++) {
+        static char text[4096];
+        size_t one = strlen("HTTP/1.1 102 Processing\r\n\r\n");
+        memcpy(text, interim, one * (size_t)many);
+        const char *fin = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+        memcpy(text + one * (size_t)many, fin, strlen(fin));
+        fault_sock script = { .in = text, .in_len = one * (size_t)many + strlen(fin), .in_end = FAULT_SILENT };
+        lg_request req = { .url = "http://10.0.0.1/" };
+        outcome o;
+        CHECK_EQ_INT(run(&req, &cfg, &script, &o, NULL), 0);
+        CHECK_EQ_INT(o.err, many == 16 ? LG_OK : LG_ERR_PROTOCOL);
+    }
+
     /* A head larger than the limit; and one that fills the receive buffer. */
     char big[20000];
     int n = snprintf(big, sizeof big, "HTTP/1.1 200 OK\r\nX: ");
