@@ -30,7 +30,9 @@ int lg_fetch_sync(const lg_request *req, lg_response **res)
     if (!loop) return LG_ERR_NOMEM;
     sync_state st;
     memset(&st, 0, sizeof st);
-    st.cli = lg_client_new(loop, NULL);
+    /* One request: "Connection: close" lets the server end the connection
+     * right after its answer, so nothing waits on a graceful close. */
+    st.cli = lg_client_new(loop, &(lg_client_config){ .no_keep_alive = 1 });
     if (!st.cli || !lg_fetch(st.cli, req, sync_done, &st)) {
         if (st.cli) lg_client_free(st.cli);
         lg_loop_run(loop);

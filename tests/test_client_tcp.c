@@ -498,6 +498,7 @@ static void test_sync(void)
     CHECK(res && res->call == NULL);
     lg_response_free(res);
     CHECK(strstr(sv.last_head, "POST /sync HTTP/1.1\r\n") == sv.last_head);
+    CHECK(strstr(sv.last_head, "\r\nConnection: close\r\n") != NULL);
     /* a failure still says how far it got */
     err = lg_fetch_sync(&(lg_request){ .url = "http://127.0.0.1:1/" }, &res);
     CHECK_EQ_INT(err, LG_ERR_REFUSED);
