@@ -662,6 +662,8 @@ struct lg_listener {
     lg_accept_cb cb;
     void *data;          /* yours */
     lg_addr addr;        /* the bound address (port filled in when 0 was asked) */
+    void (*on_waiting)(lg_listener *l); /* private: see lg_listener_hold */
+    uint8_t held;        /* private */
 };
 
 /* Listen on a numeric address ("0.0.0.0:8080", "[::1]:0"). Accepted sockets
@@ -669,6 +671,11 @@ struct lg_listener {
 int lg_listen(lg_loop *loop, lg_listener *l, const char *addr, unsigned flags, int backlog,
               lg_accept_cb cb, void *data);
 void lg_listener_close(lg_listener *l);
+/* While held, the listener accepts nothing, but when a connection is
+ * waiting in the backlog it calls on_waiting once (then waits to be released
+ * before it looks again). A server at its connection limit uses this to make
+ * room — close an idle keep-alive connection — only when somebody waits. */
+void lg_listener_hold(lg_listener *l, int hold, void (*on_waiting)(lg_listener *l));
 
 typedef struct lg_connect_req lg_connect_req;
 typedef void (*lg_connect_cb)(lg_connect_req *req, int status, int fd);
@@ -842,7 +849,9 @@ typedef void (*lg_access_log_fn)(lg_req *req, int status, uint64_t body_bytes,
 
 /* When max_conns is reached: */
 enum {
-    LG_FULL_WAIT = 0,   /* stop accepting: newcomers wait in the kernel's backlog */
+    LG_FULL_WAIT = 0,   /* newcomers wait in the kernel's backlog; when one waits, the
+                           connection idle longest (keep-alive, no request) is closed
+                           gracefully to let it in */
     LG_FULL_REJECT = 1  /* accept, answer 503 with Retry-After, close gracefully */
 };
 
@@ -873,6 +882,7 @@ typedef struct lg_server_stats {
     uint32_t active_connections;
     uint64_t bad_requests;       /* refused at parse time (4xx/5xx from the codec) */
     uint64_t rejected_full;      /* LG_FULL_REJECT answers */
+    uint64_t idle_recycled;      /* idle keep-alive connections closed to let a newcomer in */
     uint64_t timeouts;           /* closed by header/body/idle/send timeouts */
     uint64_t bodies_discarded;   /* rule 3: bodies read and thrown away to keep alive */
     uint64_t closes_for_body;    /* rule 3: too much body left: closed gracefully instead */

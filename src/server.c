@@ -141,6 +141,36 @@ static void pause_accepting(lg_server *srv, int pause)
         if (srv->listeners[i].io.fd >= 0) lg_io_set(&srv->listeners[i].io, pause ? 0 : LG_READABLE);
 }
 
+/* Full, and somebody waits: an idle keep-alive connection gives way (the
+ * one idle longest), closed gracefully. Its client reconnects when it needs
+ * to; the newcomer would otherwise wait for an idle timeout. */
+static void make_room(lg_listener *l)
+{
+    lg_server *srv = l->data;
+    lg_conn *oldest = NULL;
+    for (lg_conn *c = srv->conns; c; c = c->next) {
+        /* Only a keep-alive connection between requests: not a newcomer
+         * whose first request has not been read yet. */
+        if (c->phase != PH_IDLE || !(c->flags & CF_SERVED) || c->ex) continue;
+        if (lg_stream_peek(&c->s).len || lg_stream_queued(&c->s)) continue;
+        if (!oldest || c->deadline < oldest->deadline) oldest = c;
+    }
+    if (oldest) {
+        srv->stats.idle_recycled++;
+        lg__conn_close(oldest);
+    } else {
+        /* Every connection is busy: the answers now in flight will say
+         * "Connection: close" (decide_keep_alive), freeing a slot. */
+        srv->someone_waiting = 1;
+    }
+}
+
+static void hold_accepting(lg_server *srv, int hold)
+{
+    for (uint8_t i = 0; i < srv->nlisteners; i++)
+        if (srv->listeners[i].io.fd >= 0) lg_listener_hold(&srv->listeners[i], hold, make_room);
+}
+
 /* Before accepting, be sure the next connection can be taken in: a
  * connection object and room for its two timers. A socket accepted without
  * them would have to be dropped, maybe with a request already in it (RST). */
@@ -162,6 +192,15 @@ static void update_accepting(lg_server *srv)
     int full = srv->nconns >= srv->cfg.max_conns &&
                (srv->cfg.full_policy != LG_FULL_REJECT || srv->nrejecting >= MAX_REJECTING);
     srv->low_memory = prepare_spare(srv) != LG_OK;
+    if (full && !srv->low_memory && srv->cfg.full_policy == LG_FULL_WAIT) {
+        /* Watch for newcomers without taking them: see make_room. */
+        srv->accept_paused = 0;
+        hold_accepting(srv, 1);
+        return;
+    }
+    hold_accepting(srv, 0);
+    srv->someone_waiting = 0;
+    srv->accept_paused = 0;
     pause_accepting(srv, full || srv->low_memory);
 }
 

@@ -89,6 +89,7 @@ static void finish_exchange(lg_conn *c)
     lg_server *srv = srv_of(c);
     lg_stream_consume(&c->s, ex->head_len + ex->body_kept);
     c->ex = NULL;
+    c->flags |= CF_SERVED;
     lg__exchange_put(srv, ex);
     if ((c->flags & CF_CLOSE_AFTER) || srv->shutting_down) {
         lg__conn_close(c);

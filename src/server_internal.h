@@ -80,6 +80,7 @@ struct lg_server {
     uint8_t accept_paused;
     uint8_t shutting_down;
     uint8_t low_memory;           /* no spare connection object: not accepting */
+    uint8_t someone_waiting;      /* full, a newcomer waits, nobody idle to give way */
     uint8_t nbefore, nafter, nerror;
     hook_entry before[LG_MAX_HOOKS], after[LG_MAX_HOOKS];
     error_entry errors[LG_MAX_ERROR_HANDLERS];
@@ -121,6 +122,7 @@ enum {
 #define CF_IN_DATA 0x02u      /* inside on_data: answers only mark progress */
 #define CF_REJECTING 0x04u    /* accepted only to be told 503 */
 #define CF_PEER_DONE 0x08u    /* the client's input ended (EOF/reset) */
+#define CF_SERVED 0x10u       /* has answered a request: an idle one is keep-alive */
 
 struct lg_conn {
     lg_stream s;

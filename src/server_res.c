@@ -123,6 +123,9 @@ static int decide_keep_alive(const lg_exchange *ex)
     const lg_server *srv = ex->srv;
     if (!(ex->head.flags & LG_HEAD_KEEP_ALIVE) || ex->error) return 0;
     if ((c->flags & (CF_CLOSE_AFTER | CF_PEER_DONE)) || srv->shutting_down) return 0;
+    /* Full, and a newcomer waits: this connection makes room after this
+     * answer rather than sit idle on the slot. */
+    if (srv->someone_waiting) return 0;
     if (!ex->body_done) {
         /* The client waits for "100 Continue" that will not come: it may
          * send the body or not, and we could not tell its next request

@@ -22,9 +22,15 @@ static void accept_ready(lg_io *io, unsigned events)
     lg_listener *l = io->data;
     lg_loop *loop = io->loop;
     LG_UNUSED(events);
+    if (l->held) {
+        /* Somebody waits: say so once, and look again only when released. */
+        lg_io_set(&l->io, 0);
+        if (l->on_waiting) l->on_waiting(l);
+        return;
+    }
     /* The callback may pause us (a server at its connection limit): stop
      * as soon as we are no longer watched. */
-    for (int i = 0; i < ACCEPTS_PER_WAKEUP && l->io.fd >= 0 && l->io.events; i++) {
+    for (int i = 0; i < ACCEPTS_PER_WAKEUP && l->io.fd >= 0 && l->io.events && !l->held; i++) {
         int fd;
         lg_addr peer;
         int rc = loop->net->accept(loop->net_ctx, l->io.fd, &fd, &peer);
@@ -61,6 +67,14 @@ int lg_listen(lg_loop *loop, lg_listener *l, const char *addr, unsigned flags, i
         l->io.fd = -1;
     }
     return rc;
+}
+
+void lg_listener_hold(lg_listener *l, int hold, void (*on_waiting)(lg_listener *l))
+{
+    if (l->io.fd < 0) return;
+    l->held = (uint8_t)(hold != 0);
+    l->on_waiting = on_waiting;
+    if (!lg_timer_active(&l->pause)) lg_io_set(&l->io, LG_READABLE);
 }
 
 void lg_listener_close(lg_listener *l)

@@ -364,8 +364,8 @@ static void test_timeouts(void)
     env_close(&e);
 }
 
-/* max_conns reached: newcomers wait (and are served later), or get 503 —
- * never a reset. */
+/* max_conns reached: newcomers wait until an idle keep-alive connection
+ * gives way, or get 503 — never a reset. */
 static void test_connection_limit(void)
 {
     for (int policy = LG_FULL_WAIT; policy <= LG_FULL_REJECT; policy++) {
@@ -383,27 +383,76 @@ static void test_connection_limit(void)
             script.in_end = FAULT_EOF_AFTER_FIN;
             fds[i] = fault_accept_queue(&e.fn, &script);
         }
-        /* The first two are served and held open (keep-alive) ... */
-        for (int i = 0; i < 50; i++) lg_loop_run_once(e.loop, 0);
-        CHECK_EQ_INT(lg_server_get_stats(e.srv)->active_connections, 2);
+        /* Never more than two at once; with LG_FULL_WAIT the waiting ones
+         * get in as idle keep-alive connections give way (no idle timeout
+         * to wait for), with LG_FULL_REJECT they are told 503. */
+        for (int i = 0; i < 50; i++) {
+            lg_loop_run_once(e.loop, 0);
+            CHECK(lg_server_get_stats(e.srv)->active_connections <= 2);
+        }
+        CHECK_EQ_INT(e.fn.accept_len, 0);
         if (policy == LG_FULL_WAIT) {
-            CHECK_EQ_INT(e.fn.accept_len, 3); /* still waiting in the backlog */
+            /* answered, with "Connection: close" while others waited */
+            for (int i = 0; i < 5; i++)
+                CHECK(out_is(fault_sock_get(&e.fn, fds[i]), HELLO_RESP) ||
+                      out_is(fault_sock_get(&e.fn, fds[i]),
+                             "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n"
+                             "Connection: close\r\n\r\nHello, World!"));
         } else {
             CHECK_EQ_INT(e.fn.accept_len, 0);
             for (int i = 2; i < 5; i++)
                 CHECK(out_has(fault_sock_get(&e.fn, fds[i]), "HTTP/1.1 503 Service Unavailable\r\n"));
         }
-        /* ... and when they go (idle timeout), the waiting ones are served. */
         for (int i = 0; i < 5; i++) CHECK(run_until_closed(&e, fds[i]));
         for (int i = 0; i < 5; i++) {
             fault_sock *k = fault_sock_get(&e.fn, fds[i]);
-            if (policy == LG_FULL_WAIT || i < 2) CHECK(out_is(k, HELLO_RESP));
+            if (policy == LG_FULL_REJECT && i < 2) CHECK(out_is(k, HELLO_RESP));
             CHECK_EQ_INT(k->closed_with_unread, 0);
             CHECK_EQ_INT(k->aborted, 0);
         }
         CHECK_EQ_INT(lg_server_get_stats(e.srv)->rejected_full, policy == LG_FULL_REJECT ? 3 : 0);
         env_close(&e);
     }
+}
+
+/* Full of idle keep-alive connections, a newcomer arrives: the one idle
+ * longest is closed gracefully at once, and the newcomer is served — not
+ * after an idle timeout. */
+static void test_idle_gives_way(void)
+{
+    env e;
+    lg_server_config cfg = { 0 };
+    cfg.max_conns = 2;
+    cfg.idle_timeout_ms = 60000;
+    env_open(&e, &cfg);
+    int fds[3];
+    for (int i = 0; i < 2; i++) {
+        fault_sock script = { 0 };
+        script.in = HELLO_REQ;
+        script.in_len = strlen(HELLO_REQ);
+        script.in_end = FAULT_EOF_AFTER_FIN;
+        fds[i] = fault_accept_queue(&e.fn, &script);
+    }
+    for (int i = 0; i < 20; i++) lg_loop_run_once(e.loop, 0);
+    CHECK(out_is(fault_sock_get(&e.fn, fds[0]), HELLO_RESP));
+    CHECK(out_is(fault_sock_get(&e.fn, fds[1]), HELLO_RESP));
+    uint64_t t0 = e.fn.now_ms;
+    fault_sock script = { 0 };
+    script.in = HELLO_REQ;
+    script.in_len = strlen(HELLO_REQ);
+    script.in_end = FAULT_EOF_AFTER_FIN;
+    fds[2] = fault_accept_queue(&e.fn, &script);
+    for (int i = 0; i < 50 && !fault_sock_get(&e.fn, fds[2])->out_len; i++) lg_loop_run_once(e.loop, 0);
+    CHECK(out_is(fault_sock_get(&e.fn, fds[2]), HELLO_RESP));
+    CHECK(e.fn.now_ms - t0 < 1000);
+    CHECK_EQ_INT(lg_server_get_stats(e.srv)->idle_recycled, 1);
+    /* exactly one of them gave way (both idle since the same moment), and
+     * gracefully */
+    fault_sock *a = fault_sock_get(&e.fn, fds[0]), *b = fault_sock_get(&e.fn, fds[1]);
+    CHECK_EQ_INT(a->closed + b->closed, 1);
+    fault_sock *gone = a->closed ? a : b;
+    CHECK(gone->fin_sent && !gone->closed_with_unread && !gone->aborted);
+    env_close(&e);
 }
 
 int main(void)
@@ -420,5 +469,6 @@ int main(void)
     test_bad_requests();
     test_timeouts();
     test_connection_limit();
+    test_idle_gives_way();
     TEST_MAIN_END();
 }

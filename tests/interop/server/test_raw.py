@@ -572,19 +572,17 @@ def test_full_server_answers_503_and_closes_gracefully():
     assert code == 0, err
 
 
-def test_full_server_newcomer_waits_for_an_idle_timeout():
-    """LG_FULL_WAIT: newcomers wait in the kernel's backlog until a slot
-    frees. Slots held by idle keep-alive connections free at the idle
-    timeout (here 500 ms; 30 s by default), and not before: the policy as
-    documented, measured. (A server that closed idle connections when
-    someone waits, as nginx does, would serve the newcomer at once.)"""
-    srv = start_server("--max-conns", "2", "--idle-timeout-ms", "500")
+def test_full_server_idle_connection_gives_way_to_a_newcomer():
+    """LG_FULL_WAIT: a newcomer waits in the kernel's backlog, and the
+    server, seeing it there, closes the keep-alive connection idle longest
+    (gracefully: its client reads EOF, not a reset) to let it in: served at
+    once, not after the idle timeout (60 s here)."""
+    srv = start_server("--max-conns", "2", "--idle-timeout-ms", "60000")
     try:
         holders = []
         for _ in range(2):
             holders.append(RawConn(srv.port))
             assert holders[-1].request("GET", "/items/h").closes is False
-        # the holders close when the server does, as real clients do
         ends = []
 
         def hold(h):
@@ -597,12 +595,15 @@ def test_full_server_newcomer_waits_for_an_idle_timeout():
         late = RawConn(srv.port, timeout=5)
         assert late.request("GET", "/items/late").body == b"id=late\n"
         waited = time.monotonic() - t0
-        assert 0.3 < waited < 3.0, waited
+        assert waited < 1.0, waited
         late.close()
+        # exactly one holder gave way, with FIN; the other is still open
         for t in threads:
-            t.join(5)
-        assert ends == [(b"", "eof")] * 2  # closed at the idle timeout, with FIN
+            t.join(0.5)
+        assert ends == [(b"", "eof")]
     finally:
+        for h in holders:
+            h.close()
         code, err = srv.stop()
     assert code == 0, err
 
