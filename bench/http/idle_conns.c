@@ -4,11 +4,14 @@
  *
  *   idle_conns [--active] HOST PORT N
  *
- * Default (idle): each connection sends one GET /hello, reads the whole
- * answer, then stays open without a word: the state of a keep-alive
- * connection between requests. --active: each connection sends the first
- * line of a request and one header, never the end of the head: a request
- * in progress, which the server must keep buffered.
+ * Each connection sends one GET /hello and reads the whole answer (so the
+ * server has surely accepted it: connecting faster than a server accepts
+ * overflows its backlog and leaves half-open connections it never saw).
+ * Default (idle): then it stays open without a word, the state of a
+ * keep-alive connection between requests. --active: then, once all are
+ * open, each sends the first line of a second request and one header,
+ * never the end of the head: a request in progress, which the server must
+ * keep buffered.
  *
  * Prints "ready N" once all are in that state, then waits for its standard
  * input to close (or for SIGTERM) and exits, closing them all. Descriptors:
@@ -122,10 +125,6 @@ int main(int argc, char **argv)
         if (fds[i] < 0) {
             fprintf(stderr, "idle_conns: connection %ld: %s\n", i, strerror(errno));
             break;
-        }
-        if (active) {
-            ok++;
-            continue;
         }
         if (send_all(fds[i], req, sizeof req - 1) < 0 || read_answer(fds[i]) != 200) {
             fprintf(stderr, "idle_conns: connection %ld: no 200 answer\n", i);

@@ -257,9 +257,12 @@ def wrk(port, mode, seconds):
     e = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     if e:
         errors += sum(int(x) for x in e.groups())
-    e = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    if e:
-        errors += int(e.group(1))
+    e2 = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if e2:
+        errors += int(e2.group(1))
+    if errors:
+        print("  wrk against port %d, %s: %s" % (port, mode, "; ".join(
+            m.group(0) for m in (e, e2) if m)), file=sys.stderr)
     return requests, rps, errors, elapsed
 
 
