@@ -1068,8 +1068,9 @@ typedef struct lg_client_config {
 typedef long (*lg_body_producer)(lg_call *call, char *buf, size_t cap, void *user);
 
 /* Response body delivered as it arrives, a slice of the receive buffer (no
- * copy). Return 0 to go on, LG_ERR_AGAIN to pause (the same bytes come
- * again after lg_call_resume()), or a negative lg_err to stop with it. */
+ * copy). Return 0 to go on, LG_ERR_AGAIN to pause (reading stops; the same
+ * bytes come again after lg_call_resume(), called once this returned), or
+ * a negative lg_err to stop with it. */
 typedef int (*lg_body_cb)(lg_response *res, lg_str chunk, void *user);
 
 typedef void (*lg_response_cb)(lg_response *res, void *user);
