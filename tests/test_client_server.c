@@ -39,6 +39,52 @@ static void on_chunked(lg_req *req, lg_res *res, void *user)
     lg_res_end(res);
 }
 
+/* POST /count?refuse_after=N (streamed body): "bytes=N" once the body is
+ * complete, or 422 as soon as N bytes have come (in mid-body). */
+typedef struct counter {
+    lg_res *res;
+    uint64_t bytes, refuse_after;
+    int answered;
+} counter;
+
+static void count_chunk(lg_req *req, int status, const char *data, size_t len, void *user)
+{
+    counter *c = user;
+    (void)req;
+    (void)data;
+    if (c->answered) return;
+    char out[64];
+    if (status == LG_OK && len) {
+        c->bytes += len;
+        if (c->refuse_after && c->bytes >= c->refuse_after) {
+            c->answered = 1;
+            lg_res_send_str(c->res, 422, "enough");
+            free(c);
+        }
+        return;
+    }
+    if (status == LG_OK) {
+        snprintf(out, sizeof out, "bytes=%llu", (unsigned long long)c->bytes);
+        lg_res_send_str(c->res, 200, out);
+    } else {
+        lg_res_error(c->res, 400, lg_strerror(status));
+    }
+    free(c);
+}
+
+static void on_count(lg_req *req, lg_res *res, void *user)
+{
+    (void)user;
+    counter *c = calloc(1, sizeof *c);
+    c->res = res;
+    lg_str r = lg_req_query(req, "refuse_after");
+    c->refuse_after = r.ptr ? strtoull(r.ptr, NULL, 10) : 0;
+    if (lg_req_read_body(req, 0, count_chunk, c) != LG_OK) {
+        free(c);
+        lg_res_error(res, 500, "read_body");
+    }
+}
+
 typedef struct run {
     lg_client *cli;
     char url[3][64];
@@ -86,6 +132,68 @@ static void on_response(lg_response *res, void *user)
     else if (r->done == r->total) lg_client_free(r->cli);
 }
 
+/* Streamed uploads from a producer (chunked, some with 100-continue) to the
+ * streamed-body route, complete or refused in the middle. */
+typedef struct upload {
+    uint64_t total, made;
+    int refused, calls, ok, early;
+    lg_client *cli;
+} upload;
+
+static long produce(lg_call *call, char *buf, size_t cap, void *user)
+{
+    upload *u = user;
+    (void)call;
+    size_t n = u->total - u->made < cap ? (size_t)(u->total - u->made) : cap;
+    memcpy(buf, body, n);
+    u->made += n;
+    return (long)n;
+}
+
+static void upload_done(lg_response *res, void *user)
+{
+    upload *u = user;
+    char want[64];
+    snprintf(want, sizeof want, "bytes=%llu", (unsigned long long)u->total);
+    u->calls++;
+    if (u->refused)
+        u->ok = res->err == LG_OK && res->status == 422 && (res->flags & LG_RES_EARLY) && u->made < u->total;
+    else
+        u->ok = res->err == LG_OK && res->status == 200 && res->body.len == strlen(want) &&
+                memcmp(res->body.ptr, want, res->body.len) == 0 && res->sent_bytes == u->total;
+    if (!u->ok)
+        fprintf(stderr, "upload %llu (refused %d): %s status %d made %llu sent %llu %.*s\n",
+                (unsigned long long)u->total, u->refused, lg_err_name(res->err), res->status,
+                (unsigned long long)u->made, (unsigned long long)res->sent_bytes, (int)res->body.len,
+                res->body.ptr);
+}
+
+static void test_streamed_uploads(lg_loop *loop, uint16_t port)
+{
+    lg_client *cli = lg_client_new(loop, NULL);
+    static const uint64_t totals[] = { 1, 1000, 65536, 1u << 20, 8u << 20 };
+    int n = 0, good = 0;
+    for (size_t i = 0; i < sizeof totals / sizeof totals[0]; i++)
+        for (int refuse = 0; refuse < 2; refuse++)
+            for (int expect = 0; expect < 2; expect++) {
+                if (refuse && totals[i] < (4u << 20)) continue;
+                upload u = { .total = totals[i], .refused = refuse, .cli = cli };
+                char url[96];
+                snprintf(url, sizeof url, "http://127.0.0.1:%u/count%s", port,
+                         refuse ? "?refuse_after=100000" : "");
+                lg_request req = { .url = url, .body_producer = produce,
+                                   .body_len = LG_BODY_LENGTH_UNKNOWN,
+                                   .flags = expect ? LG_FETCH_EXPECT_CONTINUE : 0 };
+                lg_fetch(cli, &req, upload_done, &u);
+                while (!u.calls) lg_loop_run_once(loop, 1000);
+                CHECK(u.ok);
+                n++;
+                good += u.ok;
+            }
+    printf("%d streamed (chunked) uploads, %d as expected\n", n, good);
+    lg_client_free(cli);
+}
+
 int main(int argc, char **argv)
 {
     int own_netns = netns_enter_private();
@@ -97,6 +205,7 @@ int main(int argc, char **argv)
     lg_route_ex(srv, "POST", "/early", LG_ROUTE_STREAM_BODY, on_early, NULL);
     lg_route(srv, "POST", "/echo", on_echo, NULL);
     lg_route(srv, "GET", "/chunked", on_chunked, NULL);
+    lg_route_ex(srv, "POST", "/count", LG_ROUTE_STREAM_BODY, on_count, NULL);
     CHECK_EQ_INT(lg_server_listen(srv, "127.0.0.1:0", 0), LG_OK);
     uint16_t port = lg_server_port(srv);
 
@@ -111,6 +220,7 @@ int main(int argc, char **argv)
     long long resets_before = own_netns ? netns_resets_for_unread() : -1;
     for (int i = 0; i < 8 && r.started < r.total; i++) start(&r);
     while (r.done < r.total) lg_loop_run_once(loop, 1000);
+    test_streamed_uploads(loop, port);
     /* let every connection finish closing */
     lg_server_shutdown(srv, 5000, NULL, NULL);
     lg_loop_run(loop);
