@@ -870,6 +870,46 @@ static void test_cancel(void)
     lg_loop_free(loop);
 }
 
+/* lg_client_free from inside a response callback, with other calls in
+ * flight (one connecting, one waiting for a slot): each gets its callback
+ * once, with LG_ERR_CANCELLED, and everything is released. */
+static void free_in_callback(lg_response *res, void *user)
+{
+    outcome *o = user;
+    outcome_on_response(res, o);
+    lg_client_free(o->cli);
+}
+
+static void test_free_in_callback(void)
+{
+    lg_client_config cfg = small_cfg();
+    cfg.max_conns_per_origin = 2;
+    const char *resp = "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx";
+    fault_net_free(&FN);
+    fault_net_init(&FN);
+    lg_loop *loop = fault_loop_new(&FN);
+    lg_client *cli = lg_client_new(loop, &cfg);
+    fault_sock a = { .in = resp, .in_len = strlen(resp), .in_end = FAULT_SILENT };
+    fault_sock b = { .in_end = FAULT_SILENT };
+    fault_expect_connect(&FN, &a);
+    fault_expect_connect(&FN, &b);
+    outcome o[3];
+    memset(o, 0, sizeof o);
+    for (int i = 0; i < 3; i++) o[i].cli = cli;
+    lg_request req = { .url = "http://10.0.0.1/" };
+    lg_fetch(cli, &req, free_in_callback, &o[0]);
+    lg_fetch(cli, &req, outcome_on_response, &o[1]);
+    lg_fetch(cli, &req, outcome_on_response, &o[2]); /* waits: two per origin */
+    CHECK(fault_run(loop, 100000) > 0);
+    CHECK_EQ_INT(o[0].calls, 1);
+    CHECK_EQ_INT(o[0].err, LG_OK);
+    for (int i = 1; i < 3; i++) {
+        CHECK_EQ_INT(o[i].calls, 1);
+        CHECK_EQ_INT(o[i].err, LG_ERR_CANCELLED);
+    }
+    lg_loop_free(loop);
+}
+
 /* The pool's limit per origin: the fourth call waits for a free slot. */
 static void test_pool_limit(void)
 {
@@ -926,6 +966,7 @@ int main(void)
     test_timeouts();
     test_cancel();
     test_pool_limit();
+    test_free_in_callback();
     fault_net_free(&FN);
     TEST_MAIN_END();
 }
