@@ -152,18 +152,12 @@ static inline uint64_t lg_line_ends(const char *p, const char *end, size_t *nbit
                (uint64_t)lg_vbits(p + 32, LG_SCAN_CTL) << 32 |
                (uint64_t)lg_vbits(p + 48, LG_SCAN_CTL) << 48;
     }
-    size_t avail = (size_t)(end - p);
+    size_t avail = (size_t)(end - p), k = 0;
     uint64_t bits = 0;
     *nbits = avail;
-    for (size_t k = 0; k < avail; k += 16) {
-        const char *q = p + k;
-        if (end - q >= 16) {
-            bits |= (uint64_t)lg_vbits(q, LG_SCAN_CTL) << k;
-        } else { /* the 16 bytes ending at end, without those before q */
-            unsigned shift = (unsigned)(16 - (end - q));
-            bits |= (uint64_t)(lg_vbits(end - 16, LG_SCAN_CTL) >> shift) << k;
-        }
-    }
+    for (; k + 16 <= avail; k += 16) bits |= (uint64_t)lg_vbits(p + k, LG_SCAN_CTL) << k;
+    if (k < avail) /* the 16 bytes ending at end, without those before p + k */
+        bits |= (uint64_t)(lg_vbits(end - 16, LG_SCAN_CTL) >> (16 - (avail - k))) << k;
     return bits;
 }
 #endif
@@ -199,7 +193,9 @@ static inline const char *lg_vfind(const char *p, const char *end, const char *l
 static inline const char *lg_find_ctl_lo(const char *p, const char *end, const char *lo)
 {
     p = lg_vfind(p, end, lo, LG_SCAN_CTL);
-#if !defined(LG_SIMD_LINES)
+#if defined(LG_SIMD_LINES)
+    if (end - lo >= 16) return p; /* the vector scan's answer is exact */
+#else
     /* Without vectors, a machine word at a time: a word holds a control
      * byte when subtracting 0x20 from each byte borrows into a byte whose
      * top bit was clear, and DEL when its bytes xor 0x7f give a zero byte.
@@ -234,6 +230,9 @@ static inline const char *lg_find_ctl(const char *p, const char *end)
 static inline const char *lg_find_ctl_or_space_lo(const char *p, const char *end, const char *lo)
 {
     p = lg_vfind(p, end, lo, LG_SCAN_CTL_SPACE);
+#if defined(LG_SIMD_LINES)
+    if (end - lo >= 16) return p; /* the vector scan's answer is exact */
+#endif
     while (p < end) {
         unsigned char c = (unsigned char)*p;
         if (c <= 0x20 || c == 0x7f) return p;

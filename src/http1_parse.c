@@ -145,19 +145,20 @@ static int content_length(lg_head *h, fields_seen *s, const char *p, const char 
     }
 }
 
-/* Is the field name s[0..n) (n >= 4) the lower-case name `lower`? A word of
- * four bytes at a time, the last word overlapping the one before; bit 5
- * does for each byte what it does in word_index. */
-static int name_is(const char *s, const char *lower, size_t n)
+/* Are the bytes of the field name s[4..n) (n >= 4) those of the lower-case
+ * name `lower`? maybe_known has compared the first four. A word of four
+ * bytes at a time, the last word overlapping the one before; bit 5 does for
+ * each byte what it does in word_index. */
+static int name_rest_is(const char *s, const char *lower, size_t n)
 {
-    for (size_t i = 0;; i += 4) {
-        if (i + 4 > n) i = n - 4;
+    for (size_t i = 4; i < n; i += 4) {
+        size_t j = i + 4 > n ? n - 4 : i;
         uint32_t a, b;
-        memcpy(&a, s + i, 4);
-        memcpy(&b, lower + i, 4);
+        memcpy(&a, s + j, 4);
+        memcpy(&b, lower + j, 4);
         if ((a | 0x20202020u) != b) return 0;
-        if (i + 4 == n) return 1;
     }
+    return 1;
 }
 
 /* The field names with a meaning here. No two have the same length, so the
@@ -179,12 +180,13 @@ static int maybe_known(const char *name, size_t name_len)
     return (a | 0x20202020u) == b;
 }
 
-/* Out of line: most fields never get here, and the line loops keep their
- * vector constants in registers across the call sites that do. */
+/* After maybe_known said yes. Out of line: most fields never get here, and
+ * the line loops keep their vector constants in registers across the call
+ * sites that do. */
 static LG_NOINLINE int field_meaning(lg_head *h, fields_seen *s, const char *name, size_t name_len,
                          const char *v, const char *end, const char *lo)
 {
-    if (!name_is(name, known_names + known_at[name_len] - 1, name_len)) return 0;
+    if (!name_rest_is(name, known_names + known_at[name_len] - 1, name_len)) return 0;
     size_t n = (size_t)(end - v);
     switch (name_len) {
     case 4: /* Host */
@@ -328,7 +330,7 @@ static int fast_lines(const char **pp, const char *end, const char *lo, lg_head 
             if (p > base) ends &= ends - 1;
         }
         const char *cr = base + __builtin_ctzll(ends);
-        if (end - cr < 2 || cr[0] != '\r' || cr[1] != '\n') goto out;
+        if (end - cr < 2 || memcmp(cr, "\r\n", 2) != 0) goto out; /* one 16-bit compare */
         if (cr == p) {
             p += 2;
             rc = SECTION_END;
@@ -649,8 +651,9 @@ static int incomplete(size_t len, size_t max_head, int start_line_done, int is_r
 
 enum { KIND_REQUEST, KIND_RESPONSE };
 
-static int parse_head(lg_head *h, const char *buf, size_t len, size_t prev_len, size_t max_head,
-                      int kind, int request_method)
+/* Inlined into each caller in vector builds, where `kind` is then known. */
+static LG_SPEED_INLINE int parse_head(lg_head *h, const char *buf, size_t len, size_t prev_len,
+                                      size_t max_head, int kind, int request_method)
 {
     if (max_head == 0) max_head = LG_DEFAULT_MAX_HEAD;
     /* Only the first max_head bytes are looked at: whatever lies beyond can
