@@ -452,6 +452,11 @@ static void test_idle_gives_way(void)
     CHECK_EQ_INT(a->closed + b->closed, 1);
     fault_sock *gone = a->closed ? a : b;
     CHECK(gone->fin_sent && !gone->closed_with_unread && !gone->aborted);
+    /* Connections still open: shut down before freeing, as the API asks. */
+    lg_server_shutdown(e.srv, 1000, NULL, NULL);
+    for (int i = 0; i < 1000 && lg_server_get_stats(e.srv)->active_connections; i++)
+        lg_loop_run_once(e.loop, -1);
+    CHECK_EQ_INT(lg_server_get_stats(e.srv)->active_connections, 0);
     env_close(&e);
 }
 
