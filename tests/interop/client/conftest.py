@@ -3,6 +3,7 @@
 http.server and linger's own server (LINGER_INTEROP_SERVER), all on
 127.0.0.1, on ports the kernel picks, stopped when the module ends.
 """
+import ctypes
 import hashlib
 import os
 import shutil
@@ -77,11 +78,19 @@ def file_sha(path):
         return sha(f.read())
 
 
+def _die_with_parent():
+    """In the child: SIGKILL when pytest dies (a ctest timeout kills it), so
+    no server outlives its test."""
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 class Proc:
     """A server process that prints its port on its first line."""
 
     def __init__(self, argv, env=None):
-        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                                     preexec_fn=_die_with_parent)
         line = self.proc.stdout.readline()
         if not line:
             raise RuntimeError(f"{argv} did not start: {self.proc.stderr.read().decode()}")
@@ -136,6 +145,7 @@ def free_port():
 NGINX_CONF = """
 worker_processes 1;
 daemon off;
+master_process off;
 pid {tmp}/nginx.pid;
 error_log {tmp}/error.log warn;
 {user}
@@ -180,8 +190,10 @@ class Nginx:
             f.write(NGINX_CONF.format(tmp=self.tmp, port=self.port, www=www, backend=backend_port,
                                       user="user root;" if os.geteuid() == 0 else ""))
         nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+        # One process (master_process off), so that dying with pytest
+        # leaves no worker behind.
         self.proc = subprocess.Popen([nginx, "-p", self.tmp, "-c", conf], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE)
+                                     stderr=subprocess.PIPE, preexec_fn=_die_with_parent)
         deadline = time.monotonic() + 10
         while True:
             try:
