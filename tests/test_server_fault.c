@@ -460,6 +460,74 @@ static void test_idle_gives_way(void)
     env_close(&e);
 }
 
+/* Hundreds of pipelined requests of mixed kinds, arriving in random pieces
+ * into a small receive buffer, so that requests straddle every buffer
+ * boundary and compaction: every answer right and in order. */
+static void test_pipelining_stress(void)
+{
+    static char in[200000], expect[400000];
+    unsigned seed = 7;
+    for (int round = 0; round < 40; round++) {
+        size_t n = 0, e = 0;
+        for (int i = 0; i < 120; i++) {
+            seed = seed * 1103515245u + 12345u;
+            int kind = (int)((seed >> 16) % 3);
+            if (kind == 0) {
+                n += (size_t)sprintf(in + n, HELLO_REQ);
+                e += (size_t)sprintf(expect + e, HELLO_RESP);
+            } else {
+                size_t blen = (seed >> 8) % 300;
+                char b[300];
+                for (size_t k = 0; k < blen; k++) b[k] = (char)('A' + (k + (size_t)i) % 26);
+                if (kind == 1) {
+                    n += (size_t)sprintf(in + n, "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: %zu\r\n\r\n", blen);
+                    memcpy(in + n, b, blen);
+                    n += blen;
+                } else {
+                    n += (size_t)sprintf(in + n, "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n");
+                    for (size_t off = 0; off < blen; off += 37) {
+                        size_t c = blen - off < 37 ? blen - off : 37;
+                        n += (size_t)sprintf(in + n, "%zx\r\n", c);
+                        memcpy(in + n, b + off, c);
+                        n += c;
+                        n += (size_t)sprintf(in + n, "\r\n");
+                    }
+                    n += (size_t)sprintf(in + n, "0\r\n\r\n");
+                }
+                e += (size_t)sprintf(expect + e, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n", blen);
+                memcpy(expect + e, b, blen);
+                e += blen;
+            }
+        }
+        expect[e] = 0;
+        env env_;
+        lg_server_config cfg = { 0 };
+        cfg.recv_buffer_bytes = 512; /* every request near a boundary */
+        env_open(&env_, &cfg);
+        fault_sock script = { 0 };
+        script.in = in;
+        script.in_len = n;
+        seed = seed * 1103515245u + 12345u;
+        script.in_piece = 1 + (seed >> 16) % 700;
+        script.in_again = round & 1;
+        script.out_piece = (round & 2) ? 1 + (seed >> 20) % 900 : 0;
+        script.in_end = FAULT_EOF_AFTER_FIN;
+        int fd = fault_accept_queue(&env_.fn, &script);
+        CHECK(run_until_closed(&env_, fd));
+        fault_sock *k = fault_sock_get(&env_.fn, fd);
+        int ok = k->out_len == e && memcmp(k->out, expect, e) == 0;
+        CHECK(ok);
+        if (!ok) {
+            size_t d = 0;
+            while (d < k->out_len && d < e && k->out[d] == expect[d]) d++;
+            fprintf(stderr, "  round %d (piece %zu): answers differ at byte %zu of %zu (got %zu)\n", round,
+                    script.in_piece, d, e, k->out_len);
+        }
+        CHECK_EQ_INT(k->closed_with_unread, 0);
+        env_close(&env_);
+    }
+}
+
 int main(void)
 {
     test_every_cut(HELLO_REQ, HELLO_RESP, "GET");
@@ -475,5 +543,6 @@ int main(void)
     test_timeouts();
     test_connection_limit();
     test_idle_gives_way();
+    test_pipelining_stress();
     TEST_MAIN_END();
 }
