@@ -340,7 +340,11 @@ static long px_sendfile(void *ctx, int fd, int file, uint64_t offset, size_t len
         w = sendfile(fd, file, &off, len);
     } while (w < 0 && errno == EINTR);
     int e = errno;
-    if (w < 0 && e == EPIPE && !was_pending) {
+    /* Not only a failed call raises it: sendfile() that meets EPIPE after
+     * some bytes went reports the short count, with SIGPIPE raised all the
+     * same. So take back whatever SIGPIPE the call left pending. */
+    sigset_t now;
+    if (!was_pending && sigpending(&now) == 0 && sigismember(&now, SIGPIPE)) {
         static const struct timespec no_wait = { 0, 0 };
         while (sigtimedwait(&pipe_set, NULL, &no_wait) < 0 && errno == EINTR) {
         }
