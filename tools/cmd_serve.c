@@ -9,10 +9,16 @@
  *   GET  /static/...  files below --root
  *
  * SIGINT/SIGTERM shut it down gracefully: in-flight requests finish.
+ *
+ * --workers N runs N loops, one thread each, every one with its own server
+ * listening on the same port (SO_REUSEPORT: the kernel spreads connections
+ * over them). Each loop stays single-threaded; nothing is shared between
+ * them but the signal that stops them all.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,7 +70,11 @@ typedef struct demo {
     int quiet;
     int sigpipe[2];
     lg_io sigio;
+    int id;           /* 0 for the first loop, which the main thread runs */
+    pthread_t thread; /* workers after the first: the thread running loop */
 } demo;
+
+#define MAX_WORKERS 64
 
 static void on_index(lg_req *req, lg_res *res, void *user)
 {
@@ -161,15 +171,19 @@ static void access_log(lg_req *req, int status, uint64_t bytes, uint32_t ms, voi
             (int)t.len, t.ptr ? t.ptr : "", status, (unsigned long long)bytes, ms);
 }
 
-/* Signals arrive through a pipe so that the loop, not the handler, acts. */
-static int signal_fd = -1;
+/* Signals arrive through a pipe per loop so that each loop, not the
+ * handler, acts. The handler only writes (async-signal-safe); the table is
+ * filled before the handler is installed. */
+static int signal_fds[MAX_WORKERS];
+static int signal_nfds;
 
 static void on_signal(int sig)
 {
     char c = (char)sig;
     int saved = errno;
-    if (write(signal_fd, &c, 1) < 0) {
-    }
+    for (int i = 0; i < signal_nfds; i++)
+        if (write(signal_fds[i], &c, 1) < 0) {
+        }
     errno = saved;
 }
 
@@ -187,7 +201,7 @@ static void on_signal_readable(lg_io *io, unsigned events)
     (void)events;
     if (read(io->fd, &c, 1) != 1) return;
     if (!d->srv) return;
-    fprintf(stderr, "linger: shutting down (in-flight requests finish first)\n");
+    if (d->id == 0) fprintf(stderr, "linger: shutting down (in-flight requests finish first)\n");
     lg_io_close(io);
     lg_server_shutdown(d->srv, 10000, shutdown_done, d);
 }
@@ -198,24 +212,70 @@ static void usage(FILE *f)
                "  --host ADDR   address to listen on (default 127.0.0.1; 0.0.0.0 or :: for all)\n"
                "  --port N      port (default 8080)\n"
                "  --root DIR    directory served under /static (default ./www)\n"
-               "  --max-conns N connection limit (default 256)\n"
+               "  --max-conns N connection limit (default 256; per worker)\n"
+               "  --workers N   N event loops, one thread each, sharing the port\n"
+               "                (SO_REUSEPORT; default 1: one loop, no extra thread)\n"
                "  --quiet       no access log on stderr\n");
+}
+
+/* One loop with its own server, routes and signal pipe. Called for every
+ * worker from the main thread, before any loop runs. */
+static int worker_setup(demo *d, unsigned max_conns, const char *root, int say_root)
+{
+    d->sigpipe[0] = d->sigpipe[1] = -1;
+    d->loop = lg_loop_new(NULL);
+    if (!d->loop) {
+        fprintf(stderr, "linger serve: cannot create the event loop\n");
+        return -1;
+    }
+    lg_server_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.max_conns = max_conns;
+    if (!d->quiet) cfg.access_log = access_log;
+    d->srv = lg_server_new(d->loop, &cfg);
+    if (!d->srv) {
+        fprintf(stderr, "linger serve: cannot create the server\n");
+        return -1;
+    }
+    lg_route(d->srv, "GET", "/", on_index, d);
+    lg_route(d->srv, "GET", "/hello", on_hello, d);
+    lg_route(d->srv, "POST", "/echo", on_echo, d);
+    lg_route(d->srv, "GET", "/api/stats", on_stats, d);
+    lg_route(d->srv, "GET", "/stream", on_stream, d);
+    int rc = lg_server_static(d->srv, "/static", root);
+    if (rc != LG_OK && say_root)
+        fprintf(stderr, "linger serve: not serving /static from %s: %s\n", root, lg_strerror(rc));
+
+    if (pipe(d->sigpipe) == 0) {
+        fcntl(d->sigpipe[0], F_SETFL, O_NONBLOCK);
+        fcntl(d->sigpipe[1], F_SETFL, O_NONBLOCK);
+        signal_fds[signal_nfds++] = d->sigpipe[1];
+        lg_io_init(d->loop, &d->sigio, d->sigpipe[0], on_signal_readable, d);
+        lg_io_set(&d->sigio, LG_READABLE);
+    }
+    return 0;
+}
+
+static void *worker_run(void *arg)
+{
+    demo *d = arg;
+    lg_loop_run(d->loop);
+    return NULL;
 }
 
 int cmd_serve(int argc, char **argv)
 {
     const char *host = "127.0.0.1", *root = "www";
-    int port = 8080;
+    int port = 8080, quiet = 0, nworkers = 1;
     unsigned max_conns = 0;
-    demo d;
-    memset(&d, 0, sizeof d);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--host") == 0 && i + 1 < argc) host = argv[++i];
         else if (strcmp(a, "--port") == 0 && i + 1 < argc) port = atoi(argv[++i]);
         else if (strcmp(a, "--root") == 0 && i + 1 < argc) root = argv[++i];
         else if (strcmp(a, "--max-conns") == 0 && i + 1 < argc) max_conns = (unsigned)atoi(argv[++i]);
-        else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) d.quiet = 1;
+        else if (strcmp(a, "--workers") == 0 && i + 1 < argc) nworkers = atoi(argv[++i]);
+        else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) quiet = 1;
         else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
             return 0;
@@ -229,53 +289,88 @@ int cmd_serve(int argc, char **argv)
         fprintf(stderr, "linger serve: port must be 0..65535\n");
         return 2;
     }
-
-    d.loop = lg_loop_new(NULL);
-    if (!d.loop) {
-        fprintf(stderr, "linger serve: cannot create the event loop\n");
-        return 1;
+    if (nworkers < 1 || nworkers > MAX_WORKERS) {
+        fprintf(stderr, "linger serve: --workers must be 1..%d\n", MAX_WORKERS);
+        return 2;
     }
-    lg_server_config cfg;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.max_conns = max_conns;
-    if (!d.quiet) cfg.access_log = access_log;
-    d.srv = lg_server_new(d.loop, &cfg);
-    lg_route(d.srv, "GET", "/", on_index, &d);
-    lg_route(d.srv, "GET", "/hello", on_hello, &d);
-    lg_route(d.srv, "POST", "/echo", on_echo, &d);
-    lg_route(d.srv, "GET", "/api/stats", on_stats, &d);
-    lg_route(d.srv, "GET", "/stream", on_stream, &d);
-    int rc = lg_server_static(d.srv, "/static", root);
-    if (rc != LG_OK)
-        fprintf(stderr, "linger serve: not serving /static from %s: %s\n", root, lg_strerror(rc));
 
-    char addr[128];
+    static demo workers[MAX_WORKERS];
+    memset(workers, 0, sizeof workers);
+    /* One loop: a plain listener, as always. Several: every listener says
+     * SO_REUSEPORT, and those after the first take the first one's port
+     * (which the kernel chose if --port 0 asked it to). */
+    unsigned flags = nworkers > 1 ? LG_LISTEN_REUSEPORT : 0;
     int v6 = strchr(host, ':') != NULL;
-    snprintf(addr, sizeof addr, v6 ? "[%s]:%d" : "%s:%d", host, port);
-    rc = lg_server_listen(d.srv, addr, 0);
-    if (rc != LG_OK) {
-        fprintf(stderr, "linger serve: cannot listen on %s: %s\n", addr, lg_strerror(rc));
+    char addr[128];
+    int rc = 0, ready = 0;
+    for (int i = 0; i < nworkers && rc == 0; i++) {
+        demo *d = &workers[i];
+        d->quiet = quiet;
+        d->id = i;
+        rc = worker_setup(d, max_conns, root, i == 0);
+        if (rc == 0) {
+            ready = i + 1;
+            snprintf(addr, sizeof addr, v6 ? "[%s]:%d" : "%s:%d", host, port);
+            int err = lg_server_listen(d->srv, addr, flags);
+            if (err != LG_OK) {
+                fprintf(stderr, "linger serve: cannot listen on %s: %s\n", addr, lg_strerror(err));
+                rc = -1;
+            } else {
+                port = lg_server_port(d->srv);
+            }
+        }
+    }
+    if (rc != 0) {
+        for (int i = 0; i < ready; i++) {
+            if (workers[i].srv) lg_server_free(workers[i].srv);
+            lg_loop_free(workers[i].loop);
+        }
         return 1;
     }
 
-    if (pipe(d.sigpipe) == 0) {
-        fcntl(d.sigpipe[0], F_SETFL, O_NONBLOCK);
-        fcntl(d.sigpipe[1], F_SETFL, O_NONBLOCK);
-        signal_fd = d.sigpipe[1];
-        struct sigaction sa;
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = on_signal;
-        sigaction(SIGINT, &sa, NULL);
-        sigaction(SIGTERM, &sa, NULL);
-        lg_io_init(d.loop, &d.sigio, d.sigpipe[0], on_signal_readable, &d);
-        lg_io_set(&d.sigio, LG_READABLE);
-    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    snprintf(addr, sizeof addr, v6 ? "[%s]:%u" : "%s:%u", host, lg_server_port(d.srv));
-    fprintf(stderr, "linger serve: listening on http://%s/ (Ctrl-C stops)\n", addr);
-    rc = lg_loop_run(d.loop);
-    lg_server_free(d.srv);
-    lg_loop_free(d.loop);
+    snprintf(addr, sizeof addr, v6 ? "[%s]:%d" : "%s:%d", host, port);
+    if (nworkers > 1)
+        fprintf(stderr, "linger serve: listening on http://%s/ with %d loops (Ctrl-C stops)\n",
+                addr, nworkers);
+    else
+        fprintf(stderr, "linger serve: listening on http://%s/ (Ctrl-C stops)\n", addr);
+
+    /* The workers' threads leave the signals to the main thread, which runs
+     * the first loop itself. */
+    sigset_t stop, old;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, &old);
+    int started = 1;
+    for (; started < nworkers; started++) {
+        if (pthread_create(&workers[started].thread, NULL, worker_run, &workers[started]) != 0) {
+            fprintf(stderr, "linger serve: cannot start worker %d; running %d\n", started + 1,
+                    started);
+            break;
+        }
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    /* Workers that did not start close their listeners, or the kernel
+     * would hand them connections nobody accepts. */
+    for (int i = started; i < nworkers; i++) {
+        lg_server_free(workers[i].srv);
+        workers[i].srv = NULL;
+    }
+
+    rc = lg_loop_run(workers[0].loop);
+    for (int i = 1; i < started; i++) pthread_join(workers[i].thread, NULL);
+    for (int i = 0; i < nworkers; i++) {
+        if (workers[i].srv) lg_server_free(workers[i].srv);
+        if (i >= started && workers[i].sigpipe[0] >= 0) lg_io_close(&workers[i].sigio);
+        lg_loop_free(workers[i].loop);
+    }
     return rc == LG_OK ? 0 : 1;
 }
