@@ -17,7 +17,9 @@
  * connection while all the others sit idle.
  *
  * Figures are medians of the rounds. Kernel memory (socket buffers, epoll
- * items) is not in VmRSS and not counted.
+ * items) is not in VmRSS and not counted. With BENCH_TSV=FILE every round's
+ * figures go to FILE too, for bench/report.py, one per line:
+ *   WHAT  ROUND  VALUE      (WHAT: timer_start_ns ... epoll_rss_per_conn_b ...)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -309,6 +311,9 @@ int main(int argc, char **argv)
     if (rounds < 1) rounds = 1;
     nconns = raise_nofile(nconns);
 
+    const char *tsv_path = getenv("BENCH_TSV");
+    FILE *tsv = tsv_path && *tsv_path ? fopen(tsv_path, "w") : NULL;
+    if (tsv_path && *tsv_path && !tsv) perror(tsv_path);
     double *a = calloc((size_t)rounds, sizeof *a), *b = calloc((size_t)rounds, sizeof *b),
            *c = calloc((size_t)rounds, sizeof *c), *d = calloc((size_t)rounds, sizeof *d);
     for (int i = 0; i < rounds; i++) {
@@ -317,6 +322,10 @@ int main(int argc, char **argv)
         b[i] = r.move;
         c[i] = r.stop;
         d[i] = r.fire;
+        if (tsv)
+            fprintf(tsv, "timer_start_ns\t%d\t%.2f\ntimer_move_ns\t%d\t%.2f\n"
+                         "timer_stop_ns\t%d\t%.2f\ntimer_fire_ns\t%d\t%.2f\n",
+                    i, r.start, i, r.move, i, r.stop, i, r.fire);
     }
     printf("timers: %d, random timeouts 0-60 s, medians of %d rounds\n", ntimers, rounds);
     printf("  start %.0f ns, move later %.0f ns, stop %.0f ns, fire %.0f ns per timer; "
@@ -339,6 +348,11 @@ int main(int argc, char **argv)
             b[good] = r.iter_us;
             c[good] = r.rtt_us;
             good++;
+            if (tsv)
+                fprintf(tsv, "%s_rss_per_conn_b\t%d\t%.1f\n%s_idle_iteration_us\t%d\t%.3f\n"
+                             "%s_round_trip_us\t%d\t%.3f\n",
+                        backends[k], i, r.rss_per_conn, backends[k], i, r.iter_us, backends[k],
+                        i, r.rtt_us);
         }
         if (!good) {
             printf("  %-6s (failed)\n", backends[k]);
@@ -351,6 +365,10 @@ int main(int argc, char **argv)
            "an idle stream holds no receive buffer; kernel memory (socket, epoll item) is not "
            "counted\n",
            sizeof(lg_stream));
+    if (tsv) {
+        fprintf(tsv, "timers\t0\t%d\nconns\t0\t%d\n", ntimers, nconns);
+        fclose(tsv);
+    }
     free(a);
     free(b);
     free(c);

@@ -12,7 +12,11 @@
  * with the result.
  *
  * Usage: bench_parse [rounds] (default 11; the BENCH_ROUNDS variable works
- * too). Run it pinned to one core: bench/parse.sh does.
+ * too). Run it pinned to one core: bench/parse.sh does. With BENCH_TSV=FILE
+ * it also writes every round's figure and the strictness table to FILE, as
+ * tab-separated lines, for bench/report.py:
+ *   time   PARSER  REQUEST  BYTES  ROUND  NS_PER_REQUEST
+ *   reject PARSER  CASE     0|1
  *
  * bench_parse --only PARSER REQUEST ITERATIONS parses one request with one
  * parser and nothing else, for a profiler: under valgrind --tool=callgrind
@@ -307,6 +311,16 @@ int main(int argc, char **argv)
                 ns[j][r][k] = time_parse(&parsers[j], copy[r], requests[r].len, iters[j][r]);
             }
 
+    const char *tsv_path = getenv("BENCH_TSV");
+    FILE *tsv = tsv_path && *tsv_path ? fopen(tsv_path, "w") : NULL;
+    if (tsv_path && *tsv_path && !tsv) perror(tsv_path);
+    if (tsv)
+        for (size_t i = 0; i < NPARSERS; i++)
+            for (size_t r = 0; r < NREQUESTS; r++)
+                for (int k = 0; k < rounds; k++)
+                    fprintf(tsv, "time\t%s\t%s\t%zu\t%d\t%.3f\n", parsers[i].name,
+                            requests[r].key, requests[r].len, k, ns[i][r][k]);
+
     double med[NPARSERS][NREQUESTS];
     for (size_t i = 0; i < NPARSERS; i++)
         for (size_t r = 0; r < NREQUESTS; r++) {
@@ -353,6 +367,7 @@ int main(int argc, char **argv)
              * accepted; an error, or still waiting for more, is not. */
             int rej = parsers[i].run(c, n) < 0;
             counts[i] += rej;
+            if (tsv) fprintf(tsv, "reject\t%s\t%s\t%d\n", parsers[i].name, bad[b].what, rej);
             printf(" %-6s", rej ? "R" : ".");
         }
         printf("\n");
@@ -362,5 +377,6 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < NPARSERS; i++) printf(" %2d/%-3zu", counts[i], NBAD);
     printf("\n");
     for (size_t r = 0; r < NREQUESTS; r++) free(copy[r]);
+    if (tsv) fclose(tsv);
     return 0;
 }

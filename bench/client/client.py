@@ -14,9 +14,11 @@ the median of several rounds, the clients taking turns. Prints the ratios
 and whether the targets are met (issue 5: at least curl's throughput at no
 more CPU per GiB; at least 1.5 times libcurl's requests per second).
 
-Usage: client.py BUILD_DIR [--rounds N] [--size-mib N] [--requests N]
+Usage: client.py BUILD_DIR [--rounds N] [--size-mib N] [--requests N] [--json FILE]
+--json writes every round's figures to FILE, for bench/report.py.
 """
 import argparse
+import json
 import os
 import resource
 import shutil
@@ -91,7 +93,16 @@ def main():
     ap.add_argument("--size-mib", type=int, default=1024)
     ap.add_argument("--requests", type=int, default=200000)
     ap.add_argument("--concurrency", type=int, default=50)
+    ap.add_argument("--json", default=None)
     a = ap.parse_args()
+    result = {"rounds": a.rounds, "size_mib": a.size_mib, "requests": a.requests,
+              "concurrency": a.concurrency, "download": [], "rps": []}
+
+    def save():
+        if a.json:
+            os.makedirs(os.path.dirname(os.path.abspath(a.json)), exist_ok=True)
+            with open(a.json, "w") as f:
+                json.dump(result, f, indent=1)
 
     linger = os.path.join(a.build, "tools", "linger")
     rps_linger = os.path.join(a.build, "bench", "client", "bench_rps_linger")
@@ -140,13 +151,15 @@ def main():
               if os.path.exists("/proc/cpuinfo") else "")
         print(f"clients on CPU {client_cpu}, nginx (1 worker) on CPU {server_cpu}; {a.rounds} rounds, medians")
         if have_curl:
-            print(f"curl: {subprocess.run(['curl', '--version'], capture_output=True, text=True).stdout.splitlines()[0]}")
+            curl_version = subprocess.run(['curl', '--version'], capture_output=True, text=True).stdout.splitlines()[0]
+            result["curl_version"] = curl_version.split()[1]
+            print(f"curl: {curl_version}")
 
         # --- download ---
         url = base + "/big.bin"
         subprocess.run(["cat", big], stdout=subprocess.DEVNULL)  # into the page cache
         dl = {"linger": [], "curl": []}
-        for _ in range(a.rounds):
+        for r in range(a.rounds):
             tools = [("linger", [linger, "get", "-q", "-o", "/dev/null", url])]
             if have_curl:
                 tools.append(("curl", ["curl", "-s", "-o", "/dev/null", url]))
@@ -154,6 +167,9 @@ def main():
                 st, wall, cpu, _ = run(pin(client_cpu) + argv)
                 if st == 0:
                     dl[name].append((size / wall / 1e9, cpu / (size / (1 << 30))))
+                    result["download"].append({"client": name, "round": r, "gb_s": dl[name][-1][0],
+                                               "cpu_s_per_gib": dl[name][-1][1]})
+        save()
         print(f"\ndownload of {a.size_mib} MiB from nginx          GB/s   CPU s per GiB")
         med = {}
         for name in ("linger", "curl"):
@@ -172,7 +188,7 @@ def main():
         # --- requests per second ---
         url = base + "/hello"
         rp = {"linger": [], "libcurl multi": []}
-        for _ in range(a.rounds):
+        for r in range(a.rounds):
             tools = [("linger", [rps_linger, url, str(a.requests), str(a.concurrency)])]
             if have_libcurl:
                 tools.append(("libcurl multi", [rps_curl, url, str(a.requests), str(a.concurrency)]))
@@ -181,6 +197,9 @@ def main():
                 if st == 0:
                     f = out.split()
                     rp[name].append((float(f[f.index("rps") + 1]), float(f[f.index("cpu_us_per_req") + 1])))
+                    result["rps"].append({"client": name, "round": r, "rps": rp[name][-1][0],
+                                          "cpu_us_per_req": rp[name][-1][1]})
+        save()
         print(f"\n{a.requests} small keep-alive GETs, {a.concurrency} in flight   req/s   CPU us per request")
         med = {}
         for name in ("linger", "libcurl multi"):
