@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "linger_opts.h" /* build options: what this build leaves out */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -353,12 +355,16 @@ void lg_set_allocator(const lg_allocator *a);
 enum { LG_LOG_ERROR = 0, LG_LOG_WARN = 1, LG_LOG_INFO = 2, LG_LOG_DEBUG = 3 };
 typedef void (*lg_log_fn)(int level, const char *message, void *user);
 
-/* An IPv4 or IPv6 socket address. */
+/* An IPv4 or IPv6 socket address (IPv4 only with LG_NO_IPV6). */
 typedef struct lg_addr {
     uint8_t family;       /* 4 or 6 */
     uint16_t port;        /* host byte order */
+#if !defined(LG_NO_IPV6)
     uint32_t scope_id;    /* IPv6 zone, 0 otherwise */
     uint8_t ip[16];       /* network byte order; IPv4 uses the first 4 */
+#else
+    uint8_t ip[4];        /* network byte order */
+#endif
 } lg_addr;
 
 /* Parse a numeric address: "127.0.0.1:8080", "[::1]:8080", "0.0.0.0:80".
@@ -427,12 +433,17 @@ uint64_t lg_loop_now(const lg_loop *loop);
 /* Re-read the clock (after a long computation in a callback). */
 void lg_loop_update_time(lg_loop *loop);
 const lg_loop_stats *lg_loop_get_stats(const lg_loop *loop);
-/* Log through the loop's hook, printf-style. */
+/* Log through the loop's hook, printf-style. With LG_NO_LOG it is gone:
+ * the arguments are not even evaluated. */
+#if !defined(LG_NO_LOG)
 void lg_log(lg_loop *loop, int level, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
+#else
+#define lg_log(loop, level, ...) ((void)(loop), (void)(level))
+#endif
 
 /* --- readiness of a descriptor --- */
 #define LG_READABLE 1u
@@ -810,6 +821,7 @@ int lg_query_get(lg_str query, const char *key, char *out, size_t cap);
 int lg_base64_encode(const void *in, size_t len, char *out, size_t cap);
 int lg_base64_decode(const char *in, size_t len, void *out, size_t cap);
 
+#if !defined(LG_NO_SERVER)
 /* ======================================================================
  * 8. Server
  *
@@ -1008,7 +1020,9 @@ int lg_res_stream(lg_res *res, int status, lg_fill_fn fill, void *user);
 
 /* The request this response answers. */
 lg_req *lg_res_req(lg_res *res);
+#endif /* !LG_NO_SERVER */
 
+#if !defined(LG_NO_CLIENT)
 /* ======================================================================
  * 9. Client  (src/client*.c)
  *
@@ -1178,6 +1192,7 @@ void lg_response_free(lg_response *res);
  * *res is set (free it with lg_response_free) unless out of memory, even
  * when the request failed: it tells how far it got. Returns res->err. */
 int lg_fetch_sync(const lg_request *req, lg_response **res);
+#endif /* !LG_NO_CLIENT */
 
 #ifdef __cplusplus
 }

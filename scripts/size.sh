@@ -1,46 +1,141 @@
 #!/bin/sh
-# Cross-compiles the portable layers with -Werror and prints text/data/bss
-# per layer. Cortex-M4 -Os is the reference figure.
+# `make size`: cross-builds linger (the portable layers and the lwIP port)
+# for Cortex-M0+, Cortex-M4 and RV32IMC in every published configuration,
+# with -Werror, and prints what each costs:
+#
+#   flash  what the linker keeps of linger in a program that uses it
+#          (ports/footprint/app_*.c, linked with --gc-sections): text, data
+#          and bss of linger's own objects and its lwIP port, nothing else
+#   RAM    bytes per connection on the 32-bit target, from sizeof
+#          (ports/footprint/sizes.c, compiled for the target, read with nm)
+#
+# and, for reference, the sum of the objects per layer (Cortex-M4, full
+# configuration), which is what a build without --gc-sections would pay.
+# docs/footprint.md explains the figures.
 set -eu
 cd "$(dirname "$0")/.."
 JOBS=$(nproc 2>/dev/null || echo 2)
+OUT=build-size
+mkdir -p "$OUT"
 
-build_arm() { # $1 = cpu, $2 = build dir
-  cmake -S . -B "$2" -DCMAKE_TOOLCHAIN_FILE=cmake/arm-none-eabi.cmake \
-    -DLINGER_ARM_CPU="$1" -DCMAKE_BUILD_TYPE=MinSizeRel -DLINGER_PORTABLE_ONLY=ON >/dev/null
-  cmake --build "$2" -j "$JOBS" >/dev/null
+# configuration name, then its options (include/linger_opts.h)
+MIN="LG_NO_FILES;LG_NO_CHUNKED_UPLOAD;LG_NO_IPV6;LG_NO_LOG;LG_NO_ERROR_STRINGS;LG_NO_THREADS;LG_NO_DATE"
+CONFIGS="full:
+server:LG_NO_CLIENT
+client:LG_NO_SERVER
+min-server:LG_NO_CLIENT;$MIN
+min-both:$MIN
+min-client:LG_NO_SERVER;$MIN"
+
+# target name, toolchain file, extra cmake args, compiler, flags
+target_info() {
+  case $1 in
+    m0plus) echo "cmake/arm-none-eabi.cmake|-DLINGER_ARM_CPU=cortex-m0plus|arm-none-eabi|-mcpu=cortex-m0plus -mthumb" ;;
+    m4) echo "cmake/arm-none-eabi.cmake|-DLINGER_ARM_CPU=cortex-m4|arm-none-eabi|-mcpu=cortex-m4 -mthumb" ;;
+    rv32) echo "cmake/riscv32-elf.cmake||riscv64-unknown-elf|-march=rv32imc -mabi=ilp32 -isystem /usr/include/newlib" ;;
+  esac
+}
+TARGETS="m0plus m4 rv32"
+
+build() { # $1 target, $2 config name, $3 options
+  info=$(target_info "$1")
+  tc=${info%%|*}; rest=${info#*|}; extra=${rest%%|*}
+  dir="$OUT/$1-$2"
+  # shellcheck disable=SC2086
+  cmake -S . -B "$dir" -DCMAKE_TOOLCHAIN_FILE="$tc" $extra -DCMAKE_BUILD_TYPE=MinSizeRel \
+    -DLINGER_LWIP=ON -DLINGER_OPTIONS="$3" >"$dir.log" 2>&1 || { cat "$dir.log"; exit 1; }
+  cmake --build "$dir" -j "$JOBS" >>"$dir.log" 2>&1 || { cat "$dir.log"; exit 1; }
 }
 
-layer_size() { # $1 = build dir, $2 = label, rest = object basenames
-  dir=$1; label=$2; shift 2
+# Link a footprint program; prints "text data bss" of linger's part.
+link_app() { # $1 target, $2 config name, $3 options, $4 program (server|client|both)
+  info=$(target_info "$1")
+  rest=${info#*|}; rest=${rest#*|}; prefix=${rest%%|*}; flags=${rest#*|}
+  dir="$OUT/$1-$2"
+  defs=$(echo "$3" | tr ';' '\n' | sed '/^$/d; s/^/-D/' | tr '\n' ' ')
+  case $4 in
+    server) apps="-DAPP_SERVER"; srcs="main app_server" ;;
+    client) apps="-DAPP_CLIENT"; srcs="main app_client" ;;
+    both) apps="-DAPP_SERVER -DAPP_CLIENT"; srcs="main app_server app_client" ;;
+  esac
   objs=""
-  for o in "$@"; do
-    objs="$objs $(find "$dir" -name "$o.c.obj" -o -name "$o.c.o" | head -1)"
+  for f in $srcs stubs; do
+    # (the stubs' parameters are unused by design)
+    # shellcheck disable=SC2086
+    "$prefix-gcc" -std=c11 $flags -Os -ffunction-sections -fdata-sections -fno-builtin \
+      -Wall -Wextra -Wno-unused-parameter -Werror -Iinclude $defs $apps \
+      -c "ports/footprint/$f.c" -o "$dir/fp_$4_$f.o"
+    objs="$objs $dir/fp_$4_$f.o"
   done
-  arm-none-eabi-size -t $objs | tail -1 | awk -v l="$label" '{ printf "  %-28s text %6d  data %4d  bss %4d\n", l, $1, $2, $3 }'
+  # shellcheck disable=SC2086
+  "$prefix-gcc" $flags -nostdlib -Wl,--gc-sections -Wl,-e,main -Wl,-Map="$dir/fp_$4.map" \
+    -o "$dir/fp_$4.elf" $objs "$dir/liblinger.a" -lgcc
+  awk -f scripts/mapsize.awk "$dir/fp_$4.map" >"$dir/fp_$4.sizes"
+  awk '$1 ~ /^liblinger\.a/ { t += $2; d += $3; b += $4 } END { printf "%d %d %d\n", t, d, b }' \
+    "$dir/fp_$4.sizes"
 }
 
-build_arm cortex-m4 build-arm-m4
-echo "Cortex-M4 (-mthumb -Os), arm-none-eabi-gcc $(arm-none-eabi-gcc -dumpversion):"
-# Parsing heads and decoding bodies, with the character table they share;
-# the lookups that read a parsed head (lg_head_get, lg_list_has) apart.
-layer_size build-arm-m4 "codec: parse + body" http1_chars http1_parse http1_body
-layer_size build-arm-m4 "codec: lookups" http1_lookup
-layer_size build-arm-m4 "codec: serialiser" http1_write
-layer_size build-arm-m4 "error table" err
-layer_size build-arm-m4 "server: static files" static static_http
-# The client: URLs (shared with the server), then calls, pool, send, receive.
-layer_size build-arm-m4 "url" url
-layer_size build-arm-m4 "client" client client_pool client_send client_recv client_sync
-layer_size build-arm-m4 "loop + stream + tcp" alloc addr loop loop_poll stream stream_read tcp resolve
-layer_size build-arm-m4 "server core" server server_conn server_req server_res router
-
-# The lwIP platform port, compile-checked against stub lwIP headers
-# (ports/stub/include/lwip): the real lwIP is the target's.
-for cpu in cortex-m4 cortex-m0plus; do
-  arm-none-eabi-gcc -std=c11 -mcpu=$cpu -mthumb -Os -Wall -Wextra -Werror -Wshadow \
-    -Wstrict-prototypes -Wmissing-prototypes -Iinclude -Isrc -Iports/stub/include \
-    -c ports/lwip/net_lwip.c -o "build-arm-m4/net_lwip_$cpu.o"
+echo "$CONFIGS" | while IFS=: read -r name opts; do
+  for t in $TARGETS; do build "$t" "$name" "$opts"; done
 done
-arm-none-eabi-size "build-arm-m4/net_lwip_cortex-m4.o" | tail -1 |
-  awk '{ printf "  %-28s text %6d  data %4d  bss %4d\n", "platform: lwIP port", $1, $2, $3 }'
+
+printf '\nlinger in a linked program (--gc-sections, -Os): text data bss, bytes\n'
+printf '%-11s %-14s %-20s %-20s %-20s\n' configuration program "Cortex-M0+" "Cortex-M4" "RV32IMC"
+echo "$CONFIGS" | while IFS=: read -r name opts; do
+  case $name in
+    *server) progs=server ;;
+    *client) progs=client ;;
+    *) progs="server both" ;;
+  esac
+  for p in $progs; do
+    label=$p; [ "$p" = both ] && label="server+client"
+    line=$(printf '%-11s %-14s' "$name" "$label")
+    for t in $TARGETS; do
+      set -- $(link_app "$t" "$name" "$opts" "$p")
+      line="$line $(printf '%6d %5d %5d   ' "$1" "$2" "$3")"
+    done
+    echo "$line"
+  done
+done
+printf '(options: full = none; server = LG_NO_CLIENT; client = LG_NO_SERVER;\n min-* = the same and %s)\n' "$(echo "$MIN" | tr ';' ' ')"
+
+# Per connection, on each 32-bit target.
+printf '\nRAM per connection (sizeof on the target), bytes\n'
+for cfg in full min-server; do
+  for t in $TARGETS; do
+    info=$(target_info "$t")
+    rest=${info#*|}; rest=${rest#*|}; prefix=${rest%%|*}; flags=${rest#*|}
+    opts=$(echo "$CONFIGS" | sed -n "s/^$cfg://p")
+    defs=$(echo "$opts" | tr ';' '\n' | sed '/^$/d; s/^/-D/' | tr '\n' ' ')
+    [ "$cfg" = full ] || defs="$defs -DSIZES_SMALL"
+    # shellcheck disable=SC2086
+    "$prefix-gcc" -std=c11 $flags -Os -Wall -Wextra -Werror -Iinclude -Isrc $defs \
+      -c ports/footprint/sizes.c -o "$OUT/sizes-$t-$cfg.o"
+    "$prefix-nm" -S -t d "$OUT/sizes-$t-$cfg.o" |
+      awk -v t="$t" -v c="$cfg" '$4 ~ /^size_/ { sub(/^size_/, "", $4); v[$4] = $2 + 0 }
+        END { printf "  %-10s %-7s connection %4d  request %4d (+%d headers, %d scratch)  =  state %d + buffers %d (%s)\n",
+              c, t, v["conn"], v["request"], v["headers"], v["scratch"], v["state"], v["buffers"], v["profile"] == 1 ? "defaults" : "small profile" }'
+  done
+done
+
+# For reference: the sum of the objects, per layer (what a link without
+# --gc-sections would pay), Cortex-M4, full configuration.
+layer_size() { # $1 label, rest = source basenames
+  label=$1; shift
+  objs=""
+  for o in "$@"; do objs="$objs $(find "$OUT/m4-full" -name "$o.c.obj" | head -1)"; done
+  # shellcheck disable=SC2086
+  arm-none-eabi-size -t $objs | tail -1 |
+    awk -v l="$label" '{ printf "  %-28s text %6d  data %4d  bss %4d\n", l, $1, $2, $3 }'
+}
+printf '\nSum of objects per layer, Cortex-M4 -Os, full configuration:\n'
+layer_size "codec: parse + body" http1_chars http1_parse http1_body
+layer_size "codec: lookups" http1_lookup
+layer_size "codec: serialiser" http1_write
+layer_size "error table" err
+layer_size "url" url
+layer_size "loop + stream + tcp" alloc addr loop loop_poll stream stream_read tcp resolve
+layer_size "server core" server server_conn server_req server_res router
+layer_size "server: static files" static static_http
+layer_size "client" client client_pool client_send client_recv client_sync
+layer_size "platform: lwIP port" net_lwip

@@ -1,5 +1,6 @@
 /* Numeric socket addresses: parse "1.2.3.4:80" and "[::1]:80", format them
- * back. Portable (no inet_pton: lwIP builds lack it). */
+ * back. Portable (no inet_pton: lwIP builds lack it). IPv4 only with
+ * LG_NO_IPV6. */
 #include <string.h>
 
 #include "linger.h"
@@ -37,6 +38,7 @@ static int parse_ipv4(const char *s, size_t n, uint8_t out[4])
     return i == n;
 }
 
+#if !defined(LG_NO_IPV6)
 static int hexval(char c)
 {
     if (c >= '0' && c <= '9') return c - '0';
@@ -108,6 +110,7 @@ done:
     }
     return 1;
 }
+#endif
 
 int lg_addr_parse(lg_addr *addr, const char *text, uint16_t default_port)
 {
@@ -115,6 +118,7 @@ int lg_addr_parse(lg_addr *addr, const char *text, uint16_t default_port)
     if (!text) return LG_ERR_ADDR_INVALID;
     size_t n = strlen(text);
     addr->port = default_port;
+#if !defined(LG_NO_IPV6)
     if (text[0] == '[') {
         const char *close = memchr(text, ']', n);
         if (!close) return LG_ERR_ADDR_INVALID;
@@ -143,6 +147,9 @@ int lg_addr_parse(lg_addr *addr, const char *text, uint16_t default_port)
         addr->family = 6;
         return LG_OK;
     }
+#else
+    const char *colon = memchr(text, ':', n);
+#endif
     size_t hlen = colon ? (size_t)(colon - text) : n;
     if (!parse_ipv4(text, hlen, addr->ip)) return LG_ERR_ADDR_INVALID;
     addr->family = 4;
@@ -170,7 +177,9 @@ int lg_addr_format(const lg_addr *addr, char *buf, size_t cap)
             if (i) tmp[n++] = '.';
             n += put_dec(tmp + n, addr->ip[i]);
         }
-    } else {
+    }
+#if !defined(LG_NO_IPV6)
+    else {
         static const char hex[] = "0123456789abcdef";
         /* RFC 5952: the longest run of two or more zero words becomes "::" */
         int best = -1, best_len = 0;
@@ -204,6 +213,7 @@ int lg_addr_format(const lg_addr *addr, char *buf, size_t cap)
         }
         tmp[n++] = ']';
     }
+#endif
     tmp[n++] = ':';
     n += put_dec(tmp + n, addr->port);
     if (n + 1 > cap) return LG_ERR_BUFFER_TOO_SMALL;

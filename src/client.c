@@ -11,6 +11,8 @@
 
 #include "client_internal.h"
 
+#if !defined(LG_NO_CLIENT)
+
 static const lg_client_config defaults = {
     .max_conns_per_origin = 6,
     .idle_timeout_ms = 15000,
@@ -776,9 +778,17 @@ lg_call *lg_fetch(lg_client *cli, const lg_request *req, lg_response_cb cb, void
     CLIENT_ENTER(cli);
     call->flags |= CF_IN_FETCH;
     if (call->timeout_ms) lg_timer_start(&call->deadline, call->timeout_ms, 0);
+#if defined(LG_NO_CHUNKED_UPLOAD)
+    /* A body of unknown length would go out in chunks: not in this build. */
+    if (!bad && call->body_kind == BODY_PRODUCER && call->body_len == LG_BODY_LENGTH_UNKNOWN)
+        lg__call_fail(call, LG_ERR_UNSUPPORTED);
+    else
+#endif
     if (bad) lg__call_fail(call, LG_ERR_INVALID_ARG);
     else lg__call_attempt(call);
     call->flags &= ~(uint32_t)CF_IN_FETCH;
     CLIENT_LEAVE(cli);
     return call;
 }
+
+#endif /* !LG_NO_CLIENT */

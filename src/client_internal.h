@@ -13,6 +13,8 @@
 #include "linger.h"
 #include "loop_internal.h"
 
+#if !defined(LG_NO_CLIENT)
+
 typedef struct client_conn client_conn;
 typedef struct origin origin;
 
@@ -231,5 +233,7 @@ void lg__send_stop(lg_call *call);
 /* client_recv.c */
 void lg__recv_process(lg_call *call);
 void lg__read_timer_arm(lg_call *call);
+
+#endif /* !LG_NO_CLIENT */
 
 #endif

@@ -18,6 +18,8 @@
 
 #include "client_internal.h"
 
+#if !defined(LG_NO_CLIENT)
+
 static const lg_stream_callbacks conn_cbs;
 
 /* ---------------------------------------------------------------------------
@@ -410,3 +412,5 @@ static const lg_stream_callbacks conn_cbs = {
     conn_on_write_error,
     conn_on_close,
 };
+
+#endif /* !LG_NO_CLIENT */

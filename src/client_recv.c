@@ -12,6 +12,8 @@
  */
 #include "client_internal.h"
 
+#if !defined(LG_NO_CLIENT)
+
 void lg__read_timer_arm(lg_call *call)
 {
     uint32_t ms = call->cli->cfg.read_timeout_ms;
@@ -240,3 +242,5 @@ void lg__recv_process(lg_call *call)
     if (call->phase == PH_HEAD && !recv_head(call)) return;
     if (call->phase == PH_BODY) recv_body(call);
 }
+
+#endif /* !LG_NO_CLIENT */

@@ -13,6 +13,8 @@
 
 #include "client_internal.h"
 
+#if !defined(LG_NO_CLIENT)
+
 #define MEMORY_SLICE (64u * 1024)
 #define FILE_SLICE (256u * 1024)
 /* A memory body this small goes out with the head, in one send. */
@@ -267,7 +269,11 @@ static int produce(lg_call *call, lg_stream *s)
 {
     lg_client *cli = call->cli;
     size_t cap = cli->cfg.upload_chunk_bytes;
+#if defined(LG_NO_CHUNKED_UPLOAD)
+    const int chunked = 0; /* lg_fetch refused bodies of unknown length */
+#else
     int chunked = call->body_len == LG_BODY_LENGTH_UNKNOWN;
+#endif
     if (!call->upbuf) {
         call->upbuf = lg__alloc(cap + 32);
         if (!call->upbuf) {
@@ -376,3 +382,5 @@ void lg__send_pump(lg_call *call)
     }
     call->flags &= ~(uint32_t)CF_PUMPING;
 }
+
+#endif /* !LG_NO_CLIENT */

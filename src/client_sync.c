@@ -7,6 +7,8 @@
 
 #include "client_internal.h"
 
+#if !defined(LG_NO_CLIENT)
+
 typedef struct sync_state {
     lg_client *cli;
     lg_response *res;
@@ -44,3 +46,5 @@ int lg_fetch_sync(const lg_request *req, lg_response **res)
     *res = st.res;
     return st.res ? st.res->err : LG_ERR_NOMEM;
 }
+
+#endif /* !LG_NO_CLIENT */

@@ -1,6 +1,71 @@
 /* Error codes: one table gives each its name, its sentence and, for the
- * codec's rejections, the status a server answers with. */
+ * codec's rejections, the status a server answers with.
+ *
+ * With LG_NO_ERROR_STRINGS the sentences go and the names stay (a log line
+ * that says LG_ERR_RESET serves the person reading it as well as
+ * "connection reset by peer"), packed into one string, with two bytes per
+ * code beside it instead of a table of pointers: under a third of the size. */
+#include <stddef.h>
+
 #include "linger.h"
+
+/* X(code, status a server answers with, sentence) */
+#define LG_ERRORS(X) \
+    X(LG_OK, 0, "success") \
+    X(LG_ERR_REQUEST_LINE, 400, "malformed request line") \
+    X(LG_ERR_METHOD, 400, "invalid character in method") \
+    X(LG_ERR_TARGET, 400, "invalid request target") \
+    X(LG_ERR_VERSION, 400, "malformed HTTP version") \
+    X(LG_ERR_VERSION_UNSUPPORTED, 505, "HTTP version not supported") \
+    X(LG_ERR_STATUS_LINE, 0, "malformed status line") \
+    X(LG_ERR_HEADER_NAME, 400, "invalid header name") \
+    X(LG_ERR_HEADER_VALUE, 400, "control character in header value") \
+    X(LG_ERR_SPACE_BEFORE_COLON, 400, "whitespace between header name and colon") \
+    X(LG_ERR_OBS_FOLD, 400, "folded header line (obs-fold)") \
+    X(LG_ERR_LINE_ENDING, 400, "bare CR or LF: lines must end in CRLF") \
+    X(LG_ERR_URI_TOO_LONG, 414, "request line too long") \
+    X(LG_ERR_HEADERS_TOO_LARGE, 431, "header section too large") \
+    X(LG_ERR_TOO_MANY_HEADERS, 431, "too many header fields") \
+    X(LG_ERR_HOST_MISSING, 400, "HTTP/1.1 request without Host") \
+    X(LG_ERR_HOST_DUPLICATE, 400, "more than one Host header") \
+    X(LG_ERR_HOST_INVALID, 400, "invalid Host header") \
+    X(LG_ERR_CONTENT_LENGTH, 400, "invalid Content-Length") \
+    X(LG_ERR_CONTENT_LENGTH_CONFLICT, 400, "conflicting Content-Length values") \
+    X(LG_ERR_LENGTH_AND_CHUNKED, 400, "both Content-Length and Transfer-Encoding") \
+    X(LG_ERR_CHUNKED_NOT_LAST, 400, "Transfer-Encoding does not end in chunked") \
+    X(LG_ERR_TRANSFER_CODING, 501, "unsupported transfer coding") \
+    X(LG_ERR_TRANSFER_ENCODING_HTTP10, 400, "Transfer-Encoding in an HTTP/1.0 message") \
+    X(LG_ERR_CHUNK_SIZE, 400, "malformed chunk size") \
+    X(LG_ERR_CHUNK_SIZE_OVERFLOW, 400, "chunk size too large") \
+    X(LG_ERR_CHUNK_EXTENSION, 400, "malformed or overlong chunk extension") \
+    X(LG_ERR_CHUNK_DATA_END, 400, "chunk data not followed by CRLF") \
+    X(LG_ERR_BODY_TOO_LARGE, 413, "body larger than allowed") \
+    X(LG_ERR_EXPECTATION, 417, "unsupported expectation") \
+    X(LG_ERR_BUFFER_TOO_SMALL, 0, "buffer too small") \
+    X(LG_ERR_INVALID_ARG, 0, "invalid argument") \
+    X(LG_ERR_UNSUPPORTED, 0, "not supported by this build") \
+    X(LG_ERR_RESET, 0, "connection reset by peer") \
+    X(LG_ERR_PIPE, 0, "peer stopped reading (broken pipe)") \
+    X(LG_ERR_CLOSED_EARLY, 0, "connection closed before the message was complete") \
+    X(LG_ERR_TIMEOUT, 0, "timed out") \
+    X(LG_ERR_REFUSED, 0, "connection refused") \
+    X(LG_ERR_UNREACHABLE, 0, "host or network unreachable") \
+    X(LG_ERR_TOO_LARGE, 0, "more data than the limit allows") \
+    X(LG_ERR_NOMEM, 0, "out of memory") \
+    X(LG_ERR_ADDR_IN_USE, 0, "address already in use") \
+    X(LG_ERR_ADDR_INVALID, 0, "invalid address") \
+    X(LG_ERR_RESOLVE, 0, "host name not found") \
+    X(LG_ERR_CANCELLED, 0, "cancelled") \
+    X(LG_ERR_CLOSED, 0, "already closed") \
+    X(LG_ERR_LIMIT, 0, "limit reached") \
+    X(LG_ERR_IO, 0, "input/output error") \
+    X(LG_ERR_NOT_FOUND, 0, "not found") \
+    X(LG_ERR_ACCESS, 0, "permission denied") \
+    X(LG_ERR_URL, 0, "invalid URL") \
+    X(LG_ERR_REDIRECTS, 0, "too many redirects") \
+    X(LG_ERR_PROTOCOL, 0, "protocol error")
+
+#if !defined(LG_NO_ERROR_STRINGS)
 
 typedef struct err_info {
     int code;
@@ -9,63 +74,8 @@ typedef struct err_info {
     const char *text;
 } err_info;
 
-#define E(code, status, text) { code, status, #code, text }
-
-static const err_info errors[] = {
-    E(LG_OK, 0, "success"),
-    E(LG_ERR_REQUEST_LINE, 400, "malformed request line"),
-    E(LG_ERR_METHOD, 400, "invalid character in method"),
-    E(LG_ERR_TARGET, 400, "invalid request target"),
-    E(LG_ERR_VERSION, 400, "malformed HTTP version"),
-    E(LG_ERR_VERSION_UNSUPPORTED, 505, "HTTP version not supported"),
-    E(LG_ERR_STATUS_LINE, 0, "malformed status line"),
-    E(LG_ERR_HEADER_NAME, 400, "invalid header name"),
-    E(LG_ERR_HEADER_VALUE, 400, "control character in header value"),
-    E(LG_ERR_SPACE_BEFORE_COLON, 400, "whitespace between header name and colon"),
-    E(LG_ERR_OBS_FOLD, 400, "folded header line (obs-fold)"),
-    E(LG_ERR_LINE_ENDING, 400, "bare CR or LF: lines must end in CRLF"),
-    E(LG_ERR_URI_TOO_LONG, 414, "request line too long"),
-    E(LG_ERR_HEADERS_TOO_LARGE, 431, "header section too large"),
-    E(LG_ERR_TOO_MANY_HEADERS, 431, "too many header fields"),
-    E(LG_ERR_HOST_MISSING, 400, "HTTP/1.1 request without Host"),
-    E(LG_ERR_HOST_DUPLICATE, 400, "more than one Host header"),
-    E(LG_ERR_HOST_INVALID, 400, "invalid Host header"),
-    E(LG_ERR_CONTENT_LENGTH, 400, "invalid Content-Length"),
-    E(LG_ERR_CONTENT_LENGTH_CONFLICT, 400, "conflicting Content-Length values"),
-    E(LG_ERR_LENGTH_AND_CHUNKED, 400, "both Content-Length and Transfer-Encoding"),
-    E(LG_ERR_CHUNKED_NOT_LAST, 400, "Transfer-Encoding does not end in chunked"),
-    E(LG_ERR_TRANSFER_CODING, 501, "unsupported transfer coding"),
-    E(LG_ERR_TRANSFER_ENCODING_HTTP10, 400, "Transfer-Encoding in an HTTP/1.0 message"),
-    E(LG_ERR_CHUNK_SIZE, 400, "malformed chunk size"),
-    E(LG_ERR_CHUNK_SIZE_OVERFLOW, 400, "chunk size too large"),
-    E(LG_ERR_CHUNK_EXTENSION, 400, "malformed or overlong chunk extension"),
-    E(LG_ERR_CHUNK_DATA_END, 400, "chunk data not followed by CRLF"),
-    E(LG_ERR_BODY_TOO_LARGE, 413, "body larger than allowed"),
-    E(LG_ERR_EXPECTATION, 417, "unsupported expectation"),
-    E(LG_ERR_BUFFER_TOO_SMALL, 0, "buffer too small"),
-    E(LG_ERR_INVALID_ARG, 0, "invalid argument"),
-    E(LG_ERR_UNSUPPORTED, 0, "not supported by this build"),
-    E(LG_ERR_RESET, 0, "connection reset by peer"),
-    E(LG_ERR_PIPE, 0, "peer stopped reading (broken pipe)"),
-    E(LG_ERR_CLOSED_EARLY, 0, "connection closed before the message was complete"),
-    E(LG_ERR_TIMEOUT, 0, "timed out"),
-    E(LG_ERR_REFUSED, 0, "connection refused"),
-    E(LG_ERR_UNREACHABLE, 0, "host or network unreachable"),
-    E(LG_ERR_TOO_LARGE, 0, "more data than the limit allows"),
-    E(LG_ERR_NOMEM, 0, "out of memory"),
-    E(LG_ERR_ADDR_IN_USE, 0, "address already in use"),
-    E(LG_ERR_ADDR_INVALID, 0, "invalid address"),
-    E(LG_ERR_RESOLVE, 0, "host name not found"),
-    E(LG_ERR_CANCELLED, 0, "cancelled"),
-    E(LG_ERR_CLOSED, 0, "already closed"),
-    E(LG_ERR_LIMIT, 0, "limit reached"),
-    E(LG_ERR_IO, 0, "input/output error"),
-    E(LG_ERR_NOT_FOUND, 0, "not found"),
-    E(LG_ERR_ACCESS, 0, "permission denied"),
-    E(LG_ERR_URL, 0, "invalid URL"),
-    E(LG_ERR_REDIRECTS, 0, "too many redirects"),
-    E(LG_ERR_PROTOCOL, 0, "protocol error"),
-};
+#define INFO(code, status, text) { code, status, #code, text },
+static const err_info errors[] = { LG_ERRORS(INFO) };
 
 static const err_info *find(int code)
 {
@@ -91,3 +101,47 @@ int lg_err_http_status(int err)
     const err_info *e = find(err);
     return e ? e->status : 0;
 }
+
+#else
+
+/* Every code is between -128 and 0, every status a server answers with
+ * between 300 and 555: one byte each. */
+typedef struct err_code {
+    int8_t code;
+    uint8_t status; /* status - 300, or 0 */
+} err_code;
+
+#define CODE(code, status, text) { code, (uint8_t)((status) ? (status) - 300 : 0) },
+#define NAME(code, status, text) #code "\0"
+static const err_code codes[] = { LG_ERRORS(CODE) };
+static const char names[] = LG_ERRORS(NAME) "LG_ERR_UNKNOWN";
+
+/* Index of a code in the table, or the count when unknown. */
+static size_t find(int code)
+{
+    size_t i = 0;
+    while (i < sizeof codes / sizeof codes[0] && codes[i].code != code) i++;
+    return i;
+}
+
+const char *lg_err_name(int err)
+{
+    const char *p = names;
+    for (size_t i = find(err); i > 0; i--)
+        while (*p++) {
+        }
+    return p;
+}
+
+const char *lg_strerror(int err)
+{
+    return lg_err_name(err);
+}
+
+int lg_err_http_status(int err)
+{
+    size_t i = find(err);
+    return i < sizeof codes / sizeof codes[0] && codes[i].status ? codes[i].status + 300 : 0;
+}
+
+#endif

@@ -2,10 +2,21 @@
  * Message body decoding (RFC 9112 6 and 7): a fixed length, the chunked
  * transfer coding with its trailer section, or "until the connection
  * closes". Zero-copy: data comes back as slices of the caller's input.
+ *
+ * A build with neither the client nor chunked uploads (LG_NO_CLIENT and
+ * LG_NO_CHUNKED_UPLOAD) never decodes chunks: the server refuses chunked
+ * requests before their body. The decoder is left out then, and a chunked
+ * body fails at once with LG_ERR_TRANSFER_CODING.
  */
 #include <string.h>
 
 #include "http1_internal.h"
+
+#if defined(LG_NO_CLIENT) && defined(LG_NO_CHUNKED_UPLOAD)
+#define NO_CHUNKS 1
+#else
+#define NO_CHUNKS 0
+#endif
 
 enum body_state {
     ST_DONE = 0,
@@ -43,6 +54,7 @@ void lg_body_reader_init(lg_body_reader *r, const lg_head *head)
     }
 }
 
+#if !NO_CHUNKS
 static int read_trailers(lg_body_reader *r, const char *buf, size_t len, size_t *consumed)
 {
     lg_head scratch;
@@ -64,6 +76,7 @@ static int read_trailers(lg_body_reader *r, const char *buf, size_t len, size_t 
     *consumed = (size_t)n;
     return LG_BODY_DONE;
 }
+#endif
 
 int lg_body_read(lg_body_reader *r, const char *buf, size_t len, size_t *consumed, lg_str *data)
 {
@@ -98,6 +111,10 @@ int lg_body_read(lg_body_reader *r, const char *buf, size_t len, size_t *consume
             *consumed = len;
             return LG_BODY_DATA;
 
+#if NO_CHUNKS
+        case ST_SIZE_FIRST:
+            return LG_ERR_TRANSFER_CODING;
+#else
         case ST_SIZE_FIRST:
         case ST_SIZE:
         case ST_SIZE_BWS:
@@ -165,6 +182,7 @@ int lg_body_read(lg_body_reader *r, const char *buf, size_t len, size_t *consume
             *consumed = (size_t)(p - buf) + used;
             return rc;
         }
+#endif
 
         default:
             return LG_ERR_INVALID_ARG;

@@ -184,44 +184,66 @@ void lg_write_last_chunk(lg_writer *w, const lg_header *trailers, size_t n)
     lg_write_bytes(w, "\r\n", 2);
 }
 
+/* X(status, reason, 1 when linger answers with it itself). The reasons
+ * are one string and the statuses a table beside it: a switch over them
+ * compiles to more code than the strings it returns. With
+ * LG_NO_ERROR_STRINGS only linger's own statuses keep their reason (RFC
+ * 9112 4: a client ignores the reason phrase; it is for people). */
+#define LG_STATUSES(X) \
+    X(100, "Continue", 1) \
+    X(101, "Switching Protocols", 0) \
+    X(200, "OK", 1) \
+    X(201, "Created", 0) \
+    X(202, "Accepted", 0) \
+    X(204, "No Content", 0) \
+    X(206, "Partial Content", 1) \
+    X(301, "Moved Permanently", 1) \
+    X(302, "Found", 0) \
+    X(303, "See Other", 0) \
+    X(304, "Not Modified", 1) \
+    X(307, "Temporary Redirect", 0) \
+    X(308, "Permanent Redirect", 0) \
+    X(400, "Bad Request", 1) \
+    X(401, "Unauthorized", 0) \
+    X(403, "Forbidden", 1) \
+    X(404, "Not Found", 1) \
+    X(405, "Method Not Allowed", 1) \
+    X(408, "Request Timeout", 1) \
+    X(409, "Conflict", 0) \
+    X(411, "Length Required", 1) \
+    X(412, "Precondition Failed", 1) \
+    X(413, "Content Too Large", 1) \
+    X(414, "URI Too Long", 1) \
+    X(415, "Unsupported Media Type", 0) \
+    X(416, "Range Not Satisfiable", 1) \
+    X(417, "Expectation Failed", 1) \
+    X(429, "Too Many Requests", 0) \
+    X(431, "Request Header Fields Too Large", 1) \
+    X(500, "Internal Server Error", 1) \
+    X(501, "Not Implemented", 1) \
+    X(502, "Bad Gateway", 0) \
+    X(503, "Service Unavailable", 1) \
+    X(504, "Gateway Timeout", 0) \
+    X(505, "HTTP Version Not Supported", 1)
+
+#define CODE_1(status, reason) status,
+#define TEXT_1(status, reason) reason "\0"
+#if defined(LG_NO_ERROR_STRINGS)
+#define CODE_0(status, reason)
+#define TEXT_0(status, reason)
+#else
+#define CODE_0(status, reason) CODE_1(status, reason)
+#define TEXT_0(status, reason) TEXT_1(status, reason)
+#endif
+#define STATUS_CODE(status, reason, own) CODE_##own(status, reason)
+#define STATUS_TEXT(status, reason, own) TEXT_##own(status, reason)
+
 const char *lg_status_reason(int status)
 {
-    switch (status) {
-    case 100: return "Continue";
-    case 101: return "Switching Protocols";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 206: return "Partial Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 303: return "See Other";
-    case 304: return "Not Modified";
-    case 307: return "Temporary Redirect";
-    case 308: return "Permanent Redirect";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 411: return "Length Required";
-    case 412: return "Precondition Failed";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 415: return "Unsupported Media Type";
-    case 416: return "Range Not Satisfiable";
-    case 417: return "Expectation Failed";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    case 505: return "HTTP Version Not Supported";
-    default: return "Unknown";
-    }
+    static const uint16_t codes[] = { LG_STATUSES(STATUS_CODE) };
+    static const char texts[] = LG_STATUSES(STATUS_TEXT) "Unknown";
+    const char *p = texts;
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0] && codes[i] != status; i++)
+        p += strlen(p) + 1;
+    return p;
 }

@@ -8,10 +8,14 @@
  * run deferred calls. Deferred calls queued while deferred calls run wait
  * for the next iteration, so a callback that defers itself cannot starve I/O.
  */
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
+#if !defined(LG_NO_LOG)
+#include <stdarg.h>
+#include <stdio.h> /* vsnprintf */
+#endif
+#if defined(__linux__)
+#include <stdlib.h> /* getenv */
+#endif
 
 #include "loop_internal.h"
 
@@ -206,9 +210,11 @@ static void run_deferred(lg_loop *loop)
 }
 
 /* ---------------------------------------------------------------------------
- * Work posted from other threads
+ * Work posted from other threads (none with LG_NO_THREADS: the platform then
+ * needs no mutex and no wake-up socket)
  * ------------------------------------------------------------------------ */
 
+#if !defined(LG_NO_THREADS)
 static void on_wake(lg_io *io, unsigned events)
 {
     lg_loop *loop = io->loop;
@@ -242,6 +248,16 @@ int lg_loop_post(lg_loop *loop, lg_defer *d, lg_defer_cb cb, void *data)
     if (was_empty) loop->net->waker_signal(loop->net_ctx, loop->wake_fds);
     return LG_OK;
 }
+#else
+int lg_loop_post(lg_loop *loop, lg_defer *d, lg_defer_cb cb, void *data)
+{
+    LG_UNUSED(loop);
+    LG_UNUSED(d);
+    LG_UNUSED(cb);
+    LG_UNUSED(data);
+    return LG_ERR_UNSUPPORTED;
+}
+#endif
 
 void lg__loop_ref(lg_loop *loop)
 {
@@ -274,7 +290,10 @@ int lg_io_set(lg_io *io, unsigned events)
     if (events == io->events) return LG_OK;
     int rc = loop->backend->update(loop, io, io->events, events);
     if (rc) return rc;
-    if (io != &loop->wake_io) {
+#if !defined(LG_NO_THREADS)
+    if (io != &loop->wake_io)
+#endif
+    {
         if (!io->events && events) loop->active_ios++;
         else if (io->events && !events) loop->active_ios--;
     }
@@ -305,12 +324,11 @@ void lg__io_ready(lg_io *io, unsigned events)
 static const lg_backend *pick_backend(const lg_loop_config *config)
 {
     if (config && config->backend) return config->backend;
-    const char *env = getenv("LINGER_BACKEND");
 #if defined(__linux__)
+    const char *env = getenv("LINGER_BACKEND");
     if (env && strcmp(env, "poll") == 0) return &lg_backend_poll;
     return &lg_backend_epoll;
 #else
-    (void)env;
     return &lg_backend_poll;
 #endif
 }
@@ -326,13 +344,16 @@ lg_loop *lg_loop_new(const lg_loop_config *config)
     loop->log = config ? config->log : NULL;
     loop->log_user = config ? config->log_user : NULL;
     loop->log_level = config && config->log_level ? config->log_level : LG_LOG_WARN;
+#if !defined(LG_NO_THREADS)
     loop->wake_fds[0] = loop->wake_fds[1] = -1;
+#endif
     loop->now = loop->net->now_ms(loop->net_ctx);
 
     if (loop->backend->init(loop) != LG_OK) {
         lg__free(loop, sizeof *loop);
         return NULL;
     }
+#if !defined(LG_NO_THREADS)
     /* Cross-thread wake-up is optional: a platform without it still runs. */
     if (loop->net->waker_open && loop->net->mutex_new) {
         loop->post_mutex = loop->net->mutex_new(loop->net_ctx);
@@ -346,6 +367,7 @@ lg_loop *lg_loop_new(const lg_loop_config *config)
             loop->wake_fds[0] = loop->wake_fds[1] = -1;
         }
     }
+#endif
     return loop;
 }
 
@@ -372,11 +394,13 @@ void lg_loop_free(lg_loop *loop)
 {
     if (!loop) return;
     while (loop->buf_cache_len) lg__free(loop->buf_cache[--loop->buf_cache_len], loop->buf_cache_size);
+#if !defined(LG_NO_THREADS)
     if (loop->wake_fds[0] >= 0) {
         lg_io_close(&loop->wake_io);
         loop->net->waker_close(loop->net_ctx, loop->wake_fds);
     }
     if (loop->post_mutex) loop->net->mutex_free(loop->net_ctx, loop->post_mutex);
+#endif
     loop->backend->destroy(loop);
     lg__free(loop->heap, loop->heap_cap * sizeof *loop->heap);
     lg__free(loop, sizeof *loop);
@@ -384,8 +408,11 @@ void lg_loop_free(lg_loop *loop)
 
 static int loop_alive(const lg_loop *loop)
 {
-    return loop->active_ios || loop->heap_len || loop->defer_head || loop->refs ||
-           loop->post_head;
+    return loop->active_ios || loop->heap_len || loop->defer_head || loop->refs
+#if !defined(LG_NO_THREADS)
+           || loop->post_head
+#endif
+        ;
 }
 
 int lg_loop_run_once(lg_loop *loop, int timeout_ms)
@@ -446,6 +473,7 @@ const lg_loop_stats *lg_loop_get_stats(const lg_loop *loop)
     return &loop->stats;
 }
 
+#if !defined(LG_NO_LOG)
 void lg_log(lg_loop *loop, int level, const char *fmt, ...)
 {
     if (!loop || !loop->log || level > loop->log_level) return;
@@ -456,3 +484,4 @@ void lg_log(lg_loop *loop, int level, const char *fmt, ...)
     va_end(ap);
     loop->log(level, msg, loop->log_user);
 }
+#endif

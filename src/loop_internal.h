@@ -89,10 +89,12 @@ struct lg_loop {
     lg_defer *defer_mark;   /* the last call of the current round */
     uint8_t defer_mark_gone;
 
+#if !defined(LG_NO_THREADS)
     void *post_mutex;
     lg_defer *post_head, *post_tail;
     int wake_fds[2];
     lg_io wake_io;
+#endif
 
     /* Free receive/copy buffers of one size, so that a server in its steady
      * state takes buffers from here, not from the allocator. */

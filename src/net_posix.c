@@ -97,12 +97,16 @@ static socklen_t to_sockaddr(const lg_addr *a, struct sockaddr_storage *ss)
         memcpy(&in->sin_addr, a->ip, 4);
         return sizeof *in;
     }
+#if !defined(LG_NO_IPV6)
     struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
     in6->sin6_family = AF_INET6;
     in6->sin6_port = htons(a->port);
     in6->sin6_scope_id = a->scope_id;
     memcpy(&in6->sin6_addr, a->ip, 16);
     return sizeof *in6;
+#else
+    return 0; /* never: lg_addr_parse makes IPv4 addresses only */
+#endif
 }
 
 static void from_sockaddr(const struct sockaddr *sa, lg_addr *a)
@@ -113,13 +117,16 @@ static void from_sockaddr(const struct sockaddr *sa, lg_addr *a)
         a->family = 4;
         a->port = ntohs(in->sin_port);
         memcpy(a->ip, &in->sin_addr, 4);
-    } else if (sa->sa_family == AF_INET6) {
+    }
+#if !defined(LG_NO_IPV6)
+    else if (sa->sa_family == AF_INET6) {
         const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
         a->family = 6;
         a->port = ntohs(in6->sin6_port);
         a->scope_id = in6->sin6_scope_id;
         memcpy(a->ip, &in6->sin6_addr, 16);
     }
+#endif
 }
 
 /* --- sockets --- */
@@ -501,7 +508,11 @@ static int px_getaddrinfo(void *ctx, const char *host, uint16_t port, lg_addr *o
     LG_UNUSED(ctx);
     struct addrinfo hints, *res = NULL;
     memset(&hints, 0, sizeof hints);
+#if defined(LG_NO_IPV6)
+    hints.ai_family = AF_INET;
+#else
     hints.ai_family = AF_UNSPEC;
+#endif
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_ADDRCONFIG;
     int rc = getaddrinfo(host, NULL, &hints, &res);

@@ -3,13 +3,16 @@
  * detached helper thread and posts its answer back. A numeric address
  * answers on the next tick without a thread. A timeout or a cancel detaches
  * the request at once; the job then finishes on its own and frees itself.
+ * With LG_NO_THREADS only numeric addresses resolve.
  */
 #include <string.h>
 
 #include "loop_internal.h"
 
 #define MAX_ADDRS 8
+#define MAX_HOST 256
 
+#if !defined(LG_NO_THREADS)
 typedef struct resolve_job {
     lg_defer posted;
     lg_loop *loop;
@@ -18,7 +21,7 @@ typedef struct resolve_job {
     uint16_t port;
     size_t n;
     lg_addr addrs[MAX_ADDRS];
-    char host[256];
+    char host[MAX_HOST];
 } resolve_job;
 
 static void job_done(lg_defer *d)
@@ -42,6 +45,16 @@ static void job_run(void *arg)
     lg_loop_post(job->loop, &job->posted, job_done, job);
 }
 
+static void resolve_timeout(lg_timer *t)
+{
+    lg_resolve_req *req = t->data;
+    resolve_job *job = req->job;
+    if (job) job->req = NULL;
+    req->job = NULL;
+    req->cb(req, LG_ERR_TIMEOUT, NULL, 0);
+}
+#endif
+
 static void numeric_done(lg_defer *d)
 {
     lg_resolve_req *req = d->data;
@@ -51,15 +64,6 @@ static void numeric_done(lg_defer *d)
     req->cb(req, LG_OK, &addr, 1);
 }
 
-static void resolve_timeout(lg_timer *t)
-{
-    lg_resolve_req *req = t->data;
-    resolve_job *job = req->job;
-    if (job) job->req = NULL;
-    req->job = NULL;
-    req->cb(req, LG_ERR_TIMEOUT, NULL, 0);
-}
-
 int lg_resolve(lg_loop *loop, lg_resolve_req *req, const char *host, uint16_t port,
                uint32_t timeout_ms, lg_resolve_cb cb)
 {
@@ -67,13 +71,18 @@ int lg_resolve(lg_loop *loop, lg_resolve_req *req, const char *host, uint16_t po
     req->cb = cb;
     req->job = NULL;
     memset(&req->done, 0, sizeof req->done);
+#if !defined(LG_NO_THREADS)
     lg_timer_init(loop, &req->timer, resolve_timeout, req);
-    if (hlen == 0 || hlen >= sizeof(((resolve_job *)0)->host)) return LG_ERR_RESOLVE;
+#else
+    lg_timer_init(loop, &req->timer, NULL, req);
+#endif
+    if (hlen == 0 || hlen >= MAX_HOST) return LG_ERR_RESOLVE;
 
     /* Numeric: "10.0.0.1", "::1", "[::1]" need no lookup. */
     lg_addr addr;
-    char tmp[80];
     const char *text = host;
+#if !defined(LG_NO_IPV6)
+    char tmp[80];
     if (hlen + 3 < sizeof tmp && host[0] != '[' && memchr(host, ':', hlen)) {
         tmp[0] = '[';
         memcpy(tmp + 1, host, hlen);
@@ -81,6 +90,7 @@ int lg_resolve(lg_loop *loop, lg_resolve_req *req, const char *host, uint16_t po
         tmp[hlen + 2] = 0;
         text = tmp;
     }
+#endif
     if (lg_addr_parse(&addr, text, port) == LG_OK) {
         lg_addr *copy = lg__alloc(sizeof *copy);
         if (!copy) return LG_ERR_NOMEM;
@@ -90,6 +100,10 @@ int lg_resolve(lg_loop *loop, lg_resolve_req *req, const char *host, uint16_t po
         return LG_OK;
     }
 
+#if defined(LG_NO_THREADS)
+    LG_UNUSED(timeout_ms);
+    return LG_ERR_UNSUPPORTED;
+#else
     if (!loop->net->thread_start || loop->wake_fds[0] < 0) return LG_ERR_UNSUPPORTED;
     resolve_job *job = lg__alloc(sizeof *job);
     if (!job) return LG_ERR_NOMEM;
@@ -109,6 +123,7 @@ int lg_resolve(lg_loop *loop, lg_resolve_req *req, const char *host, uint16_t po
     }
     if (timeout_ms) lg_timer_start(&req->timer, timeout_ms, 0);
     return LG_OK;
+#endif
 }
 
 void lg_resolve_cancel(lg_resolve_req *req)
@@ -118,8 +133,11 @@ void lg_resolve_cancel(lg_resolve_req *req)
         /* numeric answer not delivered yet */
         lg_defer_cancel(req->timer.loop, &req->done);
         lg__free(req->job, sizeof(lg_addr));
-    } else if (req->job) {
+    }
+#if !defined(LG_NO_THREADS)
+    else if (req->job) {
         ((resolve_job *)req->job)->req = NULL;
     }
+#endif
     req->job = NULL;
 }

@@ -7,6 +7,8 @@
 
 #include "server_internal.h"
 
+#if !defined(LG_NO_SERVER)
+
 static char *dup_str(const char *s, size_t *size)
 {
     size_t n = strlen(s) + 1;
@@ -220,3 +222,5 @@ int lg__router_match(const lg_server *srv, lg_str method, lg_str raw_path, route
     m->nparams = 0;
     return path_seen ? ROUTE_WRONG_METHOD : ROUTE_NOT_FOUND;
 }
+
+#endif /* !LG_NO_SERVER */

@@ -11,6 +11,8 @@
 
 #include "server_internal.h"
 
+#if !defined(LG_NO_SERVER)
+
 static const lg_server_config defaults = {
     .max_conns = 256,
     .full_policy = LG_FULL_WAIT,
@@ -110,7 +112,9 @@ lg_exchange *lg__exchange_get(lg_server *srv)
     ex->srv = srv;
     ex->req.ex = ex;
     ex->res.ex = ex;
+#if !defined(LG_NO_FILES)
     ex->res.file_fd = -1;
+#endif
     ex->head.headers = (lg_header *)(void *)mem;
     ex->head.max_headers = srv->cfg.max_headers;
     mem += srv->cfg.max_headers * sizeof(lg_header);
@@ -464,3 +468,5 @@ const char *lg__server_head_lines(lg_server *srv, size_t *len)
     *len = srv->head_lines_len;
     return srv->head_lines;
 }
+
+#endif /* !LG_NO_SERVER */

@@ -21,6 +21,8 @@
 #include "server_internal.h"
 #include "stream_internal.h"
 
+#if !defined(LG_NO_SERVER)
+
 static lg_server *srv_of(const lg_conn *c)
 {
     return c->srv;
@@ -191,7 +193,7 @@ static void body_failed(lg_conn *c, int err)
         return;
     }
     ex->body_done = 1;
-    lg__res_fail(ex, status, lg_strerror(err));
+    lg__res_fail(ex, status, LG_ERR_MSG(err));
 }
 
 /* Hand one piece of decoded body to where it goes. *pos is the offset of
@@ -425,18 +427,27 @@ static void start_request(lg_conn *c)
         c->flags |= CF_CLOSE_AFTER;
         srv->stats.bad_requests++;
         lg__res_fail(ex, bad_path == -2 ? 414 : 400,
-                     bad_path == -2 ? "the decoded path is longer than scratch_bytes"
-                                    : "malformed percent-encoding in the path");
+                     bad_path == -2 ? LG_MSG("the decoded path is longer than scratch_bytes")
+                                    : LG_MSG("malformed percent-encoding in the path"));
         return;
     }
     if (h->flags & LG_HEAD_EXPECT_OTHER) {
         c->flags |= CF_CLOSE_AFTER;
-        lg__res_fail(ex, 417, "only \"Expect: 100-continue\" is supported");
+        lg__res_fail(ex, 417, LG_MSG("only \"Expect: 100-continue\" is supported"));
         return;
     }
+#if defined(LG_NO_CHUNKED_UPLOAD)
+    if (h->framing == LG_FRAMING_CHUNKED) {
+        /* This build takes bodies by length only: ask for one (RFC 9110
+         * 15.5.12). The graceful close reads out whatever chunks come. */
+        c->flags |= CF_CLOSE_AFTER;
+        lg__res_fail(ex, 411, LG_MSG("send the body with a Content-Length"));
+        return;
+    }
+#endif
     if (h->framing == LG_FRAMING_TUNNEL || h->method_id == LG_METHOD_CONNECT) {
         c->flags |= CF_CLOSE_AFTER;
-        lg__res_fail(ex, 501, "CONNECT is not supported");
+        lg__res_fail(ex, 501, LG_MSG("CONNECT is not supported"));
         return;
     }
     if (run_before_hooks(c)) return;
@@ -444,12 +455,12 @@ static void start_request(lg_conn *c)
     char allow[96];
     int m = lg__router_match(srv, h->method, ex->path_raw, &ex->match, allow, sizeof allow);
     if (m == ROUTE_NOT_FOUND) {
-        lg__res_fail(ex, 404, "no route for this path");
+        lg__res_fail(ex, 404, LG_MSG("no route for this path"));
         return;
     }
     if (m == ROUTE_WRONG_METHOD) {
         lg_res_header(&ex->res, "Allow", allow);
-        lg__res_fail(ex, 405, "this path does not take that method");
+        lg__res_fail(ex, 405, LG_MSG("this path does not take that method"));
         return;
     }
     for (uint8_t i = 0; i < ex->match.nparams; i++) {
@@ -458,8 +469,8 @@ static void start_request(lg_conn *c)
         if (bad != 0) {
             c->flags |= CF_CLOSE_AFTER;
             lg__res_fail(ex, bad == -2 ? 414 : 400,
-                         bad == -2 ? "the decoded path is longer than scratch_bytes"
-                                   : "malformed percent-encoding in the path");
+                         bad == -2 ? LG_MSG("the decoded path is longer than scratch_bytes")
+                                   : LG_MSG("malformed percent-encoding in the path"));
             return;
         }
     }
@@ -471,7 +482,7 @@ static void start_request(lg_conn *c)
     /* A body the handler gets whole. */
     if (h->framing == LG_FRAMING_LENGTH && h->content_length > ex->body_limit) {
         c->flags |= CF_CLOSE_AFTER;
-        lg__res_fail(ex, 413, "the body is larger than this server takes");
+        lg__res_fail(ex, 413, LG_MSG("the body is larger than this server takes"));
         return;
     }
     if (h->framing == LG_FRAMING_LENGTH && !body_fits_buffer(c, ex)) {
@@ -479,7 +490,7 @@ static void start_request(lg_conn *c)
         int rc = body_to_heap(c, ex, (size_t)h->content_length, &moved);
         if (rc) {
             c->flags |= CF_CLOSE_AFTER;
-            lg__res_fail(ex, rc == LG_ERR_NOMEM ? 503 : 413, lg_strerror(rc));
+            lg__res_fail(ex, rc == LG_ERR_NOMEM ? 503 : 413, LG_ERR_MSG(rc));
             return;
         }
     }
@@ -530,7 +541,7 @@ static int read_head(lg_conn *c)
         c->flags |= CF_CLOSE_AFTER;
         c->phase = PH_HANDLER;
         srv->stats.bad_requests++;
-        lg__res_fail(ex, lg_err_http_status(n), lg_strerror(n));
+        lg__res_fail(ex, lg_err_http_status(n), LG_ERR_MSG(n));
         return 1;
     }
     /* Pin the head at the very front: buffer compaction must never move it
@@ -654,7 +665,7 @@ static void on_timeout(lg_conn *c)
              * fields must not reach after-hooks as one (lg_req_error says
              * why to an error handler). */
             if (c->phase == PH_HEAD) c->ex->error = LG_ERR_TIMEOUT;
-            lg__res_fail(c->ex, 408, "the request did not arrive in time");
+            lg__res_fail(c->ex, 408, LG_MSG("the request did not arrive in time"));
             return;
         }
         lg__conn_close(c);
@@ -682,3 +693,5 @@ void lg__conn_start(lg_conn *c)
     /* The first request gets the (shorter) header timeout to show up. */
     lg__conn_set_deadline(c, c->srv->cfg.header_timeout_ms);
 }
+
+#endif /* !LG_NO_SERVER */

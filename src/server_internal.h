@@ -7,6 +7,19 @@
 #include "linger.h"
 #include "loop_internal.h"
 
+#if !defined(LG_NO_SERVER)
+
+/* The sentence an error answer carries after its status ("404 Not Found:
+ * no route for this path"); none with LG_NO_ERROR_STRINGS, which keeps
+ * the status alone. */
+#if defined(LG_NO_ERROR_STRINGS)
+#define LG_MSG(text) NULL
+#define LG_ERR_MSG(code) NULL
+#else
+#define LG_MSG(text) text
+#define LG_ERR_MSG(code) lg_strerror(code)
+#endif
+
 /* --- routes --- */
 
 enum { SEG_LITERAL = 1, SEG_PARAM, SEG_INT, SEG_REST };
@@ -27,8 +40,6 @@ typedef struct route {
     uint16_t nsegs;
     route_seg segs[];
 } route;
-
-#define LG_MAX_PARAMS 8
 
 typedef struct route_param {
     lg_str name, value;
@@ -66,10 +77,6 @@ typedef struct error_entry {
 typedef struct lg_conn lg_conn;
 typedef struct lg_exchange lg_exchange;
 typedef struct static_mount static_mount;
-
-#define LG_MAX_LISTENERS 4
-#define LG_MAX_HOOKS 4
-#define LG_MAX_ERROR_HANDLERS 8
 
 struct lg_server {
     lg_loop *loop;
@@ -161,8 +168,10 @@ struct lg_res {
     lg_fill_fn fill;
     void *fill_user;
     lg_defer fill_defer;
+#if !defined(LG_NO_FILES)
     lg_write_req file_req;
     int file_fd;
+#endif
 };
 
 struct lg_req {
@@ -229,5 +238,7 @@ void lg__res_conn_gone(lg_exchange *ex);
 
 /* static.c */
 void lg__static_free(lg_server *srv);
+
+#endif /* !LG_NO_SERVER */
 
 #endif

@@ -8,6 +8,8 @@
 
 #include "server_internal.h"
 
+#if !defined(LG_NO_SERVER)
+
 int lg_req_method_id(const lg_req *req)
 {
     return req->ex->head.method_id;
@@ -193,3 +195,5 @@ int lg_req_read_body(lg_req *req, uint64_t max_bytes, lg_body_chunk_fn on_chunk,
     }
     return lg__conn_stream_body(ex);
 }
+
+#endif /* !LG_NO_SERVER */

@@ -5,13 +5,17 @@
  * the head goes out (rule 3: an unread body beyond the discard budget means
  * "Connection: close").
  */
-#include <errno.h>
 #include <string.h>
+#if !defined(LG_NO_FILES)
+#include <errno.h>
 #include <sys/types.h> /* off_t */
 #include <unistd.h>
+#endif
 
 #include "server_internal.h"
 #include "stream_internal.h"
+
+#if !defined(LG_NO_SERVER)
 
 /* A streamed answer may queue this much before lg_res_write says "wait". */
 #define STREAM_HIGH_WATER (256u << 10)
@@ -317,8 +321,11 @@ void lg__res_fail(lg_exchange *ex, int status, const char *message)
     lg_res_error(&ex->res, status, message);
 }
 
+static void fill_now(lg_defer *d);
+
 /* --- files --- */
 
+#if !defined(LG_NO_FILES)
 static void close_file(lg_res *res)
 {
     if (res->file_fd >= 0) {
@@ -342,8 +349,6 @@ static void file_sent(lg_write_req *req, int status)
 #ifndef LG_FILE_PIECE_BYTES
 #define LG_FILE_PIECE_BYTES 2048
 #endif
-
-static void fill_now(lg_defer *d);
 
 /* Without sendfile (lwIP has none), the file is read a piece at a time
  * into the stream's queue, paced like a streamed answer: fill_now asks
@@ -395,7 +400,7 @@ int lg_res_send_fd(lg_res *res, int status, int fd, uint64_t offset, uint64_t le
     int by_read = !res->ex->srv->loop->net->sendfile;
     if (by_read && lseek(fd, (off_t)offset, SEEK_SET) < 0) {
         close_file(res);
-        return lg_res_error(res, 500, "cannot read the file");
+        return lg_res_error(res, 500, LG_MSG("cannot read the file"));
     }
     run_after_hooks(res);
     rc = send_head(res, status, FRAME_LENGTH, len, NULL, 0);
@@ -432,6 +437,17 @@ int lg_res_send_fd(lg_res *res, int status, int fd, uint64_t offset, uint64_t le
     if (c->phase == PH_SENDING) lg__conn_set_deadline(c, res->ex->srv->cfg.send_timeout_ms);
     return LG_OK;
 }
+#else
+int lg_res_send_fd(lg_res *res, int status, int fd, uint64_t offset, uint64_t len)
+{
+    LG_UNUSED(res);
+    LG_UNUSED(status);
+    LG_UNUSED(fd);
+    LG_UNUSED(offset);
+    LG_UNUSED(len);
+    return LG_ERR_UNSUPPORTED;
+}
+#endif
 
 /* --- streaming --- */
 
@@ -549,3 +565,5 @@ lg_req *lg_res_req(lg_res *res)
 {
     return &res->ex->req;
 }
+
+#endif /* !LG_NO_SERVER */

@@ -36,6 +36,25 @@
 #if !defined(_XOPEN_SOURCE)
 #define _XOPEN_SOURCE 700 /* realpath, O_CLOEXEC, st_mtime */
 #endif
+#include "linger.h"
+
+#if !defined(LG_NO_SERVER) && defined(LG_NO_FILES)
+#include "server_internal.h"
+
+/* A build without files: the call is there, and says so. */
+int lg_server_static(lg_server *srv, const char *prefix, const char *root)
+{
+    LG_UNUSED(srv);
+    LG_UNUSED(prefix);
+    LG_UNUSED(root);
+    return LG_ERR_UNSUPPORTED;
+}
+
+void lg__static_free(lg_server *srv)
+{
+    LG_UNUSED(srv);
+}
+#elif !defined(LG_NO_SERVER)
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -473,3 +492,5 @@ void lg__static_free(lg_server *srv)
         lg__free(m, m->alloc_size);
     }
 }
+
+#endif /* LG_NO_SERVER, LG_NO_FILES */

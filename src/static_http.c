@@ -9,6 +9,8 @@
 
 #include "static_internal.h"
 
+#if !defined(LG_NO_SERVER) && !defined(LG_NO_FILES)
+
 static unsigned char lower(unsigned char c)
 {
     return c >= 'A' && c <= 'Z' ? (unsigned char)(c | 0x20) : c;
@@ -359,3 +361,5 @@ int lg__accepts_gzip(lg_str ae)
     }
     return gzip >= 0 ? gzip : star > 0;
 }
+
+#endif /* !LG_NO_SERVER && !LG_NO_FILES */

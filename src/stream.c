@@ -444,11 +444,14 @@ static int flush(lg_stream *s)
     while (s->wq_head) {
         lg_write_req *r = s->wq_head;
         long w;
+#if !defined(LG_NO_FILES)
         if (r->kind == WQ_FILE) {
             size_t chunk = r->len > (1u << 30) ? (1u << 30) : (size_t)r->len;
             w = loop->net->sendfile(loop->net_ctx, s->io.fd, r->file, r->offset, chunk);
             if (w == 0) w = LG_ERR_IO; /* the file is shorter than promised */
-        } else {
+        } else
+#endif
+        {
             lg_str parts[16];
             size_t n = 0;
             lg_write_req *q = r;
@@ -567,6 +570,15 @@ int lg_stream_write_ref(lg_stream *s, lg_write_req *req, const void *data, size_
 int lg_stream_sendfile(lg_stream *s, lg_write_req *req, int file, uint64_t offset, uint64_t len,
                        void (*cb)(lg_write_req *, int))
 {
+#if defined(LG_NO_FILES)
+    LG_UNUSED(s);
+    LG_UNUSED(req);
+    LG_UNUSED(file);
+    LG_UNUSED(offset);
+    LG_UNUSED(len);
+    LG_UNUSED(cb);
+    return LG_ERR_UNSUPPORTED;
+#else
     if (!loop_of(s)->net->sendfile) return LG_ERR_UNSUPPORTED;
     req->kind = WQ_FILE;
     req->cb = cb;
@@ -575,6 +587,7 @@ int lg_stream_sendfile(lg_stream *s, lg_write_req *req, int file, uint64_t offse
     req->file = file;
     req->offset = offset;
     return queue_req(s, req);
+#endif
 }
 
 uint64_t lg_stream_queued(const lg_stream *s)
@@ -634,10 +647,12 @@ static void input_ended(lg_stream *s, long rc)
 }
 
 /* Hand what is buffered (and how the input ended) to the owner. */
+void (*lg__stream_reader)(lg_stream *s);
+
 static void deliver(lg_stream *s)
 {
     if (s->state != LG_STREAM_OPEN) return;
-    if (s->read_req) lg__stream_read_progress(s);
+    if (s->read_req) lg__stream_reader(s);
     else if (s->cbs && s->cbs->on_data) s->cbs->on_data(s);
 }
 

@@ -18,7 +18,11 @@ enum lg_stream_state {
 #define LG_SF_WRITE_FAILED 0x08u   /* the peer is gone for sending */
 #define LG_SF_FLUSHING 0x10u       /* inside flush(): writes only queue */
 
-void lg__stream_read_progress(lg_stream *s);
+/* The read forms (stream_read.c) are reached through this pointer, which
+ * their start sets, rather than by a call: a program that never uses them
+ * (the server) then does not link them. One pointer for the process, not
+ * one per stream, and it only ever holds the one value. */
+extern void (*lg__stream_reader)(lg_stream *s);
 /* Deliver on the next tick what is buffered (always, when force is set). */
 void lg__stream_schedule_delivery(lg_stream *s, int force);
 void lg__stream_release_if_idle(lg_stream *s);

@@ -30,7 +30,7 @@ static int ending_status(const lg_stream *s, int eof_status)
     }
 }
 
-void lg__stream_read_progress(lg_stream *s)
+static void read_progress(lg_stream *s)
 {
     lg_read_req *r = s->read_req;
     lg_str buf = lg_stream_peek(s);
@@ -99,6 +99,7 @@ static int start(lg_stream *s, lg_read_req *req, void *dst, size_t cap, lg_read_
     req->len = 0;
     req->mode = (uint8_t)mode;
     s->read_req = req;
+    lg__stream_reader = read_progress;
     /* Never complete inside this call: callers may rely on the callback
      * running after they return (as libuv promises). */
     lg__stream_schedule_delivery(s, 1);

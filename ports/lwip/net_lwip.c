@@ -89,6 +89,7 @@ static socklen_t to_sockaddr(const lg_addr *a, struct sockaddr_storage *ss)
         memcpy(&in->sin_addr, a->ip, 4);
         return sizeof *in;
     }
+#if !defined(LG_NO_IPV6)
     struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)(void *)ss;
     in6->sin6_len = sizeof *in6;
     in6->sin6_family = AF_INET6;
@@ -96,6 +97,9 @@ static socklen_t to_sockaddr(const lg_addr *a, struct sockaddr_storage *ss)
     in6->sin6_scope_id = a->scope_id;
     memcpy(&in6->sin6_addr, a->ip, 16);
     return sizeof *in6;
+#else
+    return 0; /* never: lg_addr_parse makes IPv4 addresses only */
+#endif
 }
 
 static void from_sockaddr(const struct sockaddr *sa, lg_addr *a)
@@ -106,13 +110,16 @@ static void from_sockaddr(const struct sockaddr *sa, lg_addr *a)
         a->family = 4;
         a->port = lwip_htons(in->sin_port);
         memcpy(a->ip, &in->sin_addr, 4);
-    } else if (sa->sa_family == AF_INET6) {
+    }
+#if !defined(LG_NO_IPV6)
+    else if (sa->sa_family == AF_INET6) {
         const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
         a->family = 6;
         a->port = lwip_htons(in6->sin6_port);
         a->scope_id = in6->sin6_scope_id;
         memcpy(a->ip, &in6->sin6_addr, 16);
     }
+#endif
 }
 
 static int nonblocking(int fd)
@@ -232,7 +239,10 @@ static void lw_abort(void *ctx, int fd)
     lwip_close(fd);
 }
 
-/* --- wake-up: a UDP socket on loopback that sends itself a byte --- */
+/* --- wake-up: a UDP socket on loopback that sends itself a byte (not
+ * with LG_NO_THREADS, which needs neither it nor the OS port's mutexes and
+ * tasks below) --- */
+#if !defined(LG_NO_THREADS)
 
 static int lw_waker_open(void *ctx, int fds[2])
 {
@@ -336,6 +346,7 @@ static int lw_getaddrinfo(void *ctx, const char *host, uint16_t port, lg_addr *o
     lwip_freeaddrinfo(res);
     return *n ? LG_OK : LG_ERR_RESOLVE;
 }
+#endif
 
 const lg_net lg_net_lwip = {
     .name = "lwip",
@@ -350,6 +361,7 @@ const lg_net lg_net_lwip = {
     .shutdown_write = lw_shutdown_write,
     .close = lw_close,
     .abort = lw_abort,
+#if !defined(LG_NO_THREADS)
     .waker_open = lw_waker_open,
     .waker_signal = lw_waker_signal,
     .waker_drain = lw_waker_drain,
@@ -360,4 +372,5 @@ const lg_net lg_net_lwip = {
     .mutex_free = lw_mutex_free,
     .thread_start = lw_thread_start,
     .getaddrinfo = lw_getaddrinfo,
+#endif
 };

@@ -1,0 +1,90 @@
+/*
+ * linger's build options, in one place (lwIP's opt.h is the model).
+ *
+ * Every option is off or at its default unless defined. Define them the
+ * same way for the library and for every program that includes linger.h
+ * (LG_NO_IPV6 changes a public structure):
+ *
+ *   CMake:     -DLINGER_OPTIONS="LG_NO_CLIENT;LG_NO_LOG"  (passed on to
+ *              programs that link linger::linger, and to linger.pc)
+ *   otherwise: -DLG_NO_CLIENT ... on every compile line, or a file of
+ *              #defines named by -DLG_CONFIG_FILE='"linger_config.h"'
+ *
+ * Each switch leaves something out; what stays behaves as documented in
+ * linger.h. A call into something left out either does not exist (the
+ * client, the server) or returns LG_ERR_UNSUPPORTED (the others), so an
+ * application learns at link time or from the first call, never by a
+ * silent difference. docs/footprint.md has the sizes of the combinations
+ * that are built and checked by `make size` (every one with -Werror, on
+ * Cortex-M0+, Cortex-M4 and RV32IMC); other combinations are not tested.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef LINGER_OPTS_H
+#define LINGER_OPTS_H
+
+#if defined(LG_CONFIG_FILE)
+#include LG_CONFIG_FILE
+#endif
+
+/* --- what to leave out ------------------------------------------------ */
+
+/* LG_NO_CLIENT: the HTTP client (src/client*.c: lg_client_*, lg_fetch*).
+ * URLs (src/url.c) stay: the server decodes paths and forms with them. */
+
+/* LG_NO_SERVER: the HTTP server (src/server*.c, router.c, static*.c). */
+
+/* LG_NO_FILES: static files and everything else that reads files:
+ * lg_server_static and lg_res_send_fd return LG_ERR_UNSUPPORTED, as do the
+ * client's file bodies (LG_FETCH_BODY_FILE) and lg_stream_sendfile. The
+ * portable layers then use no <unistd.h>, <fcntl.h> or <sys/stat.h>. */
+
+/* LG_NO_CHUNKED_UPLOAD: request bodies in chunks. The server answers a
+ * chunked request body with 411 Length Required (RFC 9110 15.5.12: send
+ * a Content-Length), and the client refuses producer bodies of unknown
+ * length (LG_ERR_UNSUPPORTED). Chunked responses are still sent (streamed
+ * answers) and, with the client, still read. */
+
+/* LG_NO_IPV6: IPv4 only. lg_addr keeps 4 address bytes instead of 16, and
+ * "[::1]:80" no longer parses. */
+
+/* LG_NO_LOG: no lg_log(): the loop's log hook is never called, and no
+ * formatting code (vsnprintf) is linked. Counters (lg_loop_stats) stay. */
+
+/* LG_NO_ERROR_STRINGS: lg_strerror() returns the code's name
+ * ("LG_ERR_RESET") instead of a sentence, and lg_status_reason() knows only
+ * the statuses linger sends itself (others: "Unknown"). Error answers say
+ * "404 Not Found" without the sentence after it. */
+
+/* LG_NO_THREADS: no lg_loop_post() (LG_ERR_UNSUPPORTED) and no host-name
+ * lookups (lg_resolve answers numeric addresses only): the platform needs
+ * no mutex, no wake-up socket and no task. */
+
+/* LG_NO_DATE: no Date header in answers, for a device without a wall
+ * clock (also a run-time choice: lg_server_config.no_date); no <time.h>. */
+
+/* LG_NO_SIMD: scalar scanners only in the codec (a CPU without vectors
+ * gets them anyway). LG_NO_POLL: no poll() backend (a platform with its
+ * own lg_backend). */
+
+/* --- sizes ------------------------------------------------------------ */
+
+/* Route parameters (":id", "*rest") per route. */
+#ifndef LG_MAX_PARAMS
+#define LG_MAX_PARAMS 8
+#endif
+
+/* Addresses one server listens on. */
+#ifndef LG_MAX_LISTENERS
+#define LG_MAX_LISTENERS 4
+#endif
+
+/* Before-hooks and after-hooks (each), and error handlers, per server. */
+#ifndef LG_MAX_HOOKS
+#define LG_MAX_HOOKS 4
+#endif
+#ifndef LG_MAX_ERROR_HANDLERS
+#define LG_MAX_ERROR_HANDLERS 8
+#endif
+
+#endif /* LINGER_OPTS_H */
