@@ -474,9 +474,10 @@ struct lg_timer {
     lg_loop *loop;
     lg_timer_cb cb;
     void *data;         /* yours */
+    uint32_t heap_index;/* private; UINT32_MAX when stopped (here, not last:
+                           no padding before the 64-bit fields on 32-bit CPUs) */
     uint64_t due_ms;
     uint64_t repeat_ms;
-    uint32_t heap_index;/* private; UINT32_MAX when stopped */
 };
 
 void lg_timer_init(lg_loop *loop, lg_timer *t, lg_timer_cb cb, void *data);

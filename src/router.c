@@ -150,11 +150,9 @@ static int path_matches(const route *r, lg_str path, route_match *m)
     for (uint16_t i = 0; i < r->nsegs; i++) {
         const route_seg *s = &r->segs[i];
         if (s->kind == SEG_REST) {
-            route_param *pr = &m->params[m->nparams++];
-            pr->name.ptr = s->text;
-            pr->name.len = s->len;
-            pr->value.ptr = p <= end ? p : end;
-            pr->value.len = p <= end ? (size_t)(end - p) : 0;
+            lg_str *v = &m->params[m->nparams++];
+            v->ptr = p <= end ? p : end;
+            v->len = p <= end ? (size_t)(end - p) : 0;
             return 1;
         }
         if (p > end) return 0; /* the path has fewer segments */
@@ -165,11 +163,9 @@ static int path_matches(const route *r, lg_str path, route_match *m)
             if (!segment_equals(p, n, s->text, s->len)) return 0;
         } else {
             if (n == 0 || (s->kind == SEG_INT && !is_int(p, n))) return 0;
-            route_param *pr = &m->params[m->nparams++];
-            pr->name.ptr = s->text;
-            pr->name.len = s->len;
-            pr->value.ptr = p;
-            pr->value.len = n;
+            lg_str *v = &m->params[m->nparams++];
+            v->ptr = p;
+            v->len = n;
         }
         p = slash ? slash + 1 : end + 1;
     }

@@ -186,7 +186,9 @@ static int prepare_spare(lg_server *srv)
         c->next = NULL;
         srv->free_conns = c;
     }
-    return lg__loop_reserve_timers(srv->loop, 2 * (srv->nconns + srv->nrejecting + 1));
+    /* One timer per connection (lg__stream_timer): room for all of them
+     * and the newcomer's, counted from the timers running now. */
+    return lg__loop_reserve_timers(srv->loop, srv->nconns + srv->nrejecting + 1);
 }
 
 /* Accept only what we can serve (or, with LG_FULL_REJECT, answer 503): a
@@ -221,7 +223,6 @@ void lg__server_conn_closed(lg_stream *s)
 {
     lg_conn *c = s->data;
     lg_server *srv = c->srv;
-    lg_timer_stop(&c->timer);
     if (c->ex) {
         lg_exchange *ex = c->ex;
         c->ex = NULL;
@@ -278,7 +279,6 @@ static void on_accept(lg_listener *l, int fd, const lg_addr *peer)
     memset(c, 0, sizeof *c);
     c->srv = srv;
     c->peer = *peer;
-    lg_timer_init(loop, &c->timer, NULL, c); /* stopped until lg__conn_start arms it */
     if (lg_stream_open(loop, &c->s, fd, &srv->stream_cfg, &lg__conn_callbacks, c) != LG_OK) {
         c->next = srv->free_conns;
         srv->free_conns = c;

@@ -38,8 +38,8 @@ void lg__conn_close(lg_conn *c)
     if (c->phase == PH_CLOSING) return;
     c->phase = PH_CLOSING;
     c->deadline = 0;
-    lg_timer_stop(&c->timer);
-    lg_stream_close(&c->s);
+    lg_timer_stop(lg__stream_timer(&c->s));
+    lg_stream_close(&c->s); /* takes the timer back for the linger time */
 }
 
 /* --- timeouts: one timer per connection, with a lazy deadline so that
@@ -53,7 +53,7 @@ static void timer_fired(lg_timer *t)
     uint64_t now = now_of(c);
     if (!c->deadline) return;
     if (now < c->deadline) {
-        lg_timer_start(&c->timer, c->deadline - now, 0);
+        lg_timer_start(t, c->deadline - now, 0);
         return;
     }
     on_timeout(c);
@@ -61,14 +61,16 @@ static void timer_fired(lg_timer *t)
 
 void lg__conn_set_deadline(lg_conn *c, uint32_t ms)
 {
+    /* A closing stream times its linger with the same timer: hands off. */
+    if (c->s.state != LG_STREAM_OPEN) return;
     if (!ms) {
         c->deadline = 0;
         return;
     }
+    lg_timer *t = lg__stream_timer(&c->s);
     c->deadline = now_of(c) + ms;
     c->queued_mark = lg_stream_queued(&c->s);
-    if (!lg_timer_active(&c->timer) || c->timer.due_ms > c->deadline)
-        lg_timer_start(&c->timer, ms, 0);
+    if (!lg_timer_active(t) || t->due_ms > c->deadline) lg_timer_start(t, ms, 0);
 }
 
 /* --- finishing requests --- */
@@ -98,7 +100,6 @@ static void finish_exchange(lg_conn *c)
         return;
     }
     c->phase = PH_IDLE;
-    c->head_scanned = 0;
     /* While the answer is still going out, a client that stopped reading is
      * what to watch for; on_drain switches to the idle timeout. */
     lg__conn_set_deadline(c, lg_stream_queued(&c->s) ? srv->cfg.send_timeout_ms
@@ -464,8 +465,8 @@ static void start_request(lg_conn *c)
         return;
     }
     for (uint8_t i = 0; i < ex->match.nparams; i++) {
-        route_param *p = &ex->match.params[i];
-        int bad = decode_into_scratch(ex, p->value, &p->value);
+        lg_str *v = &ex->match.params[i];
+        int bad = decode_into_scratch(ex, *v, v);
         if (bad != 0) {
             c->flags |= CF_CLOSE_AFTER;
             lg__res_fail(ex, bad == -2 ? 414 : 400,
@@ -522,18 +523,18 @@ static int read_head(lg_conn *c)
     }
     if (c->phase == PH_IDLE) {
         c->phase = PH_HEAD;
-        c->head_scanned = 0;
+        c->ex->head_scanned = 0;
         lg__conn_set_deadline(c, srv->cfg.header_timeout_ms);
     }
     lg_exchange *ex = c->ex;
-    int n = lg_parse_request(&ex->head, buf.ptr, buf.len, c->head_scanned,
+    int n = lg_parse_request(&ex->head, buf.ptr, buf.len, ex->head_scanned,
                              srv->cfg.recv_buffer_bytes);
     if (n == 0) {
-        c->head_scanned = (uint32_t)buf.len;
+        ex->head_scanned = (uint32_t)buf.len;
         if (end != LG_END_NONE) lg__conn_close(c); /* vanished mid-head */
         return 0;
     }
-    c->head_scanned = 0;
+    ex->head_scanned = 0;
     if (n < 0) {
         /* Malformed: answer with the codec's status and close (after the
          * answer, the graceful close drains whatever else they send). */
@@ -688,7 +689,9 @@ const lg_stream_callbacks lg__conn_callbacks = { on_data, on_drain, on_write_err
 
 void lg__conn_start(lg_conn *c)
 {
-    c->timer.cb = timer_fired;
+    lg_timer *t = lg__stream_timer(&c->s);
+    t->cb = timer_fired;
+    t->data = c;
     c->phase = PH_IDLE;
     /* The first request gets the (shorter) header timeout to show up. */
     lg__conn_set_deadline(c, c->srv->cfg.header_timeout_ms);

@@ -41,14 +41,12 @@ typedef struct route {
     route_seg segs[];
 } route;
 
-typedef struct route_param {
-    lg_str name, value;
-} route_param;
-
 typedef struct route_match {
     const route *route;
     uint8_t nparams;
-    route_param params[LG_MAX_PARAMS];
+    /* The values, in the order of the route's parameter segments, which
+     * hold the names: a value costs 8 bytes here instead of 16. */
+    lg_str params[LG_MAX_PARAMS];
 } route_match;
 
 enum { ROUTE_FOUND = 0, ROUTE_NOT_FOUND = 1, ROUTE_WRONG_METHOD = 2 };
@@ -132,15 +130,13 @@ enum {
 #define CF_SERVED 0x10u       /* has answered a request: an idle one is keep-alive */
 
 struct lg_conn {
-    lg_stream s;
+    lg_stream s;            /* its timer times the connection (lg__stream_timer) */
     lg_server *srv;
     lg_conn *prev, *next;
     lg_exchange *ex;
-    lg_timer timer;
     uint64_t deadline;      /* lazy: the timer may fire earlier and re-arm */
     uint64_t queued_mark;   /* answer bytes queued when the deadline was set */
     lg_addr peer;
-    uint32_t head_scanned;  /* prev_len for the incremental head parser */
     uint8_t phase;
     uint8_t flags;
 };
@@ -187,6 +183,7 @@ struct lg_exchange {
     lg_head head;
     lg_body_reader body;
     int error;                 /* parse error, for error handlers */
+    uint32_t head_scanned;     /* prev_len for the incremental head parser */
     uint32_t head_len;         /* bytes of the head at the front of the buffer */
     uint32_t body_kept;        /* decoded body bytes kept right after the head */
     uint64_t body_raw;         /* body bytes (with chunk framing) taken in */

@@ -80,10 +80,16 @@ lg_str lg_req_param(const lg_req *req, const char *name)
 {
     const route_match *m = &req->ex->match;
     size_t n = strlen(name);
-    for (uint8_t i = 0; i < m->nparams; i++)
-        if (m->params[i].name.len == n && memcmp(m->params[i].name.ptr, name, n) == 0)
-            return m->params[i].value;
     lg_str none = { NULL, 0 };
+    if (!m->route) return none;
+    /* The i-th parameter segment of the route names the i-th value. */
+    uint8_t i = 0;
+    for (uint16_t k = 0; k < m->route->nsegs && i < m->nparams; k++) {
+        const route_seg *s = &m->route->segs[k];
+        if (s->kind == SEG_LITERAL) continue;
+        if (s->len == n && memcmp(s->text, name, n) == 0) return m->params[i];
+        i++;
+    }
     return none;
 }
 

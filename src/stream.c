@@ -77,6 +77,11 @@ static void rbuf_release(lg_stream *s)
     s->rcap = s->rstart = s->rend = 0;
 }
 
+lg_timer *lg__stream_timer(lg_stream *s)
+{
+    return &s->linger;
+}
+
 void lg__stream_release_if_idle(lg_stream *s)
 {
     if (s->rbuf && s->rstart == s->rend && !s->config->keep_idle_buffer) rbuf_release(s);
@@ -264,6 +269,8 @@ void lg_stream_close(lg_stream *s)
         if (s->state != LG_STREAM_FLUSHING) return;
     }
     s->cork = 0;
+    s->linger.cb = linger_expired; /* back from the owner (lg__stream_timer) */
+    s->linger.data = s;
     lg_timer_start(&s->linger, CFG(s, linger_timeout_ms), 0);
     if (!s->wq_head || (s->flags & LG_SF_WRITE_FAILED)) {
         start_draining(s);

@@ -26,6 +26,11 @@ extern void (*lg__stream_reader)(lg_stream *s);
 /* Deliver on the next tick what is buffered (always, when force is set). */
 void lg__stream_schedule_delivery(lg_stream *s, int force);
 void lg__stream_release_if_idle(lg_stream *s);
+/* While a stream is open, its one timer (which times the graceful close
+ * once it closes) is its owner's to use: the server times each connection
+ * with it, so a connection carries one timer, not two. lg_stream_close
+ * takes it back (its callback and data too). */
+lg_timer *lg__stream_timer(lg_stream *s);
 /* Move buffered bytes to the start of the buffer, so that later reads never
  * move them (a server keeps slices into a request head while it works). */
 void lg__stream_compact(lg_stream *s);
