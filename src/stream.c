@@ -364,7 +364,8 @@ static int queue_copy(lg_stream *s, const char *p, size_t n)
     uint32_t std = CFG(s, recv_buffer_bytes);
     size_t per = std > sizeof(copy_block) ? std - sizeof(copy_block) : 0;
     while (n) {
-        int cached = per && n <= COPY_CHAIN_BLOCKS * per;
+        /* (With a static pool there is no other memory: always chain.) */
+        int cached = per && (n <= COPY_CHAIN_BLOCKS * per || loop_of(s)->buf_fixed);
         size_t take = cached && n > per ? per : n;
         size_t size = cached ? std : sizeof(copy_block) + n;
         copy_block *b = cached ? (copy_block *)(void *)lg__buf_get(loop_of(s), std)
@@ -679,8 +680,12 @@ static void on_readable(lg_stream *s)
         if (n > 0) s->rend += (uint32_t)n;
         else input_ended(s, n);
     }
-    if (s->ending != LG_END_NONE || rbuf_full(s)) update_events(s);
+    if (s->ending != LG_END_NONE) update_events(s);
     deliver(s);
+    /* Stop asking the socket only if the owner left the buffer full: checking
+     * before delivery would drop and re-add the interest (two epoll_ctl
+     * calls) every time a download fills the buffer. */
+    if (s->state == LG_STREAM_OPEN && rbuf_full(s)) update_events(s);
 }
 
 static void on_io(lg_io *io, unsigned events)

@@ -122,6 +122,8 @@ int lg_connect(lg_loop *loop, lg_connect_req *req, const lg_addr *addr, uint32_t
     int fd;
     req->cb = cb;
     lg_timer_init(loop, &req->timer, connect_timer, req);
+    /* A request whose connect failed at once must still be safe to cancel. */
+    lg_io_init(loop, &req->io, -1, connect_ready, req);
     int rc = loop->net->connect(loop->net_ctx, addr, &fd);
     if (rc != LG_OK && rc != LG_ERR_AGAIN) return rc;
     lg_io_init(loop, &req->io, fd, connect_ready, req);
