@@ -262,6 +262,9 @@ class Report:
         rows = [("date", (started[:10] or meta.get("date", "?")) +
                  (" (QUICK=1: a fast pass, fewer and shorter rounds — not for publishing)"
                   if quick else "")),
+                ("linger", "commit %s%s" % (self.run.get("commit", "?"),
+                                            " with uncommitted changes to src/, include/ or "
+                                            "tools/" if self.run.get("dirty") == "1" else "")),
                 ("CPU", "%s × %s (a shared, noisy machine)" % (cpu, ncpu)),
                 ("kernel", "Linux %s" % meta.get("kernel", os.uname().release)),
                 ("compiler", (gcc[0] if gcc else "?") +

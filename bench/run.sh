@@ -49,7 +49,13 @@ else
   loop_args="5"
   client_args="--rounds 5"
 fi
-echo "quick=$QUICK started=$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$RESULTS/run.txt"
+# Which linger was measured: the commit, and whether the library or the
+# tool had changes not yet committed.
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+dirty=0
+[ -n "$(git status --porcelain -- src include tools CMakeLists.txt 2>/dev/null)" ] && dirty=1
+echo "quick=$QUICK commit=$commit dirty=$dirty started=$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+  >"$RESULTS/run.txt"
 
 failed=""
 # step NAME COMMAND...: runs it, its output on the terminal and in
