@@ -404,16 +404,8 @@ int lg_call_resume(lg_call *call)
     return LG_OK;
 }
 
-static void on_deadline(lg_timer *t)
-{
-    lg_call *call = t->data;
-    lg_client *cli = call->cli;
-    CLIENT_ENTER(cli);
-    lg__call_fail(call, LG_ERR_TIMEOUT);
-    CLIENT_LEAVE(cli);
-}
-
-static void on_read_timeout(lg_timer *t)
+/* The whole-request deadline and the read timeout end a call the same way. */
+static void on_timeout(lg_timer *t)
 {
     lg_call *call = t->data;
     lg_client *cli = call->cli;
@@ -766,8 +758,8 @@ lg_call *lg_fetch(lg_client *cli, const lg_request *req, lg_response_cb cb, void
     /* CONNECT makes a tunnel, which is not a fetch */
     if (call->method_id == LG_METHOD_CONNECT || !valid_method(call->method)) bad = 1;
 
-    lg_timer_init(cli->loop, &call->deadline, on_deadline, call);
-    lg_timer_init(cli->loop, &call->read_timer, on_read_timeout, call);
+    lg_timer_init(cli->loop, &call->deadline, on_timeout, call);
+    lg_timer_init(cli->loop, &call->read_timer, on_timeout, call);
     lg_timer_init(cli->loop, &call->expect_timer, on_expect_timeout, call);
 
     call->next = cli->calls;
