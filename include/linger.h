@@ -887,6 +887,24 @@ typedef struct lg_server_config {
     uint8_t no_date;             /* 1: no Date header (a device without a clock) */
     lg_access_log_fn access_log; /* NULL: none */
     void *access_log_user;
+
+    /* Static memory (a device that must not allocate once it runs): the
+     * server takes its connections, requests and buffers from this block,
+     * lg_server_memory_size() bytes (NULL: from the allocator, as needed).
+     * Once lg_server_listen has returned, the server calls the allocator no
+     * more. Then max_conns connections share max_requests request slots (a
+     * connection whose request finds none waits for one, its bytes in its
+     * buffer and the kernel) and `buffers` buffers of recv_buffer_bytes:
+     * one for each connection that has bytes to read, the rest for answers
+     * the network did not take at once (a streamed answer may queue one
+     * buffer; lg_res_write says LG_ERR_LIMIT beyond). A body must fit the
+     * receive buffer (413 otherwise) unless its route streams it
+     * (LG_ROUTE_STREAM_BODY), and the server waits when full (LG_FULL_WAIT).
+     * One server per loop may have it. */
+    void *memory;
+    size_t memory_bytes;
+    uint16_t max_requests;       /* with memory: default max_conns */
+    uint16_t buffers;            /* with memory: default max_conns + max_requests */
 } lg_server_config;
 
 typedef struct lg_server_stats {
@@ -902,7 +920,18 @@ typedef struct lg_server_stats {
     uint64_t start_ms;           /* loop time at lg_server_new */
 } lg_server_stats;
 
+/* NULL when out of memory (or lg_server_config.memory is too small). */
 lg_server *lg_server_new(lg_loop *loop, const lg_server_config *config);
+/* The bytes lg_server_config.memory needs for this configuration (config
+ * as it would be passed to lg_server_new; its memory fields are ignored).
+ * For the 32-bit targets `make size` prints it for docs/footprint.md's
+ * configurations.
+ *
+ *   static char mem[6144];   // at least lg_server_memory_size(&cfg)
+ *   lg_server_config cfg = { .max_conns = 4, .recv_buffer_bytes = 512,
+ *                            .memory = mem, .memory_bytes = sizeof mem };
+ */
+size_t lg_server_memory_size(const lg_server_config *config);
 /* Listen on a numeric address ("0.0.0.0:8080", "[::1]:8080"); may be called
  * again for more addresses. flags: LG_LISTEN_REUSEPORT. */
 int lg_server_listen(lg_server *srv, const char *addr, unsigned flags);

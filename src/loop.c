@@ -371,29 +371,68 @@ lg_loop *lg_loop_new(const lg_loop_config *config)
     return loop;
 }
 
+/* How many free buffers the cache keeps (without a static pool). */
+#define BUF_CACHE_MAX 16
+
 char *lg__buf_get(lg_loop *loop, uint32_t size)
 {
-    if (size == loop->buf_cache_size && loop->buf_cache_len)
-        return loop->buf_cache[--loop->buf_cache_len];
+    if (size == loop->buf_size && loop->buf_free) {
+        char *b = loop->buf_free;
+        memcpy(&loop->buf_free, b, sizeof(char *));
+        loop->buf_free_len--;
+        return b;
+    }
+    if (size == loop->buf_size && loop->buf_fixed) return NULL; /* the pool is all in use */
     return lg__alloc(size);
+}
+
+static void buf_push(lg_loop *loop, char *buf)
+{
+    memcpy(buf, &loop->buf_free, sizeof(char *));
+    loop->buf_free = buf;
+    loop->buf_free_len++;
 }
 
 void lg__buf_put(lg_loop *loop, char *buf, uint32_t size)
 {
     if (!buf) return;
-    if (!loop->buf_cache_len) loop->buf_cache_size = size;
-    if (size == loop->buf_cache_size &&
-        loop->buf_cache_len < sizeof loop->buf_cache / sizeof loop->buf_cache[0]) {
-        loop->buf_cache[loop->buf_cache_len++] = buf;
+    if (!loop->buf_free && !loop->buf_fixed) loop->buf_size = size;
+    if (size == loop->buf_size && (loop->buf_fixed || loop->buf_free_len < BUF_CACHE_MAX)) {
+        buf_push(loop, buf);
         return;
     }
     lg__free(buf, size);
 }
 
+static void buf_cache_clear(lg_loop *loop)
+{
+    while (loop->buf_free) {
+        char *b = loop->buf_free;
+        memcpy(&loop->buf_free, b, sizeof(char *));
+        if (!loop->buf_fixed) lg__free(b, loop->buf_size);
+    }
+    loop->buf_free_len = 0;
+}
+
+int lg__loop_buffers(lg_loop *loop, void *mem, uint32_t size, uint32_t count)
+{
+    if (mem && loop->buf_fixed) return LG_ERR_LIMIT;
+    buf_cache_clear(loop);
+    loop->buf_fixed = mem != NULL;
+    loop->buf_size = size;
+    for (uint32_t i = 0; mem && i < count; i++) buf_push(loop, (char *)mem + (size_t)i * size);
+    return LG_OK;
+}
+
+int lg__loop_reserve_ios(lg_loop *loop, uint32_t n)
+{
+    return loop->backend->reserve ? loop->backend->reserve(loop, n) : LG_OK;
+}
+
 void lg_loop_free(lg_loop *loop)
 {
     if (!loop) return;
-    while (loop->buf_cache_len) lg__free(loop->buf_cache[--loop->buf_cache_len], loop->buf_cache_size);
+    buf_cache_clear(loop);
 #if !defined(LG_NO_THREADS)
     if (loop->wake_fds[0] >= 0) {
         lg_io_close(&loop->wake_io);

@@ -66,5 +66,5 @@ static int ep_wait(lg_loop *loop, int timeout_ms)
     return n;
 }
 
-const lg_backend lg_backend_epoll = { "epoll", ep_init, ep_destroy, ep_update, ep_wait };
+const lg_backend lg_backend_epoll = { "epoll", ep_init, ep_destroy, ep_update, ep_wait, NULL };
 #endif

@@ -14,6 +14,8 @@ struct lg_backend {
     void (*destroy)(lg_loop *loop);
     int (*update)(lg_loop *loop, lg_io *io, unsigned old_events, unsigned new_events);
     int (*wait)(lg_loop *loop, int timeout_ms);
+    /* Optional: size the backend's tables for n descriptors now. */
+    int (*reserve)(lg_loop *loop, uint32_t n);
 };
 
 /* A platform: sockets, clock, wake-up, threads. Every function gets the
@@ -97,9 +99,13 @@ struct lg_loop {
 #endif
 
     /* Free receive/copy buffers of one size, so that a server in its steady
-     * state takes buffers from here, not from the allocator. */
-    char *buf_cache[16];
-    uint32_t buf_cache_len, buf_cache_size;
+     * state takes buffers from here, not from the allocator: a list threaded
+     * through the free buffers themselves (each starts with a pointer to the
+     * next), so it costs the loop two words however long it is. With a
+     * static pool (lg__loop_buffers) the list is all there is. */
+    char *buf_free;
+    uint32_t buf_free_len, buf_size;
+    uint8_t buf_fixed;
 
     uint32_t active_ios; /* watched ios, the waker excepted */
     uint32_t refs;       /* lg__loop_ref: work elsewhere that will come back */
@@ -122,6 +128,14 @@ void lg__loop_unref(lg_loop *loop);
 /* Buffers of `size` bytes, cached per loop. */
 char *lg__buf_get(lg_loop *loop, uint32_t size);
 void lg__buf_put(lg_loop *loop, char *buf, uint32_t size);
+/* Static memory: `count` buffers of `size` bytes at mem become the loop's
+ * buffers of that size, and lg__buf_get never allocates one again (it
+ * returns NULL when all are in use). mem NULL ends that (all buffers must
+ * be back). Returns LG_ERR_LIMIT when another pool is installed. */
+int lg__loop_buffers(lg_loop *loop, void *mem, uint32_t size, uint32_t count);
+/* Make room in the backend for `n` watched descriptors in all, so that
+ * watching them later allocates nothing (static memory). */
+int lg__loop_reserve_ios(lg_loop *loop, uint32_t n);
 
 /* The allocator hook. */
 void *lg__alloc(size_t size);

@@ -41,9 +41,8 @@ static short poll_mask(unsigned events)
     return (short)(((events & LG_READABLE) ? POLLIN : 0) | ((events & LG_WRITABLE) ? POLLOUT : 0));
 }
 
-static int grow(poll_state *st)
+static int grow(poll_state *st, uint32_t cap)
 {
-    uint32_t cap = st->cap ? st->cap * 2 : 64;
     struct pollfd *fds = lg__realloc(st->fds, st->cap * sizeof *fds, cap * sizeof *fds);
     if (!fds) return LG_ERR_NOMEM;
     st->fds = fds;
@@ -68,7 +67,8 @@ static int pl_update(lg_loop *loop, lg_io *io, unsigned old_events, unsigned new
 {
     poll_state *st = loop->backend_data;
     if (!old_events) {
-        if (st->len == st->cap && grow(st) != LG_OK) return LG_ERR_NOMEM;
+        /* Small steps at first: on a device every slot is RAM. */
+        if (st->len == st->cap && grow(st, st->cap ? st->cap * 2 : 8) != LG_OK) return LG_ERR_NOMEM;
         io->slot = st->len++;
         st->fds[io->slot].fd = io->fd;
         st->fds[io->slot].events = poll_mask(new_events);
@@ -120,5 +120,11 @@ static int pl_wait(lg_loop *loop, int timeout_ms)
     return 0;
 }
 
-const lg_backend lg_backend_poll = { "poll", pl_init, pl_destroy, pl_update, pl_wait };
+static int pl_reserve(lg_loop *loop, uint32_t n)
+{
+    poll_state *st = loop->backend_data;
+    return n > st->cap ? grow(st, n) : LG_OK;
+}
+
+const lg_backend lg_backend_poll = { "poll", pl_init, pl_destroy, pl_update, pl_wait, pl_reserve };
 #endif

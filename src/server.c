@@ -54,6 +54,80 @@ static void fill_defaults(lg_server_config *cfg)
     if (cfg->recv_buffer_bytes < 256) cfg->recv_buffer_bytes = 256;
 }
 
+/* --- static memory: the block lg_server_config.memory is cut into
+ * connections, request slots and buffers, each 8-byte aligned (they hold
+ * 64-bit fields; the block itself may be a char array) --- */
+
+#define ALIGN8(n) (((n) + 7u) & ~(size_t)7u)
+
+static size_t exchange_bytes(const lg_server_config *cfg)
+{
+    return sizeof(lg_exchange) + cfg->max_headers * sizeof(lg_header) + cfg->response_header_bytes +
+           cfg->scratch_bytes;
+}
+
+static void fill_static_defaults(lg_server_config *cfg)
+{
+    cfg->full_policy = LG_FULL_WAIT; /* a 503 would need a connection beyond max_conns */
+    if (!cfg->max_requests) cfg->max_requests = (uint16_t)(cfg->max_conns < 65535 ? cfg->max_conns : 65535);
+    if (!cfg->buffers) {
+        uint32_t b = cfg->max_conns + cfg->max_requests;
+        cfg->buffers = (uint16_t)(b < 65535 ? b : 65535);
+    }
+}
+
+static size_t static_bytes(const lg_server_config *cfg)
+{
+    return 7 + cfg->max_conns * ALIGN8(sizeof(lg_conn)) +
+           cfg->max_requests * ALIGN8(exchange_bytes(cfg)) +
+           (size_t)cfg->buffers * ALIGN8(cfg->recv_buffer_bytes);
+}
+
+size_t lg_server_memory_size(const lg_server_config *config)
+{
+    lg_server_config cfg;
+    if (config) cfg = *config;
+    else memset(&cfg, 0, sizeof cfg);
+    fill_defaults(&cfg);
+    fill_static_defaults(&cfg);
+    return static_bytes(&cfg);
+}
+
+/* Cut the block; everything allocated from here on comes out of it. */
+static int use_static_memory(lg_server *srv)
+{
+    lg_server_config *cfg = &srv->cfg;
+    fill_static_defaults(cfg);
+    /* Buffers are taken whole by the stream: a size that is a multiple of
+     * 8 keeps the next one aligned. */
+    cfg->recv_buffer_bytes = (uint32_t)ALIGN8(cfg->recv_buffer_bytes);
+    srv->stream_cfg.recv_buffer_bytes = cfg->recv_buffer_bytes;
+    if (!cfg->memory || cfg->memory_bytes < static_bytes(cfg)) return LG_ERR_NOMEM;
+    char *p = (char *)(((uintptr_t)cfg->memory + 7u) & ~(uintptr_t)7u);
+    for (uint32_t i = 0; i < cfg->max_conns; i++, p += ALIGN8(sizeof(lg_conn))) {
+        lg_conn *c = (lg_conn *)(void *)p;
+        c->next = srv->free_conns;
+        srv->free_conns = c;
+    }
+    size_t ex_size = ALIGN8(srv->exchange_size);
+    for (uint32_t i = 0; i < cfg->max_requests; i++, p += ex_size) {
+        lg_exchange *ex = (lg_exchange *)(void *)p;
+        ex->next_free = srv->free_exchanges;
+        srv->free_exchanges = ex;
+    }
+    int rc = lg__loop_buffers(srv->loop, p, cfg->recv_buffer_bytes, cfg->buffers);
+    if (rc) return rc;
+    srv->static_mem = 1;
+    /* A streamed answer may queue one buffer's worth (lg_res_write). */
+    srv->high_water = cfg->recv_buffer_bytes;
+    /* Everything that would grow later, sized now: one timer per
+     * connection, one per listener (accept pauses) and the shutdown's; a
+     * slot in the backend per connection and listener. */
+    rc = lg__loop_reserve_timers(srv->loop, cfg->max_conns + LG_MAX_LISTENERS + 1);
+    if (!rc) rc = lg__loop_reserve_ios(srv->loop, srv->loop->active_ios + 1 + cfg->max_conns + LG_MAX_LISTENERS);
+    return rc;
+}
+
 lg_server *lg_server_new(lg_loop *loop, const lg_server_config *config)
 {
     lg_server *srv = lg__alloc(sizeof *srv);
@@ -69,10 +143,15 @@ lg_server *lg_server_new(lg_loop *loop, const lg_server_config *config)
     /* A streamed answer is bounded by lg_res_write's LG_ERR_LIMIT; a
      * buffered one by what the handler handed over. */
     srv->stream_cfg.max_queued_bytes = 64u << 20;
-    srv->exchange_size = sizeof(lg_exchange) + srv->cfg.max_headers * sizeof(lg_header) +
-                         srv->cfg.response_header_bytes + srv->cfg.scratch_bytes;
+    srv->high_water = 256u << 10;
+    srv->exchange_size = exchange_bytes(&srv->cfg);
     srv->stats.start_ms = lg_loop_now(loop);
     lg_timer_init(loop, &srv->shutdown_timer, NULL, srv);
+    if (srv->cfg.memory && use_static_memory(srv) != LG_OK) {
+        if (srv->static_mem) lg__loop_buffers(loop, NULL, 0, 0);
+        lg__free(srv, sizeof *srv);
+        return NULL;
+    }
     return srv;
 }
 
@@ -104,6 +183,7 @@ lg_exchange *lg__exchange_get(lg_server *srv)
     if (ex) {
         srv->free_exchanges = ex->next_free;
     } else {
+        if (srv->static_mem) return NULL; /* every slot is busy: wait (server_conn.c) */
         ex = lg__alloc(srv->exchange_size);
         if (!ex) return NULL;
     }
@@ -133,6 +213,7 @@ void lg__exchange_put(lg_server *srv, lg_exchange *ex)
     lg_defer_cancel(srv->loop, &ex->res.fill_defer);
     ex->next_free = srv->free_exchanges;
     srv->free_exchanges = ex;
+    if (srv->nwaiting) lg__conn_wake_waiting(srv);
 }
 
 /* --- accepting --- */
@@ -180,6 +261,9 @@ static void hold_accepting(lg_server *srv, int hold)
  * them would have to be dropped, maybe with a request already in it (RST). */
 static int prepare_spare(lg_server *srv)
 {
+    /* Static memory: the slots and the timers were all made at the start,
+     * and below max_conns a slot is always free (no 503s to answer). */
+    if (srv->static_mem) return LG_OK;
     if (!srv->free_conns) {
         lg_conn *c = lg__alloc(sizeof *c);
         if (!c) return LG_ERR_NOMEM;
@@ -237,6 +321,7 @@ void lg__server_conn_closed(lg_stream *s)
     if (c->next) c->next->prev = c->prev;
     if (c->flags & CF_REJECTING) srv->nrejecting--;
     else srv->nconns--;
+    if (c->flags & CF_WAIT_SLOT) srv->nwaiting--;
     srv->stats.active_connections = srv->nconns;
     c->next = srv->free_conns;
     srv->free_conns = c;
@@ -346,6 +431,12 @@ void lg_server_free(lg_server *srv)
     if (!srv) return;
     for (uint8_t i = 0; i < srv->nlisteners; i++) lg_listener_close(&srv->listeners[i]);
     lg_timer_stop(&srv->shutdown_timer);
+    if (srv->static_mem) {
+        /* Nothing here was allocated; the buffers go back to their owner. */
+        srv->free_conns = NULL;
+        srv->free_exchanges = NULL;
+        lg__loop_buffers(srv->loop, NULL, 0, 0);
+    }
     while (srv->free_conns) {
         lg_conn *c = srv->free_conns;
         srv->free_conns = c->next;

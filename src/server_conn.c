@@ -87,6 +87,17 @@ static void resume(lg_conn *c)
     lg__stream_schedule_delivery(&c->s, 1);
 }
 
+void lg__conn_wake_waiting(lg_server *srv)
+{
+    for (lg_conn *c = srv->conns; c; c = c->next) {
+        if (!(c->flags & CF_WAIT_SLOT)) continue;
+        c->flags &= (uint8_t)~CF_WAIT_SLOT;
+        srv->nwaiting--;
+        resume(c);
+        return;
+    }
+}
+
 static void finish_exchange(lg_conn *c)
 {
     lg_exchange *ex = c->ex;
@@ -153,6 +164,8 @@ static int body_fits_buffer(const lg_conn *c, const lg_exchange *ex)
 static int body_to_heap(lg_conn *c, lg_exchange *ex, size_t need, size_t *moved)
 {
     *moved = 0;
+    /* Static memory has nothing beyond the receive buffer (413). */
+    if (c->srv->static_mem) return LG_ERR_BODY_TOO_LARGE;
     size_t cap = ex->body_buf_cap ? ex->body_buf_cap : 4096;
     if (ex->head.framing == LG_FRAMING_LENGTH) cap = (size_t)ex->head.content_length;
     while (cap < need) cap *= 2;
@@ -223,7 +236,10 @@ static int take_piece(lg_conn *c, lg_exchange *ex, lg_str d, size_t *pos)
     char *at = (char *)(uintptr_t)lg_stream_peek(&c->s).ptr + ex->head_len + ex->body_kept;
     memmove(at, d.ptr, d.len);
     ex->body_kept += (uint32_t)d.len;
-    if (ex->head_len + ex->body_kept > srv->cfg.recv_buffer_bytes / 2) {
+    /* A body by length got here only if it fits the buffer (start_request);
+     * a chunked one needs room left for its framing to come. */
+    if (ex->head.framing == LG_FRAMING_CHUNKED &&
+        ex->head_len + ex->body_kept > srv->cfg.recv_buffer_bytes / 2) {
         /* A chunked body that will not fit: give it its own memory. */
         int rc = body_to_heap(c, ex, ex->body_kept, &moved);
         if (rc) return rc;
@@ -513,6 +529,15 @@ static int read_head(lg_conn *c)
     }
     if (!c->ex) {
         lg_exchange *ex = lg__exchange_get(srv);
+        if (!ex && srv->static_mem) {
+            /* Every request slot is busy (static memory): wait for one.
+             * The bytes stay in the buffer, more wait in the kernel;
+             * lg__conn_wake_waiting goes on when a slot comes free. */
+            if (!(c->flags & CF_WAIT_SLOT)) srv->nwaiting++;
+            c->flags |= CF_WAIT_SLOT;
+            lg_stream_read_stop(&c->s);
+            return 0;
+        }
         if (!ex) {
             lg__conn_close(c);
             return 0;
@@ -610,13 +635,16 @@ static void on_data(lg_stream *s)
         return;
     }
     c->flags |= CF_IN_DATA;
-    /* Answers to pipelined requests leave in one send. */
-    lg_stream_cork(s);
+    /* Answers to pipelined requests leave in one send. Not with static
+     * memory: corked answers are copied, and the buffers are few; there
+     * each answer goes straight to the network, which copies it itself. */
+    int cork = !c->srv->static_mem;
+    if (cork) lg_stream_cork(s);
     process(c);
     /* process() is done: an answer that completes while the uncork sends
      * it (a file) must resume reading itself, so this flag goes first. */
     c->flags &= (uint8_t)~CF_IN_DATA;
-    lg_stream_uncork(s);
+    if (cork) lg_stream_uncork(s);
     /* Answers given in process() were corked: only now is it known whether
      * one is still going out (watch the client reading it) or not (idle). */
     if (c->phase == PH_IDLE && s->state == LG_STREAM_OPEN)

@@ -92,6 +92,9 @@ struct lg_server {
     route **routes;
     uint32_t nroutes, routes_cap;
     static_mount *mounts;
+    uint8_t static_mem;           /* lg_server_config.memory: no allocation after start */
+    uint16_t nwaiting;            /* connections waiting for a request slot (CF_WAIT_SLOT) */
+    uint32_t high_water;          /* a streamed answer may queue this much */
     lg_conn *conns;               /* every open connection */
     lg_conn *free_conns;          /* kept for reuse: no allocation per connection */
     lg_exchange *free_exchanges;  /* likewise per request */
@@ -128,6 +131,7 @@ enum {
 #define CF_REJECTING 0x04u    /* accepted only to be told 503 */
 #define CF_PEER_DONE 0x08u    /* the client's input ended (EOF/reset) */
 #define CF_SERVED 0x10u       /* has answered a request: an idle one is keep-alive */
+#define CF_WAIT_SLOT 0x20u    /* static memory: has a request, waits for a request slot */
 
 struct lg_conn {
     lg_stream s;            /* its timer times the connection (lg__stream_timer) */
@@ -226,6 +230,8 @@ void lg__conn_set_deadline(lg_conn *c, uint32_t ms);
 int lg__conn_stream_body(lg_exchange *ex);
 /* Send "100 Continue" if the client waits for it. */
 void lg__conn_send_continue(lg_exchange *ex);
+/* A request slot came free: a connection waiting for one goes on. */
+void lg__conn_wake_waiting(lg_server *srv);
 
 /* server_res.c */
 /* Answer a request that failed before (or instead of) its handler. */

@@ -17,8 +17,8 @@
 
 #if !defined(LG_NO_SERVER)
 
-/* A streamed answer may queue this much before lg_res_write says "wait". */
-#define STREAM_HIGH_WATER (256u << 10)
+/* A streamed answer may queue srv->high_water bytes before lg_res_write
+ * says "wait" (256 KiB; one buffer with static memory). */
 
 static lg_conn *conn_of(const lg_res *res)
 {
@@ -365,7 +365,7 @@ static void file_fill(lg_res *res, void *user)
             done = 1;
             break;
         }
-        if (c && lg_stream_queued(&c->s) >= STREAM_HIGH_WATER / 2) return;
+        if (c && lg_stream_queued(&c->s) >= res->ex->srv->high_water / 2) return;
         size_t want = res->file_req.len < sizeof piece ? (size_t)res->file_req.len : sizeof piece;
         ssize_t n;
         do {
@@ -476,7 +476,7 @@ int lg_res_write(lg_res *res, const void *data, size_t len)
     lg_conn *c = conn_of(res);
     if (!c || c->s.state != LG_STREAM_OPEN) return LG_ERR_CLOSED;
     if (len == 0) return LG_OK;
-    if (lg_stream_queued(&c->s) > STREAM_HIGH_WATER) return LG_ERR_LIMIT;
+    if (lg_stream_queued(&c->s) > res->ex->srv->high_water) return LG_ERR_LIMIT;
     res->body_bytes += len;
     if (res->no_body) return LG_OK;
     int rc;
@@ -523,7 +523,7 @@ static void fill_now(lg_defer *d)
     /* Still room: ask again next tick (other connections get their turn);
      * otherwise on_drain asks when the queue has emptied. */
     lg_conn *c = conn_of(res);
-    if (!c || lg_stream_queued(&c->s) < STREAM_HIGH_WATER / 2)
+    if (!c || lg_stream_queued(&c->s) < res->ex->srv->high_water / 2)
         lg_defer_call(res->ex->srv->loop, &res->fill_defer, fill_now, res);
 }
 

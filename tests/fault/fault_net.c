@@ -333,7 +333,7 @@ static int fb_wait(lg_loop *loop, int timeout_ms)
     return count;
 }
 
-const lg_backend fault_backend = { "fault", fb_init, fb_destroy, fb_update, fb_wait };
+const lg_backend fault_backend = { "fault", fb_init, fb_destroy, fb_update, fb_wait, NULL };
 
 lg_loop *fault_loop_new(fault_net *fn)
 {
