@@ -684,7 +684,6 @@ class Report:
         self.blocks["PARSE_TABLE"] = table(
             ["request", "parser", "ns/req", "min–max", "req/s", "MB/s"] +
             ["speed ÷ %s" % q for q in peers], rows, ["l", "l"] + ["r"] * (4 + len(peers)))
-        lin = times.get(("linger", requests[0])) if requests else None
         for q in ("picohttpparser",):
             for r in requests:
                 a, b = times.get(("linger", r), {}), times.get((q, r), {})
@@ -692,7 +691,6 @@ class Report:
                 if rr:
                     self.summary.append(("parse %s vs %s" % (REQUEST_LABEL.get(r, r), q),
                                          "%.2fx as fast" % med(rr), ""))
-        del lin
         # strictness
         if cases:
             short = {"linger": "linger", "linger LG_NO_SIMD": "scalar",
