@@ -577,14 +577,15 @@ struct lg_stream {
     const lg_stream_callbacks *cbs;
     const lg_stream_config *config;
     void *data;                  /* yours */
-    char *rbuf;                  /* private from here on */
-    uint32_t rcap, rstart, rend;
+    char *rbuf;                  /* private from here on (in an order that
+                                    leaves no padding on 32-bit CPUs) */
+    uint32_t rstart, rend;       /* the buffer holds config->recv_buffer_bytes */
     lg_write_req *wq_head, *wq_tail; /* zero-copy and file writes, and copy blocks */
-    uint64_t queued;             /* bytes waiting to be sent */
     lg_read_req *read_req;
+    uint32_t discarded;          /* graceful close: bytes read and dropped */
+    uint64_t queued;             /* bytes waiting to be sent */
     lg_timer linger;
     lg_defer deferred;
-    uint64_t discarded;
     int16_t error;               /* first error seen */
     uint8_t state, flags, ending, cork;
 };

@@ -19,7 +19,7 @@ OUT=build-size
 mkdir -p "$OUT"
 
 # configuration name, then its options (include/linger_opts.h)
-MIN="LG_NO_FILES;LG_NO_CHUNKED_UPLOAD;LG_NO_IPV6;LG_NO_LOG;LG_NO_ERROR_STRINGS;LG_NO_THREADS;LG_NO_DATE"
+MIN="LG_NO_FILES;LG_NO_CHUNKED_UPLOAD;LG_NO_IPV6;LG_NO_LOG;LG_NO_ERROR_STRINGS;LG_NO_THREADS;LG_NO_DATE;LG_MAX_LISTENERS=1;LG_MAX_HOOKS=1;LG_MAX_ERROR_HANDLERS=2;LG_MAX_PARAMS=4"
 CONFIGS="full:
 server:LG_NO_CLIENT
 client:LG_NO_SERVER
@@ -99,24 +99,33 @@ echo "$CONFIGS" | while IFS=: read -r name opts; do
 done
 printf '(options: full = none; server = LG_NO_CLIENT; client = LG_NO_SERVER;\n min-* = the same and %s)\n' "$(echo "$MIN" | tr ';' ' ')"
 
-# Per connection, on each 32-bit target.
-printf '\nRAM per connection (sizeof on the target), bytes\n'
+# RAM on each 32-bit target: sizeof arithmetic (ports/footprint/sizes.c).
+printf '\nRAM, bytes (sizeof on the target; ports/footprint/sizes.c says what is counted)\n'
+printf '%-11s %-7s %10s %8s %-22s %-22s %s\n' configuration target connection request \
+  "per connection: default" "small profile" "four-connection server (static memory): four / tight"
 for cfg in full min-server; do
   for t in $TARGETS; do
     info=$(target_info "$t")
     rest=${info#*|}; rest=${rest#*|}; prefix=${rest%%|*}; flags=${rest#*|}
     opts=$(echo "$CONFIGS" | sed -n "s/^$cfg://p")
     defs=$(echo "$opts" | tr ';' '\n' | sed '/^$/d; s/^/-D/' | tr '\n' ' ')
-    [ "$cfg" = full ] || defs="$defs -DSIZES_SMALL"
     # shellcheck disable=SC2086
-    "$prefix-gcc" -std=c11 $flags -Os -Wall -Wextra -Werror -Iinclude -Isrc $defs \
-      -c ports/footprint/sizes.c -o "$OUT/sizes-$t-$cfg.o"
+    "$prefix-gcc" -std=c11 $flags -Os -Wall -Wextra -Werror -Iinclude -Isrc -Iports/stub/include \
+      $defs -c ports/footprint/sizes.c -o "$OUT/sizes-$t-$cfg.o"
     "$prefix-nm" -S -t d "$OUT/sizes-$t-$cfg.o" |
       awk -v t="$t" -v c="$cfg" '$4 ~ /^size_/ { sub(/^size_/, "", $4); v[$4] = $2 + 0 }
-        END { printf "  %-10s %-7s connection %4d  request %4d (+%d headers, %d scratch)  =  state %d + buffers %d (%s)\n",
-              c, t, v["conn"], v["request"], v["headers"], v["scratch"], v["state"], v["buffers"], v["profile"] == 1 ? "defaults" : "small profile" }'
+        END {
+          state = v["conn"] + v["request"]
+          printf "%-11s %-7s %10d %8d %5d + %5d = %5d  %4d + %4d = %4d  %d / %d (%d at start-up)\n",
+            c, t, v["conn"], v["request"],
+            state, 4096 + v["arrays_defaults"], state + 4096 + v["arrays_defaults"],
+            state, 512 + v["arrays_small"], state + 512 + v["arrays_small"],
+            v["total_four"], v["total_tight"], v["startup"] }'
   done
 done
+printf '(per connection: state (connection + one request) + buffers (receive buffer, header\n'
+printf ' slices, response headers, scratch); four: 4 connections, 2 request slots, 6 buffers\n'
+printf ' of 512; tight: 4 connections, 1 request slot, 4 buffers of 384)\n'
 
 # For reference: the sum of the objects, per layer (what a link without
 # --gc-sections would pay), Cortex-M4, full configuration.

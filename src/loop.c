@@ -9,6 +9,8 @@
  * for the next iteration, so a callback that defers itself cannot starve I/O.
  */
 #include <string.h>
+
+#include "loop_internal.h" /* first: the build options decide what else */
 #if !defined(LG_NO_LOG)
 #include <stdarg.h>
 #include <stdio.h> /* vsnprintf */
@@ -16,8 +18,6 @@
 #if defined(__linux__)
 #include <stdlib.h> /* getenv */
 #endif
-
-#include "loop_internal.h"
 
 #define TIMER_STOPPED UINT32_MAX
 
@@ -95,7 +95,8 @@ int lg__loop_reserve_timers(lg_loop *loop, uint32_t extra)
 {
     uint32_t need = loop->heap_len + extra;
     if (need <= loop->heap_cap) return LG_OK;
-    uint32_t cap = loop->heap_cap ? loop->heap_cap : 16;
+    /* The first reservation is exact (static memory sizes the heap once). */
+    uint32_t cap = loop->heap_cap ? loop->heap_cap : need;
     while (cap < need) cap *= 2;
     lg_timer **h = lg__realloc(loop->heap, loop->heap_cap * sizeof *h, cap * sizeof *h);
     if (!h) return LG_ERR_NOMEM;

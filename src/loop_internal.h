@@ -74,6 +74,16 @@ struct lg_net {
 
 extern const lg_net lg_net_posix;
 
+/* The poll backend's state (loop_poll.c): a dense pollfd array with a
+ * parallel array of ios. Here so that its RAM can be counted
+ * (ports/footprint/sizes.c). */
+typedef struct lg_poll_state {
+    struct pollfd *fds;
+    lg_io **ios;
+    uint32_t len, cap;
+    uint8_t dispatching, holes;
+} lg_poll_state;
+
 struct lg_loop {
     const lg_backend *backend;
     void *backend_data;

@@ -12,12 +12,7 @@
 
 #include "loop_internal.h"
 
-typedef struct poll_state {
-    struct pollfd *fds;
-    lg_io **ios;
-    uint32_t len, cap;
-    uint8_t dispatching, holes;
-} poll_state;
+typedef lg_poll_state poll_state;
 
 static int pl_init(lg_loop *loop)
 {

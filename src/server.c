@@ -7,9 +7,11 @@
 #define _POSIX_C_SOURCE 200809L /* gmtime_r */
 #endif
 #include <string.h>
-#include <time.h>
 
-#include "server_internal.h"
+#include "server_internal.h" /* first: the build options decide what else */
+#if !defined(LG_NO_DATE)
+#include <time.h>
+#endif
 
 #if !defined(LG_NO_SERVER)
 
@@ -58,12 +60,9 @@ static void fill_defaults(lg_server_config *cfg)
  * connections, request slots and buffers, each 8-byte aligned (they hold
  * 64-bit fields; the block itself may be a char array) --- */
 
-#define ALIGN8(n) (((n) + 7u) & ~(size_t)7u)
-
 static size_t exchange_bytes(const lg_server_config *cfg)
 {
-    return sizeof(lg_exchange) + cfg->max_headers * sizeof(lg_header) + cfg->response_header_bytes +
-           cfg->scratch_bytes;
+    return LG__EXCHANGE_BYTES(cfg->max_headers, cfg->response_header_bytes, cfg->scratch_bytes);
 }
 
 static void fill_static_defaults(lg_server_config *cfg)
@@ -78,9 +77,8 @@ static void fill_static_defaults(lg_server_config *cfg)
 
 static size_t static_bytes(const lg_server_config *cfg)
 {
-    return 7 + cfg->max_conns * ALIGN8(sizeof(lg_conn)) +
-           cfg->max_requests * ALIGN8(exchange_bytes(cfg)) +
-           (size_t)cfg->buffers * ALIGN8(cfg->recv_buffer_bytes);
+    return LG__STATIC_BYTES(cfg->max_conns, cfg->max_requests, cfg->buffers, exchange_bytes(cfg),
+                            cfg->recv_buffer_bytes);
 }
 
 size_t lg_server_memory_size(const lg_server_config *config)
@@ -100,16 +98,16 @@ static int use_static_memory(lg_server *srv)
     fill_static_defaults(cfg);
     /* Buffers are taken whole by the stream: a size that is a multiple of
      * 8 keeps the next one aligned. */
-    cfg->recv_buffer_bytes = (uint32_t)ALIGN8(cfg->recv_buffer_bytes);
+    cfg->recv_buffer_bytes = (uint32_t)LG__ALIGN8(cfg->recv_buffer_bytes);
     srv->stream_cfg.recv_buffer_bytes = cfg->recv_buffer_bytes;
     if (!cfg->memory || cfg->memory_bytes < static_bytes(cfg)) return LG_ERR_NOMEM;
     char *p = (char *)(((uintptr_t)cfg->memory + 7u) & ~(uintptr_t)7u);
-    for (uint32_t i = 0; i < cfg->max_conns; i++, p += ALIGN8(sizeof(lg_conn))) {
+    for (uint32_t i = 0; i < cfg->max_conns; i++, p += LG__ALIGN8(sizeof(lg_conn))) {
         lg_conn *c = (lg_conn *)(void *)p;
         c->next = srv->free_conns;
         srv->free_conns = c;
     }
-    size_t ex_size = ALIGN8(srv->exchange_size);
+    size_t ex_size = LG__ALIGN8(srv->exchange_size);
     for (uint32_t i = 0; i < cfg->max_requests; i++, p += ex_size) {
         lg_exchange *ex = (lg_exchange *)(void *)p;
         ex->next_free = srv->free_exchanges;
@@ -500,12 +498,9 @@ int lg_server_on_error(lg_server *srv, int status, lg_handler handler, void *use
 
 /* --- Date (RFC 9110 5.6.7 IMF-fixdate), formatted once a second --- */
 
-const char *lg__server_date(lg_server *srv)
+#if !defined(LG_NO_DATE)
+static const char *server_date(lg_server *srv)
 {
-#if defined(LG_NO_DATE)
-    (void)srv;
-    return NULL;
-#else
     if (srv->cfg.no_date) return NULL;
     time_t now = time(NULL);
     if ((uint64_t)now != srv->date_second || !srv->date[0]) {
@@ -541,23 +536,31 @@ const char *lg__server_date(lg_server *srv)
         srv->head_lines_ok = 0;
     }
     return srv->date;
-#endif
 }
+#endif
 
-const char *lg__server_head_lines(lg_server *srv, size_t *len)
+int lg__server_head_lines(lg_server *srv, char *out, size_t cap)
 {
-    const char *date = lg__server_date(srv); /* a new second clears head_lines_ok */
+#if defined(LG_NO_DATE)
+    lg_writer w;
+    lg_writer_init(&w, out, cap);
+    if (srv->cfg.server_name[0]) lg_write_header(&w, "Server", srv->cfg.server_name);
+    return w.err ? -1 : (int)w.len;
+#else
+    const char *date = server_date(srv); /* a new second clears head_lines_ok */
     if (!srv->head_lines_ok) {
         lg_writer w;
         lg_writer_init(&w, srv->head_lines, sizeof srv->head_lines);
         if (date) lg_write_header(&w, "Date", date);
         if (srv->cfg.server_name[0]) lg_write_header(&w, "Server", srv->cfg.server_name);
-        if (w.err) return NULL;
+        if (w.err) return -1;
         srv->head_lines_len = (uint16_t)w.len;
         srv->head_lines_ok = 1;
     }
-    *len = srv->head_lines_len;
-    return srv->head_lines;
+    if (srv->head_lines_len > cap) return -1;
+    memcpy(out, srv->head_lines, srv->head_lines_len);
+    return srv->head_lines_len;
+#endif
 }
 
 #endif /* !LG_NO_SERVER */

@@ -105,13 +105,16 @@ struct lg_server {
     void (*shutdown_done)(lg_server *, void *);
     void *shutdown_user;
     void *user_data;
+#if !defined(LG_NO_DATE)
     char date[32];                /* "Sun, 06 Nov 1994 08:49:37 GMT" */
     uint64_t date_second;
     /* "Date: ...\r\nServer: ...\r\n" as every answer carries them, built
-     * once a second (lg__server_head_lines), not once per answer. */
+     * once a second (lg__server_head_lines), not once per answer. Without
+     * a Date there is nothing to cache: the Server line is written as is. */
     char head_lines[192];
     uint16_t head_lines_len;
     uint8_t head_lines_ok;        /* 0: not built yet, or a server_name the writer refused */
+#endif
 };
 
 /* Connection phases (conn->phase). */
@@ -210,13 +213,26 @@ struct lg_exchange {
     /* memory follows: headers[max_headers], response headers, scratch */
 };
 
+/* Static memory (lg_server_config.memory): the block holds connections,
+ * request slots and buffers, each 8-byte aligned, after up to 7 bytes that
+ * align the block itself. Macros, so that ports/footprint/sizes.c computes
+ * the same figure for a target at compile time. */
+#define LG__ALIGN8(n) (((n) + 7u) & ~(size_t)7u)
+#define LG__EXCHANGE_BYTES(max_headers, response_header_bytes, scratch_bytes) \
+    (sizeof(lg_exchange) + (size_t)(max_headers) * sizeof(lg_header) +         \
+     (size_t)(response_header_bytes) + (size_t)(scratch_bytes))
+#define LG__STATIC_BYTES(conns, requests, buffers, exchange_bytes, recv_buffer_bytes) \
+    (7 + (size_t)(conns) * LG__ALIGN8(sizeof(lg_conn)) +                                \
+     (size_t)(requests) * LG__ALIGN8(exchange_bytes) +                                   \
+     (size_t)(buffers) * LG__ALIGN8(recv_buffer_bytes))
+
 /* server.c */
 lg_exchange *lg__exchange_get(lg_server *srv);
 void lg__exchange_put(lg_server *srv, lg_exchange *ex);
-const char *lg__server_date(lg_server *srv);
-/* The Date and Server lines of an answer head, or NULL when they do not
- * fit (a server_name too long or with CR/LF in it). */
-const char *lg__server_head_lines(lg_server *srv, size_t *len);
+/* Write the Date and Server lines of an answer head into out; their
+ * length, or -1 when they do not fit (a server_name too long or with CR/LF
+ * in it). */
+int lg__server_head_lines(lg_server *srv, char *out, size_t cap);
 void lg__conn_close(lg_conn *c);
 void lg__server_conn_closed(lg_stream *s); /* the stream's on_close */
 

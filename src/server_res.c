@@ -6,14 +6,14 @@
  * "Connection: close").
  */
 #include <string.h>
+
+#include "server_internal.h" /* first: the build options decide what else */
+#include "stream_internal.h"
 #if !defined(LG_NO_FILES)
 #include <errno.h>
 #include <sys/types.h> /* off_t */
 #include <unistd.h>
 #endif
-
-#include "server_internal.h"
-#include "stream_internal.h"
 
 #if !defined(LG_NO_SERVER)
 
@@ -177,7 +177,7 @@ static int send_head(lg_res *res, int status, int framing, uint64_t length, cons
     lg_conn *c = ex->conn;
     lg_server *srv = ex->srv;
     char pre[256], post[96];
-    size_t pre_len, lines_len;
+    size_t pre_len;
 
     res->status = (uint16_t)status;
     res->no_body = ex->head.method_id == LG_METHOD_HEAD || status < 200 || status == 204 ||
@@ -194,10 +194,9 @@ static int send_head(lg_res *res, int status, int framing, uint64_t length, cons
         if (a.err) return LG_ERR_BUFFER_TOO_SMALL;
         pre_len = a.len;
     }
-    const char *lines = lg__server_head_lines(srv, &lines_len);
-    if (!lines || lines_len > sizeof pre - pre_len) return LG_ERR_BUFFER_TOO_SMALL;
-    memcpy(pre + pre_len, lines, lines_len);
-    pre_len += lines_len;
+    int lines_len = lg__server_head_lines(srv, pre + pre_len, sizeof pre - pre_len);
+    if (lines_len < 0) return LG_ERR_BUFFER_TOO_SMALL;
+    pre_len += (size_t)lines_len;
 
     char *p = post; /* at most 16 + 20 + 2 + 24 + 2 bytes */
     if (status >= 200 && status != 204 && status != 304) {

@@ -42,9 +42,15 @@ static lg_loop *loop_of(const lg_stream *s)
  * Interest: one function decides what the descriptor is watched for.
  * ------------------------------------------------------------------------ */
 
+/* The receive buffer's size: the config's, which outlives the stream. */
+static uint32_t rcap(const lg_stream *s)
+{
+    return CFG(s, recv_buffer_bytes);
+}
+
 static int rbuf_full(const lg_stream *s)
 {
-    return s->rbuf && s->rstart == 0 && s->rend == s->rcap;
+    return s->rbuf && s->rstart == 0 && s->rend == rcap(s);
 }
 
 static void update_events(lg_stream *s)
@@ -72,9 +78,9 @@ static void update_events(lg_stream *s)
 static void rbuf_release(lg_stream *s)
 {
     if (!s->rbuf) return;
-    lg__buf_put(loop_of(s), s->rbuf, s->rcap);
+    lg__buf_put(loop_of(s), s->rbuf, rcap(s));
     s->rbuf = NULL;
-    s->rcap = s->rstart = s->rend = 0;
+    s->rstart = s->rend = 0;
 }
 
 lg_timer *lg__stream_timer(lg_stream *s)
@@ -93,11 +99,10 @@ static int rbuf_make_room(lg_stream *s)
         uint32_t size = CFG(s, recv_buffer_bytes);
         s->rbuf = lg__buf_get(loop_of(s), size);
         if (!s->rbuf) return LG_ERR_NOMEM;
-        s->rcap = size;
         s->rstart = s->rend = 0;
         return LG_OK;
     }
-    if (s->rend == s->rcap && s->rstart > 0) {
+    if (s->rend == rcap(s) && s->rstart > 0) {
         memmove(s->rbuf, s->rbuf + s->rstart, s->rend - s->rstart);
         s->rend -= s->rstart;
         s->rstart = 0;
@@ -205,6 +210,14 @@ static void linger_expired(lg_timer *t)
     finish_close(s, 0);
 }
 
+/* Count input thrown away while closing; saturates rather than wraps (the
+ * budget, linger_max_bytes, is 32-bit too). */
+static void discard(lg_stream *s, size_t n)
+{
+    uint32_t room = UINT32_MAX - s->discarded;
+    s->discarded += n < room ? (uint32_t)n : room;
+}
+
 /* The send side is done: send FIN and wait for the peer's. */
 static void start_draining(lg_stream *s)
 {
@@ -223,7 +236,7 @@ static void start_draining(lg_stream *s)
         loop->net->shutdown_write(loop->net_ctx, s->io.fd);
     }
     if (s->rbuf) {
-        s->discarded += s->rend - s->rstart;
+        discard(s, s->rend - s->rstart);
         s->rstart = s->rend = 0;
     }
     update_events(s);
@@ -234,7 +247,7 @@ static void drain_input(lg_stream *s)
     lg_loop *loop = loop_of(s);
     char scratch[512];
     char *buf = s->rbuf ? s->rbuf : scratch;
-    size_t cap = s->rbuf ? s->rcap : sizeof scratch;
+    size_t cap = s->rbuf ? rcap(s) : sizeof scratch;
     for (int i = 0; i < 16; i++) {
         long n = loop->net->recv(loop->net_ctx, s->io.fd, buf, cap);
         if (n == LG_ERR_AGAIN) return;
@@ -247,7 +260,7 @@ static void drain_input(lg_stream *s)
             finish_close(s, 0);
             return;
         }
-        s->discarded += (uint64_t)n;
+        discard(s, (size_t)n);
         if (s->discarded > CFG(s, linger_max_bytes)) {
             loop->stats.linger_overflows++;
             lg_log(loop, LG_LOG_INFO, "fd %d: peer sent more than the linger budget, closing",
@@ -670,8 +683,8 @@ static void on_readable(lg_stream *s)
     int rc = rbuf_make_room(s);
     if (rc) {
         input_ended(s, rc);
-    } else if (s->rend < s->rcap) {
-        long n = loop->net->recv(loop->net_ctx, s->io.fd, s->rbuf + s->rend, s->rcap - s->rend);
+    } else if (s->rend < rcap(s)) {
+        long n = loop->net->recv(loop->net_ctx, s->io.fd, s->rbuf + s->rend, rcap(s) - s->rend);
         if (n == LG_ERR_AGAIN) {
             /* A spurious wake-up must not leave an idle buffer behind. */
             lg__stream_release_if_idle(s);

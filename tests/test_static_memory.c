@@ -5,7 +5,10 @@
  * was none, while the server works through:
  *
  *   1. real sockets (epoll and poll): six client threads against a server of
- *      four connections and two request slots, 1200 requests — GETs, POSTs
+ *      four connections, in two profiles of docs/footprint.md ("four": two
+ *      request slots and six 512-byte buffers; "tight": one request slot
+ *      and four 384-byte buffers, under 4 KiB in all on a 32-bit target),
+ *      1200 requests each time — GETs, POSTs
  *      echoed, a 3000-byte answer, HEAD, pipelined pairs, answers given a
  *      tick later (so that requests wait for a slot), a body too large for
  *      the buffer (413, then close), and clients beyond the four waiting
@@ -55,18 +58,29 @@ static const lg_allocator strict = { strict_alloc, strict_free, NULL };
 /* --- the server: the smallest working profile (docs/footprint.md) --- */
 
 #define CONNS 4
-#define REQUESTS 2
+#define REQUESTS 2 /* at most, in any profile */
+
+typedef struct profile {
+    const char *name;
+    uint16_t requests, buffers, headers, response_headers, scratch;
+    uint32_t recv;
+} profile;
+
+static const profile four = { "four", 2, 6, 12, 128, 64, 512 };
+static const profile tight = { "tight", 1, 4, 8, 64, 32, 384 };
+static const profile *P = &four;
 
 static lg_server_config small_config(void *mem, size_t bytes)
 {
     lg_server_config cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.max_conns = CONNS;
-    cfg.max_requests = REQUESTS;
-    cfg.recv_buffer_bytes = 512;
-    cfg.max_headers = 12;
-    cfg.response_header_bytes = 128;
-    cfg.scratch_bytes = 64;
+    cfg.max_requests = P->requests;
+    cfg.buffers = P->buffers;
+    cfg.recv_buffer_bytes = P->recv;
+    cfg.max_headers = P->headers;
+    cfg.response_header_bytes = P->response_headers;
+    cfg.scratch_bytes = P->scratch;
     cfg.idle_timeout_ms = 2000;
     cfg.memory = mem;
     cfg.memory_bytes = bytes;
@@ -324,14 +338,13 @@ static void done_shutdown(lg_server *srv, void *user)
     *(int *)user = 1;
 }
 
-static void test_real_sockets(void)
+static void test_real_sockets(const profile *p)
 {
-    size_t need = lg_server_memory_size(&(lg_server_config){ .max_conns = CONNS,
-                                                             .max_requests = REQUESTS,
-                                                             .recv_buffer_bytes = 512,
-                                                             .max_headers = 12,
-                                                             .response_header_bytes = 128,
-                                                             .scratch_bytes = 64 });
+    P = p;
+    finished = 0;
+    max_in_handler = max_waiting = 0;
+    lg_server_config probe = small_config(NULL, 0);
+    size_t need = lg_server_memory_size(&probe);
     char *mem = malloc(need);
     lg_server_config too_small = small_config(mem, need - 1);
     lg_loop *loop = lg_loop_new(NULL);
@@ -379,14 +392,14 @@ static void test_real_sockets(void)
     CHECK_EQ_INT(failures, 0);
     CHECK_EQ_INT(done, THREADS * PER_THREAD);
     CHECK(refused > 0);
-    CHECK(max_in_handler <= REQUESTS);
+    CHECK(max_in_handler <= P->requests);
     CHECK_EQ_INT(allocs_after_start, 0);
     CHECK_EQ_INT(frees_after_start, 0);
-    printf("real sockets: %ld requests from %d clients on %d connections (%ld answers closed "
-           "the connection, %ld of them 413; %ld requests asked again after an idle close), at "
-           "most %d in handlers, up to %d connections waiting for a request slot; allocator calls "
-           "after start-up: %ld\n",
-           done, THREADS, CONNS, closes, refused, reconnects, max_in_handler, max_waiting,
+    printf("real sockets, profile %s: %ld requests from %d clients on %d connections (%ld "
+           "answers closed the connection, %ld of them 413; %ld requests asked again after an "
+           "idle close), at most %d in handlers, up to %d connections waiting for a request "
+           "slot; allocator calls after start-up: %ld\n",
+           P->name, done, THREADS, CONNS, closes, refused, reconnects, max_in_handler, max_waiting,
            allocs_after_start);
     max_waiting = 0;
     printf("memory: %zu bytes of static memory (lg_server_memory_size) + %lld bytes allocated at "
@@ -417,15 +430,12 @@ static int count_answers(const fault_sock *k)
 
 static void test_fault_injector(void)
 {
+    P = &four;
     fault_net fn;
     fault_net_init(&fn);
     lg_loop *loop = fault_loop_new(&fn);
-    size_t need = lg_server_memory_size(&(lg_server_config){ .max_conns = CONNS,
-                                                             .max_requests = REQUESTS,
-                                                             .recv_buffer_bytes = 512,
-                                                             .max_headers = 12,
-                                                             .response_header_bytes = 128,
-                                                             .scratch_bytes = 64 });
+    lg_server_config probe = small_config(NULL, 0);
+    size_t need = lg_server_memory_size(&probe);
     char *mem = malloc(need);
     lg_server_config cfg = small_config(mem, need);
     cfg.no_date = 1;
@@ -472,7 +482,8 @@ int main(void)
 {
     lg_set_allocator(&strict);
     memset(big, 'b', sizeof big);
-    test_real_sockets();
+    test_real_sockets(&four);
+    test_real_sockets(&tight);
     test_fault_injector();
     lg_set_allocator(NULL);
     TEST_MAIN_END();
