@@ -28,6 +28,10 @@
 
 extern const uint8_t lg_char_class[256];
 
+/* v in decimal into out (at most 20 bytes, no NUL); returns the length.
+ * Without 64-bit division (http1_write.c says why). */
+size_t lg__format_dec(char *out, uint64_t v);
+
 static inline int lg_is_token(char c) { return lg_char_class[(unsigned char)c] & LG_CC_TOKEN; }
 static inline int lg_is_host(char c) { return lg_char_class[(unsigned char)c] & LG_CC_HOST; }
 static inline int lg_is_value(char c) { return lg_char_class[(unsigned char)c] & LG_CC_VALUE; }

@@ -28,15 +28,38 @@ void lg_write_bytes(lg_writer *w, const void *data, size_t len)
     w->len += len;
 }
 
-static void write_dec(lg_writer *w, uint64_t v)
+/* A 64-bit division on a 32-bit CPU is a libgcc routine of about 800
+ * bytes (__udivmoddi4), which a device would link only for this: numbers
+ * that fit 32 bits (nearly all) are divided natively, larger ones in 16-bit
+ * steps with 32-bit arithmetic (long division by 10, four steps a digit). */
+size_t lg__format_dec(char *out, uint64_t v)
 {
     char tmp[20];
     size_t i = sizeof tmp;
+    while (v > UINT32_MAX) {
+        uint64_t q = 0;
+        uint32_t r = 0;
+        for (int shift = 48; shift >= 0; shift -= 16) {
+            uint32_t cur = r << 16 | (uint32_t)(v >> shift & 0xffffu);
+            q |= (uint64_t)(cur / 10) << shift;
+            r = cur % 10;
+        }
+        tmp[--i] = (char)('0' + r);
+        v = q;
+    }
+    uint32_t v32 = (uint32_t)v;
     do {
-        tmp[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    lg_write_bytes(w, tmp + i, sizeof tmp - i);
+        tmp[--i] = (char)('0' + v32 % 10);
+        v32 /= 10;
+    } while (v32);
+    memcpy(out, tmp + i, sizeof tmp - i);
+    return sizeof tmp - i;
+}
+
+static void write_dec(lg_writer *w, uint64_t v)
+{
+    char tmp[20];
+    lg_write_bytes(w, tmp, lg__format_dec(tmp, v));
 }
 
 static void write_hex(lg_writer *w, uint64_t v)

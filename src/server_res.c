@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "server_internal.h" /* first: the build options decide what else */
+#include "http1_internal.h"
 #include "stream_internal.h"
 #if !defined(LG_NO_FILES)
 #include <errno.h>
@@ -201,14 +202,8 @@ static int send_head(lg_res *res, int status, int framing, uint64_t length, cons
     char *p = post; /* at most 16 + 20 + 2 + 24 + 2 bytes */
     if (status >= 200 && status != 204 && status != 304) {
         if (framing == FRAME_LENGTH && !res->has_length) {
-            char digits[20];
-            size_t i = sizeof digits;
-            do {
-                digits[--i] = (char)('0' + length % 10);
-                length /= 10;
-            } while (length);
             p = PUT(p, "Content-Length: ");
-            p = put_lit(p, digits + i, sizeof digits - i);
+            p += lg__format_dec(p, length);
             p = PUT(p, "\r\n");
         } else if (framing == FRAME_CHUNKED) {
             p = PUT(p, "Transfer-Encoding: chunked\r\n");

@@ -166,6 +166,8 @@ static int lw_accept(void *ctx, int lfd, int *out, lg_addr *peer)
     return LG_OK;
 }
 
+/* Connecting is the client's (not with LG_NO_CLIENT). */
+#if !defined(LG_NO_CLIENT)
 static int lw_connect(void *ctx, const lg_addr *addr, int *out)
 {
     (void)ctx;
@@ -197,6 +199,7 @@ static int lw_connect_result(void *ctx, int fd)
     if (lwip_getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) return map_errno(errno);
     return err ? map_errno(err) : LG_OK;
 }
+#endif
 
 static long lw_recv(void *ctx, int fd, void *buf, size_t len)
 {
@@ -353,8 +356,10 @@ const lg_net lg_net_lwip = {
     .now_ms = lw_now_ms,
     .listen = lw_listen,
     .accept = lw_accept,
+#if !defined(LG_NO_CLIENT)
     .connect = lw_connect,
     .connect_result = lw_connect_result,
+#endif
     .recv = lw_recv,
     .send = lw_send,
     .sendfile = NULL, /* the server reads files itself and sends them */
