@@ -1,6 +1,9 @@
 # Sums the input sections of a GNU ld map (-Wl,-Map) by the file they come
 # from, as text (.text, .rodata), data and bss: what of each object the
-# linker kept (scripts/size.sh). Prints "file text data bss" per file.
+# linker kept (scripts/size.sh). Prints "file text data bss" per file;
+# with -v kept=NAME, instead the names of the sections kept from the files
+# whose name contains NAME (the stand-in C library: which functions a build
+# calls).
 /^Linker script and memory map/ { inmap = 1; next }
 !inmap { next }
 /^\.[A-Za-z_]/ {  # an output section
@@ -25,9 +28,13 @@ function add(sec, size, file,   v, kind) {
   v = hex(size); if (v == 0) return
   if (sec == ".bss" || sec == ".sbss" || sec ~ /^\.tbss/) kind = "bss"
   else if (sec == ".data" || sec == ".sdata" || sec ~ /^\.tdata/) kind = "data"
-  else if (sec ~ /^\.(text|rodata|srodata|ARM)/ || sec == ".init" || sec == ".fini") kind = "text"
+  else if (sec ~ /^\.(text|rodata|srodata|ARM\.ex)/ || sec == ".init" || sec == ".fini") kind = "text"
   else return
   sub(/.*\//, "", file)
   tot[file, kind] += v; files[file] = 1
+  if (kept != "" && index(file, kept) && kind == "text") { sub(/^\.text\./, "", name); names[name] = 1 }
 }
-END { for (f in files) printf "%s %d %d %d\n", f, tot[f, "text"], tot[f, "data"], tot[f, "bss"] }
+END {
+  if (kept != "") { for (f in names) print f; exit }
+  for (f in files) printf "%s %d %d %d\n", f, tot[f, "text"], tot[f, "data"], tot[f, "bss"]
+}

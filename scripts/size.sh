@@ -71,7 +71,8 @@ link_app() { # $1 target, $2 config name, $3 options, $4 program (server|client|
   "$prefix-gcc" $flags -nostdlib -Wl,--gc-sections -Wl,-e,main -Wl,-Map="$dir/fp_$4.map" \
     -o "$dir/fp_$4.elf" $objs "$dir/liblinger.a" -lgcc
   awk -f scripts/mapsize.awk "$dir/fp_$4.map" >"$dir/fp_$4.sizes"
-  awk '$1 ~ /^liblinger\.a/ { t += $2; d += $3; b += $4 } END { printf "%d %d %d\n", t, d, b }' \
+  # linger's objects, and the compiler's runtime routines its code calls
+  awk '$1 ~ /^lib(linger|gcc)\.a/ { t += $2; d += $3; b += $4 } END { printf "%d %d %d\n", t, d, b }' \
     "$dir/fp_$4.sizes"
 }
 
@@ -98,6 +99,10 @@ echo "$CONFIGS" | while IFS=: read -r name opts; do
   done
 done
 printf '(options: full = none; server = LG_NO_CLIENT; client = LG_NO_SERVER;\n min-* = the same and %s)\n' "$(echo "$MIN" | tr ';' ' ')"
+for c in full min-server; do
+  printf '%s: C library, lwIP and OS functions it calls: %s\n' "$c" \
+    "$(awk -v kept=stubs.o -f scripts/mapsize.awk "$OUT/m4-$c/fp_server.map" | sort | tr '\n' ' ')"
+done
 
 # RAM on each 32-bit target: sizeof arithmetic (ports/footprint/sizes.c).
 printf '\nRAM, bytes (sizeof on the target; ports/footprint/sizes.c says what is counted)\n'
