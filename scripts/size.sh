@@ -104,6 +104,31 @@ for c in full min-server; do
     "$(awk -v kept=stubs.o -f scripts/mapsize.awk "$OUT/m4-$c/fp_server.map" | sort | tr '\n' ' ')"
 done
 
+# Link-time optimisation, for scale: the whole min-server program (linger,
+# the application and the stand-ins) on Cortex-M4 with and without -flto.
+# (With -flto objects merge, so linger's share cannot be told apart.)
+lto_program() { # $1 = extra flags; prints the program's text + data
+  d="$OUT/lto$1"; rm -rf "$d"; mkdir -p "$d"
+  opts=$(echo "$CONFIGS" | sed -n 's/^min-server://p' | tr ';' '\n' | sed '/^$/d; s/^/-D/' | tr '\n' ' ')
+  cf="-std=c11 -mcpu=cortex-m4 -mthumb -Os -ffunction-sections -fdata-sections -Iinclude -Isrc -Iports/stub/include"
+  for f in src/*.c ports/lwip/net_lwip.c; do
+    case $f in *net_posix.c|*loop_epoll.c) continue ;; esac
+    # shellcheck disable=SC2086
+    arm-none-eabi-gcc $cf $1 $opts -DLG_DEFAULT_NET=lg_net_lwip -c "$f" -o "$d/$(basename "$f" .c).o"
+  done
+  # (the stand-ins without -flto: calls to memcpy are made after it)
+  for f in main app_server stubs; do
+    # shellcheck disable=SC2086
+    arm-none-eabi-gcc $cf -fno-builtin $opts -DAPP_SERVER -c "ports/footprint/$f.c" -o "$d/app_$f.o"
+  done
+  # shellcheck disable=SC2086
+  arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -Os $1 -nostdlib -Wl,--gc-sections -Wl,-e,main \
+    -o "$d/p.elf" "$d"/*.o -lgcc
+  arm-none-eabi-size "$d/p.elf" | awk 'NR == 2 { print $1 + $2 }'
+}
+printf 'min-server, whole program on Cortex-M4 (linger + application + stand-ins): %d bytes; with -flto: %d\n' \
+  "$(lto_program "")" "$(lto_program -flto)"
+
 # RAM on each 32-bit target: sizeof arithmetic (ports/footprint/sizes.c).
 printf '\nRAM, bytes (sizeof on the target; ports/footprint/sizes.c says what is counted)\n'
 printf '%-11s %-7s %10s %8s %-22s %-22s %s\n' configuration target connection request \
