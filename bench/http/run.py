@@ -408,7 +408,7 @@ def versions():
     m = re.search(r"nginx/([\w.]+)", run(["/usr/sbin/nginx", "-v"]))
     if m:
         out["nginx"] = m.group(1)
-    m = re.search(r"wrk ([\w.]+)", run(["wrk", "-v"]))
+    m = re.search(r"wrk (?:debian/)?([\d.]+)", run(["wrk", "-v"]))
     if m:
         out["wrk"] = m.group(1)
     for name, pkg in (("mhd", "libmicrohttpd12"), ("civetweb", "libcivetweb1")):

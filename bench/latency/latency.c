@@ -18,7 +18,8 @@
  * connection has at most one request in flight (no pipelining). If the
  * server falls behind, due requests wait for a connection and that wait is
  * part of their latency. The generator itself must keep up: it prints how
- * late its sends were against their due times (send_lag), so a saturated
+ * late its sends were (send_lag: from the moment a request was due and a
+ * connection was free to the moment it went), so a saturated or descheduled
  * generator shows instead of passing for a slow server.
  *
  * One line of JSON on stdout:
@@ -57,6 +58,7 @@ typedef struct conn {
     int fd;
     int busy;              /* a request is in flight */
     uint64_t due_ns;       /* when that request was meant to be sent */
+    uint64_t idle_ns;      /* when its last answer came (free to send since) */
     int record;            /* inside the measured period */
     size_t sent;           /* bytes of the request written so far */
     size_t have;           /* bytes of the response in buf */
@@ -278,7 +280,10 @@ int main(int argc, char **argv)
                 next++;
                 continue;
             }
-            if (c->record) lag[nlag++] = t - due;
+            /* The generator's own lateness: from when the request could
+             * have gone (due, and a connection free) to when it went. Not
+             * the wait for a free connection, which is the server's. */
+            if (c->record) lag[nlag++] = t - (c->idle_ns > due ? c->idle_ns : due);
             next++;
         }
         int busy = nconns - nidle;
@@ -326,6 +331,7 @@ int main(int argc, char **argv)
                 memmove(c->buf, c->buf + len, c->have - (size_t)len);
                 c->have -= (size_t)len;
                 c->busy = 0;
+                c->idle_ns = got;
                 idle[nidle++] = c;
                 break;
             }
