@@ -596,7 +596,7 @@ class Report:
             plot.append('%s using 1:3 with linespoints lt %d title "%s p99"' % (gp_str(p), i + 1,
                                                                               name))
         script = ('set title "latency (us, log scale) at a fixed offered rate; open loop, from the '
-                  'intended send time"\nset logscale y\nset xlabel "offered load (thousand req/s)"\n'
+                  'intended send time"\nset logscale y\nset format y "%.0f"\nset xlabel "offered load (thousand req/s)"\n'
                   'set key top left\nset xtics (%s)\nset xrange [0:%f]\n' % (
                       ", ".join('"%g" %f' % (r / 1e3, r / 1e3) for r in lt["rates"]),
                       max(lt["rates"]) / 1e3 * 1.1) + "plot " + ", ".join(plot) + "\n")
