@@ -3,7 +3,9 @@
 #   1. gcc, optimised: the whole suite under ctest
 #   2. clang with AddressSanitizer + UndefinedBehaviorSanitizer: the whole
 #      suite again, plus a short run of every fuzzer
-#   3. cross builds of the portable layers (-Werror), with their sizes
+#   3. the reduced configurations (scripts/configs.sh: min-server,
+#      min-both) on the host, with the tests that suit them
+#   4. cross builds of the portable layers (-Werror), with their sizes
 set -eu
 cd "$(dirname "$0")/.."
 JOBS=$(nproc 2>/dev/null || echo 2)
@@ -23,6 +25,14 @@ cmake -S . -B build-asan -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug \
 cmake --build build-asan -j "$JOBS"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build-asan --output-on-failure -j "$JOBS"
+
+. scripts/configs.sh
+for c in min-server min-both; do
+  step "reduced build: $c"
+  cmake -S . -B "build-$c" -DCMAKE_C_COMPILER=gcc -DLINGER_OPTIONS="$(config_options "$c")" >/dev/null
+  cmake --build "build-$c" -j "$JOBS"
+  ctest --test-dir "build-$c" --output-on-failure -j "$JOBS"
+done
 
 step "cross builds"
 scripts/size.sh

@@ -18,14 +18,7 @@ JOBS=$(nproc 2>/dev/null || echo 2)
 OUT=build-size
 mkdir -p "$OUT"
 
-# configuration name, then its options (include/linger_opts.h)
-MIN="LG_NO_FILES;LG_NO_CHUNKED_UPLOAD;LG_NO_IPV6;LG_NO_LOG;LG_NO_ERROR_STRINGS;LG_NO_THREADS;LG_NO_DATE;LG_MAX_LISTENERS=1;LG_MAX_HOOKS=1;LG_MAX_ERROR_HANDLERS=2;LG_MAX_PARAMS=4"
-CONFIGS="full:
-server:LG_NO_CLIENT
-client:LG_NO_SERVER
-min-server:LG_NO_CLIENT;$MIN
-min-both:$MIN
-min-client:LG_NO_SERVER;$MIN"
+. scripts/configs.sh
 
 # target name, toolchain file, extra cmake args, compiler, flags
 target_info() {
@@ -109,7 +102,7 @@ done
 # (With -flto objects merge, so linger's share cannot be told apart.)
 lto_program() { # $1 = extra flags; prints the program's text + data
   d="$OUT/lto$1"; rm -rf "$d"; mkdir -p "$d"
-  opts=$(echo "$CONFIGS" | sed -n 's/^min-server://p' | tr ';' '\n' | sed '/^$/d; s/^/-D/' | tr '\n' ' ')
+  opts=$(config_options min-server | tr ';' '\n' | sed '/^$/d; s/^/-D/' | tr '\n' ' ')
   cf="-std=c11 -mcpu=cortex-m4 -mthumb -Os -ffunction-sections -fdata-sections -Iinclude -Isrc -Iports/stub/include"
   for f in src/*.c ports/lwip/net_lwip.c; do
     case $f in *net_posix.c|*loop_epoll.c) continue ;; esac
@@ -137,7 +130,7 @@ for cfg in full min-server; do
   for t in $TARGETS; do
     info=$(target_info "$t")
     rest=${info#*|}; rest=${rest#*|}; prefix=${rest%%|*}; flags=${rest#*|}
-    opts=$(echo "$CONFIGS" | sed -n "s/^$cfg://p")
+    opts=$(config_options "$cfg")
     defs=$(echo "$opts" | tr ';' '\n' | sed '/^$/d; s/^/-D/' | tr '\n' ' ')
     # shellcheck disable=SC2086
     "$prefix-gcc" -std=c11 $flags -Os -Wall -Wextra -Werror -Iinclude -Isrc -Iports/stub/include \
