@@ -120,9 +120,15 @@ static int use_static_memory(lg_server *srv)
     srv->high_water = cfg->recv_buffer_bytes;
     /* Everything that would grow later, sized now: one timer per
      * connection, one per listener (accept pauses) and the shutdown's; a
-     * slot in the backend per connection and listener. */
+     * backend slot per connection and listener, besides the watchers there
+     * are (and the loop's wake-up). A closing connection keeps its slot in
+     * max_conns until its on_close, which comes after the poll round in
+     * which its descriptor went: a newcomer never needs room beside it.
+     * (What the application adds later comes from the same tables.) */
     rc = lg__loop_reserve_timers(srv->loop, cfg->max_conns + LG_MAX_LISTENERS + 1);
-    if (!rc) rc = lg__loop_reserve_ios(srv->loop, srv->loop->active_ios + 1 + cfg->max_conns + LG_MAX_LISTENERS);
+    if (!rc)
+        rc = lg__loop_reserve_ios(srv->loop,
+                                  srv->loop->active_ios + 1 + cfg->max_conns + LG_MAX_LISTENERS);
     return rc;
 }
 
