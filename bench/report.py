@@ -541,7 +541,8 @@ class Report:
         S = lt["samples"]
         servers = [s for s in lt["servers"] if any(x["server"] == s for x in S)]
         self.values.update({"lat.rounds": lt["rounds"], "lat.duration": lt["duration_s"],
-                            "lat.conns": lt["conns"], "lat.warmup": lt["warmup_s"]})
+                            "lat.conns": lt["conns"], "lat.warmup": lt["warmup_s"],
+                            "lat.prio": lt.get("generator_priority", "normal")})
 
         def get(s, r):
             return [x for x in S if x["server"] == s and x["rate"] == r]
@@ -596,7 +597,7 @@ class Report:
             plot.append('%s using 1:3 with linespoints lt %d title "%s p99"' % (gp_str(p), i + 1,
                                                                               name))
         script = ('set title "latency (us, log scale) at a fixed offered rate; open loop, from the '
-                  'intended send time"\nset logscale y\nset format y "%.0f"\nset xlabel "offered load (thousand req/s)"\n'
+                  'intended send time"\nset logscale y\nset format y "%%.0f"\nset xlabel "offered load (thousand req/s)"\n'
                   'set key top left\nset xtics (%s)\nset xrange [0:%f]\n' % (
                       ", ".join('"%g" %f' % (r / 1e3, r / 1e3) for r in lt["rates"]),
                       max(lt["rates"]) / 1e3 * 1.1) + "plot " + ", ".join(plot) + "\n")
@@ -989,8 +990,9 @@ class Report:
             m = re.fullmatch(r"@@([A-Z_]+)@@", line.strip())
             if m:
                 block = self.blocks.get(m.group(1))
-                if block is None:
-                    block = "*(no block named %s)*" % m.group(1)
+                if block is None:  # its part failed (said on stderr): leave it out
+                    print("report: nothing for @@%s@@" % m.group(1), file=sys.stderr)
+                    block = ""
                 out.append(block.rstrip("\n"))
                 continue
             out.append(re.sub(r"\{\{([\w.]+)\}\}",
