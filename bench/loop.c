@@ -366,7 +366,9 @@ int main(int argc, char **argv)
            "counted\n",
            sizeof(lg_stream));
     if (tsv) {
-        fprintf(tsv, "timers\t0\t%d\nconns\t0\t%d\n", ntimers, nconns);
+        fprintf(tsv, "timers\t0\t%d\nconns\t0\t%d\nsizeof_lg_stream\t0\t%zu\n"
+                     "sizeof_lg_timer\t0\t%zu\ntimer_slot_bytes\t0\t%zu\n",
+                ntimers, nconns, sizeof(lg_stream), sizeof(lg_timer), sizeof(lg_timer *));
         fclose(tsv);
     }
     free(a);

@@ -753,6 +753,11 @@ class Report:
                 v.setdefault(f[0], []).append(float(f[2]))
         n_timers = int(v.get("timers", [0])[0])
         n_conns = int(v.get("conns", [0])[0])
+        for k, name in (("sizeof_lg_stream", "loop.stream_bytes"),
+                        ("sizeof_lg_timer", "loop.timer_bytes"),
+                        ("timer_slot_bytes", "loop.slot_bytes")):
+            if k in v:
+                self.values[name] = "%d" % v[k][0]
         self.values.update({"loop.timers": "{:,}".format(n_timers),
                             "loop.conns": "{:,}".format(n_conns),
                             "loop.rounds": len(v.get("timer_start_ns", []))})
