@@ -835,14 +835,16 @@ class Report:
         """make size's output, read leniently (its format is another
         script's): the linked-program table (a header "configuration
         program CPU..." and rows "NAME PROGRAM t d b t d b ..."), the lines
-        "RAM per connection", and "LABEL text N data N bss N" rows grouped
+        "CONFIG TARGET" rows of the RAM table, and "LABEL text N data N bss N" rows grouped
         under the unindented line before them."""
         linked = {"title": "", "cpus": [], "rows": [], "note": []}
         ram, layers = [], []
         row_re = re.compile(r"^\s+(.+?)\s+text\s+(\d+)\s+data\s+(\d+)\s+bss\s+(\d+)\s*$")
-        ram_re = re.compile(r"^\s+(\S+)\s+(\S+)\s+connection\s+(\d+)\s+request\s+(\d+)"
-                            r"\s+\(\+(\d+) headers, (\d+) scratch\)\s+=\s+state\s+(\d+)"
-                            r"\s+\+\s+buffers\s+(\d+)\s+\((.+)\)")
+        # "CONFIG TARGET CONN REQ  S + B = T  S + B = T  FOUR / TIGHT (N at start-up)"
+        ram_re = re.compile(r"^(\S+)\s+(\S+)\s+(\d+)\s+(\d+)"
+                            r"\s+(\d+)\s+\+\s+(\d+)\s+=\s+(\d+)"
+                            r"\s+(\d+)\s+\+\s+(\d+)\s+=\s+(\d+)"
+                            r"\s+(\d+)\s*/\s*(\d+)\s+\((\d+) at start-up\)")
         mode, prev = None, ""
         for l in lines:
             h = re.match(r"^configuration\s+program\s+(.+)$", l)
@@ -920,11 +922,35 @@ class Report:
         elif not lines:
             self.blocks["SIZE_TABLE"] = missing("flash size (make size)")
         if ram:
+            # The same figures on every 32-bit target: one row per configuration
+            # unless a target differs.
+            seen, rows = {}, []
+            for r in ram:
+                key = (r[0],) + tuple(r[2:])
+                if key in seen:
+                    seen[key][1] += ", " + r[1]
+                    continue
+                row = [r[0], r[1], r[2], r[3],
+                       "%s + %s = **%s**" % (r[4], n_int(int(r[5])), n_int(int(r[6]))),
+                       "%s + %s = **%s**" % (r[7], r[8], n_int(int(r[9]))),
+                       n_int(int(r[10])), "**%s** (%s at start-up)" % (n_int(int(r[11])), n_int(int(r[12])))]
+                seen[key] = row
+                rows.append(row)
             self.blocks["SIZE_RAM"] = (
-                "RAM per connection, from `sizeof` on each target (bytes):\n\n" +
-                table(["configuration", "target", "connection", "request", "headers", "scratch",
-                       "state", "buffers", "profile"], [list(r) for r in ram],
-                      ["l", "l"] + ["r"] * 6 + ["l"]))
+                "RAM, bytes, from `sizeof` on each target (`make size`; "
+                "`ports/footprint/sizes.c` says what is counted). Per connection: its state "
+                "(connection + one request) + its buffers, with the default buffer sizes and "
+                "with the small profile; then a whole four-connection server in static "
+                "memory (*four*: 2 request slots, 6 buffers of 512 bytes; *tight*: 1 request "
+                "slot, 4 buffers of 384):\n\n" +
+                table(["configuration", "targets", "connection", "request",
+                       "per connection, default", "per connection, small",
+                       "four connections", "four, tight"], rows,
+                      ["l", "l"] + ["r"] * 6))
+            for r in rows:
+                if r[0] == "min-server":
+                    self.summary.append(("RAM, four-connection server in static memory (tight)",
+                                         "%s bytes" % r[7].split(" ")[0].strip("*"), ""))
         out = []
         for title, rows in layers:
             t_text = sum(r[1] for r in rows)
