@@ -6,6 +6,8 @@
 #   3. the reduced configurations (scripts/configs.sh: min-server,
 #      min-both) on the host, with the tests that suit them
 #   4. cross builds of the portable layers (-Werror), with their sizes
+#   5. the tests that need no operating system, as Cortex-M4 and Cortex-M0+
+#      code under qemu-arm (scripts/target_tests.sh)
 set -eu
 cd "$(dirname "$0")/.."
 JOBS=$(nproc 2>/dev/null || echo 2)
@@ -36,5 +38,8 @@ done
 
 step "cross builds"
 scripts/size.sh
+
+step "tests as microcontroller code"
+scripts/target_tests.sh
 
 printf '\nmake check: all passed\n'

@@ -162,8 +162,9 @@ static inline int body_check_full(const body_case *c, const body_run *run, const
         bad++;
     }
     if (run->data_len != c->body_len || memcmp(run->data, c->body, c->body_len) != 0) {
-        snprintf(msg, sizeof msg, "data \"%.*s\" (%zu bytes), expected %zu bytes",
-                 (int)(run->data_len < 60 ? run->data_len : 60), run->data, run->data_len, c->body_len);
+        snprintf(msg, sizeof msg, "data \"%.*s\" (%lu bytes), expected %lu bytes",
+                 (int)(run->data_len < 60 ? run->data_len : 60), run->data,
+                 (unsigned long)run->data_len, (unsigned long)c->body_len);
         body_report(c, how, msg);
         bad++;
     }
@@ -208,7 +209,7 @@ static inline int feed_body_every_way(const body_case *c)
             cuts[0] = k;
             cuts[1] = c->len;
             body_run_cuts(c, &g, cuts, 2, keep, 0, &run);
-            snprintf(how, sizeof how, "split at %zu%s", k, keep ? ", keeping trailers" : "");
+            snprintf(how, sizeof how, "split at %lu%s", (unsigned long)k, keep ? ", keeping trailers" : "");
             bad += body_check_full(c, &run, how, keep);
         }
 
@@ -244,9 +245,9 @@ static inline int feed_body_every_way(const body_case *c)
         if (run.data_len > c->body_len || memcmp(run.data, c->body, run.data_len) != 0) ok = 0;
         if (!ok) {
             char msg[128];
-            snprintf(msg, sizeof msg, "result %d, eof %d, done %d, %zu data bytes", run.result, run.eof,
-                     run.done, run.data_len);
-            snprintf(how, sizeof how, "truncated at %zu", k);
+            snprintf(msg, sizeof msg, "result %d, eof %d, done %d, %lu data bytes", run.result, run.eof,
+                     run.done, (unsigned long)run.data_len);
+            snprintf(how, sizeof how, "truncated at %lu", (unsigned long)k);
             body_report(c, how, msg);
             bad++;
         }

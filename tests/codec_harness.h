@@ -52,7 +52,8 @@ static inline int feed_head_every_way(head_parse_fn fn, const char *name, const 
         else ok = r == 0 || (expect < 0 && r == expect);
         if (!ok) {
             if (bad++ < 3)
-                fprintf(stderr, "  %s: prefix %zu/%zu gave %d (%s), expected %d\n", name, k, len, r,
+                fprintf(stderr, "  %s: prefix %lu/%lu gave %d (%s), expected %d\n", name,
+                        (unsigned long)k, (unsigned long)len, r,
                         r < 0 ? lg_err_name(r) : "", expect);
         }
     }
@@ -67,8 +68,8 @@ static inline int feed_head_every_way(head_parse_fn fn, const char *name, const 
         else ok = r == 0 || (expect < 0 && r == expect);
         if (!ok) {
             if (bad++ < 3)
-                fprintf(stderr, "  %s: prefix %zu/%zu at a page start gave %d (%s), expected %d\n", name, k,
-                        len, r, r < 0 ? lg_err_name(r) : "", expect);
+                fprintf(stderr, "  %s: prefix %lu/%lu at a page start gave %d (%s), expected %d\n", name,
+                        (unsigned long)k, (unsigned long)len, r, r < 0 ? lg_err_name(r) : "", expect);
         }
     }
 
@@ -82,8 +83,8 @@ static inline int feed_head_every_way(head_parse_fn fn, const char *name, const 
             if (r != 0) {
                 int ok = r == expect && (expect < 0 || (size_t)expect <= k);
                 if (!ok && bad++ < 3)
-                    fprintf(stderr, "  %s: growing, at %zu/%zu gave %d (%s), expected %d\n", name, k,
-                            len, r, r < 0 ? lg_err_name(r) : "", expect);
+                    fprintf(stderr, "  %s: growing, at %lu/%lu gave %d (%s), expected %d\n", name,
+                            (unsigned long)k, (unsigned long)len, r, r < 0 ? lg_err_name(r) : "", expect);
                 break;
             }
             if (k == len && expect != 0) {

@@ -79,8 +79,8 @@ static void build_inputs(void)
 {
     memset(big_body, 'z', sizeof big_body);
     req_big_len = (size_t)snprintf(req_big, sizeof req_big,
-                                   "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: %zu\r\n\r\n",
-                                   sizeof big_body);
+                                   "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: %lu\r\n\r\n",
+                                   (unsigned long)sizeof big_body);
     memcpy(req_big + req_big_len, big_body, sizeof big_body);
     req_big_len += sizeof big_body;
     client_inputs[0] = GET_REQ GET_REQ "GET /stream HTTP/1.1\r\nHost: a\r\n\r\n";

@@ -146,11 +146,12 @@ static void test_every_ending_every_offset(void)
                                   memcmp(o.body, l.data, want_body) != 0;
                         if (bad)
                             fprintf(stderr,
-                                    "%s cut %zu/%zu end %d piece %zu again %d: hang %d calls %d err %s "
-                                    "(want %s) stage %d (want %d) body %llu (want %zu)\n",
-                                    rc->name, cut, l.len, end, pieces[pi], again, hang, o.calls,
+                                    "%s cut %lu/%lu end %d piece %lu again %d: hang %d calls %d err %s "
+                                    "(want %s) stage %d (want %d) body %llu (want %lu)\n",
+                                    rc->name, (unsigned long)cut, (unsigned long)l.len, end,
+                                    (unsigned long)pieces[pi], again, hang, o.calls,
                                     lg_err_name(o.err), lg_err_name(want_err), o.stage, want_stage,
-                                    (unsigned long long)o.body_bytes, want_body);
+                                    (unsigned long long)o.body_bytes, (unsigned long)want_body);
                         CHECK(!bad);
                         if (!bad && ok_expected) {
                             if (cut >= l.head_end && strstr(rc->name, "chunked"))
@@ -293,7 +294,7 @@ static void test_bad_responses(void)
         lg_request req = { .url = "http://10.0.0.1/" };
         outcome o;
         CHECK_EQ_INT(run(&req, &cfg, &script, &o, NULL), 0);
-        if (o.err != bad[i].err) fprintf(stderr, "response %zu: %s\n", i, lg_err_name(o.err));
+        if (o.err != bad[i].err) fprintf(stderr, "response %lu: %s\n", (unsigned long)i, lg_err_name(o.err));
         CHECK_EQ_INT(o.err, bad[i].err);
     }
     /* Interim responses without end: refused after 16, not taken for ever. */
@@ -375,7 +376,7 @@ static void test_send_failure_every_offset(void)
                     /* a send failure turns the later EOF into a reset */
                     int want = at < sizeof body + 100 ? LG_ERR_RESET : LG_ERR_CLOSED_EARLY;
                     if (o.err != want && o.err != LG_ERR_RESET)
-                        fprintf(stderr, "fail at %zu: %s\n", at, lg_err_name(o.err));
+                        fprintf(stderr, "fail at %lu: %s\n", (unsigned long)at, lg_err_name(o.err));
                     CHECK(o.err == LG_ERR_RESET || o.err == LG_ERR_CLOSED_EARLY);
                     CHECK_EQ_INT(o.body_bytes, 2);
                 }

@@ -135,7 +135,7 @@ static void chunk_line_case(size_t line, int expect_ok)
     memcpy(in + n, "\r\nX\r\n0\r\n\r\n", 10);
     n += 10;
     char name[64];
-    snprintf(name, sizeof name, "chunk line of %zu bytes", line);
+    snprintf(name, sizeof name, "chunk line of %lu bytes", (unsigned long)line);
     body_case c = { name, LG_FRAMING_CHUNKED, 0, in, n, expect_ok ? (int)n : LG_ERR_CHUNK_EXTENSION,
                     expect_ok ? "X" : "", expect_ok ? 1 : 0, NULL, 0 };
     int bad = feed_body_every_way(&c);

@@ -260,7 +260,8 @@ static void test_every_capacity(void)
         test_checks++;
         if (!ok) {
             test_failures++;
-            if (bad++ < 3) fprintf(stderr, "capacity %zu of %zu: err %d, len %zu\n", cap, n, w.err, w.len);
+            if (bad++ < 3) fprintf(stderr, "capacity %lu of %lu: err %d, len %lu\n", (unsigned long)cap,
+                                  (unsigned long)n, w.err, (unsigned long)w.len);
         }
     }
     guard_free(&g);

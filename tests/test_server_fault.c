@@ -133,7 +133,8 @@ static void exchange_cut(const char *req, size_t cut, int end, size_t piece, int
     CHECK_EQ_INT(lg_server_get_stats(e.srv)->active_connections, 0);
     CHECK_EQ_INT(lg_loop_get_stats(e.loop)->aborts, 0);
     if (test_failures != before)
-        fprintf(stderr, "  %s: cut %zu end %d piece %zu again %d\n", name, cut, end, piece, again);
+        fprintf(stderr, "  %s: cut %lu end %d piece %lu again %d\n", name, (unsigned long)cut, end,
+                (unsigned long)piece, again);
     env_close(&e);
 }
 
@@ -218,8 +219,8 @@ static void test_unread_body(void)
     static char body[300];
     memset(body, 'b', sizeof body);
     int n = snprintf(req, sizeof req,
-                     "POST /early HTTP/1.1\r\nHost: a\r\nContent-Length: %zu\r\n\r\n%.*s" HELLO_REQ,
-                     sizeof body, (int)sizeof body, body);
+                     "POST /early HTTP/1.1\r\nHost: a\r\nContent-Length: %lu\r\n\r\n%.*s" HELLO_REQ,
+                     (unsigned long)sizeof body, (int)sizeof body, body);
     for (int over = 0; over < 2; over++)
         for (size_t p = 0; p < NPIECES; p++) {
             env e;
@@ -324,7 +325,7 @@ static void test_bad_requests(void)
         size_t sl = strlen(bad[i].status_line);
         int ok = k->out_len > sl && memcmp(k->out, bad[i].status_line, sl) == 0;
         CHECK(ok);
-        if (!ok) fprintf(stderr, "  bad request %zu answered: %.*s\n", i, (int)(k->out_len < 60 ? k->out_len : 60), k->out);
+        if (!ok) fprintf(stderr, "  bad request %lu answered: %.*s\n", (unsigned long)i, (int)(k->out_len < 60 ? k->out_len : 60), k->out);
         if (i < 9) CHECK(out_has(k, "Connection: close\r\n"));
         if (i == 10) CHECK(out_has(k, "Allow: GET, HEAD\r\n"));
         CHECK_EQ_INT(k->closed_with_unread, 0);
@@ -480,21 +481,23 @@ static void test_pipelining_stress(void)
                 char b[300];
                 for (size_t k = 0; k < blen; k++) b[k] = (char)('A' + (k + (size_t)i) % 26);
                 if (kind == 1) {
-                    n += (size_t)sprintf(in + n, "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: %zu\r\n\r\n", blen);
+                    n += (size_t)sprintf(in + n, "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: %lu\r\n\r\n",
+                                         (unsigned long)blen);
                     memcpy(in + n, b, blen);
                     n += blen;
                 } else {
                     n += (size_t)sprintf(in + n, "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n");
                     for (size_t off = 0; off < blen; off += 37) {
                         size_t c = blen - off < 37 ? blen - off : 37;
-                        n += (size_t)sprintf(in + n, "%zx\r\n", c);
+                        n += (size_t)sprintf(in + n, "%lx\r\n", (unsigned long)c);
                         memcpy(in + n, b + off, c);
                         n += c;
                         n += (size_t)sprintf(in + n, "\r\n");
                     }
                     n += (size_t)sprintf(in + n, "0\r\n\r\n");
                 }
-                e += (size_t)sprintf(expect + e, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n", blen);
+                e += (size_t)sprintf(expect + e, "HTTP/1.1 200 OK\r\nContent-Length: %lu\r\n\r\n",
+                                     (unsigned long)blen);
                 memcpy(expect + e, b, blen);
                 e += blen;
             }
@@ -520,8 +523,9 @@ static void test_pipelining_stress(void)
         if (!ok) {
             size_t d = 0;
             while (d < k->out_len && d < e && k->out[d] == expect[d]) d++;
-            fprintf(stderr, "  round %d (piece %zu): answers differ at byte %zu of %zu (got %zu)\n", round,
-                    script.in_piece, d, e, k->out_len);
+            fprintf(stderr, "  round %d (piece %lu): answers differ at byte %lu of %lu (got %lu)\n", round,
+                    (unsigned long)script.in_piece, (unsigned long)d, (unsigned long)e,
+                    (unsigned long)k->out_len);
         }
         CHECK_EQ_INT(k->closed_with_unread, 0);
         env_close(&env_);
