@@ -8,6 +8,8 @@
 #   4. cross builds of the portable layers (-Werror), with their sizes
 #   5. the tests that need no operating system, as Cortex-M4 and Cortex-M0+
 #      code under qemu-arm (scripts/target_tests.sh)
+#   6. the lwIP port on a real lwIP (Debian's 2.1), plain and with the
+#      sanitizers (scripts/lwip_tests.sh)
 set -eu
 cd "$(dirname "$0")/.."
 JOBS=$(nproc 2>/dev/null || echo 2)
@@ -41,5 +43,8 @@ scripts/size.sh
 
 step "tests as microcontroller code"
 scripts/target_tests.sh
+
+step "the lwIP port on lwIP"
+scripts/lwip_tests.sh
 
 printf '\nmake check: all passed\n'

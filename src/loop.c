@@ -325,7 +325,7 @@ void lg__io_ready(lg_io *io, unsigned events)
 static const lg_backend *pick_backend(const lg_loop_config *config)
 {
     if (config && config->backend) return config->backend;
-#if defined(__linux__)
+#if defined(__linux__) && !defined(LG_NO_EPOLL)
     const char *env = getenv("LINGER_BACKEND");
     if (env && strcmp(env, "poll") == 0) return &lg_backend_poll;
     return &lg_backend_epoll;

@@ -70,6 +70,14 @@ struct lg_net {
      * with the FIN (Linux: MSG_MORE), one packet fewer per closed
      * connection. What it does not take is sent later with send. */
     long (*send_before_fin)(void *ctx, int fd, const lg_str *parts, size_t n);
+
+    /* 1: in a graceful close, read what has already arrived before sending
+     * FIN, and close at once if that was the peer's FIN. lwIP 2.1 frees a
+     * connection behind the application's back when the write side is shut
+     * down after the peer's FIN came but before it was read (LAST_ACK), and
+     * the application's close then frees it again (esp-idf#2931; ESP-IDF's
+     * lwIP is fixed). Reading first turns that shutdown into a plain close. */
+    uint8_t read_before_fin;
 };
 
 extern const lg_net lg_net_posix;

@@ -218,6 +218,8 @@ static void discard(lg_stream *s, size_t n)
     s->discarded += n < room ? (uint32_t)n : room;
 }
 
+static void drain_input(lg_stream *s);
+
 /* The send side is done: send FIN and wait for the peer's. */
 static void start_draining(lg_stream *s)
 {
@@ -231,13 +233,17 @@ static void start_draining(lg_stream *s)
         return;
     }
     s->state = LG_STREAM_DRAINING;
-    if (!(s->flags & LG_SF_SHUT_DONE)) {
-        s->flags |= LG_SF_SHUT_DONE;
-        loop->net->shutdown_write(loop->net_ctx, s->io.fd);
-    }
     if (s->rbuf) {
         discard(s, s->rend - s->rstart);
         s->rstart = s->rend = 0;
+    }
+    if (!(s->flags & LG_SF_SHUT_DONE)) {
+        if (loop->net->read_before_fin) {
+            drain_input(s); /* the peer's FIN, if it came, closes right here */
+            if (s->state != LG_STREAM_DRAINING) return;
+        }
+        s->flags |= LG_SF_SHUT_DONE;
+        loop->net->shutdown_write(loop->net_ctx, s->io.fd);
     }
     update_events(s);
 }

@@ -19,9 +19,20 @@
 #include <string.h>
 
 #include "loop_internal.h"
+#include "lwip/def.h"
 #include "lwip/netdb.h"
 #include "lwip/sockets.h"
 #include "lwip/sys.h"
+
+/* lwIP's own socket structures carry a length byte (BSD's sin_len); a build
+ * with LWIP_SOCKET_EXTERNAL_HEADERS takes the system's, which may not. */
+#if !defined(LWIP_SOCKET_EXTERNAL_HEADERS) || !LWIP_SOCKET_EXTERNAL_HEADERS
+#define SET_SIN_LEN(sa, n) ((sa)->sin_len = (u8_t)(n))
+#define SET_SIN6_LEN(sa, n) ((sa)->sin6_len = (u8_t)(n))
+#else
+#define SET_SIN_LEN(sa, n) ((void)(sa), (void)(n))
+#define SET_SIN6_LEN(sa, n) ((void)(sa), (void)(n))
+#endif
 
 /* Stack for the resolver's helper task (lwip_getaddrinfo blocks). */
 #ifndef LG_LWIP_RESOLVER_STACK
@@ -83,7 +94,7 @@ static socklen_t to_sockaddr(const lg_addr *a, struct sockaddr_storage *ss)
     memset(ss, 0, sizeof *ss);
     if (a->family == 4) {
         struct sockaddr_in *in = (struct sockaddr_in *)(void *)ss;
-        in->sin_len = sizeof *in;
+        SET_SIN_LEN(in, sizeof *in);
         in->sin_family = AF_INET;
         in->sin_port = lwip_htons(a->port);
         memcpy(&in->sin_addr, a->ip, 4);
@@ -91,7 +102,7 @@ static socklen_t to_sockaddr(const lg_addr *a, struct sockaddr_storage *ss)
     }
 #if !defined(LG_NO_IPV6)
     struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)(void *)ss;
-    in6->sin6_len = sizeof *in6;
+    SET_SIN6_LEN(in6, sizeof *in6);
     in6->sin6_family = AF_INET6;
     in6->sin6_port = lwip_htons(a->port);
     in6->sin6_scope_id = a->scope_id;
@@ -254,7 +265,7 @@ static int lw_waker_open(void *ctx, int fds[2])
     if (fd < 0) return map_errno(errno);
     struct sockaddr_in sa;
     memset(&sa, 0, sizeof sa);
-    sa.sin_len = sizeof sa;
+    SET_SIN_LEN(&sa, sizeof sa);
     sa.sin_family = AF_INET;
     static const uint8_t loopback[4] = { 127, 0, 0, 1 };
     memcpy(&sa.sin_addr, loopback, 4);
@@ -335,6 +346,7 @@ static int lw_getaddrinfo(void *ctx, const char *host, uint16_t port, lg_addr *o
                           size_t *n)
 {
     (void)ctx;
+#if !defined(LWIP_DNS) || LWIP_DNS
     struct addrinfo hints, *res = NULL;
     memset(&hints, 0, sizeof hints);
     hints.ai_socktype = SOCK_STREAM;
@@ -348,6 +360,13 @@ static int lw_getaddrinfo(void *ctx, const char *host, uint16_t port, lg_addr *o
     }
     lwip_freeaddrinfo(res);
     return *n ? LG_OK : LG_ERR_RESOLVE;
+#else
+    /* An lwIP without DNS (LWIP_DNS 0): numeric addresses only, which
+     * never come here. */
+    (void)host, (void)port, (void)out, (void)max;
+    *n = 0;
+    return LG_ERR_RESOLVE;
+#endif
 }
 #endif
 
@@ -378,4 +397,6 @@ const lg_net lg_net_lwip = {
     .thread_start = lw_thread_start,
     .getaddrinfo = lw_getaddrinfo,
 #endif
+    /* lwIP 2.1's LAST_ACK double free: see lg_net.read_before_fin. */
+    .read_before_fin = 1,
 };
