@@ -553,4 +553,5 @@ const lg_net lg_net_posix = {
     px_thread_start,
     px_getaddrinfo,
     PX_SEND_BEFORE_FIN,
+    0, /* read_before_fin: Linux's stack has no lwIP LAST_ACK bug */
 };
