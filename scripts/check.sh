@@ -6,8 +6,8 @@
 #   3. the reduced configurations (scripts/configs.sh: min-server,
 #      min-both) on the host, with the tests that suit them
 #   4. cross builds of the portable layers (-Werror), with their sizes
-#   5. the tests that need no operating system, as Cortex-M4 and Cortex-M0+
-#      code under qemu-arm (scripts/target_tests.sh)
+#   5. the tests that need no operating system, as Cortex-M4, Cortex-M0+
+#      and RV32IMC code under qemu (scripts/target_tests.sh)
 #   6. the lwIP port on a real lwIP (Debian's 2.1), plain and with the
 #      sanitizers (scripts/lwip_tests.sh)
 set -eu

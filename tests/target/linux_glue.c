@@ -1,9 +1,10 @@
 /*
  * Just enough of an operating system for a test program built for a
- * microcontroller (arm-none-eabi, newlib) to run under qemu-arm's user mode
- * on this machine: newlib's few system calls (write, sbrk, exit, ...) made
- * as Linux system calls, which qemu carries out; a _start that clears .bss
- * and calls main; and the lwIP functions linger's lwIP port refers to,
+ * microcontroller (arm-none-eabi with newlib, or RV32 with picolibc) to run
+ * under qemu's user mode on this machine: the C library's few system calls
+ * (write, sbrk, exit, ...) made as Linux system calls, which qemu carries
+ * out; a _start that clears .bss and calls main; and the lwIP functions
+ * linger's lwIP port refers to,
  * which these tests never reach (they run on the fault injector's scripted
  * sockets) and which fail if they are.
  *
@@ -18,9 +19,100 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* --- RV32 with picolibc: Linux system calls by "ecall", number in a7 --- */
+#if defined(__riscv)
+#include <signal.h>
+#include <stdio.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+static long linux_call(long nr, long a, long b, long c)
+{
+    register long a0 __asm__("a0") = a;
+    register long a1 __asm__("a1") = b;
+    register long a2 __asm__("a2") = c;
+    register long a7 __asm__("a7") = nr;
+    __asm__ volatile("ecall" : "+r"(a0) : "r"(a1), "r"(a2), "r"(a7) : "memory");
+    return a0;
+}
+
+enum { SYS_WRITE = 64, SYS_EXIT_GROUP = 94, SYS_BRK = 214 };
+
+/* picolibc's stdio writes through a FILE the program supplies. */
+static int out_putc(char c, FILE *f)
+{
+    (void)f;
+    linux_call(SYS_WRITE, 1, (long)&c, 1);
+    return (unsigned char)c;
+}
+
+static FILE out = FDEV_SETUP_STREAM(out_putc, NULL, NULL, _FDEV_SETUP_WRITE);
+FILE *const stdin = &out;
+FILE *const stdout = &out;
+FILE *const stderr = &out;
+
+void *sbrk(ptrdiff_t increment);
+void _exit(int status);
+
+/* The heap grows with the program break, as on Linux. */
+void *sbrk(ptrdiff_t increment)
+{
+    static char *brk_now;
+    if (!brk_now) brk_now = (char *)linux_call(SYS_BRK, 0, 0, 0);
+    char *old = brk_now, *want = brk_now + increment;
+    if ((char *)linux_call(SYS_BRK, (long)want, 0, 0) != want) {
+        errno = ENOMEM;
+        return (void *)-1;
+    }
+    brk_now = want;
+    return old;
+}
+
+void _exit(int status)
+{
+    for (;;) linux_call(SYS_EXIT_GROUP, status, 0, 0);
+}
+
+/* What picolibc's raise() and time() call. The wall clock only feeds Date
+ * headers, which these tests do not compare: a fixed instant will do. */
+int getpid(void)
+{
+    return 1;
+}
+
+int kill(int pid, int sig); /* (picolibc declares it only for POSIX builds) */
+int kill(int pid, int sig)
+{
+    (void)pid;
+    _exit(128 + sig);
+}
+
+int gettimeofday(struct timeval *restrict tv, void *restrict tz)
+{
+    (void)tz;
+    if (tv) {
+        tv->tv_sec = 1700000000;
+        tv->tv_usec = 0;
+    }
+    return 0;
+}
+
+extern char __bss_start[], _end[];
+int main(void);
+void _start(void) __attribute__((noreturn));
+
+void _start(void)
+{
+    __asm__ volatile(".option push\n.option norelax\nla gp, __global_pointer$\n.option pop");
+    memset(__bss_start, 0, (size_t)(_end - __bss_start));
+    exit(main());
+}
+
+#else /* Arm, newlib */
 #include <sys/stat.h>
 
-/* --- Linux EABI system calls: number in r7, arguments in r0-r2, "svc 0" --- */
+/* Linux EABI system calls: number in r7, arguments in r0-r2, "svc 0" --- */
 
 static long linux_call(long nr, long a, long b, long c)
 {
@@ -143,6 +235,8 @@ void _start(void)
     __libc_init_array();
     exit(main());
 }
+
+#endif
 
 /* --- lwIP: what linger's lwIP port calls; never reached here --- */
 
