@@ -4,15 +4,15 @@
  * under qemu's user mode on this machine: the C library's few system calls
  * (write, sbrk, exit, ...) made as Linux system calls, which qemu carries
  * out; a _start that clears .bss and calls main; and the lwIP functions
- * linger's lwIP port refers to,
- * which these tests never reach (they run on the fault injector's scripted
- * sockets) and which fail if they are.
+ * linger's lwIP port refers to, which these tests never reach (they run on
+ * the fault injector's scripted sockets) and which fail if they are.
  *
- * The code under test is the library exactly as a Cortex-M device builds it
- * (Thumb-2 or Thumb-1, -Os, newlib, 32-bit pointers and size_t, the scalar
- * scanners, the lwIP port); only the CPU model differs: qemu's user mode
- * runs it on an A-profile core, which executes the same instructions but
- * does not fault on unaligned word access as a Cortex-M0+ would.
+ * The code under test is the library exactly as a device builds it (-Os,
+ * Thumb-2, Thumb-1 or RV32IMC, 32-bit pointers and size_t, the scalar
+ * scanners, the lwIP port). For Arm only the CPU model differs: qemu's user
+ * mode runs the code on an A-profile core, which executes the same
+ * instructions but does not fault on unaligned word access as a Cortex-M0+
+ * would.
  */
 #include <errno.h>
 #include <stddef.h>
