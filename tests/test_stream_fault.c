@@ -3,6 +3,7 @@
  * without EAGAIN; writes with short writes, EPIPE at every offset, stalls;
  * the graceful close and its bounds. */
 #include "fault/fault_net.h"
+#include "loop_internal.h" /* lg_net, for read_before_fin */
 #include "test.h"
 
 static const char TEXT[] = "The quick brown fox jumps over the lazy dog.\r\n";
@@ -272,6 +273,52 @@ static void test_close_with_unread_input(void)
     }
 }
 
+/* lg_net.read_before_fin (the lwIP port): input that already ended is read
+ * before FIN would go out, and a FIN found there closes the socket outright
+ * with no shutdown (lwIP 2.1 frees a connection twice when the write side is
+ * shut down after an unread FIN: docs/porting.md). Without the flag the same
+ * close shuts down first, as everywhere else. */
+static void test_read_before_fin(void)
+{
+    static const char body[] = "a body nobody read";
+    for (int flag = 0; flag < 2; flag++)
+        for (int fin_pending = 0; fin_pending < 2; fin_pending++) {
+            wenv e;
+            fault_sock script = { 0 };
+            script.in = body;
+            script.in_len = sizeof body - 1;
+            /* the peer's FIN already here, or only once ours has gone */
+            script.in_end = fin_pending ? FAULT_EOF : FAULT_EOF_AFTER_FIN;
+            lg_net ops = fault_net_ops;
+            ops.read_before_fin = (uint8_t)flag;
+            fault_net_init(&e.fn);
+            lg_loop_config lc;
+            memset(&lc, 0, sizeof lc);
+            lc.backend = &fault_backend;
+            lc.net = &ops;
+            lc.net_ctx = &e.fn;
+            e.loop = lg_loop_new(&lc);
+            e.fd = fault_sock_new(&e.fn, &script);
+            memset(&e.c, 0, sizeof e.c);
+            lg_stream_open(e.loop, &e.c.s, e.fd, NULL, &cbs, &e.c);
+            lg_stream_read_stop(&e.c.s); /* the body stays unread */
+            CHECK_EQ_INT(lg_stream_write(&e.c.s, "answer", 6), LG_OK);
+            lg_stream_close(&e.c.s);
+            CHECK(fault_run(e.loop, 100000) > 0);
+            fault_sock *k = wenv_sock(&e);
+            CHECK_EQ_INT(k->out_len, 6);
+            CHECK_EQ_INT(k->closed, 1);
+            CHECK_EQ_INT(k->aborted, 0);
+            CHECK_EQ_INT(k->closed_with_unread, 0);
+            CHECK_EQ_INT(k->in_pos, sizeof body - 1);
+            /* a shutdown only where the FIN had not come, or without the flag */
+            CHECK_EQ_INT(k->fin_sent, !(flag && fin_pending));
+            CHECK_EQ_INT(lg_loop_get_stats(e.loop)->graceful_closes, 1);
+            CHECK_EQ_INT(e.c.closes, 1);
+            wenv_close(&e);
+        }
+}
+
 static void test_linger_timeout_silent_peer(void)
 {
     wenv e;
@@ -538,6 +585,7 @@ int main(void)
     test_some();
     test_write_pieces_then_graceful_close();
     test_close_with_unread_input();
+    test_read_before_fin();
     test_linger_timeout_silent_peer();
     test_linger_timeout_peer_not_reading();
     test_linger_budget();
