@@ -20,13 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* --- RV32 with picolibc: Linux system calls by "ecall", number in a7 --- */
+/* --- Linux system calls: RISC-V "ecall" (number in a7), Arm EABI "svc 0"
+ * (number in r7) --- */
 #if defined(__riscv)
-#include <signal.h>
-#include <stdio.h>
-#include <sys/time.h>
-#include <unistd.h>
-
 static long linux_call(long nr, long a, long b, long c)
 {
     register long a0 __asm__("a0") = a;
@@ -37,9 +33,52 @@ static long linux_call(long nr, long a, long b, long c)
     return a0;
 }
 
-enum { SYS_WRITE = 64, SYS_EXIT_GROUP = 94, SYS_BRK = 214 };
+enum { SYS_READ = 63, SYS_WRITE = 64, SYS_CLOSE = 57, SYS_EXIT_GROUP = 94, SYS_BRK = 214 };
+#else
+static long linux_call(long nr, long a, long b, long c)
+{
+    register long r0 __asm__("r0") = a;
+    register long r1 __asm__("r1") = b;
+    register long r2 __asm__("r2") = c;
+    register long r7 __asm__("r7") = nr;
+    __asm__ volatile("svc #0" : "+r"(r0) : "r"(r1), "r"(r2), "r"(r7) : "memory");
+    return r0;
+}
 
-/* picolibc's stdio writes through a FILE the program supplies. */
+enum { SYS_READ = 3, SYS_WRITE = 4, SYS_CLOSE = 6, SYS_EXIT_GROUP = 248, SYS_BRK = 45 };
+#endif
+
+/* The heap grows with the program break, as on Linux. */
+static void *grow_break(ptrdiff_t increment)
+{
+    static char *brk_now;
+    if (!brk_now) brk_now = (char *)linux_call(SYS_BRK, 0, 0, 0);
+    char *old = brk_now, *want = brk_now + increment;
+    if ((char *)linux_call(SYS_BRK, (long)want, 0, 0) != want) {
+        errno = ENOMEM;
+        return (void *)-1;
+    }
+    brk_now = want;
+    return old;
+}
+
+void _exit(int status);
+void _exit(int status)
+{
+    for (;;) linux_call(SYS_EXIT_GROUP, status, 0, 0);
+}
+
+int main(void);
+void _start(void) __attribute__((noreturn));
+
+#if defined(__riscv)
+/* --- picolibc --- */
+#include <signal.h>
+#include <stdio.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+/* Its stdio writes through a FILE the program supplies. */
 static int out_putc(char c, FILE *f)
 {
     (void)f;
@@ -53,28 +92,12 @@ FILE *const stdout = &out;
 FILE *const stderr = &out;
 
 void *sbrk(ptrdiff_t increment);
-void _exit(int status);
-
-/* The heap grows with the program break, as on Linux. */
 void *sbrk(ptrdiff_t increment)
 {
-    static char *brk_now;
-    if (!brk_now) brk_now = (char *)linux_call(SYS_BRK, 0, 0, 0);
-    char *old = brk_now, *want = brk_now + increment;
-    if ((char *)linux_call(SYS_BRK, (long)want, 0, 0) != want) {
-        errno = ENOMEM;
-        return (void *)-1;
-    }
-    brk_now = want;
-    return old;
+    return grow_break(increment);
 }
 
-void _exit(int status)
-{
-    for (;;) linux_call(SYS_EXIT_GROUP, status, 0, 0);
-}
-
-/* What picolibc's raise() and time() call. The wall clock only feeds Date
+/* What its raise() and time() call. The wall clock only feeds Date
  * headers, which these tests do not compare: a fixed instant will do. */
 int getpid(void)
 {
@@ -98,9 +121,8 @@ int gettimeofday(struct timeval *restrict tv, void *restrict tz)
     return 0;
 }
 
+/* qemu has set up the stack; set the global pointer, clear .bss */
 extern char __bss_start[], _end[];
-int main(void);
-void _start(void) __attribute__((noreturn));
 
 void _start(void)
 {
@@ -109,25 +131,11 @@ void _start(void)
     exit(main());
 }
 
-#else /* Arm, newlib */
+#else
+/* --- newlib: its system interface (the prototypes live in its private
+ * headers; declared here for -Wmissing-prototypes) --- */
 #include <sys/stat.h>
 
-/* Linux EABI system calls: number in r7, arguments in r0-r2, "svc 0" --- */
-
-static long linux_call(long nr, long a, long b, long c)
-{
-    register long r0 __asm__("r0") = a;
-    register long r1 __asm__("r1") = b;
-    register long r2 __asm__("r2") = c;
-    register long r7 __asm__("r7") = nr;
-    __asm__ volatile("svc #0" : "+r"(r0) : "r"(r1), "r"(r2), "r"(r7) : "memory");
-    return r0;
-}
-
-enum { SYS_EXIT_GROUP = 248, SYS_READ = 3, SYS_WRITE = 4, SYS_CLOSE = 6, SYS_BRK = 45 };
-
-/* newlib's system interface (its prototypes live in newlib's private
- * headers; declared here for -Wmissing-prototypes) */
 int _write(int fd, const void *buf, size_t n);
 int _read(int fd, void *buf, size_t n);
 int _close(int fd);
@@ -137,7 +145,6 @@ int _lseek(int fd, int offset, int whence);
 int _kill(int pid, int sig);
 int _getpid(void);
 void *_sbrk(ptrdiff_t increment);
-void _exit(int status);
 
 static int result(long r)
 {
@@ -198,33 +205,16 @@ int _getpid(void)
     return 1;
 }
 
-/* The heap grows with the program break, as on Linux. */
 void *_sbrk(ptrdiff_t increment)
 {
-    static char *brk_now;
-    if (!brk_now) brk_now = (char *)linux_call(SYS_BRK, 0, 0, 0);
-    char *old = brk_now, *want = brk_now + increment;
-    if ((char *)linux_call(SYS_BRK, (long)want, 0, 0) != want) {
-        errno = ENOMEM;
-        return (void *)-1;
-    }
-    brk_now = want;
-    return old;
+    return grow_break(increment);
 }
 
-void _exit(int status)
-{
-    for (;;) linux_call(SYS_EXIT_GROUP, status, 0, 0);
-}
-
-/* --- start-up: qemu has set up the stack; clear .bss, run constructors --- */
-
+/* qemu has set up the stack; clear .bss, run constructors */
 extern char __bss_start__[], __bss_end__[];
-int main(void);
 void __libc_init_array(void);
 void _init(void);
 void _fini(void);
-void _start(void) __attribute__((noreturn));
 
 void _init(void) {}
 void _fini(void) {}
@@ -235,7 +225,6 @@ void _start(void)
     __libc_init_array();
     exit(main());
 }
-
 #endif
 
 /* --- lwIP: what linger's lwIP port calls; never reached here --- */
