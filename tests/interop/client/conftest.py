@@ -8,15 +8,15 @@ import hashlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+from nginx_proc import NginxProc  # noqa: E402  (tests/interop/nginx_proc.py)
 PATTERN = bytes((ord("a") + i % 26) for i in range(65536))
 
 
@@ -134,30 +134,9 @@ def own_server():
     assert status == 0, err
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-NGINX_CONF = """
-worker_processes 1;
-daemon off;
-master_process off;
-pid {tmp}/nginx.pid;
-error_log {tmp}/error.log warn;
-{user}
-events {{ worker_connections 256; }}
-http {{
+NGINX_HTTP = """
     log_format lg '$connection $connection_requests "$request" $status $body_bytes_sent';
     access_log {tmp}/access.log lg;
-    client_body_temp_path {tmp}/body;
-    proxy_temp_path {tmp}/proxy;
-    fastcgi_temp_path {tmp}/fastcgi;
-    uwsgi_temp_path {tmp}/uwsgi;
-    scgi_temp_path {tmp}/scgi;
     keepalive_requests 1000;
     keepalive_timeout 30s;
     sendfile on;
@@ -173,53 +152,17 @@ http {{
             proxy_buffering off;
         }}
     }}
-}}
 """
 
 
-class Nginx:
+class Nginx(NginxProc):
     def __init__(self, www, backend_port):
-        if not shutil.which("nginx") and not os.path.exists("/usr/sbin/nginx"):
-            pytest.skip("nginx is not installed (Debian: nginx-light)")
-        self.tmp = tempfile.mkdtemp(prefix="linger-nginx-")
-        os.chmod(self.tmp, 0o755)
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        conf = os.path.join(self.tmp, "nginx.conf")
-        with open(conf, "w") as f:
-            f.write(NGINX_CONF.format(tmp=self.tmp, port=self.port, www=www, backend=backend_port,
-                                      user="user root;" if os.geteuid() == 0 else ""))
-        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-        # One process (master_process off), so that dying with pytest
-        # leaves no worker behind.
-        self.proc = subprocess.Popen([nginx, "-p", self.tmp, "-c", conf], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE, preexec_fn=_die_with_parent)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                break
-            except OSError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("nginx did not start: " + self.proc.stderr.read().decode())
-                time.sleep(0.05)
-
-    def url(self, path):
-        return self.base + path
+        super().__init__(lambda tmp, port: NGINX_HTTP.format(tmp=tmp, port=port, www=www,
+                                                             backend=backend_port))
 
     def access_log(self):
-        with open(os.path.join(self.tmp, "access.log")) as f:
+        with open(self.path("access.log")) as f:
             return [line.split() for line in f if line.strip()]
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGQUIT)  # graceful
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

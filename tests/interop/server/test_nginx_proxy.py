@@ -28,33 +28,18 @@ check here can fail.
 import concurrent.futures
 import http.client
 import os
-import shutil
-import signal
-import socket
-import subprocess
-import tempfile
-import time
+import sys
 import zlib
 
 import pytest
 
-from conftest import _die_with_parent, pattern, start_naive, start_server
+from conftest import pattern, start_naive, start_server
 
-NGINX_CONF = """
-worker_processes 1;
-daemon off;
-master_process off;
-pid {tmp}/nginx.pid;
-error_log {tmp}/error.log info;
-{user}
-events {{ worker_connections 256; }}
-http {{
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from nginx_proc import NginxProc  # noqa: E402  (tests/interop/nginx_proc.py)
+
+NGINX_HTTP = """
     access_log off;
-    client_body_temp_path {tmp}/body;
-    proxy_temp_path {tmp}/proxy;
-    fastcgi_temp_path {tmp}/fastcgi;
-    uwsgi_temp_path {tmp}/uwsgi;
-    scgi_temp_path {tmp}/scgi;
     client_max_body_size 8m;
     client_body_buffer_size 2m;
     upstream linger {{
@@ -76,7 +61,6 @@ http {{
             proxy_buffering off;
         }}
     }}
-}}
 """
 
 # Levels that mean something went wrong between nginx and linger. (The
@@ -85,38 +69,10 @@ http {{
 BAD_LEVELS = ("[error]", "[crit]", "[alert]", "[emerg]")
 
 
-def _free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-class Nginx:
+class Nginx(NginxProc):
     def __init__(self, backend_port):
-        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-        if not os.path.exists(nginx):
-            pytest.skip("nginx is not installed (Debian: nginx-light; scripts/deps.sh check)")
-        self.tmp = tempfile.mkdtemp(prefix="linger-nginx-proxy-")
-        os.chmod(self.tmp, 0o755)
-        self.port = _free_port()
-        conf = os.path.join(self.tmp, "nginx.conf")
-        with open(conf, "w") as f:
-            f.write(NGINX_CONF.format(tmp=self.tmp, port=self.port, backend=backend_port,
-                                      user="user root;" if os.geteuid() == 0 else ""))
-        self.proc = subprocess.Popen([nginx, "-p", self.tmp, "-c", conf],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                     preexec_fn=_die_with_parent)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                break
-            except OSError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("nginx did not start: " + self.proc.stderr.read().decode())
-                time.sleep(0.05)
+        super().__init__(lambda tmp, port: NGINX_HTTP.format(port=port, backend=backend_port),
+                         error_level="info")
         self.log_offset = 0
 
     def conn(self):
@@ -124,21 +80,11 @@ class Nginx:
 
     def new_errors(self):
         """Lines at level error or worse logged since the last call."""
-        with open(os.path.join(self.tmp, "error.log"), errors="replace") as f:
+        with open(self.path("error.log"), errors="replace") as f:
             f.seek(self.log_offset)
             text = f.read()
             self.log_offset = f.tell()
         return [l for l in text.splitlines() if any(b in l for b in BAD_LEVELS)]
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGQUIT)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
