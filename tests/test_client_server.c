@@ -11,33 +11,9 @@
 #include <stdlib.h>
 
 #include "linger.h"
+#include "mixed_exchanges.h"
 #include "netns.h"
 #include "test.h"
-
-static char body[1u << 20];
-
-static void on_early(lg_req *req, lg_res *res, void *user)
-{
-    (void)req;
-    (void)user;
-    lg_res_send_str(res, 200, "OK");
-}
-
-static void on_echo(lg_req *req, lg_res *res, void *user)
-{
-    (void)user;
-    lg_str b = lg_req_body(req);
-    lg_res_send(res, 200, b.ptr, b.len);
-}
-
-static void on_chunked(lg_req *req, lg_res *res, void *user)
-{
-    (void)req;
-    (void)user;
-    lg_res_start(res, 200);
-    for (int i = 0; i < 10; i++) lg_res_write(res, body + i * 1000, 1000);
-    lg_res_end(res);
-}
 
 /* POST /count?refuse_after=N (streamed body): "bytes=N" once the body is
  * complete, or 422 as soon as N bytes have come (in mid-body). */
@@ -85,53 +61,6 @@ static void on_count(lg_req *req, lg_res *res, void *user)
     }
 }
 
-typedef struct run {
-    lg_client *cli;
-    char url[3][64];
-    int started, done, total, ok, early;
-    int inflight_max;
-} run;
-
-static const size_t sizes[] = { 0, 1, 1000, 4096, 65536, 262144, 1u << 20 };
-#define NSIZES (sizeof sizes / sizeof sizes[0])
-
-static void on_response(lg_response *res, void *user);
-
-static void start(run *r)
-{
-    int i = r->started++;
-    int route = i % 3;
-    size_t len = sizes[(size_t)(i / 3) % NSIZES];
-    if (route == 1 && len > 65536) len = 65536; /* the echo buffers it */
-    lg_request req = { .url = r->url[route], .body = body, .body_len = len, .max_body_bytes = 1u << 20 };
-    if (route == 2) {
-        req.method = "GET";
-        req.body = NULL;
-        req.body_len = 0;
-    }
-    lg_fetch(r->cli, &req, on_response, r);
-}
-
-static void on_response(lg_response *res, void *user)
-{
-    run *r = user;
-    const char *url = res->url;
-    int good = res->err == LG_OK && res->status == 200;
-    if (strstr(url, "/early")) good = good && res->body.len == 2 && memcmp(res->body.ptr, "OK", 2) == 0;
-    else if (strstr(url, "/echo")) good = good && res->body.len == res->sent_bytes &&
-                                          memcmp(res->body.ptr, body, res->body.len) == 0;
-    else good = good && res->body.len == 10000 && memcmp(res->body.ptr, body, 10000) == 0 &&
-                res->framing == LG_FRAMING_CHUNKED;
-    if (!good && test_failures < 10)
-        fprintf(stderr, "%s: %s status %d body %zu\n", url, lg_err_name(res->err), res->status, res->body.len);
-    CHECK(good);
-    r->ok += good;
-    r->early += !!(res->flags & LG_RES_EARLY);
-    r->done++;
-    if (r->started < r->total) start(r);
-    else if (r->done == r->total) lg_client_free(r->cli);
-}
-
 /* Streamed uploads from a producer (chunked, some with 100-continue) to the
  * streamed-body route, complete or refused in the middle. */
 typedef struct upload {
@@ -145,7 +74,7 @@ static long produce(lg_call *call, char *buf, size_t cap, void *user)
     upload *u = user;
     (void)call;
     size_t n = u->total - u->made < cap ? (size_t)(u->total - u->made) : cap;
-    memcpy(buf, body, n);
+    memcpy(buf, mixed_body, n);
     u->made += n;
     return (long)n;
 }
@@ -198,28 +127,21 @@ int main(int argc, char **argv)
 {
     int own_netns = netns_enter_private();
     printf("private network namespace: %s\n", own_netns ? "yes" : "no (kernel counters not checked)");
-    for (size_t i = 0; i < sizeof body; i++) body[i] = (char)(i * 131 + (i >> 9));
-
     lg_loop *loop = lg_loop_new(NULL);
     lg_server *srv = lg_server_new(loop, NULL);
-    lg_route_ex(srv, "POST", "/early", LG_ROUTE_STREAM_BODY, on_early, NULL);
-    lg_route(srv, "POST", "/echo", on_echo, NULL);
-    lg_route(srv, "GET", "/chunked", on_chunked, NULL);
+    mixed_routes(srv);
     lg_route_ex(srv, "POST", "/count", LG_ROUTE_STREAM_BODY, on_count, NULL);
     CHECK_EQ_INT(lg_server_listen(srv, "127.0.0.1:0", 0), LG_OK);
     uint16_t port = lg_server_port(srv);
 
-    run r;
+    mixed_run r;
     memset(&r, 0, sizeof r);
     r.total = argc > 1 ? atoi(argv[1]) : 630;
-    r.cli = lg_client_new(loop, &(lg_client_config){ .max_conns_per_origin = 4 });
-    snprintf(r.url[0], sizeof r.url[0], "http://127.0.0.1:%u/early", port);
-    snprintf(r.url[1], sizeof r.url[1], "http://127.0.0.1:%u/echo", port);
-    snprintf(r.url[2], sizeof r.url[2], "http://127.0.0.1:%u/chunked", port);
 
     long long resets_before = own_netns ? netns_resets_for_unread() : -1;
-    for (int i = 0; i < 8 && r.started < r.total; i++) start(&r);
+    mixed_start(&r, lg_client_new(loop, &(lg_client_config){ .max_conns_per_origin = 4 }), port, 8);
     while (r.done < r.total) lg_loop_run_once(loop, 1000);
+    lg_client_free(r.cli);
     test_streamed_uploads(loop, port);
     /* let every connection finish closing */
     lg_server_shutdown(srv, 5000, NULL, NULL);

@@ -46,6 +46,7 @@
 #include "lwip/sockets.h"
 #include "lwip/sys.h"
 #include "lwip/tcpip.h"
+#include "mixed_exchanges.h"
 #include "test.h"
 
 /* --- lwIP: the stack's thread and an interface at 127.0.0.1 --- */
@@ -95,36 +96,11 @@ static void start_lwip(void)
 
 /* --- the server's routes --- */
 
-static char body[1u << 20];
-
-static void on_early(lg_req *req, lg_res *res, void *user)
-{
-    (void)req, (void)user;
-    lg_res_send_str(res, 200, "OK");
-}
-
-static void on_echo(lg_req *req, lg_res *res, void *user)
-{
-    (void)user;
-    lg_str b = lg_req_body(req);
-    lg_res_send(res, 200, b.ptr, b.len);
-}
-
-static void on_chunked(lg_req *req, lg_res *res, void *user)
-{
-    (void)req, (void)user;
-    lg_res_start(res, 200);
-    for (int i = 0; i < 10; i++) lg_res_write(res, body + i * 1000, 1000);
-    lg_res_end(res);
-}
-
 static lg_server *new_server(lg_loop *loop, lg_server_config cfg, uint16_t *port)
 {
     cfg.max_conns = 1; /* four sockets in all: see the top */
     lg_server *srv = lg_server_new(loop, &cfg);
-    lg_route_ex(srv, "POST", "/early", LG_ROUTE_STREAM_BODY, on_early, NULL);
-    lg_route(srv, "POST", "/echo", on_echo, NULL);
-    lg_route(srv, "GET", "/chunked", on_chunked, NULL);
+    mixed_routes(srv);
     CHECK_EQ_INT(lg_server_listen(srv, "127.0.0.1:0", 0), LG_OK);
     *port = lg_server_port(srv);
     return srv;
@@ -132,62 +108,15 @@ static lg_server *new_server(lg_loop *loop, lg_server_config cfg, uint16_t *port
 
 /* --- 1. linger's client against linger's server, both on lwIP --- */
 
-typedef struct run {
-    lg_client *cli;
-    char url[3][64];
-    int started, done, total, ok;
-} run;
-
-static const size_t sizes[] = { 0, 1, 1000, 4096, 65536, 262144, 1u << 20 };
-#define NSIZES (sizeof sizes / sizeof sizes[0])
-
-static void on_response(lg_response *res, void *user);
-
-static void start(run *r)
-{
-    int i = r->started++;
-    int route = i % 3;
-    size_t len = sizes[(size_t)(i / 3) % NSIZES];
-    if (route == 1 && len > 65536) len = 65536; /* the echo buffers it */
-    lg_request req = { .url = r->url[route], .body = body, .body_len = len, .max_body_bytes = 1u << 20 };
-    if (route == 2) {
-        req.method = "GET";
-        req.body = NULL;
-        req.body_len = 0;
-    }
-    lg_fetch(r->cli, &req, on_response, r);
-}
-
-static void on_response(lg_response *res, void *user)
-{
-    run *r = user;
-    const char *url = res->url;
-    int good = res->err == LG_OK && res->status == 200;
-    if (strstr(url, "/early")) good = good && res->body.len == 2 && memcmp(res->body.ptr, "OK", 2) == 0;
-    else if (strstr(url, "/echo")) good = good && res->body.len == res->sent_bytes &&
-                                          memcmp(res->body.ptr, body, res->body.len) == 0;
-    else good = good && res->body.len == 10000 && memcmp(res->body.ptr, body, 10000) == 0;
-    if (!good && test_failures < 10)
-        fprintf(stderr, "%s: %s status %d body %lu\n", url, lg_err_name(res->err), res->status,
-                (unsigned long)res->body.len);
-    CHECK(good);
-    r->ok += good;
-    r->done++;
-    if (r->started < r->total) start(r);
-}
-
 static void client_and_server(lg_loop *loop)
 {
     uint16_t port;
     lg_server *srv = new_server(loop, (lg_server_config){ 0 }, &port);
-    run r;
+    mixed_run r;
     memset(&r, 0, sizeof r);
     r.total = 210;
-    r.cli = lg_client_new(loop, &(lg_client_config){ .max_conns_per_origin = 1 });
-    snprintf(r.url[0], sizeof r.url[0], "http://127.0.0.1:%u/early", port);
-    snprintf(r.url[1], sizeof r.url[1], "http://127.0.0.1:%u/echo", port);
-    snprintf(r.url[2], sizeof r.url[2], "http://127.0.0.1:%u/chunked", port);
-    for (int i = 0; i < 3; i++) start(&r); /* queued behind one connection */
+    /* three queued behind one connection */
+    mixed_start(&r, lg_client_new(loop, &(lg_client_config){ .max_conns_per_origin = 1 }), port, 3);
     uint64_t give_up = lg_loop_now(loop) + 60000; /* a hang fails the checks below */
     while (r.done < r.total && lg_loop_now(loop) < give_up) lg_loop_run_once(loop, 100);
     lg_client_free(r.cli);
@@ -246,7 +175,7 @@ static int raw_exchange(uint16_t port, size_t len)
                       (unsigned long)len);
     if (lwip_send(fd, head, (size_t)hn, 0) != hn) goto failed;
     for (size_t off = 0; off < len;) {
-        ssize_t n = lwip_send(fd, body + off, len - off < 16384 ? len - off : 16384, 0);
+        ssize_t n = lwip_send(fd, mixed_body + off, len - off < 16384 ? len - off : 16384, 0);
         if (n <= 0) goto failed;
         off += (size_t)n;
     }
@@ -326,7 +255,7 @@ static void rude_server(lg_loop *loop, lg_server_config cfg)
     int total = 0;
     for (int round = 0; round < 4; round++) {
         for (size_t i = 0; i < NRAW; i++) {
-            lg_request req = { .url = url, .body = body, .body_len = raw_sizes[i] };
+            lg_request req = { .url = url, .body = mixed_body, .body_len = raw_sizes[i] };
             lg_fetch(cli, &req, on_rude_response, &r);
             total++;
             uint64_t give_up = lg_loop_now(loop) + 30000;
@@ -345,7 +274,6 @@ static void rude_server(lg_loop *loop, lg_server_config cfg)
 
 int main(void)
 {
-    for (size_t i = 0; i < sizeof body; i++) body[i] = (char)(i * 131 + (i >> 9));
     start_lwip();
     lg_loop *loop = lg_loop_new(NULL); /* the lwIP port and the poll backend */
     CHECK(loop != NULL);
