@@ -114,16 +114,16 @@ static timer_result bench_timers(int n, uint64_t seed)
     lg_timer *t = calloc((size_t)n, sizeof *t);
     uint64_t *due = malloc((size_t)n * sizeof *due);
     for (int i = 0; i < n; i++) {
-        lg_timer_init(loop, &t[i], on_fire, NULL);
+        lg_timer_init(loop, &t[i], on_fire);
         due[i] = xorshift(&seed) % 60000;
     }
     timer_result r;
     double t0 = now_ns();
-    for (int i = 0; i < n; i++) lg_timer_start(&t[i], due[i], 0);
+    for (int i = 0; i < n; i++) lg_timer_start(&t[i], (uint32_t)due[i], 0);
     double t1 = now_ns();
     /* Move each later (the server's lazy deadlines avoid this; a plain
      * refresh does it): down the heap. */
-    for (int i = 0; i < n; i++) lg_timer_start(&t[i], due[i] + 30000, 0);
+    for (int i = 0; i < n; i++) lg_timer_start(&t[i], (uint32_t)due[i] + 30000, 0);
     double t2 = now_ns();
     for (int i = 0; i < n; i += 2) lg_timer_stop(&t[i]);
     double t3 = now_ns();

@@ -383,7 +383,17 @@ int lg_addr_format(const lg_addr *addr, char *buf, size_t cap);
  * watchers, timers, deferred calls) are structs you own and embed; the loop
  * keeps pointers to them while they are active and allocates nothing for
  * them. Callbacks may start, stop and close any handle, including their own.
+ * A callback gets its handle and no user pointer: the handle is embedded in
+ * your struct, and LG_CONTAINER_OF finds that struct (a word less per
+ * handle, which a microcontroller with many connections notices):
+ *
+ *     struct blinker { lg_timer t; int led; };
+ *     static void tick(lg_timer *t) {
+ *         struct blinker *b = LG_CONTAINER_OF(t, struct blinker, t); ...
+ *     }
  * ====================================================================== */
+
+#define LG_CONTAINER_OF(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
 
 typedef struct lg_loop lg_loop;
 typedef struct lg_io lg_io;
@@ -454,14 +464,13 @@ typedef void (*lg_io_cb)(lg_io *io, unsigned events);
 struct lg_io {
     lg_loop *loop;
     lg_io_cb cb;
-    void *data;         /* yours */
     int fd;
     uint8_t events;     /* what is being watched */
     uint8_t registered; /* private */
     uint32_t slot;      /* private: backend bookkeeping */
 };
 
-void lg_io_init(lg_loop *loop, lg_io *io, int fd, lg_io_cb cb, void *data);
+void lg_io_init(lg_loop *loop, lg_io *io, int fd, lg_io_cb cb);
 /* Watch for LG_READABLE and/or LG_WRITABLE (0 stops watching). */
 int lg_io_set(lg_io *io, unsigned events);
 /* Stop watching for good; the descriptor is yours to close. */
@@ -470,20 +479,23 @@ void lg_io_close(lg_io *io);
 /* --- timers: a binary heap, O(log n) to start or stop --- */
 typedef void (*lg_timer_cb)(lg_timer *t);
 
+/* Times are 32-bit milliseconds that wrap (after 49 days), compared as
+ * differences, as lwIP and Zephyr do: a timer may be at most
+ * LG_TIMER_MAX_MS (24.8 days) ahead; longer timeouts are cut to that. */
+#define LG_TIMER_MAX_MS 0x7fffffffu
+
 struct lg_timer {
     lg_loop *loop;
     lg_timer_cb cb;
-    void *data;         /* yours */
-    uint32_t heap_index;/* private; UINT32_MAX when stopped (here, not last:
-                           no padding before the 64-bit fields on 32-bit CPUs) */
-    uint64_t due_ms;
-    uint64_t repeat_ms;
+    uint32_t heap_index; /* private; UINT32_MAX when stopped */
+    uint32_t due_ms;     /* private: the loop's clock, wrapping */
+    uint32_t repeat_ms;
 };
 
-void lg_timer_init(lg_loop *loop, lg_timer *t, lg_timer_cb cb, void *data);
+void lg_timer_init(lg_loop *loop, lg_timer *t, lg_timer_cb cb);
 /* Fire after timeout_ms, then every repeat_ms if that is not 0. Restarting
  * a running timer moves it. */
-int lg_timer_start(lg_timer *t, uint64_t timeout_ms, uint64_t repeat_ms);
+int lg_timer_start(lg_timer *t, uint32_t timeout_ms, uint32_t repeat_ms);
 void lg_timer_stop(lg_timer *t);
 int lg_timer_active(const lg_timer *t);
 
@@ -491,20 +503,18 @@ int lg_timer_active(const lg_timer *t);
 typedef void (*lg_defer_cb)(lg_defer *d);
 
 struct lg_defer {
-    lg_defer *next;
+    lg_defer *next;     /* private: non-NULL while queued (zero it once) */
     lg_defer_cb cb;
-    void *data;         /* yours */
-    uint8_t queued;     /* private */
 };
 
 /* Queue d to run on this loop's thread soon ("next tick"). Queuing a queued
- * d again does nothing. Not thread-safe: see lg_loop_post. */
-void lg_defer_call(lg_loop *loop, lg_defer *d, lg_defer_cb cb, void *data);
+ * d again only changes its callback. Not thread-safe: see lg_loop_post. */
+void lg_defer_call(lg_loop *loop, lg_defer *d, lg_defer_cb cb);
 void lg_defer_cancel(lg_loop *loop, lg_defer *d);
 
 /* Thread-safe: queue d from any thread and wake the loop, which runs d->cb on
  * its own thread. d must stay valid until then. */
-int lg_loop_post(lg_loop *loop, lg_defer *d, lg_defer_cb cb, void *data);
+int lg_loop_post(lg_loop *loop, lg_defer *d, lg_defer_cb cb);
 
 /* ======================================================================
  * 5. Streams: buffered, non-blocking TCP connections with exact endings
@@ -578,14 +588,15 @@ struct lg_stream {
     const lg_stream_config *config;
     void *data;                  /* yours */
     char *rbuf;                  /* private from here on (in an order that
-                                    leaves no padding on 32-bit CPUs) */
+                                    leaves no padding on 32-bit CPUs: 104
+                                    bytes there, a server's connection 128) */
     uint32_t rstart, rend;       /* the buffer holds config->recv_buffer_bytes */
     lg_write_req *wq_head, *wq_tail; /* zero-copy and file writes, and copy blocks */
     lg_read_req *read_req;
     uint32_t discarded;          /* graceful close: bytes read and dropped */
-    uint64_t queued;             /* bytes waiting to be sent */
     lg_timer linger;
     lg_defer deferred;
+    uint64_t queued;             /* bytes waiting to be sent */
     int16_t error;               /* first error seen */
     uint8_t state, flags, ending, cork;
 };
@@ -989,6 +1000,9 @@ lg_str lg_req_param(const lg_req *req, const char *name);
 /* application/x-www-form-urlencoded body field (needs a buffered body). */
 lg_str lg_req_form(lg_req *req, const char *name);
 const lg_head *lg_req_head(const lg_req *req);
+/* The client's address, asked of the socket the first time (a connection
+ * keeps none: that would cost every idle connection its bytes); family 0
+ * when the platform cannot tell or the client has gone. */
 const lg_addr *lg_req_peer(const lg_req *req);
 /* The whole body (buffered routes); empty when there is none. */
 lg_str lg_req_body(const lg_req *req);

@@ -263,7 +263,7 @@ static void call_free(lg_call *call)
 
 static void deferred_deliver(lg_defer *d)
 {
-    lg_call *call = d->data;
+    lg_call *call = LG_CONTAINER_OF(d, lg_call, later);
     lg_client *cli = call->cli;
     CLIENT_ENTER(cli);
     lg__call_deliver(call);
@@ -282,7 +282,7 @@ void lg__call_deliver(lg_call *call)
     }
     if (call->flags & CF_IN_FETCH) {
         /* Never inside lg_fetch: callers may rely on that. */
-        lg_defer_call(cli->loop, &call->later, deferred_deliver, call);
+        lg_defer_call(cli->loop, &call->later, deferred_deliver);
         return;
     }
     stop_timers(call);
@@ -376,7 +376,7 @@ void lg_call_cancel(lg_call *call)
 
 static void deferred_resume(lg_defer *d)
 {
-    lg_call *call = d->data;
+    lg_call *call = LG_CONTAINER_OF(d, lg_call, later);
     lg_client *cli = call->cli;
     CLIENT_ENTER(cli);
     if (!(call->flags & CF_FINISHED) && call->conn) {
@@ -400,23 +400,32 @@ int lg_call_resume(lg_call *call)
         if (rc) return rc;
     }
     if (call->flags & CF_PRODUCER_WAIT)
-        lg_defer_call(call->cli->loop, &call->later, deferred_resume, call);
+        lg_defer_call(call->cli->loop, &call->later, deferred_resume);
     return LG_OK;
 }
 
 /* The whole-request deadline and the read timeout end a call the same way. */
-static void on_timeout(lg_timer *t)
+static void timed_out(lg_call *call)
 {
-    lg_call *call = t->data;
     lg_client *cli = call->cli;
     CLIENT_ENTER(cli);
     lg__call_fail(call, LG_ERR_TIMEOUT);
     CLIENT_LEAVE(cli);
 }
 
+static void on_deadline(lg_timer *t)
+{
+    timed_out(LG_CONTAINER_OF(t, lg_call, deadline));
+}
+
+static void on_read_timeout(lg_timer *t)
+{
+    timed_out(LG_CONTAINER_OF(t, lg_call, read_timer));
+}
+
 static void on_expect_timeout(lg_timer *t)
 {
-    lg_call *call = t->data;
+    lg_call *call = LG_CONTAINER_OF(t, lg_call, expect_timer);
     lg_client *cli = call->cli;
     CLIENT_ENTER(cli);
     /* RFC 9110 10.1.1: a client need not wait for 100 indefinitely. */
@@ -758,9 +767,9 @@ lg_call *lg_fetch(lg_client *cli, const lg_request *req, lg_response_cb cb, void
     /* CONNECT makes a tunnel, which is not a fetch */
     if (call->method_id == LG_METHOD_CONNECT || !valid_method(call->method)) bad = 1;
 
-    lg_timer_init(cli->loop, &call->deadline, on_timeout, call);
-    lg_timer_init(cli->loop, &call->read_timer, on_timeout, call);
-    lg_timer_init(cli->loop, &call->expect_timer, on_expect_timeout, call);
+    lg_timer_init(cli->loop, &call->deadline, on_deadline);
+    lg_timer_init(cli->loop, &call->read_timer, on_read_timeout);
+    lg_timer_init(cli->loop, &call->expect_timer, on_expect_timeout);
 
     call->next = cli->calls;
     if (cli->calls) cli->calls->prev = call;

@@ -61,7 +61,7 @@ static origin *origin_get(lg_client *cli, const char *host, size_t len, uint16_t
 /* Forget an origin that has nothing left: no connection, no waiter. */
 void lg__origin_release_empty(lg_client *cli, origin *o)
 {
-    if (!o || o->open || o->idle || o->wait_head || o->kick.queued) return;
+    if (!o || o->open || o->idle || o->wait_head || o->kick.next /* queued */) return;
     for (origin **pp = &cli->origins; *pp; pp = &(*pp)->next) {
         if (*pp != o) continue;
         *pp = o->next;
@@ -90,7 +90,7 @@ void lg__origin_unqueue(lg_call *call)
  * (never from inside another call's callbacks). */
 static void origin_kick(origin *o)
 {
-    if (o->wait_head) lg_defer_call(o->cli->loop, &o->kick, origin_kick_cb, o);
+    if (o->wait_head) lg_defer_call(o->cli->loop, &o->kick, origin_kick_cb);
 }
 
 /* ---------------------------------------------------------------------------
@@ -235,7 +235,7 @@ static void on_resolved(lg_resolve_req *req, int status, const lg_addr *addrs, s
 
 static void on_idle_timeout(lg_timer *t)
 {
-    client_conn *c = t->data;
+    client_conn *c = LG_CONTAINER_OF(t, client_conn, idle_timer);
     lg_client *cli = c->cli;
     CLIENT_ENTER(cli);
     cli->stats.idle_closes++;
@@ -252,7 +252,7 @@ static int conn_open(origin *o, lg_call *call)
     c->cli = cli;
     c->org = o;
     c->state = CS_RESOLVING;
-    lg_timer_init(cli->loop, &c->idle_timer, on_idle_timeout, c);
+    lg_timer_init(cli->loop, &c->idle_timer, on_idle_timeout);
     o->open++;
     cli->conns++;
     attach(c, call);
@@ -301,7 +301,7 @@ int lg__origin_dispatch(lg_call *call)
 
 static void origin_kick_cb(lg_defer *d)
 {
-    origin *o = d->data;
+    origin *o = LG_CONTAINER_OF(d, origin, kick);
     lg_client *cli = o->cli;
     CLIENT_ENTER(cli);
     /* Each waiting call at most once: one that cannot go is queued again. */

@@ -29,8 +29,20 @@
 extern const lg_net LG_DEFAULT_NET;
 
 /* ---------------------------------------------------------------------------
- * Timer heap (min-heap on due_ms; ties keep no particular order)
+ * Timer heap (min-heap on due_ms; ties keep no particular order). Due times
+ * are 32-bit and wrap: every timer is within LG_TIMER_MAX_MS of now, so the
+ * signed difference of two of them orders them.
  * ------------------------------------------------------------------------ */
+
+static int before(uint32_t a, uint32_t b)
+{
+    return (int32_t)(a - b) < 0;
+}
+
+static uint32_t now32(const lg_loop *loop)
+{
+    return (uint32_t)loop->now;
+}
 
 static void heap_set(lg_loop *loop, uint32_t i, lg_timer *t)
 {
@@ -43,7 +55,7 @@ static void heap_up(lg_loop *loop, uint32_t i)
     lg_timer *t = loop->heap[i];
     while (i > 0) {
         uint32_t parent = (i - 1) / 2;
-        if (loop->heap[parent]->due_ms <= t->due_ms) break;
+        if (!before(t->due_ms, loop->heap[parent]->due_ms)) break;
         heap_set(loop, i, loop->heap[parent]);
         i = parent;
     }
@@ -57,8 +69,8 @@ static void heap_down(lg_loop *loop, uint32_t i)
     for (;;) {
         uint32_t c = 2 * i + 1;
         if (c >= n) break;
-        if (c + 1 < n && loop->heap[c + 1]->due_ms < loop->heap[c]->due_ms) c++;
-        if (t->due_ms <= loop->heap[c]->due_ms) break;
+        if (c + 1 < n && before(loop->heap[c + 1]->due_ms, loop->heap[c]->due_ms)) c++;
+        if (!before(loop->heap[c]->due_ms, t->due_ms)) break;
         heap_set(loop, i, loop->heap[c]);
         i = c;
     }
@@ -72,7 +84,7 @@ static void heap_remove(lg_loop *loop, lg_timer *t)
     t->heap_index = TIMER_STOPPED;
     if (i == last) return;
     heap_set(loop, i, loop->heap[last]);
-    if (i > 0 && loop->heap[i]->due_ms < loop->heap[(i - 1) / 2]->due_ms) heap_up(loop, i);
+    if (i > 0 && before(loop->heap[i]->due_ms, loop->heap[(i - 1) / 2]->due_ms)) heap_up(loop, i);
     else heap_down(loop, i);
 }
 
@@ -105,24 +117,28 @@ int lg__loop_reserve_timers(lg_loop *loop, uint32_t extra)
     return LG_OK;
 }
 
-void lg_timer_init(lg_loop *loop, lg_timer *t, lg_timer_cb cb, void *data)
+void lg_timer_init(lg_loop *loop, lg_timer *t, lg_timer_cb cb)
 {
     memset(t, 0, sizeof *t);
     t->loop = loop;
     t->cb = cb;
-    t->data = data;
     t->heap_index = TIMER_STOPPED;
 }
 
-int lg_timer_start(lg_timer *t, uint64_t timeout_ms, uint64_t repeat_ms)
+static uint32_t clamp_ms(uint32_t ms)
+{
+    return ms > LG_TIMER_MAX_MS ? LG_TIMER_MAX_MS : ms;
+}
+
+int lg_timer_start(lg_timer *t, uint32_t timeout_ms, uint32_t repeat_ms)
 {
     lg_loop *loop = t->loop;
-    uint64_t due = loop->now + timeout_ms;
-    t->repeat_ms = repeat_ms;
+    uint32_t due = now32(loop) + clamp_ms(timeout_ms);
+    t->repeat_ms = clamp_ms(repeat_ms);
     if (t->heap_index != TIMER_STOPPED) {
-        uint64_t old = t->due_ms;
+        uint32_t old = t->due_ms;
         t->due_ms = due;
-        if (due < old) heap_up(loop, t->heap_index);
+        if (before(due, old)) heap_up(loop, t->heap_index);
         else heap_down(loop, t->heap_index);
         return LG_OK;
     }
@@ -142,12 +158,12 @@ int lg_timer_active(const lg_timer *t)
 
 static void run_timers(lg_loop *loop)
 {
-    while (loop->heap_len && loop->heap[0]->due_ms <= loop->now) {
+    while (loop->heap_len && !before(now32(loop), loop->heap[0]->due_ms)) {
         lg_timer *t = loop->heap[0];
         if (t->repeat_ms) {
             /* Re-arm from now, not from the missed deadline: a loop that was
              * stalled does not fire a burst of catch-up calls. */
-            t->due_ms = loop->now + t->repeat_ms;
+            t->due_ms = now32(loop) + t->repeat_ms;
             heap_down(loop, 0);
         } else {
             heap_remove(loop, t);
@@ -160,13 +176,17 @@ static void run_timers(lg_loop *loop)
  * Deferred calls
  * ------------------------------------------------------------------------ */
 
-void lg_defer_call(lg_loop *loop, lg_defer *d, lg_defer_cb cb, void *data)
+/* A queued call's next is never NULL: the last one points at itself. */
+static lg_defer *next_of(lg_defer *d)
+{
+    return d->next == d ? NULL : d->next;
+}
+
+void lg_defer_call(lg_loop *loop, lg_defer *d, lg_defer_cb cb)
 {
     d->cb = cb;
-    d->data = data;
-    if (d->queued) return;
-    d->queued = 1;
-    d->next = NULL;
+    if (d->next) return;
+    d->next = d;
     if (loop->defer_tail) loop->defer_tail->next = d;
     else loop->defer_head = d;
     loop->defer_tail = d;
@@ -174,12 +194,12 @@ void lg_defer_call(lg_loop *loop, lg_defer *d, lg_defer_cb cb, void *data)
 
 void lg_defer_cancel(lg_loop *loop, lg_defer *d)
 {
-    if (!d->queued) return;
+    if (!d->next) return;
     lg_defer *prev = NULL;
-    for (lg_defer *p = loop->defer_head; p; prev = p, p = p->next) {
+    for (lg_defer *p = loop->defer_head; p; prev = p, p = next_of(p)) {
         if (p != d) continue;
-        if (prev) prev->next = p->next;
-        else loop->defer_head = p->next;
+        if (prev) prev->next = p->next == p ? prev : p->next;
+        else loop->defer_head = next_of(p);
         if (loop->defer_tail == p) loop->defer_tail = prev;
         /* run_deferred stops after its mark: move the mark back. A NULL
          * prev means the mark was next in line, so this round is done. */
@@ -189,7 +209,7 @@ void lg_defer_cancel(lg_loop *loop, lg_defer *d)
         }
         break;
     }
-    d->queued = 0;
+    d->next = NULL;
 }
 
 static void run_deferred(lg_loop *loop)
@@ -199,9 +219,9 @@ static void run_deferred(lg_loop *loop)
     loop->defer_mark_gone = 0;
     while (loop->defer_head && !loop->defer_mark_gone) {
         lg_defer *d = loop->defer_head;
-        loop->defer_head = d->next;
+        loop->defer_head = next_of(d);
         if (!loop->defer_head) loop->defer_tail = NULL;
-        d->queued = 0;
+        d->next = NULL;
         int last = d == loop->defer_mark;
         if (last) loop->defer_mark = NULL;
         d->cb(d);
@@ -227,19 +247,17 @@ static void on_wake(lg_io *io, unsigned events)
     loop->net->mutex_unlock(loop->net_ctx, loop->post_mutex);
     while (list) {
         lg_defer *d = list;
-        list = d->next;
-        d->queued = 0;
+        list = next_of(d);
+        d->next = NULL;
         d->cb(d);
     }
 }
 
-int lg_loop_post(lg_loop *loop, lg_defer *d, lg_defer_cb cb, void *data)
+int lg_loop_post(lg_loop *loop, lg_defer *d, lg_defer_cb cb)
 {
     if (loop->wake_fds[0] < 0) return LG_ERR_UNSUPPORTED;
     d->cb = cb;
-    d->data = data;
-    d->next = NULL;
-    d->queued = 1;
+    d->next = d;
     loop->net->mutex_lock(loop->net_ctx, loop->post_mutex);
     int was_empty = loop->post_head == NULL;
     if (loop->post_tail) loop->post_tail->next = d;
@@ -250,12 +268,11 @@ int lg_loop_post(lg_loop *loop, lg_defer *d, lg_defer_cb cb, void *data)
     return LG_OK;
 }
 #else
-int lg_loop_post(lg_loop *loop, lg_defer *d, lg_defer_cb cb, void *data)
+int lg_loop_post(lg_loop *loop, lg_defer *d, lg_defer_cb cb)
 {
     LG_UNUSED(loop);
     LG_UNUSED(d);
     LG_UNUSED(cb);
-    LG_UNUSED(data);
     return LG_ERR_UNSUPPORTED;
 }
 #endif
@@ -274,13 +291,12 @@ void lg__loop_unref(lg_loop *loop)
  * I/O watchers
  * ------------------------------------------------------------------------ */
 
-void lg_io_init(lg_loop *loop, lg_io *io, int fd, lg_io_cb cb, void *data)
+void lg_io_init(lg_loop *loop, lg_io *io, int fd, lg_io_cb cb)
 {
     memset(io, 0, sizeof *io);
     io->loop = loop;
     io->fd = fd;
     io->cb = cb;
-    io->data = data;
 }
 
 int lg_io_set(lg_io *io, unsigned events)
@@ -359,7 +375,7 @@ lg_loop *lg_loop_new(const lg_loop_config *config)
     if (loop->net->waker_open && loop->net->mutex_new) {
         loop->post_mutex = loop->net->mutex_new(loop->net_ctx);
         if (loop->post_mutex && loop->net->waker_open(loop->net_ctx, loop->wake_fds) == LG_OK) {
-            lg_io_init(loop, &loop->wake_io, loop->wake_fds[0], on_wake, NULL);
+            lg_io_init(loop, &loop->wake_io, loop->wake_fds[0], on_wake);
             if (lg_io_set(&loop->wake_io, LG_READABLE) != LG_OK) {
                 loop->net->waker_close(loop->net_ctx, loop->wake_fds);
                 loop->wake_fds[0] = loop->wake_fds[1] = -1;
@@ -464,10 +480,9 @@ int lg_loop_run_once(lg_loop *loop, int timeout_ms)
     if (loop->defer_head || loop->stop) {
         wait = 0;
     } else if (loop->heap_len) {
-        uint64_t due = loop->heap[0]->due_ms;
-        uint64_t left = due > loop->now ? due - loop->now : 0;
-        if (left > 0x7fffffff) left = 0x7fffffff;
-        if (wait < 0 || (uint64_t)wait > left) wait = (int)left;
+        int32_t left = (int32_t)(loop->heap[0]->due_ms - now32(loop));
+        if (left < 0) left = 0;
+        if (wait < 0 || wait > left) wait = (int)left;
     } else if (!loop_alive(loop)) {
         wait = 0;
     }

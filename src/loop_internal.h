@@ -30,6 +30,11 @@ struct lg_net {
     /* A non-blocking, TCP_NODELAY socket, or LG_ERR_AGAIN when none waits.
      * LG_ERR_LIMIT means out of descriptors (EMFILE/ENFILE). */
     int (*accept)(void *ctx, int listen_fd, int *fd, lg_addr *peer);
+    /* Optional (NULL: unknown): a connected socket's peer (getpeername).
+     * The server asks only when a handler wants to know (lg_req_peer):
+     * keeping every connection's address would cost its bytes per
+     * connection. */
+    int (*peer_address)(void *ctx, int fd, lg_addr *peer);
     /* LG_OK when connected at once, LG_ERR_AGAIN when in progress (wait
      * until writable, then ask connect_result). */
     int (*connect)(void *ctx, const lg_addr *addr, int *fd);

@@ -233,6 +233,16 @@ static int px_accept(void *ctx, int lfd, int *out, lg_addr *peer)
     }
 }
 
+static int px_peer_address(void *ctx, int fd, lg_addr *peer)
+{
+    LG_UNUSED(ctx);
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0) return map_errno(errno);
+    from_sockaddr((struct sockaddr *)&ss, peer);
+    return LG_OK;
+}
+
 static int px_connect(void *ctx, const lg_addr *addr, int *out)
 {
     LG_UNUSED(ctx);
@@ -530,28 +540,29 @@ static int px_getaddrinfo(void *ctx, const char *host, uint16_t port, lg_addr *o
 }
 
 const lg_net lg_net_posix = {
-    "posix",
-    px_now_ms,
-    px_listen,
-    px_accept,
-    px_connect,
-    px_connect_result,
-    px_recv,
-    px_send,
-    PX_SENDFILE,
-    px_shutdown_write,
-    px_close,
-    px_abort,
-    px_waker_open,
-    px_waker_signal,
-    px_waker_drain,
-    px_waker_close,
-    px_mutex_new,
-    px_mutex_lock,
-    px_mutex_unlock,
-    px_mutex_free,
-    px_thread_start,
-    px_getaddrinfo,
-    PX_SEND_BEFORE_FIN,
-    0, /* read_before_fin: Linux's stack has no lwIP LAST_ACK bug */
+    .name = "posix",
+    .now_ms = px_now_ms,
+    .listen = px_listen,
+    .accept = px_accept,
+    .peer_address = px_peer_address,
+    .connect = px_connect,
+    .connect_result = px_connect_result,
+    .recv = px_recv,
+    .send = px_send,
+    .sendfile = PX_SENDFILE,
+    .shutdown_write = px_shutdown_write,
+    .close = px_close,
+    .abort = px_abort,
+    .waker_open = px_waker_open,
+    .waker_signal = px_waker_signal,
+    .waker_drain = px_waker_drain,
+    .waker_close = px_waker_close,
+    .mutex_new = px_mutex_new,
+    .mutex_lock = px_mutex_lock,
+    .mutex_unlock = px_mutex_unlock,
+    .mutex_free = px_mutex_free,
+    .thread_start = px_thread_start,
+    .getaddrinfo = px_getaddrinfo,
+    .send_before_fin = PX_SEND_BEFORE_FIN,
+    .read_before_fin = 0, /* Linux's stack has no lwIP LAST_ACK bug */
 };

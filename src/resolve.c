@@ -26,7 +26,7 @@ typedef struct resolve_job {
 
 static void job_done(lg_defer *d)
 {
-    resolve_job *job = d->data;
+    resolve_job *job = LG_CONTAINER_OF(d, resolve_job, posted);
     lg_resolve_req *req = job->req;
     lg__loop_unref(job->loop);
     if (req) {
@@ -42,12 +42,12 @@ static void job_run(void *arg)
     resolve_job *job = arg;
     job->status = job->loop->net->getaddrinfo(job->loop->net_ctx, job->host, job->port,
                                               job->addrs, MAX_ADDRS, &job->n);
-    lg_loop_post(job->loop, &job->posted, job_done, job);
+    lg_loop_post(job->loop, &job->posted, job_done);
 }
 
 static void resolve_timeout(lg_timer *t)
 {
-    lg_resolve_req *req = t->data;
+    lg_resolve_req *req = LG_CONTAINER_OF(t, lg_resolve_req, timer);
     resolve_job *job = req->job;
     if (job) job->req = NULL;
     req->job = NULL;
@@ -57,7 +57,7 @@ static void resolve_timeout(lg_timer *t)
 
 static void numeric_done(lg_defer *d)
 {
-    lg_resolve_req *req = d->data;
+    lg_resolve_req *req = LG_CONTAINER_OF(d, lg_resolve_req, done);
     lg_addr addr = *(lg_addr *)req->job;
     lg__free(req->job, sizeof(lg_addr));
     req->job = NULL;
@@ -72,9 +72,9 @@ int lg_resolve(lg_loop *loop, lg_resolve_req *req, const char *host, uint16_t po
     req->job = NULL;
     memset(&req->done, 0, sizeof req->done);
 #if !defined(LG_NO_THREADS)
-    lg_timer_init(loop, &req->timer, resolve_timeout, req);
+    lg_timer_init(loop, &req->timer, resolve_timeout);
 #else
-    lg_timer_init(loop, &req->timer, NULL, req);
+    lg_timer_init(loop, &req->timer, NULL);
 #endif
     if (hlen == 0 || hlen >= MAX_HOST) return LG_ERR_RESOLVE;
 
@@ -96,7 +96,7 @@ int lg_resolve(lg_loop *loop, lg_resolve_req *req, const char *host, uint16_t po
         if (!copy) return LG_ERR_NOMEM;
         *copy = addr;
         req->job = copy;
-        lg_defer_call(loop, &req->done, numeric_done, req);
+        lg_defer_call(loop, &req->done, numeric_done);
         return LG_OK;
     }
 
@@ -129,7 +129,7 @@ int lg_resolve(lg_loop *loop, lg_resolve_req *req, const char *host, uint16_t po
 void lg_resolve_cancel(lg_resolve_req *req)
 {
     lg_timer_stop(&req->timer);
-    if (req->done.queued) {
+    if (req->done.next) {
         /* numeric answer not delivered yet */
         lg_defer_cancel(req->timer.loop, &req->done);
         lg__free(req->job, sizeof(lg_addr));

@@ -150,7 +150,7 @@ lg_server *lg_server_new(lg_loop *loop, const lg_server_config *config)
     srv->high_water = 256u << 10;
     srv->exchange_size = exchange_bytes(&srv->cfg);
     srv->stats.start_ms = lg_loop_now(loop);
-    lg_timer_init(loop, &srv->shutdown_timer, NULL, srv);
+    lg_timer_init(loop, &srv->shutdown_timer, NULL);
     if (srv->cfg.memory && use_static_memory(srv) != LG_OK) {
         if (srv->static_mem) lg__loop_buffers(loop, NULL, 0, 0);
         lg__free(srv, sizeof *srv);
@@ -242,7 +242,7 @@ static void make_room(lg_listener *l)
          * whose first request has not been read yet. */
         if (c->phase != PH_IDLE || !(c->flags & CF_SERVED) || c->ex) continue;
         if (lg_stream_peek(&c->s).len || lg_stream_queued(&c->s)) continue;
-        if (!oldest || c->deadline < oldest->deadline) oldest = c;
+        if (!oldest || (int32_t)(c->deadline - oldest->deadline) < 0) oldest = c;
     }
     if (oldest) {
         srv->stats.idle_recycled++;
@@ -309,8 +309,8 @@ static void check_shutdown_done(lg_server *srv)
 
 void lg__server_conn_closed(lg_stream *s)
 {
-    lg_conn *c = s->data;
-    lg_server *srv = c->srv;
+    lg_conn *c = LG_CONTAINER_OF(s, lg_conn, s);
+    lg_server *srv = lg__conn_server(c);
     if (c->ex) {
         lg_exchange *ex = c->ex;
         c->ex = NULL;
@@ -348,6 +348,7 @@ static void reject_full(lg_conn *c)
 static void on_accept(lg_listener *l, int fd, const lg_addr *peer)
 {
     lg_server *srv = l->data;
+    LG_UNUSED(peer); /* asked of the socket if a handler wants it */
     lg_loop *loop = srv->loop;
     int rejecting = srv->nconns >= srv->cfg.max_conns;
     if (rejecting && (srv->cfg.full_policy != LG_FULL_REJECT || srv->nrejecting >= MAX_REJECTING)) {
@@ -366,8 +367,6 @@ static void on_accept(lg_listener *l, int fd, const lg_addr *peer)
     }
     srv->free_conns = c->next;
     memset(c, 0, sizeof *c);
-    c->srv = srv;
-    c->peer = *peer;
     if (lg_stream_open(loop, &c->s, fd, &srv->stream_cfg, &lg__conn_callbacks, c) != LG_OK) {
         c->next = srv->free_conns;
         srv->free_conns = c;
@@ -409,7 +408,7 @@ int lg_server_listen(lg_server *srv, const char *addr, unsigned flags)
 
 static void shutdown_deadline(lg_timer *t)
 {
-    lg_server *srv = t->data;
+    lg_server *srv = LG_CONTAINER_OF(t, lg_server, shutdown_timer);
     for (lg_conn *c = srv->conns; c; c = c->next) lg__conn_close(c);
 }
 

@@ -25,12 +25,13 @@
 
 static lg_server *srv_of(const lg_conn *c)
 {
-    return c->srv;
+    return lg__conn_server(c);
 }
 
-static uint64_t now_of(const lg_conn *c)
+/* The loop's clock as its timers keep it: 32-bit, wrapping. */
+static uint32_t now_of(const lg_conn *c)
 {
-    return lg_loop_now(c->srv->loop);
+    return (uint32_t)lg_loop_now(srv_of(c)->loop);
 }
 
 void lg__conn_close(lg_conn *c)
@@ -49,11 +50,11 @@ static void on_timeout(lg_conn *c);
 
 static void timer_fired(lg_timer *t)
 {
-    lg_conn *c = t->data;
-    uint64_t now = now_of(c);
+    lg_conn *c = LG_CONTAINER_OF(t, lg_conn, s.linger);
     if (!c->deadline) return;
-    if (now < c->deadline) {
-        lg_timer_start(t, c->deadline - now, 0);
+    int32_t left = (int32_t)(c->deadline - now_of(c));
+    if (left > 0) {
+        lg_timer_start(t, (uint32_t)left, 0);
         return;
     }
     on_timeout(c);
@@ -69,8 +70,9 @@ void lg__conn_set_deadline(lg_conn *c, uint32_t ms)
     }
     lg_timer *t = lg__stream_timer(&c->s);
     c->deadline = now_of(c) + ms;
-    c->queued_mark = lg_stream_queued(&c->s);
-    if (!lg_timer_active(t) || t->due_ms > c->deadline) lg_timer_start(t, ms, 0);
+    if (!c->deadline) c->deadline = 1; /* 0 means none: a millisecond later */
+    c->queued_mark = (uint32_t)lg_stream_queued(&c->s);
+    if (!lg_timer_active(t) || (int32_t)(t->due_ms - c->deadline) > 0) lg_timer_start(t, ms, 0);
 }
 
 /* --- finishing requests --- */
@@ -155,7 +157,7 @@ void lg__conn_answer_done(lg_conn *c)
 static int body_fits_buffer(const lg_conn *c, const lg_exchange *ex)
 {
     return ex->head.framing == LG_FRAMING_LENGTH &&
-           ex->head_len + ex->head.content_length <= c->srv->cfg.recv_buffer_bytes;
+           ex->head_len + ex->head.content_length <= srv_of(c)->cfg.recv_buffer_bytes;
 }
 
 /* Give a body that outgrew the receive buffer its own memory (or more of
@@ -165,7 +167,7 @@ static int body_to_heap(lg_conn *c, lg_exchange *ex, size_t need, size_t *moved)
 {
     *moved = 0;
     /* Static memory has nothing beyond the receive buffer (413). */
-    if (c->srv->static_mem) return LG_ERR_BODY_TOO_LARGE;
+    if (srv_of(c)->static_mem) return LG_ERR_BODY_TOO_LARGE;
     size_t cap = ex->body_buf_cap ? ex->body_buf_cap : 4096;
     if (ex->head.framing == LG_FRAMING_LENGTH) cap = (size_t)ex->head.content_length;
     while (cap < need) cap *= 2;
@@ -335,7 +337,7 @@ int lg__conn_stream_body(lg_exchange *ex)
     if (!c) return LG_ERR_CLOSED;
     ex->body_mode = BODY_STREAM;
     lg__conn_send_continue(ex);
-    lg__conn_set_deadline(c, c->srv->cfg.body_timeout_ms);
+    lg__conn_set_deadline(c, srv_of(c)->cfg.body_timeout_ms);
     if (!(c->flags & CF_IN_DATA)) {
         lg_stream_read_start(&c->s);
         lg__stream_schedule_delivery(&c->s, 1);
@@ -638,7 +640,7 @@ static void on_data(lg_stream *s)
     /* Answers to pipelined requests leave in one send. Not with static
      * memory: corked answers are copied, and the buffers are few; there
      * each answer goes straight to the network, which copies it itself. */
-    int cork = !c->srv->static_mem;
+    int cork = !srv_of(c)->static_mem;
     if (cork) lg_stream_cork(s);
     process(c);
     /* process() is done: an answer that completes while the uncork sends
@@ -648,14 +650,14 @@ static void on_data(lg_stream *s)
     /* Answers given in process() were corked: only now is it known whether
      * one is still going out (watch the client reading it) or not (idle). */
     if (c->phase == PH_IDLE && s->state == LG_STREAM_OPEN)
-        lg__conn_set_deadline(c, lg_stream_queued(s) ? c->srv->cfg.send_timeout_ms
-                                                     : c->srv->cfg.idle_timeout_ms);
+        lg__conn_set_deadline(c, lg_stream_queued(s) ? srv_of(c)->cfg.send_timeout_ms
+                                                     : srv_of(c)->cfg.idle_timeout_ms);
 }
 
 static void on_drain(lg_stream *s)
 {
     lg_conn *c = s->data;
-    if (c->phase == PH_IDLE) lg__conn_set_deadline(c, c->srv->cfg.idle_timeout_ms);
+    if (c->phase == PH_IDLE) lg__conn_set_deadline(c, srv_of(c)->cfg.idle_timeout_ms);
     lg__res_on_drain(c);
 }
 
@@ -673,9 +675,11 @@ static void on_timeout(lg_conn *c)
 {
     lg_server *srv = srv_of(c);
     c->deadline = 0;
-    /* An answer still going out, and going: not a timeout. */
+    /* An answer still going out, and going: not a timeout. (Going: the
+     * queue changed since the deadline was set. The handler adding to it
+     * counts too, once: a queue at its bound cannot grow again.) */
     uint64_t queued = lg_stream_queued(&c->s);
-    if (queued && queued < c->queued_mark) {
+    if (queued && (uint32_t)queued != c->queued_mark) {
         lg__conn_set_deadline(c, srv->cfg.send_timeout_ms);
         return;
     }
@@ -719,10 +723,9 @@ void lg__conn_start(lg_conn *c)
 {
     lg_timer *t = lg__stream_timer(&c->s);
     t->cb = timer_fired;
-    t->data = c;
     c->phase = PH_IDLE;
     /* The first request gets the (shorter) header timeout to show up. */
-    lg__conn_set_deadline(c, c->srv->cfg.header_timeout_ms);
+    lg__conn_set_deadline(c, srv_of(c)->cfg.header_timeout_ms);
 }
 
 #endif /* !LG_NO_SERVER */

@@ -136,17 +136,27 @@ enum {
 #define CF_SERVED 0x10u       /* has answered a request: an idle one is keep-alive */
 #define CF_WAIT_SLOT 0x20u    /* static memory: has a request, waits for a request slot */
 
+/* A connection's state, kept to 128 bytes on a 32-bit CPU (a device with
+ * many connections pays this for each, idle or not). What it can find
+ * elsewhere it does not keep: its server is the owner of its stream's
+ * configuration (lg__conn_server), and the peer's address is asked of the
+ * socket when a handler wants it (lg_req_peer). */
 struct lg_conn {
     lg_stream s;            /* its timer times the connection (lg__stream_timer) */
-    lg_server *srv;
     lg_conn *prev, *next;
     lg_exchange *ex;
-    uint64_t deadline;      /* lazy: the timer may fire earlier and re-arm */
-    uint64_t queued_mark;   /* answer bytes queued when the deadline was set */
-    lg_addr peer;
+    uint32_t deadline;      /* lazy: the timer may fire earlier and re-arm;
+                               the loop's wrapping clock, 0 when none */
+    uint32_t queued_mark;   /* answer bytes queued when the deadline was set
+                               (the low 32 bits: compared for a change) */
     uint8_t phase;
     uint8_t flags;
 };
+#if UINTPTR_MAX == 0xffffffffu
+/* The promise in docs/footprint.md, kept by the compiler on every 32-bit
+ * target (make size builds three): a field more must make room first. */
+typedef char lg__conn_within_128_bytes[sizeof(lg_conn) <= 128 ? 1 : -1];
+#endif
 
 /* Body handling modes (ex->body_mode). */
 enum { BODY_NONE = 0, BODY_BUFFER, BODY_STREAM, BODY_DISCARD };
@@ -186,6 +196,7 @@ struct lg_exchange {
     lg_res res;
     lg_conn *conn;             /* NULL once the connection is gone */
     lg_server *srv;
+    lg_addr peer;              /* family 0 until lg_req_peer asks the socket */
     lg_exchange *next_free;
     lg_head head;
     lg_body_reader body;
@@ -234,6 +245,12 @@ void lg__exchange_put(lg_server *srv, lg_exchange *ex);
  * in it). */
 int lg__server_head_lines(lg_server *srv, char *out, size_t cap);
 void lg__conn_close(lg_conn *c);
+
+/* Every connection's stream is configured by its server's stream_cfg. */
+static inline lg_server *lg__conn_server(const lg_conn *c)
+{
+    return LG_CONTAINER_OF(c->s.config, lg_server, stream_cfg);
+}
 void lg__server_conn_closed(lg_stream *s); /* the stream's on_close */
 
 /* server_conn.c */

@@ -414,7 +414,7 @@ int lg_res_send_fd(lg_res *res, int status, int fd, uint64_t offset, uint64_t le
         res->fill = file_fill;
         res->fill_user = NULL;
         lg__conn_set_deadline(c, res->ex->srv->cfg.send_timeout_ms);
-        lg_defer_call(res->ex->srv->loop, &res->fill_defer, fill_now, res);
+        lg_defer_call(res->ex->srv->loop, &res->fill_defer, fill_now);
         return LG_OK;
     }
     rc = lg_stream_sendfile(&c->s, &res->file_req, fd, offset, len, file_sent);
@@ -510,7 +510,7 @@ void lg_res_on_drain(lg_res *res, void (*on_drain)(lg_res *, void *), void *user
 
 static void fill_now(lg_defer *d)
 {
-    lg_res *res = d->data;
+    lg_res *res = LG_CONTAINER_OF(d, lg_res, fill_defer);
     if (res->state != RES_STARTED || !res->fill) return;
     res->fill(res, res->fill_user);
     if (res->state != RES_STARTED || !res->fill) return;
@@ -518,7 +518,7 @@ static void fill_now(lg_defer *d)
      * otherwise on_drain asks when the queue has emptied. */
     lg_conn *c = conn_of(res);
     if (!c || lg_stream_queued(&c->s) < res->ex->srv->high_water / 2)
-        lg_defer_call(res->ex->srv->loop, &res->fill_defer, fill_now, res);
+        lg_defer_call(res->ex->srv->loop, &res->fill_defer, fill_now);
 }
 
 int lg_res_stream(lg_res *res, int status, lg_fill_fn fill, void *user)
@@ -527,7 +527,7 @@ int lg_res_stream(lg_res *res, int status, lg_fill_fn fill, void *user)
     if (rc) return rc;
     res->fill = fill;
     res->fill_user = user;
-    lg_defer_call(res->ex->srv->loop, &res->fill_defer, fill_now, res);
+    lg_defer_call(res->ex->srv->loop, &res->fill_defer, fill_now);
     return LG_OK;
 }
 
@@ -536,7 +536,7 @@ void lg__res_on_drain(lg_conn *c)
     lg_exchange *ex = c->ex;
     if (!ex || ex->res.state != RES_STARTED) return;
     lg_res *res = &ex->res;
-    if (res->fill) lg_defer_call(ex->srv->loop, &res->fill_defer, fill_now, res);
+    if (res->fill) lg_defer_call(ex->srv->loop, &res->fill_defer, fill_now);
     else if (res->on_drain) res->on_drain(res, res->drain_user);
 }
 
@@ -550,7 +550,7 @@ void lg__res_conn_gone(lg_exchange *ex)
         ex->on_chunk(&ex->req, LG_ERR_CLOSED_EARLY, NULL, 0, ex->chunk_user);
     }
     if (res->state == RES_STARTED) {
-        if (res->fill) lg_defer_call(ex->srv->loop, &res->fill_defer, fill_now, res);
+        if (res->fill) lg_defer_call(ex->srv->loop, &res->fill_defer, fill_now);
         else if (res->on_drain) res->on_drain(res, res->drain_user);
     }
 }

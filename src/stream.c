@@ -178,7 +178,7 @@ static void queue_emptied(lg_stream *s, int notify);
 
 static void deferred_close_cb(lg_defer *d)
 {
-    lg_stream *s = d->data;
+    lg_stream *s = LG_CONTAINER_OF(d, lg_stream, deferred);
     if (s->cbs && s->cbs->on_close) s->cbs->on_close(s);
 }
 
@@ -199,12 +199,12 @@ static void finish_close(lg_stream *s, int abort)
         s->read_req = NULL;
         r->cb(r, LG_ERR_CANCELLED, r->len);
     }
-    lg_defer_call(loop, &s->deferred, deferred_close_cb, s);
+    lg_defer_call(loop, &s->deferred, deferred_close_cb);
 }
 
 static void linger_expired(lg_timer *t)
 {
-    lg_stream *s = t->data;
+    lg_stream *s = LG_CONTAINER_OF(t, lg_stream, linger);
     loop_of(s)->stats.linger_timeouts++;
     lg_log(loop_of(s), LG_LOG_INFO, "fd %d: no EOF within the linger time, closing", s->io.fd);
     finish_close(s, 0);
@@ -289,7 +289,6 @@ void lg_stream_close(lg_stream *s)
     }
     s->cork = 0;
     s->linger.cb = linger_expired; /* back from the owner (lg__stream_timer) */
-    s->linger.data = s;
     lg_timer_start(&s->linger, CFG(s, linger_timeout_ms), 0);
     if (!s->wq_head || (s->flags & LG_SF_WRITE_FAILED)) {
         start_draining(s);
@@ -709,7 +708,7 @@ static void on_readable(lg_stream *s)
 
 static void on_io(lg_io *io, unsigned events)
 {
-    lg_stream *s = io->data;
+    lg_stream *s = LG_CONTAINER_OF(io, lg_stream, io);
     if (events & LG_WRITABLE) {
         int f = flush(s);
         if (s->state == LG_STREAM_CLOSED) return;
@@ -724,8 +723,7 @@ static void on_io(lg_io *io, unsigned events)
 
 static void deferred_deliver_cb(lg_defer *d)
 {
-    lg_stream *s = d->data;
-    deliver(s);
+    deliver(LG_CONTAINER_OF(d, lg_stream, deferred));
 }
 
 /* Data already buffered (or an ending already known) is not announced by
@@ -734,7 +732,7 @@ void lg__stream_schedule_delivery(lg_stream *s, int force)
 {
     if (s->state != LG_STREAM_OPEN) return;
     if (force || (s->rbuf && s->rend > s->rstart) || s->ending != LG_END_NONE)
-        lg_defer_call(loop_of(s), &s->deferred, deferred_deliver_cb, s);
+        lg_defer_call(loop_of(s), &s->deferred, deferred_deliver_cb);
 }
 
 int lg_stream_read_start(lg_stream *s)
@@ -759,8 +757,8 @@ int lg_stream_open(lg_loop *loop, lg_stream *s, int fd, const lg_stream_config *
                    const lg_stream_callbacks *cbs, void *data)
 {
     memset(s, 0, sizeof *s);
-    lg_io_init(loop, &s->io, fd, on_io, s);
-    lg_timer_init(loop, &s->linger, linger_expired, s);
+    lg_io_init(loop, &s->io, fd, on_io);
+    lg_timer_init(loop, &s->linger, linger_expired);
     s->config = config ? config : &default_config;
     s->cbs = cbs;
     s->data = data;

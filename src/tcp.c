@@ -13,13 +13,13 @@ static void accept_ready(lg_io *io, unsigned events);
 
 static void accept_resume(lg_timer *t)
 {
-    lg_listener *l = t->data;
+    lg_listener *l = LG_CONTAINER_OF(t, lg_listener, pause);
     if (l->io.fd >= 0) lg_io_set(&l->io, LG_READABLE);
 }
 
 static void accept_ready(lg_io *io, unsigned events)
 {
-    lg_listener *l = io->data;
+    lg_listener *l = LG_CONTAINER_OF(io, lg_listener, io);
     lg_loop *loop = io->loop;
     LG_UNUSED(events);
     if (l->held) {
@@ -59,8 +59,8 @@ int lg_listen(lg_loop *loop, lg_listener *l, const char *addr, unsigned flags, i
     if (rc) return rc;
     l->cb = cb;
     l->data = data;
-    lg_io_init(loop, &l->io, fd, accept_ready, l);
-    lg_timer_init(loop, &l->pause, accept_resume, l);
+    lg_io_init(loop, &l->io, fd, accept_ready);
+    lg_timer_init(loop, &l->pause, accept_resume);
     rc = lg_io_set(&l->io, LG_READABLE);
     if (rc) {
         loop->net->close(loop->net_ctx, fd);
@@ -104,14 +104,14 @@ static void connect_finish(lg_connect_req *req, int status)
 
 static void connect_ready(lg_io *io, unsigned events)
 {
-    lg_connect_req *req = io->data;
+    lg_connect_req *req = LG_CONTAINER_OF(io, lg_connect_req, io);
     LG_UNUSED(events);
     connect_finish(req, io->loop->net->connect_result(io->loop->net_ctx, io->fd));
 }
 
 static void connect_timer(lg_timer *t)
 {
-    lg_connect_req *req = t->data;
+    lg_connect_req *req = LG_CONTAINER_OF(t, lg_connect_req, timer);
     /* A socket that connected at once reports success on the next tick. */
     connect_finish(req, req->io.events ? LG_ERR_TIMEOUT : LG_OK);
 }
@@ -121,12 +121,12 @@ int lg_connect(lg_loop *loop, lg_connect_req *req, const lg_addr *addr, uint32_t
 {
     int fd;
     req->cb = cb;
-    lg_timer_init(loop, &req->timer, connect_timer, req);
+    lg_timer_init(loop, &req->timer, connect_timer);
     /* A request whose connect failed at once must still be safe to cancel. */
-    lg_io_init(loop, &req->io, -1, connect_ready, req);
+    lg_io_init(loop, &req->io, -1, connect_ready);
     int rc = loop->net->connect(loop->net_ctx, addr, &fd);
     if (rc != LG_OK && rc != LG_ERR_AGAIN) return rc;
-    lg_io_init(loop, &req->io, fd, connect_ready, req);
+    lg_io_init(loop, &req->io, fd, connect_ready);
     if (rc == LG_OK) return lg_timer_start(&req->timer, 0, 0);
     rc = lg_io_set(&req->io, LG_WRITABLE);
     if (rc) {

@@ -23,7 +23,7 @@ static int fire_seq;
 
 static void on_timer(lg_timer *t)
 {
-    tctx *c = t->data;
+    tctx *c = LG_CONTAINER_OF(t, tctx, t);
     c->fired++;
     c->at = lg_loop_now(t->loop);
     c->order = ++fire_seq;
@@ -37,7 +37,7 @@ static void test_timer_order_real_clock(void)
     fire_seq = 0;
     uint64_t t0 = lg_loop_now(loop);
     for (int i = 0; i < 5; i++) {
-        lg_timer_init(loop, &c[i].t, on_timer, &c[i]);
+        lg_timer_init(loop, &c[i].t, on_timer);
         c[i].fired = 0;
         lg_timer_start(&c[i].t, (uint64_t)ms[i], 0);
     }
@@ -56,7 +56,7 @@ static void test_timer_order_real_clock(void)
 
 static void stop_after_three(lg_timer *t)
 {
-    tctx *c = t->data;
+    tctx *c = LG_CONTAINER_OF(t, tctx, t);
     if (++c->fired == 3) lg_timer_stop(t);
 }
 
@@ -64,7 +64,7 @@ static void test_repeat_and_stop_inside(void)
 {
     lg_loop *loop = lg_loop_new(NULL);
     tctx c = { 0 };
-    lg_timer_init(loop, &c.t, stop_after_three, &c);
+    lg_timer_init(loop, &c.t, stop_after_three);
     lg_timer_start(&c.t, 1, 2);
     CHECK_EQ_INT(lg_loop_run(loop), LG_OK);
     CHECK_EQ_INT(c.fired, 3);
@@ -80,37 +80,41 @@ static void stop_loop(lg_timer *t)
 static void test_stop_leaves_work(void)
 {
     lg_loop *loop = lg_loop_new(NULL);
-    lg_timer stopper, later;
+    lg_timer stopper;
     tctx c = { 0 };
-    lg_timer_init(loop, &stopper, stop_loop, NULL);
-    lg_timer_init(loop, &later, on_timer, &c);
+    lg_timer_init(loop, &stopper, stop_loop);
+    lg_timer_init(loop, &c.t, on_timer);
     lg_timer_start(&stopper, 5, 0);
-    lg_timer_start(&later, 60000, 0);
+    lg_timer_start(&c.t, 60000, 0);
     CHECK_EQ_INT(lg_loop_run(loop), LG_OK);
-    CHECK(lg_timer_active(&later));
+    CHECK(lg_timer_active(&c.t));
     CHECK_EQ_INT(c.fired, 0);
     /* run_once with a timeout returns when it expires */
     uint64_t t0 = lg_loop_now(loop);
     CHECK_EQ_INT(lg_loop_run_once(loop, 20), 1);
     CHECK(lg_loop_now(loop) - t0 >= 19);
-    lg_timer_stop(&later);
+    lg_timer_stop(&c.t);
     CHECK_EQ_INT(lg_loop_run_once(loop, 0), 0); /* nothing left */
     lg_loop_free(loop);
 }
 
 /* 100,000 timers with random deadlines, a third of them stopped or moved:
- * every live one fires once, in deadline order. Virtual clock: instant. */
+ * every live one fires once, in deadline order. Virtual clock: instant. The
+ * clock starts 50 s before the loop's 32-bit time wraps, so that most
+ * deadlines lie beyond the wrap: an order by plain comparison would fire
+ * them first. */
 static void test_timer_heap_at_scale(void)
 {
     enum { N = 100000 };
     fault_net fn;
     fault_net_init(&fn);
+    fn.now_ms = 3 * (uint64_t)UINT32_MAX - 50000;
     lg_loop *loop = fault_loop_new(&fn);
     tctx *c = calloc(N, sizeof *c);
     uint32_t seed = 12345;
     for (int i = 0; i < N; i++) {
         seed = seed * 1103515245u + 12345u;
-        lg_timer_init(loop, &c[i].t, on_timer, &c[i]);
+        lg_timer_init(loop, &c[i].t, on_timer);
         lg_timer_start(&c[i].t, (seed >> 8) % 100000, 0);
     }
     for (int i = 0; i < N; i += 3) {
@@ -130,7 +134,7 @@ static void test_timer_heap_at_scale(void)
         if (stopped && c[i].fired) stopped_fired++;
         if (!stopped) {
             if (c[i].fired != 1) bad_order++;
-            if (c[i].at != c[i].t.due_ms) bad_order++;
+            if ((uint32_t)c[i].at != c[i].t.due_ms) bad_order++;
             at_by_order[c[i].order] = c[i].at;
             fired++;
         }
@@ -149,28 +153,46 @@ static void test_timer_heap_at_scale(void)
 
 static int defer_log[16], defer_n;
 
+typedef struct tagged {
+    lg_defer d;
+    int tag;
+} tagged;
+
 static void on_defer(lg_defer *d)
 {
-    defer_log[defer_n++] = (int)(intptr_t)d->data;
+    defer_log[defer_n++] = LG_CONTAINER_OF(d, tagged, d)->tag;
+}
+
+static void on_defer_other(lg_defer *d)
+{
+    defer_log[defer_n++] = 10 * LG_CONTAINER_OF(d, tagged, d)->tag;
 }
 
 static void test_defer(void)
 {
     lg_loop *loop = lg_loop_new(NULL);
-    lg_defer a, b, c;
+    tagged t[5] = { { { 0 }, 1 }, { { 0 }, 2 }, { { 0 }, 3 }, { { 0 }, 4 }, { { 0 }, 5 } };
     defer_n = 0;
-    memset(&a, 0, sizeof a);
-    memset(&b, 0, sizeof b);
-    memset(&c, 0, sizeof c);
-    lg_defer_call(loop, &a, on_defer, (void *)1);
-    lg_defer_call(loop, &b, on_defer, (void *)2);
-    lg_defer_call(loop, &c, on_defer, (void *)3);
-    lg_defer_call(loop, &a, on_defer, (void *)4); /* already queued: retargets only */
-    lg_defer_cancel(loop, &b);
+    for (int i = 0; i < 5; i++) lg_defer_call(loop, &t[i].d, on_defer);
+    lg_defer_call(loop, &t[0].d, on_defer_other); /* already queued: retargets only */
+    /* Cancelling the middle, the last and the first of the queue. */
+    lg_defer_cancel(loop, &t[2].d);
+    lg_defer_cancel(loop, &t[4].d);
+    lg_defer_cancel(loop, &t[4].d); /* twice: nothing */
+    CHECK_EQ_INT(lg_loop_run_once(loop, 0), 0); /* nothing left queued */
+    CHECK_EQ_INT(defer_n, 3);
+    CHECK_EQ_INT(defer_log[0], 10);
+    CHECK_EQ_INT(defer_log[1], 2);
+    CHECK_EQ_INT(defer_log[2], 4);
+    /* The queue is whole after those cuts: its new tail and head work. */
+    lg_defer_call(loop, &t[4].d, on_defer);
+    lg_defer_call(loop, &t[0].d, on_defer);
+    lg_defer_cancel(loop, &t[4].d);
+    lg_defer_call(loop, &t[2].d, on_defer);
     CHECK_EQ_INT(lg_loop_run(loop), LG_OK);
-    CHECK_EQ_INT(defer_n, 2);
-    CHECK_EQ_INT(defer_log[0], 4);
-    CHECK_EQ_INT(defer_log[1], 3);
+    CHECK_EQ_INT(defer_n, 5);
+    CHECK_EQ_INT(defer_log[3], 1);
+    CHECK_EQ_INT(defer_log[4], 3);
     lg_loop_free(loop);
 }
 
@@ -179,7 +201,7 @@ static int self_rounds;
 static lg_defer self_d;
 static void self_requeue(lg_defer *d)
 {
-    if (++self_rounds < 5) lg_defer_call(self_loop, d, self_requeue, NULL);
+    if (++self_rounds < 5) lg_defer_call(self_loop, d, self_requeue);
 }
 
 static void test_defer_requeue_runs_next_round(void)
@@ -187,7 +209,7 @@ static void test_defer_requeue_runs_next_round(void)
     self_loop = lg_loop_new(NULL);
     self_rounds = 0;
     memset(&self_d, 0, sizeof self_d);
-    lg_defer_call(self_loop, &self_d, self_requeue, NULL);
+    lg_defer_call(self_loop, &self_d, self_requeue);
     CHECK_EQ_INT(lg_loop_run_once(self_loop, 0), 1);
     CHECK_EQ_INT(self_rounds, 1); /* not all five in one round */
     CHECK_EQ_INT(lg_loop_run(self_loop), LG_OK);
@@ -220,7 +242,7 @@ static void on_post(lg_defer *d)
 static void *poster(void *arg)
 {
     post_item *mine = arg;
-    for (int i = 0; i < POSTS_EACH; i++) lg_loop_post(post_loop, &mine[i].d, on_post, NULL);
+    for (int i = 0; i < POSTS_EACH; i++) lg_loop_post(post_loop, &mine[i].d, on_post);
     return NULL;
 }
 
@@ -250,7 +272,7 @@ typedef struct ioctx {
 
 static void on_io_read(lg_io *io, unsigned ev)
 {
-    ioctx *c = io->data;
+    ioctx *c = LG_CONTAINER_OF(io, ioctx, io);
     char buf[16];
     c->calls++;
     c->last = ev;
@@ -259,7 +281,7 @@ static void on_io_read(lg_io *io, unsigned ev)
 
 static void on_io_note(lg_io *io, unsigned ev)
 {
-    ioctx *c = io->data;
+    ioctx *c = LG_CONTAINER_OF(io, ioctx, io);
     c->calls++;
     c->last = ev;
     lg_io_set(io, 0);
@@ -271,7 +293,7 @@ static void test_io_readiness(void)
     int sv[2];
     CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
     ioctx c = { 0 };
-    lg_io_init(loop, &c.io, sv[0], on_io_read, &c);
+    lg_io_init(loop, &c.io, sv[0], on_io_read);
     CHECK_EQ_INT(lg_io_set(&c.io, LG_READABLE), LG_OK);
     CHECK_EQ_INT(lg_loop_run_once(loop, 0), 1);
     CHECK_EQ_INT(c.calls, 0); /* nothing to read yet */
@@ -284,7 +306,7 @@ static void test_io_readiness(void)
     CHECK_EQ_INT(c.calls, 2);
     /* Writable, on request only. */
     ioctx w = { 0 };
-    lg_io_init(loop, &w.io, sv[1], on_io_note, &w);
+    lg_io_init(loop, &w.io, sv[1], on_io_note);
     CHECK_EQ_INT(lg_io_set(&w.io, LG_WRITABLE), LG_OK);
     lg_loop_run_once(loop, 1000);
     CHECK_EQ_INT(w.last, LG_WRITABLE);

@@ -141,7 +141,7 @@ static later laters[REQUESTS];
 
 static void later_fire(lg_defer *d)
 {
-    later *l = d->data;
+    later *l = LG_CONTAINER_OF(d, later, d);
     lg_res *res = l->res;
     l->res = NULL;
     const lg_server *srv = res->ex->srv;
@@ -156,7 +156,7 @@ static void on_later(lg_req *req, lg_res *res, void *user)
     for (int i = 0; i < REQUESTS; i++) {
         if (laters[i].res) continue;
         laters[i].res = res;
-        lg_defer_call(lg_server_loop(req->ex->srv), &laters[i].d, later_fire, &laters[i]);
+        lg_defer_call(lg_server_loop(req->ex->srv), &laters[i].d, later_fire);
         return;
     }
     CHECK(!"more requests in handlers than request slots");

@@ -135,7 +135,7 @@ typedef struct ticker {
 
 static void tick(lg_timer *t)
 {
-    ticker *k = t->data;
+    ticker *k = LG_CONTAINER_OF(t, ticker, t);
     char line[64];
     int len = snprintf(line, sizeof line, "tick %d of 10\n", ++k->n);
     if (lg_res_write(k->res, line, (size_t)len) == LG_ERR_CLOSED || k->n == 10) {
@@ -157,7 +157,7 @@ static void on_stream(lg_req *req, lg_res *res, void *user)
     k->res = res;
     lg_res_header(res, "Content-Type", "text/plain; charset=utf-8");
     lg_res_start(res, 200);
-    lg_timer_init(d->loop, &k->t, tick, k);
+    lg_timer_init(d->loop, &k->t, tick);
     lg_timer_start(&k->t, 0, 100);
 }
 
@@ -196,7 +196,7 @@ static void shutdown_done(lg_server *srv, void *user)
 
 static void on_signal_readable(lg_io *io, unsigned events)
 {
-    demo *d = io->data;
+    demo *d = LG_CONTAINER_OF(io, demo, sigio);
     char c;
     (void)events;
     if (read(io->fd, &c, 1) != 1) return;
@@ -250,7 +250,7 @@ static int worker_setup(demo *d, unsigned max_conns, const char *root, int say_r
         fcntl(d->sigpipe[0], F_SETFL, O_NONBLOCK);
         fcntl(d->sigpipe[1], F_SETFL, O_NONBLOCK);
         signal_fds[signal_nfds++] = d->sigpipe[1];
-        lg_io_init(d->loop, &d->sigio, d->sigpipe[0], on_signal_readable, d);
+        lg_io_init(d->loop, &d->sigio, d->sigpipe[0], on_signal_readable);
         lg_io_set(&d->sigio, LG_READABLE);
     }
     return 0;

@@ -65,6 +65,7 @@ STUB_INT(lwip_close, int s)
 STUB_INT(lwip_setsockopt, int s, int l, int o, const void *v, unsigned n)
 STUB_INT(lwip_getsockopt, int s, int l, int o, void *v, void *n)
 STUB_INT(lwip_getsockname, int s, void *a, void *l)
+STUB_INT(lwip_getpeername, int s, void *a, void *l)
 STUB_INT(lwip_fcntl, int s, int c, int v)
 STUB_INT(lwip_getaddrinfo, const char *n, const char *s, const void *h, void *r)
 void lwip_freeaddrinfo(void *ai);

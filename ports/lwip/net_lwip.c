@@ -177,6 +177,16 @@ static int lw_accept(void *ctx, int lfd, int *out, lg_addr *peer)
     return LG_OK;
 }
 
+static int lw_peer_address(void *ctx, int fd, lg_addr *peer)
+{
+    (void)ctx;
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (lwip_getpeername(fd, (struct sockaddr *)&ss, &len) < 0) return map_errno(errno);
+    from_sockaddr((struct sockaddr *)&ss, peer);
+    return LG_OK;
+}
+
 /* Connecting is the client's (not with LG_NO_CLIENT). */
 #if !defined(LG_NO_CLIENT)
 static int lw_connect(void *ctx, const lg_addr *addr, int *out)
@@ -375,6 +385,7 @@ const lg_net lg_net_lwip = {
     .now_ms = lw_now_ms,
     .listen = lw_listen,
     .accept = lw_accept,
+    .peer_address = lw_peer_address,
 #if !defined(LG_NO_CLIENT)
     .connect = lw_connect,
     .connect_result = lw_connect_result,

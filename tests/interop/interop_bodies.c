@@ -128,7 +128,7 @@ typedef struct deferred {
 
 static void deferred_fire(lg_timer *t)
 {
-    deferred *k = t->data;
+    deferred *k = LG_CONTAINER_OF(t, deferred, t);
     char out[48];
     snprintf(out, sizeof out, "deferred %llu ms\n", (unsigned long long)k->ms);
     send_text(k->res, 200, out);
@@ -145,8 +145,8 @@ static void on_deferred(lg_req *req, lg_res *res, void *user)
     }
     k->res = res;
     k->ms = interop_query_u64(req, "ms", 50);
-    lg_timer_init(d->loop, &k->t, deferred_fire, k);
-    lg_timer_start(&k->t, k->ms, 0);
+    lg_timer_init(d->loop, &k->t, deferred_fire);
+    lg_timer_start(&k->t, (uint32_t)k->ms, 0);
 }
 
 /* --- GET /stream?bytes=N&piece=M: N pattern bytes from a producer, in

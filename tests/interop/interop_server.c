@@ -45,7 +45,7 @@ typedef struct app {
 
 static void on_signal_readable(lg_io *io, unsigned events)
 {
-    app *a = io->data;
+    app *a = LG_CONTAINER_OF(io, app, sigio);
     char c;
     (void)events;
     if (read(io->fd, &c, 1) != 1) return;
@@ -159,7 +159,7 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    lg_io_init(d->loop, &a.sigio, a.sigpipe[0], on_signal_readable, &a);
+    lg_io_init(d->loop, &a.sigio, a.sigpipe[0], on_signal_readable);
     lg_io_set(&a.sigio, LG_READABLE);
 
     printf("%u\n", lg_server_port(d->srv));

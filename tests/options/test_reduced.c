@@ -115,7 +115,7 @@ static void test_basics(void)
     lg_loop *loop = lg_loop_new(NULL);
     lg_defer d;
     memset(&d, 0, sizeof d);
-    CHECK_EQ_INT(lg_loop_post(loop, &d, NULL, NULL), LG_ERR_UNSUPPORTED);
+    CHECK_EQ_INT(lg_loop_post(loop, &d, NULL), LG_ERR_UNSUPPORTED);
     lg_resolve_req r;
     CHECK_EQ_INT(lg_resolve(loop, &r, "example.com", 80, 0, NULL), LG_ERR_UNSUPPORTED);
     lg_loop_free(loop);

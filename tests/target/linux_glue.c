@@ -252,6 +252,7 @@ NOT_HERE(lwip_fcntl, (int s, int cmd, int val))
 NOT_HERE(lwip_setsockopt, (int s, int level, int name, const void *v, unsigned l))
 NOT_HERE(lwip_getsockopt, (int s, int level, int name, void *v, unsigned *l))
 NOT_HERE(lwip_getsockname, (int s, struct sockaddr *a, unsigned *l))
+NOT_HERE(lwip_getpeername, (int s, struct sockaddr *a, unsigned *l))
 NOT_HERE(lwip_getaddrinfo, (const char *n, const char *s, const struct addrinfo *h,
                             struct addrinfo **r))
 NOT_HERE(poll, (struct pollfd *fds, unsigned long n, int timeout))

@@ -68,6 +68,7 @@ int lwip_close(int s);
 int lwip_setsockopt(int s, int level, int optname, const void *optval, socklen_t optlen);
 int lwip_getsockopt(int s, int level, int optname, void *optval, socklen_t *optlen);
 int lwip_getsockname(int s, struct sockaddr *name, socklen_t *namelen);
+int lwip_getpeername(int s, struct sockaddr *name, socklen_t *namelen);
 int lwip_fcntl(int s, int cmd, int val);
 
 u16_t lwip_htons(u16_t x);
