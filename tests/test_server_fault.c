@@ -365,6 +365,44 @@ static void test_timeouts(void)
     env_close(&e);
 }
 
+/* The loop's timers and the connection's deadline keep 32-bit wrapping
+ * milliseconds: a timeout that runs across the wrap fires on time, not at
+ * once nor never, and one beyond LG_TIMER_MAX_MS (24.8 days) is cut to
+ * that rather than wrapped into an instant one. */
+static void test_timeouts_across_the_wrap(void)
+{
+    env e;
+    lg_server_config cfg = { 0 };
+    cfg.header_timeout_ms = 2000;
+    env_open(&e, &cfg);
+    e.fn.now_ms = 4 * (uint64_t)UINT32_MAX - 1000; /* about a second before the wrap */
+    fault_sock script = { 0 };
+    script.in = "GET /hello HTTP/1.1\r\nHo";
+    script.in_len = 23;
+    script.in_end = FAULT_EOF_AFTER_FIN;
+    int fd = fault_accept_queue(&e.fn, &script);
+    uint64_t t0 = e.fn.now_ms;
+    CHECK(run_until_closed(&e, fd));
+    CHECK(out_has(fault_sock_get(&e.fn, fd), "HTTP/1.1 408 Request Timeout\r\n"));
+    CHECK(e.fn.now_ms - t0 >= 2000 && e.fn.now_ms - t0 < 3000);
+    env_close(&e);
+
+    /* "Never" said as UINT32_MAX: the idle connection stays for 24.8 days. */
+    lg_server_config forever = { 0 };
+    forever.idle_timeout_ms = UINT32_MAX;
+    env_open(&e, &forever);
+    fault_sock hello = { 0 };
+    hello.in = HELLO_REQ;
+    hello.in_len = strlen(HELLO_REQ);
+    hello.in_end = FAULT_EOF_AFTER_FIN;
+    fd = fault_accept_queue(&e.fn, &hello);
+    t0 = e.fn.now_ms;
+    CHECK(run_until_closed(&e, fd));
+    CHECK(out_is(fault_sock_get(&e.fn, fd), HELLO_RESP));
+    CHECK(e.fn.now_ms - t0 >= LG_TIMER_MAX_MS && e.fn.now_ms - t0 < LG_TIMER_MAX_MS + 1000ull);
+    env_close(&e);
+}
+
 /* max_conns reached: newcomers wait until an idle keep-alive connection
  * gives way, or get 503 — never a reset. */
 static void test_connection_limit(void)
@@ -545,6 +583,7 @@ int main(void)
     test_expect_continue();
     test_bad_requests();
     test_timeouts();
+    test_timeouts_across_the_wrap();
     test_connection_limit();
     test_idle_gives_way();
     test_pipelining_stress();
