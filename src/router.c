@@ -1,7 +1,14 @@
 /*
- * Routes: patterns compiled into segments once, matched segment by segment
- * against the raw path, so that an encoded "%2F" inside a segment stays
- * inside it (decoding first would let "/files/a%2F..%2Fsecret" escape).
+ * Routes: a pattern is kept as text and matched against the raw path one
+ * segment at a time, so that an encoded "%2F" inside a segment stays inside
+ * it (decoding first would let "/files/a%2F..%2Fsecret" escape). Nothing is
+ * compiled: a route costs its strings and a few words, and the code that
+ * walks a pattern is the same for checking, matching and naming parameters
+ * — on a device, flash is paid for every line here.
+ *
+ * A pattern is "/" or "/" followed by segments split on "/": a literal,
+ * ":name" (one non-empty segment), ":name<int>" (an optionally signed
+ * decimal), or "*name" (the rest of the path, possibly empty; last only).
  */
 #include <string.h>
 
@@ -9,116 +16,96 @@
 
 #if !defined(LG_NO_SERVER)
 
-static char *dup_str(const char *s, size_t *size)
+/* Bytes up to the next "/" or the end of a pattern. */
+static size_t seg_len(const char *q)
 {
-    size_t n = strlen(s) + 1;
-    char *d = lg__alloc(n);
-    if (d) memcpy(d, s, n);
-    *size = n;
-    return d;
+    size_t n = 0;
+    while (q[n] && q[n] != '/') n++;
+    return n;
 }
 
-static int valid_name(const char *p, size_t n)
+/* The name of a parameter segment ":id<int>" or "*rest": its length. */
+static size_t name_len(const char *q, size_t len)
 {
-    if (n == 0) return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = p[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'))
-            return 0;
+    size_t n = 1;
+    while (n < len && q[n] != '<') n++;
+    return n - 1;
+}
+
+static int valid_pattern(const char *q)
+{
+    size_t nparams = 0;
+    if (!*q) return 1; /* "/" */
+    for (;;) {
+        size_t len = seg_len(q);
+        if (len && (q[0] == ':' || q[0] == '*')) {
+            size_t n = name_len(q, len);
+            if (n == 0 || ++nparams > LG_MAX_PARAMS) return 0;
+            for (size_t i = 1; i <= n; i++) {
+                char c = q[i];
+                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '_'))
+                    return 0;
+            }
+            size_t tail = len - 1 - n; /* "<int>" or nothing */
+            if (tail && !(q[0] == ':' && tail == 5 && memcmp(q + 1 + n, "<int>", 5) == 0))
+                return 0;
+            if (q[0] == '*' && q[len]) return 0; /* the rest of the path: last only */
+        }
+        if (!q[len]) return 1;
+        q += len + 1;
     }
-    return 1;
-}
-
-static void route_free(route *r)
-{
-    if (!r) return;
-    if (r->method) lg__free(r->method, strlen(r->method) + 1);
-    if (r->pattern) lg__free(r->pattern, strlen(r->pattern) + 1);
-    lg__free(r, r->alloc_size);
 }
 
 int lg__router_add(lg_server *srv, const char *method, const char *pattern, unsigned flags,
                    lg_handler handler, void *user)
 {
     if (!pattern || pattern[0] != '/' || !handler || !method) return LG_ERR_INVALID_ARG;
-    size_t nsegs = 0;
-    for (const char *p = pattern + 1; *p; p++) nsegs += *p == '/';
-    if (pattern[1]) nsegs++;
-    size_t size = sizeof(route) + nsegs * sizeof(route_seg);
-    route *r = lg__alloc(size);
-    if (!r) return LG_ERR_NOMEM;
-    memset(r, 0, size);
-    r->alloc_size = size;
-    size_t ignored;
-    r->pattern = dup_str(pattern, &ignored);
-    r->method = strcmp(method, "*") == 0 ? NULL : dup_str(method, &ignored);
-    if (!r->pattern || (strcmp(method, "*") != 0 && !r->method)) {
-        route_free(r);
-        return LG_ERR_NOMEM;
-    }
-    r->handler = handler;
-    r->user = user;
-    r->flags = flags;
-
-    /* Split after the leading "/". */
-    const char *p = r->pattern + 1;
-    size_t nparams = 0;
-    for (size_t i = 0; i < nsegs; i++) {
-        const char *end = strchr(p, '/');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        route_seg *s = &r->segs[i];
-        if (len && p[0] == ':') {
-            const char *lt = memchr(p, '<', len);
-            size_t nlen = lt ? (size_t)(lt - p - 1) : len - 1;
-            s->kind = SEG_PARAM;
-            if (lt) {
-                if (len - (size_t)(lt - p) == 5 && memcmp(lt, "<int>", 5) == 0) s->kind = SEG_INT;
-                else goto bad;
-            }
-            if (!valid_name(p + 1, nlen)) goto bad;
-            s->text = p + 1;
-            s->len = (uint16_t)nlen;
-            nparams++;
-        } else if (len && p[0] == '*') {
-            if (end) goto bad; /* the rest of the path: last segment only */
-            if (!valid_name(p + 1, len - 1)) goto bad;
-            s->kind = SEG_REST;
-            s->text = p + 1;
-            s->len = (uint16_t)(len - 1);
-            nparams++;
-        } else {
-            s->kind = SEG_LITERAL;
-            s->text = p;
-            s->len = (uint16_t)len;
-        }
-        p = end ? end + 1 : p + len;
-    }
-    if (nparams > LG_MAX_PARAMS) goto bad;
-    r->nsegs = (uint16_t)nsegs;
-
+    if (!valid_pattern(pattern + 1)) return LG_ERR_INVALID_ARG;
+    int any = strcmp(method, "*") == 0;
+    size_t mlen = any ? 0 : strlen(method) + 1, plen = strlen(pattern) + 1;
     if (srv->nroutes == srv->routes_cap) {
         uint32_t cap = srv->routes_cap ? srv->routes_cap * 2 : 8;
         route **rs = lg__realloc(srv->routes, srv->routes_cap * sizeof *rs, cap * sizeof *rs);
-        if (!rs) {
-            route_free(r);
-            return LG_ERR_NOMEM;
-        }
+        if (!rs) return LG_ERR_NOMEM;
         srv->routes = rs;
         srv->routes_cap = cap;
     }
+    size_t size = sizeof(route) + mlen + plen;
+    route *r = lg__alloc(size);
+    if (!r) return LG_ERR_NOMEM;
+    r->handler = handler;
+    r->user = user;
+    r->flags = flags;
+    r->alloc_size = size;
+    r->method = any ? NULL : memcpy(r->text, method, mlen);
+    r->pattern = memcpy(r->text + mlen, pattern, plen);
     srv->routes[srv->nroutes++] = r;
     return LG_OK;
-bad:
-    route_free(r);
-    return LG_ERR_INVALID_ARG;
 }
 
 void lg__router_free(lg_server *srv)
 {
-    for (uint32_t i = 0; i < srv->nroutes; i++) route_free(srv->routes[i]);
+    for (uint32_t i = 0; i < srv->nroutes; i++) lg__free(srv->routes[i], srv->routes[i]->alloc_size);
     lg__free(srv->routes, srv->routes_cap * sizeof *srv->routes);
     srv->routes = NULL;
     srv->nroutes = srv->routes_cap = 0;
+}
+
+int lg__route_param_index(const route *r, const char *name, size_t len)
+{
+    const char *q = r->pattern + 1;
+    int i = 0;
+    while (*q) {
+        size_t n = seg_len(q);
+        if (n && (q[0] == ':' || q[0] == '*')) {
+            if (name_len(q, n) == len && memcmp(q + 1, name, len) == 0) return i;
+            i++;
+        }
+        if (!q[n]) break;
+        q += n + 1;
+    }
+    return -1;
 }
 
 /* Does a raw segment, once percent-decoded, equal the literal? */
@@ -141,15 +128,17 @@ static int is_int(const char *p, size_t n)
     return 1;
 }
 
-/* Does the path fit the route's segments? Fills m->params. */
+/* Does the path fit the pattern? Fills m->params. */
 static int path_matches(const route *r, lg_str path, route_match *m)
 {
+    const char *q = r->pattern + 1;
     const char *p = path.ptr + 1, *end = path.ptr + path.len;
     m->nparams = 0;
     if (path.len == 0 || path.ptr[0] != '/') return 0;
-    for (uint16_t i = 0; i < r->nsegs; i++) {
-        const route_seg *s = &r->segs[i];
-        if (s->kind == SEG_REST) {
+    if (!*q) return path.len == 1; /* "/" matches only itself */
+    for (;;) {
+        size_t qn = seg_len(q);
+        if (qn && q[0] == '*') {
             lg_str *v = &m->params[m->nparams++];
             v->ptr = p <= end ? p : end;
             v->len = p <= end ? (size_t)(end - p) : 0;
@@ -157,20 +146,19 @@ static int path_matches(const route *r, lg_str path, route_match *m)
         }
         if (p > end) return 0; /* the path has fewer segments */
         const char *slash = memchr(p, '/', (size_t)(end - p));
-        const char *seg_end = slash ? slash : end;
-        size_t n = (size_t)(seg_end - p);
-        if (s->kind == SEG_LITERAL) {
-            if (!segment_equals(p, n, s->text, s->len)) return 0;
-        } else {
-            if (n == 0 || (s->kind == SEG_INT && !is_int(p, n))) return 0;
+        size_t n = (size_t)((slash ? slash : end) - p);
+        if (qn && q[0] == ':') {
+            if (n == 0 || (q[qn - 1] == '>' && !is_int(p, n))) return 0;
             lg_str *v = &m->params[m->nparams++];
             v->ptr = p;
             v->len = n;
+        } else if (!segment_equals(p, n, q, qn)) {
+            return 0;
         }
         p = slash ? slash + 1 : end + 1;
+        if (!q[qn]) return p == end + 1; /* every path segment used */
+        q += qn + 1;
     }
-    /* "/" has no segments; otherwise every path segment must be used. */
-    return r->nsegs == 0 ? path.len == 1 : p == end + 1;
 }
 
 static int method_matches(const route *r, lg_str method)

@@ -22,30 +22,23 @@
 
 /* --- routes --- */
 
-enum { SEG_LITERAL = 1, SEG_PARAM, SEG_INT, SEG_REST };
-
-typedef struct route_seg {
-    uint8_t kind;
-    uint16_t len;     /* literal text length, or parameter name length */
-    const char *text; /* literal text, or parameter name */
-} route_seg;
-
+/* A route keeps its pattern as text, matched segment by segment against
+ * the raw path (router.c): nothing compiled, one allocation per route. */
 typedef struct route {
-    char *method;     /* NULL: any */
     lg_handler handler;
     void *user;
-    unsigned flags;
-    char *pattern;    /* owned copy; segments point into it */
+    const char *method; /* NULL: any; into text */
+    const char *pattern;/* into text */
     size_t alloc_size;
-    uint16_t nsegs;
-    route_seg segs[];
+    unsigned flags;
+    char text[];        /* the method's and the pattern's copies */
 } route;
 
 typedef struct route_match {
     const route *route;
     uint8_t nparams;
-    /* The values, in the order of the route's parameter segments, which
-     * hold the names: a value costs 8 bytes here instead of 16. */
+    /* The values, in the order of the pattern's parameters, which hold
+     * the names: a value costs 8 bytes here instead of 16. */
     lg_str params[LG_MAX_PARAMS];
 } route_match;
 
@@ -58,6 +51,8 @@ int lg__router_add(lg_server *srv, const char *method, const char *pattern, unsi
 int lg__router_match(const lg_server *srv, lg_str method, lg_str raw_path, route_match *m,
                      char *allow, size_t allow_cap);
 void lg__router_free(lg_server *srv);
+/* Which value of a match the pattern's parameter `name` is, or -1. */
+int lg__route_param_index(const route *r, const char *name, size_t len);
 
 /* --- the server --- */
 

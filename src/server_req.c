@@ -83,18 +83,9 @@ lg_str lg_req_body(const lg_req *req)
 lg_str lg_req_param(const lg_req *req, const char *name)
 {
     const route_match *m = &req->ex->match;
-    size_t n = strlen(name);
     lg_str none = { NULL, 0 };
-    if (!m->route) return none;
-    /* The i-th parameter segment of the route names the i-th value. */
-    uint8_t i = 0;
-    for (uint16_t k = 0; k < m->route->nsegs && i < m->nparams; k++) {
-        const route_seg *s = &m->route->segs[k];
-        if (s->kind == SEG_LITERAL) continue;
-        if (s->len == n && memcmp(s->text, name, n) == 0) return m->params[i];
-        i++;
-    }
-    return none;
+    int i = m->route ? lg__route_param_index(m->route, name, strlen(name)) : -1;
+    return i >= 0 && i < m->nparams ? m->params[i] : none;
 }
 
 /* --- application/x-www-form-urlencoded (query strings and form bodies) --- */

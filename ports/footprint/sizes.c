@@ -36,8 +36,8 @@ SIZE(arrays_defaults, ARRAYS(32, 1024, 1024));
 SIZE(arrays_small, ARRAYS(12, 128, 64));
 
 /* start-up allocations of a server on a loop with the poll backend */
-#define ROUTES (2 * sizeof(route) + 1 * sizeof(route_seg) + sizeof "/" + sizeof "/led" + \
-                sizeof "GET" + sizeof "POST" + 8 * sizeof(route *))
+#define ROUTES (2 * sizeof(route) + sizeof "/" + sizeof "/led" + sizeof "GET" + sizeof "POST" + \
+                8 * sizeof(route *))
 #define POLL_SLOTS (4 + LG_MAX_LISTENERS + 1)
 #define STARTUP (sizeof(lg_loop) + sizeof(lg_poll_state) +                              \
                  POLL_SLOTS * (sizeof(struct pollfd) + sizeof(lg_io *)) +              \
