@@ -328,6 +328,14 @@ void lg_io_close(lg_io *io)
 void lg__io_ready(lg_io *io, unsigned events)
 {
     if (io->fd < 0 || !io->events) return;
+    /* The wait may have lasted long: a callback that starts a timer (a new
+     * connection's header timeout) must count from now, not from before
+     * the wait, or a server idle longer than the timeout closes its first
+     * newcomers at once. */
+    if (io->loop->time_stale) {
+        io->loop->time_stale = 0;
+        lg_loop_update_time(io->loop);
+    }
     /* Errors and hang-ups come as both: the callback's next recv or send
      * says what happened. */
     events &= io->events;
@@ -487,7 +495,9 @@ int lg_loop_run_once(lg_loop *loop, int timeout_ms)
         wait = 0;
     }
 
+    loop->time_stale = 1;
     int rc = loop->backend->wait(loop, wait);
+    loop->time_stale = 0;
     lg_loop_update_time(loop);
     run_timers(loop);
     run_deferred(loop);

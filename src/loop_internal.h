@@ -107,6 +107,7 @@ struct lg_loop {
     int log_level;
 
     uint64_t now;
+    uint8_t time_stale;     /* now is from before the backend's wait */
     lg_timer **heap;
     uint32_t heap_len, heap_cap;
 

@@ -316,6 +316,45 @@ static void test_io_readiness(void)
     lg_loop_free(loop);
 }
 
+/* A callback that runs when a long wait ends sees the clock of its end, not
+ * of its start: a timer it starts counts from now. */
+static uint64_t woke_at;
+static void on_woken(lg_io *io, unsigned ev)
+{
+    char c;
+    (void)ev;
+    woke_at = lg_loop_now(io->loop);
+    if (read(io->fd, &c, 1) != 1) woke_at = 0;
+    lg_io_close(io);
+}
+
+static void *write_later(void *arg)
+{
+    usleep(300 * 1000);
+    if (write(*(int *)arg, "x", 1) != 1) return NULL;
+    return NULL;
+}
+
+static void test_clock_fresh_after_wait(void)
+{
+    lg_loop *loop = lg_loop_new(NULL);
+    int sv[2];
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    lg_io io;
+    lg_io_init(loop, &io, sv[0], on_woken);
+    lg_io_set(&io, LG_READABLE);
+    lg_loop_update_time(loop);
+    uint64_t before = lg_loop_now(loop);
+    pthread_t t;
+    pthread_create(&t, NULL, write_later, &sv[1]);
+    CHECK_EQ_INT(lg_loop_run(loop), LG_OK); /* blocks in the backend until the byte */
+    pthread_join(t, NULL);
+    CHECK(woke_at >= before + 290);
+    close(sv[0]);
+    close(sv[1]);
+    lg_loop_free(loop);
+}
+
 int main(void)
 {
     const char *b = getenv("LINGER_BACKEND");
@@ -328,5 +367,6 @@ int main(void)
     test_defer_requeue_runs_next_round();
     test_post_from_threads();
     test_io_readiness();
+    test_clock_fresh_after_wait();
     TEST_MAIN_END();
 }

@@ -40,7 +40,8 @@ Environment: BUILD (build-bench), RESULTS, PARTS, ROUNDS (5), DURATION
 ("keepalive close pipelined"), IDLE_N (10000; 0 skips the memory part),
 SERVER_CPU (last core), CLIENT_CPU (the one before it), LINGER_B (another
 build's `linger` binary: adds a row "linger-b", for before/after
-comparisons);
+comparisons), DIAG (1: the kernel's TCP reset counters after every wrk run;
+they are printed anyway after a run in which wrk counted errors);
 conns: SWEEP_CONNS ("1 10 100 1000"), SWEEP_SERVERS ("linger nginx mhd"),
 SWEEP_ROUNDS (3), SWEEP_DURATION (3 s);
 multicore: WORKERS ("1 2"), MC_SERVERS ("linger nginx"), MC_MODES
@@ -327,6 +328,21 @@ def http_get(port, conn=None):
             s.close()
 
 
+def kernel_counters():
+    """The kernel's TCP reset and abort counters since the last call (nstat
+    keeps the previous values), as "name=delta ..."; "" without nstat. When
+    wrk counts errors, these say whether a side sent RST meanwhile."""
+    try:
+        out = subprocess.run(["nstat", "-z"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    keep = ("TcpOutRsts", "TcpEstabResets", "TcpExtTCPAbortOnData", "TcpExtTCPAbortOnClose",
+            "TcpExtTCPAbortOnTimeout", "TcpExtTCPAbortOnMemory", "TcpExtListenOverflows",
+            "TcpExtListenDrops", "TcpExtTCPTimeWaitOverflow")
+    return " ".join("%s=%s" % (f[0], f[1]) for f in (l.split() for l in out.splitlines())
+                    if len(f) >= 2 and f[0] in keep and f[1] != "0")
+
+
 def wrk(port, mode, seconds, conns=None, threads=1, cpus=None):
     """One wrk run; (requests, req/s, errors, seconds), or None if wrk failed."""
     conns = conns or CONNS
@@ -340,6 +356,7 @@ def wrk(port, mode, seconds, conns=None, threads=1, cpus=None):
     cmd.append("http://127.0.0.1:%d/hello" % port)
     if mode == "pipelined":
         cmd += ["--", str(DEPTH)]
+    kernel_counters()  # from here on
     try:
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 30,
                            preexec_fn=raise_nofile)
@@ -363,9 +380,9 @@ def wrk(port, mode, seconds, conns=None, threads=1, cpus=None):
     e2 = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if e2:
         errors += int(e2.group(1))
-    if errors:
-        log("  wrk against port %d, %s: %s" % (port, mode, "; ".join(
-            x.group(0) for x in (e, e2) if x)))
+    if errors or os.environ.get("DIAG"):
+        log("  wrk against port %d, %s: %s; the kernel meanwhile: %s" % (port, mode, "; ".join(
+            x.group(0) for x in (e, e2) if x), kernel_counters() or "no resets"))
     return requests, rps, errors, elapsed
 
 
