@@ -126,9 +126,8 @@ void lg__conn_answer_done(lg_conn *c)
     lg_exchange *ex = c->ex;
     lg_server *srv = srv_of(c);
     if (srv->cfg.access_log && !(c->flags & CF_REJECTING)) {
-        uint64_t d = now_of(c) - ex->start_ms;
         srv->cfg.access_log(&ex->req, ex->res.status, ex->res.body_bytes,
-                            d > UINT32_MAX ? UINT32_MAX : (uint32_t)d, srv->cfg.access_log_user);
+                            now_of(c) - ex->start_ms, srv->cfg.access_log_user);
     }
     srv->stats.requests++;
     if (c->s.state != LG_STREAM_OPEN || c->phase == PH_CLOSING) return;

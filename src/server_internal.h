@@ -213,7 +213,7 @@ struct lg_exchange {
     void *chunk_user;
     lg_str path_raw, query_raw, path;
     route_match match;
-    uint64_t start_ms;
+    uint32_t start_ms;         /* the loop's wrapping clock (access log) */
     char *scratch;
     uint16_t scratch_len, scratch_cap;
     /* memory follows: headers[max_headers], response headers, scratch */
