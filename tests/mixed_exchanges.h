@@ -30,6 +30,10 @@ static void mixed_on_early(lg_req *req, lg_res *res, void *user)
 static void mixed_on_echo(lg_req *req, lg_res *res, void *user)
 {
     (void)user;
+    /* The peer's address, asked of the socket (lg_net.peer_address): the
+     * client is on this host, on a port of its own. */
+    const lg_addr *peer = lg_req_peer(req);
+    CHECK(peer->family == 4 && peer->ip[0] == 127 && peer->ip[3] == 1 && peer->port != 0);
     lg_str b = lg_req_body(req);
     lg_res_send(res, 200, b.ptr, b.len);
 }
