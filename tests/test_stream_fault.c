@@ -291,16 +291,8 @@ static void test_read_before_fin(void)
             script.in_end = fin_pending ? FAULT_EOF : FAULT_EOF_AFTER_FIN;
             lg_net ops = fault_net_ops;
             ops.read_before_fin = (uint8_t)flag;
-            fault_net_init(&e.fn);
-            lg_loop_config lc;
-            memset(&lc, 0, sizeof lc);
-            lc.backend = &fault_backend;
-            lc.net = &ops;
-            lc.net_ctx = &e.fn;
-            e.loop = lg_loop_new(&lc);
-            e.fd = fault_sock_new(&e.fn, &script);
-            memset(&e.c, 0, sizeof e.c);
-            lg_stream_open(e.loop, &e.c.s, e.fd, NULL, &cbs, &e.c);
+            wenv_open(&e, &script, NULL);
+            e.loop->net = &ops; /* the same injector, with or without the flag */
             lg_stream_read_stop(&e.c.s); /* the body stays unread */
             CHECK_EQ_INT(lg_stream_write(&e.c.s, "answer", 6), LG_OK);
             lg_stream_close(&e.c.s);
