@@ -69,7 +69,10 @@ void lg__conn_set_deadline(lg_conn *c, uint32_t ms)
         return;
     }
     lg_timer *t = lg__stream_timer(&c->s);
-    if (ms > LG_TIMER_MAX_MS) ms = LG_TIMER_MAX_MS; /* as the timer would */
+    /* As the timer does: further ahead, the deadline would wrap and read
+     * as past (the timeout would still come only when the timer fires,
+     * but the deadline should say what it means). */
+    if (ms > LG_TIMER_MAX_MS) ms = LG_TIMER_MAX_MS;
     c->deadline = now_of(c) + ms;
     if (!c->deadline) c->deadline = 1; /* 0 means none: a millisecond later */
     c->queued_mark = (uint32_t)lg_stream_queued(&c->s);
