@@ -422,6 +422,8 @@ typedef struct lg_loop_stats {
     uint64_t graceful_closes;  /* closed after EOF from the peer: no RST possible */
     uint64_t linger_timeouts;  /* gave up waiting for the peer's EOF (time) */
     uint64_t linger_overflows; /* gave up draining (byte budget) */
+    uint64_t send_timeouts;    /* closing: the peer took no queued byte for send_timeout_ms,
+                                  so the rest was dropped (then drained and closed as usual) */
     uint64_t aborts;           /* closed with RST on purpose (lg_stream_abort) */
     uint64_t accept_errors;    /* accept() failures, e.g. out of descriptors */
 } lg_loop_stats;
@@ -544,6 +546,10 @@ typedef struct lg_stream_config {
     uint32_t max_queued_bytes;   /* send queue bound for copied writes (default 1 MiB) */
     uint32_t linger_timeout_ms;  /* graceful close: wait this long for EOF (default 5000) */
     uint32_t linger_max_bytes;   /* graceful close: discard at most this much (default 16 MiB) */
+    uint32_t send_timeout_ms;    /* graceful close: the longest the peer may take none of
+                                    what is still queued (default 30000); the linger time
+                                    starts once all of it has gone, so a slow reader that
+                                    keeps reading keeps its whole answer */
     uint8_t keep_idle_buffer;    /* 0: free the receive buffer whenever it is empty */
 } lg_stream_config;
 
@@ -662,6 +668,13 @@ uint64_t lg_stream_queued(const lg_stream *s);
 void lg_stream_cork(lg_stream *s);
 void lg_stream_uncork(lg_stream *s);
 
+/* Give up sending: what is queued is dropped (write requests complete with
+ * err), and every later write fails with err; reading goes on, and a
+ * graceful close no longer waits for the peer to take anything. For a peer
+ * that stopped reading (a send timeout): its connection still closes
+ * gracefully, without waiting for bytes it will never take. */
+void lg_stream_fail_writes(lg_stream *s, int err);
+
 /* Half-close: once the queue is flushed, send FIN. Reading goes on. */
 int lg_stream_shutdown(lg_stream *s);
 
@@ -695,6 +708,12 @@ struct lg_listener {
 int lg_listen(lg_loop *loop, lg_listener *l, const char *addr, unsigned flags, int backlog,
               lg_accept_cb cb, void *data);
 void lg_listener_close(lg_listener *l);
+/* Close an accepted socket you will not serve (no memory for it, a limit):
+ * what the client already sent is read and dropped and FIN goes out first,
+ * so a client that spoke at once sees EOF rather than a reset. Bytes that
+ * arrive later meet a closed socket: without a stream, nothing waits for
+ * the client's EOF. Prefer lg_stream_open + lg_stream_close when you can. */
+void lg_close_unserved(lg_loop *loop, int fd);
 /* While held, the listener accepts nothing, but when a connection is
  * waiting in the backlog it calls on_waiting once (then waits to be released
  * before it looks again). A server at its connection limit uses this to make
@@ -883,19 +902,31 @@ enum {
 typedef struct lg_server_config {
     uint32_t max_conns;          /* default 256 */
     uint8_t full_policy;         /* LG_FULL_WAIT (default) or LG_FULL_REJECT */
-    uint32_t recv_buffer_bytes;  /* per connection while busy; a head must fit (default 4096) */
-    uint16_t max_headers;        /* header lines per request (default 32) */
+    uint32_t recv_buffer_bytes;  /* per connection while busy; a head must fit (default
+                                    LG_SERVER_DEFAULT_RECV_BUFFER: 16384 on Linux and other
+                                    hosted systems, 4096 on devices; linger_opts.h) */
+    uint16_t max_headers;        /* header lines per request (default
+                                    LG_SERVER_DEFAULT_MAX_HEADERS: 100 hosted, 32 devices) */
     uint32_t max_body_bytes;     /* largest body buffered for a handler (default 1 MiB) */
     uint32_t discard_body_bytes; /* unread body thrown away to keep a connection (default 64 KiB) */
     uint32_t header_timeout_ms;  /* a started head must be complete within (default 10 s) */
     uint32_t body_timeout_ms;    /* longest pause while a body arrives (default 30 s) */
     uint32_t idle_timeout_ms;    /* keep-alive connection without a request (default 30 s) */
-    uint32_t send_timeout_ms;    /* longest pause while the client takes an answer (default 30 s) */
+    uint32_t send_timeout_ms;    /* longest pause while the client takes an answer (default 30 s);
+                                    a closing connection gets as long for its last answer */
+    uint32_t max_unsent_bytes;   /* back-pressure: while more answer bytes than this wait for
+                                    the client to take them, no further request is read on
+                                    its connection (pipelining); default 4 receive buffers */
+    uint16_t max_requests_per_conn; /* requests on one connection; the last answer says
+                                    "Connection: close" (default 1000, as nginx's
+                                    keepalive_requests; UINT16_MAX: no limit) */
     uint32_t linger_timeout_ms;  /* graceful close: wait for the client's EOF (default 5 s) */
     uint32_t linger_max_bytes;   /* graceful close: discard at most (default 16 MiB) */
     uint16_t scratch_bytes;      /* per request, for decoded query/form/cookie values (default 1024) */
     uint16_t response_header_bytes; /* per request, for headers a handler adds (default 1024) */
-    const char *server_name;     /* "Server" header: NULL means "linger", "" means none */
+    const char *server_name;     /* "Server" header: NULL means "linger", "" means none; a
+                                    name that cannot be sent (CR, LF, over 120 bytes) makes
+                                    lg_server_new fail */
     uint8_t no_date;             /* 1: no Date header (a device without a clock) */
     lg_access_log_fn access_log; /* NULL: none */
     void *access_log_user;
@@ -932,7 +963,9 @@ typedef struct lg_server_stats {
     uint64_t start_ms;           /* loop time at lg_server_new */
 } lg_server_stats;
 
-/* NULL when out of memory (or lg_server_config.memory is too small). */
+/* NULL when out of memory, when lg_server_config.memory is too small, or
+ * when the configuration cannot work (a server_name that cannot be sent):
+ * the loop's log hook says which. */
 lg_server *lg_server_new(lg_loop *loop, const lg_server_config *config);
 /* The bytes lg_server_config.memory needs for this configuration (config
  * as it would be passed to lg_server_new; its memory fields are ignored).
@@ -1020,22 +1053,37 @@ typedef void (*lg_body_chunk_fn)(lg_req *req, int status, const char *data, size
                                  void *user);
 int lg_req_read_body(lg_req *req, uint64_t max_bytes, lg_body_chunk_fn on_chunk, void *user);
 
-/* --- the response --- */
-/* Add a header (copied). Content-Length, Transfer-Encoding and Connection
- * are the server's to set. Returns LG_ERR_BUFFER_TOO_SMALL when
+/* --- the response ---
+ * Every answer call (lg_res_send*, lg_res_redirect, lg_res_error,
+ * lg_res_send_fd, lg_res_start) ends the exchange: it returns LG_OK when a
+ * whole, correctly framed answer is on its way, or an error when it could
+ * not send what was asked. Then nothing of that answer went out: the client
+ * gets "500 Internal Server Error" instead where the connection can still
+ * carry it, and the connection closes after it (never is a later answer
+ * read as this one's). Returning an error, the call has still answered. */
+/* Add a header (copied). Transfer-Encoding and Connection are the
+ * server's to write; LG_ERR_INVALID_ARG for them. Content-Length is taken
+ * as a promise, written by the server: a streamed answer with it is not
+ * chunked and must be exactly that long, a bodiless answer (HEAD, 304) may
+ * tell a GET's length, any other answer must match it (a mismatch fails
+ * the answer call). LG_ERR_CONTENT_LENGTH for a value that is not 1*DIGIT,
+ * LG_ERR_INVALID_ARG for a second one. LG_ERR_BUFFER_TOO_SMALL when
  * response_header_bytes is full, LG_ERR_HEADER_VALUE for CR/LF in it. */
 int lg_res_header(lg_res *res, const char *name, const char *value);
 typedef struct lg_cookie_options {
-    const char *path, *domain;
+    const char *path, *domain;   /* no ";" and no control characters */
     int64_t max_age;             /* seconds; < 0 deletes; 0 means a session cookie */
     uint8_t http_only, secure;
     const char *same_site;       /* "Strict", "Lax", "None" or NULL */
 } lg_cookie_options;
+/* LG_ERR_HEADER_NAME / LG_ERR_HEADER_VALUE for a name, value, path or
+ * domain that would break the header, LG_ERR_INVALID_ARG for another
+ * same_site. */
 int lg_res_set_cookie(lg_res *res, const char *name, const char *value,
                       const lg_cookie_options *options);
 
-/* Answer with a body from memory (sent at once or copied: the memory is
- * yours again when this returns). */
+/* Answer with a body from memory, copied where the network does not take
+ * it at once (up to 64 MiB: stream larger ones). status 200..599. */
 int lg_res_send(lg_res *res, int status, const void *body, size_t len);
 int lg_res_send_str(lg_res *res, int status, const char *text);
 /* Answer with len bytes of an open file from offset (sendfile); the server
@@ -1048,13 +1096,26 @@ int lg_res_redirect(lg_res *res, int status, const char *location);
 int lg_res_error(lg_res *res, int status, const char *message);
 
 /* Streaming: lg_res_start sends the head (chunked unless a Content-Length
- * header was added), then lg_res_write pieces and lg_res_end. lg_res_write
- * returns LG_ERR_LIMIT when too much is queued: wait for on_drain. After
- * the client is gone, writes return LG_ERR_CLOSED: stop, and still call
- * lg_res_end, which always ends the answer. */
+ * header was added), then lg_res_write pieces and lg_res_end.
+ * lg_res_write returns LG_OK, or with nothing written and the answer still
+ * going: LG_ERR_LIMIT when too much is queued (wait for on_drain), or
+ * LG_ERR_TOO_LARGE for a piece larger than the queue can ever hold (write
+ * smaller ones). Once the answer cannot be completed it returns
+ * LG_ERR_CLOSED (the client is gone or the stream failed) or
+ * LG_ERR_TOO_LARGE (more than the Content-Length promised: the answer is
+ * cut there); stop writing then. lg_res_end always ends the answer: LG_OK
+ * when it is whole; LG_ERR_CLOSED_EARLY when it is shorter than its
+ * Content-Length, LG_ERR_CLOSED when it was cut before — the connection
+ * then closes after what went out, and the client can tell (a chunked
+ * answer without its last chunk, fewer bytes than the length), so a short
+ * answer never looks whole. */
 int lg_res_start(lg_res *res, int status);
 int lg_res_write(lg_res *res, const void *data, size_t len);
 int lg_res_end(lg_res *res);
+/* Give up a started answer that cannot be completed (its source failed):
+ * no last chunk is sent, and the connection closes after what went out,
+ * so the client sees it cut. Ends the answer as lg_res_end does. */
+int lg_res_abandon(lg_res *res);
 /* Called when the queue has room again (or the client left: check
  * lg_res_write's answer). */
 void lg_res_on_drain(lg_res *res, void (*on_drain)(lg_res *res, void *user), void *user);

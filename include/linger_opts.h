@@ -74,6 +74,31 @@
 #define LG_MAX_PARAMS 8
 #endif
 
+/* The server's defaults for the head of a request (lg_server_config
+ * recv_buffer_bytes and max_headers, when left 0). On a hosted system they
+ * take what browsers send — a page with many cookies sends 8 KiB and more,
+ * and nginx takes 100 header lines — and a busy connection's buffer costs
+ * little there (an idle one holds none). A device keeps 4 KiB and 32
+ * lines: a connection's receive buffer is most of its RAM. */
+#if defined(__linux__) || defined(__APPLE__) || defined(__FreeBSD__) || defined(__NetBSD__) || \
+    defined(__OpenBSD__) || defined(_WIN32)
+#define LG__HOSTED_DEFAULTS 1
+#endif
+#ifndef LG_SERVER_DEFAULT_RECV_BUFFER
+#if defined(LG__HOSTED_DEFAULTS)
+#define LG_SERVER_DEFAULT_RECV_BUFFER 16384
+#else
+#define LG_SERVER_DEFAULT_RECV_BUFFER 4096
+#endif
+#endif
+#ifndef LG_SERVER_DEFAULT_MAX_HEADERS
+#if defined(LG__HOSTED_DEFAULTS)
+#define LG_SERVER_DEFAULT_MAX_HEADERS 100
+#else
+#define LG_SERVER_DEFAULT_MAX_HEADERS 32
+#endif
+#endif
+
 /* Addresses one server listens on. */
 #ifndef LG_MAX_LISTENERS
 #define LG_MAX_LISTENERS 4

@@ -31,6 +31,9 @@ extern const uint8_t lg_char_class[256];
 /* v in decimal into out (at most 20 bytes, no NUL); returns the length.
  * Without 64-bit division (http1_write.c says why). */
 size_t lg__format_dec(char *out, uint64_t v);
+/* 1*DIGIT, at most 2^63 - 1 (a Content-Length, RFC 9110 8.6): LG_OK and
+ * *out, or LG_ERR_CONTENT_LENGTH. */
+int lg__parse_dec(const char *p, size_t n, uint64_t *out);
 
 static inline int lg_is_token(char c) { return lg_char_class[(unsigned char)c] & LG_CC_TOKEN; }
 static inline int lg_is_host(char c) { return lg_char_class[(unsigned char)c] & LG_CC_HOST; }

@@ -56,6 +56,22 @@ size_t lg__format_dec(char *out, uint64_t v)
     return sizeof tmp - i;
 }
 
+int lg__parse_dec(const char *p, size_t n, uint64_t *out)
+{
+    uint64_t v = 0;
+    if (n == 0) return LG_ERR_CONTENT_LENGTH;
+    for (size_t i = 0; i < n; i++) {
+        unsigned d = (unsigned char)p[i] - '0';
+        if (d > 9) return LG_ERR_CONTENT_LENGTH;
+        /* 2^63 - 1, as the parser's Content-Length */
+        if (v > UINT64_C(922337203685477580) || (v == UINT64_C(922337203685477580) && d > 7))
+            return LG_ERR_CONTENT_LENGTH;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return LG_OK;
+}
+
 static void write_dec(lg_writer *w, uint64_t v)
 {
     char tmp[20];

@@ -18,14 +18,15 @@
 static const lg_server_config defaults = {
     .max_conns = 256,
     .full_policy = LG_FULL_WAIT,
-    .recv_buffer_bytes = 4096,
-    .max_headers = 32,
+    .recv_buffer_bytes = LG_SERVER_DEFAULT_RECV_BUFFER,
+    .max_headers = LG_SERVER_DEFAULT_MAX_HEADERS,
     .max_body_bytes = 1u << 20,
     .discard_body_bytes = 64u << 10,
     .header_timeout_ms = 10000,
     .body_timeout_ms = 30000,
     .idle_timeout_ms = 30000,
     .send_timeout_ms = 30000,
+    .max_requests_per_conn = 1000,
     .linger_timeout_ms = 5000,
     .linger_max_bytes = 16u << 20,
     .scratch_bytes = 1024,
@@ -53,7 +54,26 @@ static void fill_defaults(lg_server_config *cfg)
     DEF(linger_max_bytes);
     DEF(scratch_bytes);
     DEF(response_header_bytes);
+    DEF(max_requests_per_conn);
     if (cfg->recv_buffer_bytes < 256) cfg->recv_buffer_bytes = 256;
+    /* A few buffers' worth of answers may wait for a pipelining client:
+     * enough to keep its connection busy, little enough that a client
+     * which never reads costs this much and no more. */
+    if (!cfg->max_unsent_bytes) cfg->max_unsent_bytes = 4 * cfg->recv_buffer_bytes;
+}
+
+/* Every answer carries the Server line (and the Date line, 37 bytes, built
+ * once a second into head_lines): a name that cannot be written there
+ * would make every answer fail, so it is refused once, here. */
+static int server_name_ok(lg_server *srv)
+{
+    char lines[LG__HEAD_LINES_BYTES];
+    lg_writer w;
+    if (strlen(srv->cfg.server_name) > LG_MAX_SERVER_NAME) return 0;
+    lg_writer_init(&w, lines, sizeof lines);
+    lg_write_header(&w, "Date", "Sun, 06 Nov 1994 08:49:37 GMT");
+    if (srv->cfg.server_name[0]) lg_write_header(&w, "Server", srv->cfg.server_name);
+    return w.err == LG_OK;
 }
 
 /* --- static memory: the block lg_server_config.memory is cut into
@@ -141,9 +161,16 @@ lg_server *lg_server_new(lg_loop *loop, const lg_server_config *config)
     if (config) srv->cfg = *config;
     fill_defaults(&srv->cfg);
     if (!srv->cfg.server_name) srv->cfg.server_name = "linger";
+    if (!server_name_ok(srv)) {
+        lg_log(loop, LG_LOG_ERROR, "lg_server_new: server_name cannot be sent (CR, LF or "
+               "control characters, or longer than %u bytes)", (unsigned)LG_MAX_SERVER_NAME);
+        lg__free(srv, sizeof *srv);
+        return NULL;
+    }
     srv->stream_cfg.recv_buffer_bytes = srv->cfg.recv_buffer_bytes;
     srv->stream_cfg.linger_timeout_ms = srv->cfg.linger_timeout_ms;
     srv->stream_cfg.linger_max_bytes = srv->cfg.linger_max_bytes;
+    srv->stream_cfg.send_timeout_ms = srv->cfg.send_timeout_ms;
     /* A streamed answer is bounded by lg_res_write's LG_ERR_LIMIT; a
      * buffered one by what the handler handed over. */
     srv->stream_cfg.max_queued_bytes = 64u << 20;
@@ -230,19 +257,40 @@ static void pause_accepting(lg_server *srv, int pause)
         if (srv->listeners[i].io.fd >= 0) lg_io_set(&srv->listeners[i].io, pause ? 0 : LG_READABLE);
 }
 
-/* Full, and somebody waits: an idle keep-alive connection gives way (the
- * one idle longest), closed gracefully. Its client reconnects when it needs
- * to; the newcomer would otherwise wait for an idle timeout. */
-static void make_room(lg_listener *l)
+/* When a connection began to wait for its client: its deadline less the
+ * timeout it waits with (a newcomer's header timeout, a kept-alive one's
+ * idle timeout). */
+static uint32_t quiet_since(const lg_server *srv, const lg_conn *c)
 {
-    lg_server *srv = l->data;
+    return c->deadline - ((c->flags & CF_SERVED) ? srv->cfg.idle_timeout_ms
+                                                 : srv->cfg.header_timeout_ms);
+}
+
+/* A connection that may give way to a newcomer: between requests, with
+ * nothing buffered, queued or in hand — a kept-alive one, or one that has
+ * not sent a byte since it connected (a browser's speculative
+ * pre-connection, or a socket held open to starve a small device: with
+ * 4-8 connections those would otherwise hold every slot until their
+ * header timeout). */
+static int can_give_way(const lg_conn *c)
+{
+    return c->phase == PH_IDLE && !c->ex && !(c->flags & (CF_REJECTING | CF_HELD)) &&
+           !lg_stream_peek(&c->s).len && !lg_stream_queued(&c->s);
+}
+
+/* Full, and somebody waits: the connection quiet longest gives way, closed
+ * gracefully. Its client reconnects when it needs to; the newcomer would
+ * otherwise wait for an idle or header timeout. This runs after the round
+ * of events in which the newcomer was seen, so that a connection whose
+ * request came in the same round has read it and is no longer quiet. */
+static void make_room_now(lg_defer *d)
+{
+    lg_server *srv = LG_CONTAINER_OF(d, lg_server, room_defer);
+    if (srv->shutting_down || srv->nconns < srv->cfg.max_conns) return;
     lg_conn *oldest = NULL;
     for (lg_conn *c = srv->conns; c; c = c->next) {
-        /* Only a keep-alive connection between requests: not a newcomer
-         * whose first request has not been read yet. */
-        if (c->phase != PH_IDLE || !(c->flags & CF_SERVED) || c->ex) continue;
-        if (lg_stream_peek(&c->s).len || lg_stream_queued(&c->s)) continue;
-        if (!oldest || (int32_t)(c->deadline - oldest->deadline) < 0) oldest = c;
+        if (!can_give_way(c)) continue;
+        if (!oldest || (int32_t)(quiet_since(srv, c) - quiet_since(srv, oldest)) < 0) oldest = c;
     }
     if (oldest) {
         srv->stats.idle_recycled++;
@@ -252,6 +300,12 @@ static void make_room(lg_listener *l)
          * "Connection: close" (decide_keep_alive), freeing a slot. */
         srv->someone_waiting = 1;
     }
+}
+
+static void make_room(lg_listener *l)
+{
+    lg_server *srv = l->data;
+    lg_defer_call(srv->loop, &srv->room_defer, make_room_now);
 }
 
 static void hold_accepting(lg_server *srv, int hold)
@@ -353,15 +407,15 @@ static void on_accept(lg_listener *l, int fd, const lg_addr *peer)
     int rejecting = srv->nconns >= srv->cfg.max_conns;
     if (rejecting && (srv->cfg.full_policy != LG_FULL_REJECT || srv->nrejecting >= MAX_REJECTING)) {
         /* update_accepting stops accepts before this can happen. Should it
-         * anyway, the socket is fresh: close() sends FIN unless the client
-         * was already talking, which is the one case left. */
-        loop->net->close(loop->net_ctx, fd);
+         * anyway, there is no slot to linger with: read what came, FIN,
+         * close. */
+        lg_close_unserved(loop, fd);
         update_accepting(srv);
         return;
     }
     lg_conn *c = srv->free_conns; /* prepare_spare made sure of it */
     if (!c) {
-        loop->net->close(loop->net_ctx, fd);
+        lg_close_unserved(loop, fd);
         update_accepting(srv);
         return;
     }
@@ -434,6 +488,7 @@ void lg_server_free(lg_server *srv)
     if (!srv) return;
     for (uint8_t i = 0; i < srv->nlisteners; i++) lg_listener_close(&srv->listeners[i]);
     lg_timer_stop(&srv->shutdown_timer);
+    lg_defer_cancel(srv->loop, &srv->room_defer);
     if (srv->static_mem) {
         /* Nothing here was allocated; the buffers go back to their owner. */
         srv->free_conns = NULL;

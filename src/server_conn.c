@@ -93,6 +93,13 @@ static void resume(lg_conn *c)
     lg__stream_schedule_delivery(&c->s, 1);
 }
 
+/* The client has taken the answers that held its connection back. */
+static void release_held(lg_conn *c)
+{
+    c->flags &= (uint8_t)~CF_HELD;
+    resume(c);
+}
+
 void lg__conn_wake_waiting(lg_server *srv)
 {
     for (lg_conn *c = srv->conns; c; c = c->next) {
@@ -221,10 +228,11 @@ static void body_failed(lg_conn *c, int err)
 static int take_piece(lg_conn *c, lg_exchange *ex, lg_str d, size_t *pos)
 {
     lg_server *srv = srv_of(c);
-    if (ex->body_mode == BODY_DISCARD) {
-        if (ex->body_raw > srv->cfg.discard_body_bytes) return LG_ERR_BODY_TOO_LARGE;
-        return 0;
-    }
+    /* Discarding was decided with the answer's head (decide_keep_alive: a
+     * body by length whose rest fit discard_body_bytes then), and the head
+     * promised the client its connection: the rest is read to its end,
+     * whatever the whole body's size. */
+    if (ex->body_mode == BODY_DISCARD) return 0;
     if (ex->body_len > ex->body_limit) return LG_ERR_BODY_TOO_LARGE;
     if (ex->body_mode == BODY_STREAM) {
         if (ex->on_chunk) ex->on_chunk(&ex->req, LG_OK, d.ptr, d.len, ex->chunk_user);
@@ -282,12 +290,6 @@ static int pump_body(lg_conn *c)
         int rc = take_piece(c, ex, d, &pos);
         if (rc == 1) return 0;
         if (rc < 0) {
-            if (ex->body_mode == BODY_DISCARD) {
-                /* An unknown-length body outgrew the discard budget. */
-                srv->stats.closes_for_body++;
-                lg__conn_close(c);
-                return 0;
-            }
             body_failed(c, rc);
             return 1;
         }
@@ -301,6 +303,14 @@ static int pump_body(lg_conn *c)
         lg_ending end = lg_stream_ending(&c->s);
         if (end != LG_END_NONE) {
             body_failed(c, end == LG_END_RESET ? LG_ERR_RESET : LG_ERR_CLOSED_EARLY);
+            return 1;
+        }
+        /* The decoder needs more than the buffer can hold: a trailer
+         * section is taken whole, and bodies are cut from behind the head
+         * as they come, so only trailers (or a chunk line) can fill it.
+         * Waiting would end in 408 after the body timeout; say so now. */
+        if (lg_stream_peek(&c->s).len >= srv->cfg.recv_buffer_bytes) {
+            body_failed(c, LG_ERR_HEADERS_TOO_LARGE);
             return 1;
         }
         return 0; /* wait for more */
@@ -522,6 +532,23 @@ static void start_request(lg_conn *c)
     lg__conn_set_deadline(c, srv->cfg.body_timeout_ms);
 }
 
+/* A head that never parsed is not a request: the fields the parser filled
+ * before it stopped (a method, half a target) must not reach the access
+ * log or an error handler as if they were one. lg_req_error says why. */
+static void forget_partial_head(lg_exchange *ex)
+{
+    lg_head *h = &ex->head;
+    h->method.ptr = h->target.ptr = h->host.ptr = "";
+    h->method.len = h->target.len = h->host.len = 0;
+    h->num_headers = 0;
+    h->method_id = LG_METHOD_OTHER;
+    h->target_form = LG_TARGET_ORIGIN;
+    h->framing = LG_FRAMING_NONE;
+    h->flags = 0;
+    h->version_minor = 1;
+    ex->path = ex->path_raw = ex->query_raw = h->target;
+}
+
 /* Parse a head from the buffer. Returns 1 to keep processing. */
 static int read_head(lg_conn *c)
 {
@@ -550,6 +577,7 @@ static int read_head(lg_conn *c)
         ex->conn = c;
         ex->start_ms = now_of(c);
         c->ex = ex;
+        if (c->requests != UINT16_MAX) c->requests++;
     }
     if (c->phase == PH_IDLE) {
         c->phase = PH_HEAD;
@@ -568,6 +596,7 @@ static int read_head(lg_conn *c)
     if (n < 0) {
         /* Malformed: answer with the codec's status and close (after the
          * answer, the graceful close drains whatever else they send). */
+        forget_partial_head(ex);
         ex->error = n;
         c->flags |= CF_CLOSE_AFTER;
         c->phase = PH_HANDLER;
@@ -594,6 +623,18 @@ static void process(lg_conn *c)
         if (c->s.state != LG_STREAM_OPEN) return;
         switch (c->phase) {
         case PH_IDLE:
+            if (lg_stream_queued(&c->s) > srv_of(c)->cfg.max_unsent_bytes) {
+                /* Back-pressure: a client that pipelines and does not read
+                 * its answers gets no more of them until it takes these;
+                 * its requests wait in the kernel, and its connection costs
+                 * max_unsent_bytes (and one answer) at most. on_drain reads
+                 * on; the send timeout closes a client that never does. */
+                c->flags |= CF_HELD;
+                lg_stream_read_stop(&c->s);
+                return;
+            }
+            if (!read_head(c)) return;
+            break;
         case PH_HEAD:
             if (!read_head(c)) return;
             break;
@@ -650,6 +691,8 @@ static void on_data(lg_stream *s)
      * it (a file) must resume reading itself, so this flag goes first. */
     c->flags &= (uint8_t)~CF_IN_DATA;
     if (cork) lg_stream_uncork(s);
+    /* Held back, and the uncork sent it all: read on (next tick). */
+    if ((c->flags & CF_HELD) && !lg_stream_queued(s)) release_held(c);
     /* Answers given in process() were corked: only now is it known whether
      * one is still going out (watch the client reading it) or not (idle). */
     if (c->phase == PH_IDLE && s->state == LG_STREAM_OPEN)
@@ -661,6 +704,7 @@ static void on_drain(lg_stream *s)
 {
     lg_conn *c = s->data;
     if (c->phase == PH_IDLE) lg__conn_set_deadline(c, srv_of(c)->cfg.idle_timeout_ms);
+    if (c->flags & CF_HELD) release_held(c);
     lg__res_on_drain(c);
 }
 
@@ -687,7 +731,10 @@ static void on_timeout(lg_conn *c)
         return;
     }
     srv->stats.timeouts++;
-    if (queued) { /* the client stopped taking our answer */
+    if (queued) {
+        /* The client stopped taking our answer: the rest is dropped, and
+         * the graceful close need not wait another send timeout for it. */
+        lg_stream_fail_writes(&c->s, LG_ERR_TIMEOUT);
         lg__conn_close(c);
         return;
     }
@@ -700,7 +747,10 @@ static void on_timeout(lg_conn *c)
             /* A head that never completed is not a request: its half-parsed
              * fields must not reach after-hooks as one (lg_req_error says
              * why to an error handler). */
-            if (c->phase == PH_HEAD) c->ex->error = LG_ERR_TIMEOUT;
+            if (c->phase == PH_HEAD) {
+                forget_partial_head(c->ex);
+                c->ex->error = LG_ERR_TIMEOUT;
+            }
             lg__res_fail(c->ex, 408, LG_MSG("the request did not arrive in time"));
             return;
         }

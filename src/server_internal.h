@@ -67,6 +67,12 @@ typedef struct error_entry {
     void *user;
 } error_entry;
 
+/* The Date and Server lines every answer carries: "Date: " and 29 bytes
+ * (37 with CRLF), "Server: " and the name (10 more). A longer name is
+ * refused by lg_server_new rather than by every answer. */
+#define LG_MAX_SERVER_NAME 120u
+#define LG__HEAD_LINES_BYTES 192
+
 typedef struct lg_conn lg_conn;
 typedef struct lg_exchange lg_exchange;
 typedef struct static_mount static_mount;
@@ -90,6 +96,7 @@ struct lg_server {
     uint8_t static_mem;           /* lg_server_config.memory: no allocation after start */
     uint16_t nwaiting;            /* connections waiting for a request slot (CF_WAIT_SLOT) */
     uint32_t high_water;          /* a streamed answer may queue this much */
+    lg_defer room_defer;          /* make_room, once the round's input is read */
     lg_conn *conns;               /* every open connection */
     lg_conn *free_conns;          /* kept for reuse: no allocation per connection */
     lg_exchange *free_exchanges;  /* likewise per request */
@@ -106,7 +113,7 @@ struct lg_server {
     /* "Date: ...\r\nServer: ...\r\n" as every answer carries them, built
      * once a second (lg__server_head_lines), not once per answer. Without
      * a Date there is nothing to cache: the Server line is written as is. */
-    char head_lines[192];
+    char head_lines[LG__HEAD_LINES_BYTES];
     uint16_t head_lines_len;
     uint8_t head_lines_ok;        /* 0: not built yet, or a server_name the writer refused */
 #endif
@@ -130,6 +137,7 @@ enum {
 #define CF_PEER_DONE 0x08u    /* the client's input ended (EOF/reset) */
 #define CF_SERVED 0x10u       /* has answered a request: an idle one is keep-alive */
 #define CF_WAIT_SLOT 0x20u    /* static memory: has a request, waits for a request slot */
+#define CF_HELD 0x40u         /* back-pressure: not reading while answers wait to be taken */
 
 /* A connection's state, kept to 128 bytes on a 32-bit CPU (a device with
  * many connections pays this for each, idle or not). What it can find
@@ -146,6 +154,7 @@ struct lg_conn {
                                (the low 32 bits: compared for a change) */
     uint8_t phase;
     uint8_t flags;
+    uint16_t requests;      /* requests begun on this connection (saturating) */
 };
 #if UINTPTR_MAX == 0xffffffffu
 /* The promise in docs/footprint.md, kept by the compiler on every 32-bit
@@ -166,8 +175,10 @@ struct lg_res {
     uint8_t chunked;           /* streamed answer in chunks */
     uint8_t keep_alive;        /* decided when the head goes out */
     uint8_t no_body;           /* HEAD, 1xx, 204, 304 */
-    uint8_t has_length;        /* a handler set Content-Length for a stream */
-    uint8_t fill_scheduled;
+    uint8_t has_length;        /* the handler declared a Content-Length (length) */
+    uint8_t by_length;         /* a streamed answer framed by `length` (not chunked) */
+    uint8_t broken;            /* cannot be completed: the connection ends short */
+    uint64_t length;           /* the Content-Length declared or sent */
     uint64_t body_bytes;       /* body bytes written (for the access log) */
     char *hdr;                 /* headers added by the handler */
     uint16_t hdr_len, hdr_cap;

@@ -4,6 +4,16 @@
  * Whether the connection survives the answer is decided here, once, when
  * the head goes out (rule 3: an unread body beyond the discard budget means
  * "Connection: close").
+ *
+ * Every answer call either puts a whole, correctly framed answer on its way
+ * or fails, and a failed answer ends its connection: a request left without
+ * its answer on a connection that goes on would have the next answer read
+ * as its own. When nothing of the answer has gone out, the client is told
+ * 500 first (fail_answer); when part of it has, the connection closes after
+ * that part (break_answer) and the framing tells the client: a chunked
+ * answer without its last chunk, a Content-Length answer with fewer bytes.
+ * Content-Length is the server's to write: a handler may declare one (for
+ * a streamed answer, or HEAD), and exactly that many bytes are then sent.
  */
 #include <string.h>
 
@@ -51,16 +61,26 @@ int lg_res_header(lg_res *res, const char *name, const char *value)
 {
     if (res->state != RES_NONE) return LG_ERR_INVALID_ARG;
     size_t nlen = strlen(name);
-    /* Framing is the server's: a wrong Content-Length from a handler would
-     * desynchronise the connection. A stream may announce its length. */
+    /* Framing is the server's: Transfer-Encoding and Connection it writes
+     * itself. A Content-Length is taken as a promise (a streamed answer of
+     * known length is then not chunked; HEAD may tell a GET's length) and
+     * written by the server, once, with the bytes held to it. */
     if (name_is(name, nlen, "transfer-encoding") || name_is(name, nlen, "connection"))
         return LG_ERR_INVALID_ARG;
+    if (name_is(name, nlen, "content-length")) {
+        uint64_t v;
+        if (res->has_length) return LG_ERR_INVALID_ARG; /* one length per answer */
+        int rc = lg__parse_dec(value, strlen(value), &v);
+        if (rc) return rc;
+        res->has_length = 1;
+        res->length = v;
+        return LG_OK;
+    }
     lg_writer w;
     lg_writer_init(&w, res->hdr + res->hdr_len, res->hdr_cap - res->hdr_len);
     lg_write_header(&w, name, value);
     if (w.err) return w.err;
     res->hdr_len = (uint16_t)(res->hdr_len + w.len);
-    if (name_is(name, nlen, "content-length")) res->has_length = 1;
     return LG_OK;
 }
 
@@ -74,6 +94,24 @@ static int cookie_octets_ok(const char *v)
     return 1;
 }
 
+/* An attribute's value (RFC 6265 4.1.1 path-value, and Domain likewise):
+ * any CHAR but controls and ";", which would end it and start another
+ * attribute of the caller's data's choosing. */
+static int cookie_attr_ok(const char *v)
+{
+    for (; *v; v++) {
+        unsigned char c = (unsigned char)*v;
+        if (c < 0x20 || c == ';' || c >= 0x7f) return 0;
+    }
+    return 1;
+}
+
+static void put_attr(lg_writer *w, const char *name, const char *value)
+{
+    lg_write_bytes(w, name, strlen(name));
+    lg_write_bytes(w, value, strlen(value));
+}
+
 int lg_res_set_cookie(lg_res *res, const char *name, const char *value,
                       const lg_cookie_options *o)
 {
@@ -82,38 +120,28 @@ int lg_res_set_cookie(lg_res *res, const char *name, const char *value,
     if (!cookie_octets_ok(value) || !*name) return LG_ERR_HEADER_VALUE;
     for (const char *p = name; *p; p++)
         if (*p <= 0x20 || *p >= 0x7f || strchr("()<>@,;:\\\"/[]?={}", *p)) return LG_ERR_HEADER_NAME;
+    if (o && ((o->path && !cookie_attr_ok(o->path)) || (o->domain && !cookie_attr_ok(o->domain))))
+        return LG_ERR_HEADER_VALUE;
+    /* SameSite takes three values (RFC 6265bis 4.1.2.7); anything else a
+     * browser would ignore, or it is somebody's attempt at an attribute. */
+    if (o && o->same_site && strcmp(o->same_site, "Strict") && strcmp(o->same_site, "Lax") &&
+        strcmp(o->same_site, "None"))
+        return LG_ERR_INVALID_ARG;
     lg_writer_init(&w, buf, sizeof buf - 1);
     lg_write_bytes(&w, name, strlen(name));
     lg_write_bytes(&w, "=", 1);
     lg_write_bytes(&w, value, strlen(value));
     if (o) {
-        if (o->path) {
-            lg_write_bytes(&w, "; Path=", 7);
-            lg_write_bytes(&w, o->path, strlen(o->path));
-        }
-        if (o->domain) {
-            lg_write_bytes(&w, "; Domain=", 9);
-            lg_write_bytes(&w, o->domain, strlen(o->domain));
-        }
+        if (o->path) put_attr(&w, "; Path=", o->path);
+        if (o->domain) put_attr(&w, "; Domain=", o->domain);
         if (o->max_age) {
-            char num[24];
-            int64_t v = o->max_age < 0 ? 0 : o->max_age;
-            int n = 0;
-            char tmp[24];
-            do {
-                tmp[n++] = (char)('0' + v % 10);
-                v /= 10;
-            } while (v);
-            for (int i = 0; i < n; i++) num[i] = tmp[n - 1 - i];
+            char num[20];
             lg_write_bytes(&w, "; Max-Age=", 10);
-            lg_write_bytes(&w, num, (size_t)n);
+            lg_write_bytes(&w, num, lg__format_dec(num, o->max_age < 0 ? 0 : (uint64_t)o->max_age));
         }
         if (o->http_only) lg_write_bytes(&w, "; HttpOnly", 10);
         if (o->secure) lg_write_bytes(&w, "; Secure", 8);
-        if (o->same_site) {
-            lg_write_bytes(&w, "; SameSite=", 11);
-            lg_write_bytes(&w, o->same_site, strlen(o->same_site));
-        }
+        if (o->same_site) put_attr(&w, "; SameSite=", o->same_site);
     }
     if (w.err) return w.err;
     buf[w.len] = 0;
@@ -128,6 +156,11 @@ static int decide_keep_alive(const lg_exchange *ex)
     const lg_server *srv = ex->srv;
     if (!(ex->head.flags & LG_HEAD_KEEP_ALIVE) || ex->error) return 0;
     if ((c->flags & (CF_CLOSE_AFTER | CF_PEER_DONE)) || srv->shutting_down) return 0;
+    /* nginx's keepalive_requests: one client does not keep its slot for
+     * ever (UINT16_MAX: no limit). */
+    if (c->requests >= srv->cfg.max_requests_per_conn &&
+        srv->cfg.max_requests_per_conn != UINT16_MAX)
+        return 0;
     /* Full, and a newcomer waits: this connection makes room after this
      * answer rather than sit idle on the slot. */
     if (srv->someone_waiting) return 0;
@@ -167,22 +200,37 @@ static char *put_lit(char *p, const char *lit, size_t n)
 }
 #define PUT(p, lit) put_lit((p), (lit), sizeof(lit) - 1)
 
+/* Bodiless answers (RFC 9110 6.4.1): to HEAD, 1xx, 204 and 304. */
+static int bodiless(const lg_exchange *ex, int status)
+{
+    return ex->head.method_id == LG_METHOD_HEAD || status < 200 || status == 204 || status == 304;
+}
+
+/* A final status: three digits, 2xx to 5xx (RFC 9110 15). A 1xx is not
+ * an answer, and anything else would be written as garbage or refused by
+ * the client after its head went out. */
+static int final_status(int status)
+{
+    return status >= 200 && status <= 599;
+}
+
 /* Write the head (and body parts) of an answer. Only the handler's headers
  * need checking (lg_res_header did): the status line, Date and Server (built
- * once a second) and the framing lines are the server's own, so they are
- * copied, not written field by field through an lg_writer. */
+ * once a second, checked at lg_server_new) and the framing lines are the
+ * server's own, so they are copied, not written field by field through an
+ * lg_writer. Returns the stream's answer: LG_OK, or an error after which
+ * nothing of this answer went out (LG_ERR_LIMIT) or the stream failed. */
 static int send_head(lg_res *res, int status, int framing, uint64_t length, const lg_str *body,
                      size_t nbody)
 {
     lg_exchange *ex = res->ex;
     lg_conn *c = ex->conn;
     lg_server *srv = ex->srv;
-    char pre[256], post[96];
+    char pre[64 + LG__HEAD_LINES_BYTES], post[96];
     size_t pre_len;
 
     res->status = (uint16_t)status;
-    res->no_body = ex->head.method_id == LG_METHOD_HEAD || status < 200 || status == 204 ||
-                   status == 304;
+    res->no_body = (uint8_t)bodiless(ex, status);
     res->keep_alive = (uint8_t)decide_keep_alive(ex);
     if (framing == FRAME_CLOSE) res->keep_alive = 0;
 
@@ -192,7 +240,7 @@ static int send_head(lg_res *res, int status, int framing, uint64_t length, cons
         lg_writer a;
         lg_writer_init(&a, pre, sizeof pre);
         lg_write_status_line(&a, 1, status, NULL);
-        if (a.err) return LG_ERR_BUFFER_TOO_SMALL;
+        if (a.err) return LG_ERR_INVALID_ARG;
         pre_len = a.len;
     }
     int lines_len = lg__server_head_lines(srv, pre + pre_len, sizeof pre - pre_len);
@@ -201,7 +249,7 @@ static int send_head(lg_res *res, int status, int framing, uint64_t length, cons
 
     char *p = post; /* at most 16 + 20 + 2 + 24 + 2 bytes */
     if (status >= 200 && status != 204 && status != 304) {
-        if (framing == FRAME_LENGTH && !res->has_length) {
+        if (framing == FRAME_LENGTH) {
             p = PUT(p, "Content-Length: ");
             p += lg__format_dec(p, length);
             p = PUT(p, "\r\n");
@@ -239,16 +287,62 @@ static void answered(lg_res *res)
     lg__conn_answer_done(ex->conn);
 }
 
+/* The answer asked for cannot be sent, and nothing of it went out (an
+ * invalid status, a length that does not match, a body the queue cannot
+ * take): the client is told 500 instead, and the connection closes after
+ * it. If the stream has failed, even the 500 cannot go: the close is all.
+ * The request is answered either way. Returns err. */
+static int fail_answer(lg_res *res, int err)
+{
+    lg_exchange *ex = res->ex;
+    static const char body[] = "500 Internal Server Error: the answer could not be sent\n";
+    ex->conn->flags |= CF_CLOSE_AFTER;
+    lg_log(ex->srv->loop, LG_LOG_ERROR, "an answer could not be sent (%s): 500 instead",
+           lg_err_name(err));
+    res->hdr_len = 0; /* the handler's headers were for its own answer */
+    res->has_length = 0;
+    lg_str part = { body, sizeof body - 1 };
+    send_head(res, 500, FRAME_LENGTH, part.len, &part, 1);
+    res->body_bytes = res->no_body ? 0 : part.len;
+    answered(res);
+    return err;
+}
+
+/* Part of a streamed answer has gone out and the rest cannot follow: the
+ * connection closes after that part, without a last chunk, so that the
+ * client sees the answer cut rather than whole and short. lg_res_end
+ * still ends it. Returns err. */
+static int break_answer(lg_res *res, int err)
+{
+    lg_conn *c = conn_of(res);
+    res->broken = 1;
+    res->fill = NULL;
+    if (c) {
+        c->flags |= CF_CLOSE_AFTER;
+        lg__conn_close(c);
+    }
+    return err;
+}
+
 int lg_res_send(lg_res *res, int status, const void *body, size_t len)
 {
     int rc = check_answerable(res);
     if (rc) return rc;
     run_after_hooks(res);
+    if (!final_status(status)) return fail_answer(res, LG_ERR_INVALID_ARG);
+    uint64_t length = len;
+    if (res->has_length && res->length != len) {
+        /* A bodiless answer may tell the length a GET would get (RFC 9110
+         * 8.6); any other answer must be as long as it says. */
+        if (len || !bodiless(res->ex, status)) return fail_answer(res, LG_ERR_INVALID_ARG);
+        length = res->length;
+    }
     lg_str part = { body, len };
-    rc = send_head(res, status, FRAME_LENGTH, len, &part, 1);
+    rc = send_head(res, status, FRAME_LENGTH, length, &part, 1);
+    if (rc) return fail_answer(res, rc);
     res->body_bytes = res->no_body ? 0 : len;
     answered(res);
-    return rc == LG_ERR_BUFFER_TOO_SMALL ? rc : LG_OK;
+    return LG_OK;
 }
 
 int lg_res_send_str(lg_res *res, int status, const char *text)
@@ -258,10 +352,12 @@ int lg_res_send_str(lg_res *res, int status, const char *text)
 
 int lg_res_redirect(lg_res *res, int status, const char *location)
 {
+    if (res->state == RES_NONE && !conn_of(res)) return zombie_done(res);
+    if (res->state != RES_NONE) return LG_ERR_INVALID_ARG;
     if (status != 301 && status != 302 && status != 303 && status != 307 && status != 308)
-        return LG_ERR_INVALID_ARG;
+        return fail_answer(res, LG_ERR_INVALID_ARG);
     int rc = lg_res_header(res, "Location", location);
-    if (rc) return rc;
+    if (rc) return fail_answer(res, rc);
     lg_res_header(res, "Content-Type", "text/plain; charset=utf-8");
     char body[256];
     size_t n = strlen(location);
@@ -279,10 +375,11 @@ static int send_default_error(lg_res *res, int status, const char *message)
     char body[256];
     lg_writer w;
     lg_writer_init(&w, body, sizeof body);
-    char num[4] = { (char)('0' + status / 100), (char)('0' + status / 10 % 10),
-                    (char)('0' + status % 10), 0 };
-    lg_write_bytes(&w, num, 3);
-    lg_write_bytes(&w, " ", 1);
+    if (final_status(status)) {
+        char num[20];
+        lg_write_bytes(&w, num, lg__format_dec(num, (uint64_t)status));
+        lg_write_bytes(&w, " ", 1);
+    }
     const char *reason = lg_status_reason(status);
     lg_write_bytes(&w, reason, strlen(reason));
     if (message && *message) {
@@ -366,11 +463,9 @@ static void file_fill(lg_res *res, void *user)
             n = read(res->file_fd, piece, want);
         } while (n < 0 && errno == EINTR);
         if (n <= 0) {
-            /* The file ended early or failed: the answer cannot be
-             * completed, so the connection ends after what went out (the
-             * client sees fewer bytes than Content-Length, never a short
-             * body that looks whole). */
-            if (c) c->flags |= CF_CLOSE_AFTER;
+            /* The file ended early or failed: lg_res_end finds the answer
+             * short of its Content-Length and closes the connection after
+             * what went out, so the client sees it cut. */
             done = 1;
         } else if (lg_res_write(res, piece, (size_t)n) != LG_OK) {
             done = 1; /* the client is gone */
@@ -397,11 +492,19 @@ int lg_res_send_fd(lg_res *res, int status, int fd, uint64_t offset, uint64_t le
         return lg_res_error(res, 500, LG_MSG("cannot read the file"));
     }
     run_after_hooks(res);
+    if (!final_status(status) || (res->has_length && res->length != len)) {
+        close_file(res);
+        return fail_answer(res, LG_ERR_INVALID_ARG);
+    }
     rc = send_head(res, status, FRAME_LENGTH, len, NULL, 0);
-    if (rc || res->no_body || len == 0) {
+    if (rc) {
+        close_file(res);
+        return fail_answer(res, rc);
+    }
+    if (res->no_body || len == 0) {
         close_file(res);
         answered(res);
-        return rc == LG_ERR_BUFFER_TOO_SMALL ? rc : LG_OK;
+        return LG_OK;
     }
     res->body_bytes = len;
     res->state = RES_STARTED;
@@ -410,6 +513,8 @@ int lg_res_send_fd(lg_res *res, int status, int fd, uint64_t offset, uint64_t le
     res->file_req.data = res;
     if (by_read) {
         res->body_bytes = 0; /* lg_res_write counts */
+        res->by_length = 1;  /* and holds the pieces to len */
+        res->length = len;
         res->file_req.len = len;
         res->fill = file_fill;
         res->fill_user = NULL;
@@ -419,9 +524,10 @@ int lg_res_send_fd(lg_res *res, int status, int fd, uint64_t offset, uint64_t le
     }
     rc = lg_stream_sendfile(&c->s, &res->file_req, fd, offset, len, file_sent);
     if (rc) {
-        /* no sendfile on this platform, or the stream failed */
+        /* The head went out, the body cannot follow (the stream failed):
+         * the connection ends short of the Content-Length it announced. */
         close_file(res);
-        c->flags |= CF_CLOSE_AFTER;
+        break_answer(res, rc);
         answered(res);
         return rc;
     }
@@ -450,29 +556,38 @@ int lg_res_start(lg_res *res, int status)
     int rc = check_answerable(res);
     if (rc) return rc;
     run_after_hooks(res);
+    if (!final_status(status)) return fail_answer(res, LG_ERR_INVALID_ARG);
     lg_exchange *ex = res->ex;
     /* No chunking for HTTP/1.0: the end is the connection's end. */
     int framing = res->has_length ? FRAME_LENGTH : ex->head.version_minor ? FRAME_CHUNKED : FRAME_CLOSE;
-    rc = send_head(res, status, framing, 0, NULL, 0);
+    rc = send_head(res, status, framing, res->length, NULL, 0);
+    if (rc) return fail_answer(res, rc);
     res->chunked = framing == FRAME_CHUNKED && !res->no_body;
+    res->by_length = framing == FRAME_LENGTH;
     res->state = RES_STARTED;
     lg_conn *c = conn_of(res);
     if (c->phase != PH_CLOSING) {
         c->phase = PH_SENDING;
         lg__conn_set_deadline(c, ex->srv->cfg.send_timeout_ms);
     }
-    return rc == LG_ERR_BUFFER_TOO_SMALL ? rc : LG_OK;
+    return LG_OK;
 }
 
 int lg_res_write(lg_res *res, const void *data, size_t len)
 {
     if (res->state != RES_STARTED) return LG_ERR_INVALID_ARG;
     lg_conn *c = conn_of(res);
-    if (!c || c->s.state != LG_STREAM_OPEN) return LG_ERR_CLOSED;
+    if (!c || res->broken || c->s.state != LG_STREAM_OPEN) return LG_ERR_CLOSED;
     if (len == 0) return LG_OK;
+    /* More than the Content-Length promised would be read as the start of
+     * the next answer: the answer is cut here instead. */
+    if (res->by_length && !res->no_body && len > res->length - res->body_bytes)
+        return break_answer(res, LG_ERR_TOO_LARGE);
     if (lg_stream_queued(&c->s) > res->ex->srv->high_water) return LG_ERR_LIMIT;
-    res->body_bytes += len;
-    if (res->no_body) return LG_OK;
+    if (res->no_body) {
+        res->body_bytes += len;
+        return LG_OK;
+    }
     int rc;
     if (res->chunked) {
         char line[24];
@@ -484,8 +599,13 @@ int lg_res_write(lg_res *res, const void *data, size_t len)
     } else {
         rc = lg_stream_write(&c->s, data, len);
     }
-    if (rc == LG_OK) lg__conn_set_deadline(c, res->ex->srv->cfg.send_timeout_ms);
-    return rc == LG_OK ? LG_OK : LG_ERR_CLOSED;
+    /* Nothing was written: wait for on_drain, or (with an empty queue) the
+     * piece is larger than the queue can ever hold — write smaller ones. */
+    if (rc == LG_ERR_LIMIT) return lg_stream_queued(&c->s) ? LG_ERR_LIMIT : LG_ERR_TOO_LARGE;
+    if (rc) return break_answer(res, LG_ERR_CLOSED); /* the stream failed */
+    res->body_bytes += len;
+    lg__conn_set_deadline(c, res->ex->srv->cfg.send_timeout_ms);
+    return LG_OK;
 }
 
 int lg_res_end(lg_res *res)
@@ -493,11 +613,25 @@ int lg_res_end(lg_res *res)
     if (res->state != RES_STARTED) return LG_ERR_INVALID_ARG;
     lg_conn *c = conn_of(res);
     res->fill = NULL;
-    if (!c) {
-        zombie_done(res);
-        return LG_OK;
+    if (!c) return zombie_done(res);
+    int rc = LG_OK;
+    if (res->broken || c->s.state != LG_STREAM_OPEN) {
+        rc = LG_ERR_CLOSED;
+    } else if (res->by_length && !res->no_body && res->body_bytes != res->length) {
+        rc = break_answer(res, LG_ERR_CLOSED_EARLY); /* fewer bytes than promised */
+    } else if (res->chunked && lg_stream_write(&c->s, "0\r\n\r\n", 5) != LG_OK) {
+        rc = break_answer(res, LG_ERR_CLOSED);
     }
-    if (res->chunked && c->s.state == LG_STREAM_OPEN) lg_stream_write(&c->s, "0\r\n\r\n", 5);
+    answered(res);
+    return rc;
+}
+
+int lg_res_abandon(lg_res *res)
+{
+    if (res->state != RES_STARTED) return LG_ERR_INVALID_ARG;
+    res->fill = NULL;
+    if (!conn_of(res)) return zombie_done(res);
+    break_answer(res, LG_OK);
     answered(res);
     return LG_OK;
 }

@@ -15,6 +15,12 @@
  * by abort(). That is rule 3: closing with unread input is what makes a TCP
  * stack send RST and lose the response the peer was about to read.
  *
+ * The two waits are bounded apart: FLUSHING by the peer's progress (it must
+ * take some of the queue every send_timeout_ms, or the rest is dropped),
+ * DRAINING by the linger time and byte budget, counted from when the queue
+ * has gone. A big last answer to a slow reader is never cut by the linger
+ * time meant for the input that follows it.
+ *
  * Reads end with a cause (rule 2): EOF, or a reset after whatever data came
  * before it, which stays buffered for the owner to use.
  */
@@ -28,6 +34,7 @@ static const lg_stream_config default_config = {
     .max_queued_bytes = 1u << 20,
     .linger_timeout_ms = 5000,
     .linger_max_bytes = 16u << 20,
+    .send_timeout_ms = 30000,
     .keep_idle_buffer = 0,
 };
 
@@ -202,11 +209,30 @@ static void finish_close(lg_stream *s, int abort)
     lg_defer_call(loop, &s->deferred, deferred_close_cb);
 }
 
-static void linger_expired(lg_timer *t)
+/* The closing stream's one timer: while FLUSHING it watches the peer take
+ * the queue (s->discarded holds the queue's length, low 32 bits, as of the
+ * last look: the queue only shrinks once closing, so "unchanged" means
+ * "nothing taken"); while DRAINING it is the linger time, which starts
+ * only once the answer has gone. A slow reader keeps its whole answer as
+ * long as it keeps taking bytes. */
+static void close_timer_fired(lg_timer *t)
 {
     lg_stream *s = LG_CONTAINER_OF(t, lg_stream, linger);
-    loop_of(s)->stats.linger_timeouts++;
-    lg_log(loop_of(s), LG_LOG_INFO, "fd %d: no EOF within the linger time, closing", s->io.fd);
+    lg_loop *loop = loop_of(s);
+    if (s->state == LG_STREAM_FLUSHING) {
+        if ((uint32_t)s->queued != s->discarded) {
+            s->discarded = (uint32_t)s->queued;
+            lg_timer_start(t, CFG(s, send_timeout_ms), 0);
+            return;
+        }
+        loop->stats.send_timeouts++;
+        lg_log(loop, LG_LOG_INFO, "fd %d: peer took nothing for %u ms while closing; dropping "
+               "what is queued", s->io.fd, (unsigned)CFG(s, send_timeout_ms));
+        lg_stream_fail_writes(s, LG_ERR_TIMEOUT); /* and on to DRAINING */
+        return;
+    }
+    loop->stats.linger_timeouts++;
+    lg_log(loop, LG_LOG_INFO, "fd %d: no EOF within the linger time, closing", s->io.fd);
     finish_close(s, 0);
 }
 
@@ -233,6 +259,8 @@ static void start_draining(lg_stream *s)
         return;
     }
     s->state = LG_STREAM_DRAINING;
+    s->discarded = 0; /* was the flush's progress mark */
+    lg_timer_start(&s->linger, CFG(s, linger_timeout_ms), 0);
     if (s->rbuf) {
         discard(s, s->rend - s->rstart);
         s->rstart = s->rend = 0;
@@ -288,8 +316,12 @@ void lg_stream_close(lg_stream *s)
         if (s->state != LG_STREAM_FLUSHING) return;
     }
     s->cork = 0;
-    s->linger.cb = linger_expired; /* back from the owner (lg__stream_timer) */
-    lg_timer_start(&s->linger, CFG(s, linger_timeout_ms), 0);
+    s->linger.cb = close_timer_fired; /* back from the owner (lg__stream_timer) */
+    lg_timer_stop(&s->linger);
+    if (s->wq_head && !(s->flags & LG_SF_WRITE_FAILED)) {
+        s->discarded = (uint32_t)s->queued;
+        lg_timer_start(&s->linger, CFG(s, send_timeout_ms), 0);
+    }
     if (!s->wq_head || (s->flags & LG_SF_WRITE_FAILED)) {
         start_draining(s);
     } else if (!(s->flags & LG_SF_FLUSHING)) {
@@ -311,6 +343,24 @@ void lg_stream_abort(lg_stream *s)
     loop->stats.aborts++;
     lg_log(loop, LG_LOG_WARN, "fd %d: aborted (RST sent to the peer)", s->io.fd);
     finish_close(s, 1);
+}
+
+/* A socket nobody will serve (no memory for a stream, a limit reached at
+ * accept): rule 3 as far as it can go without memory. What the client has
+ * already sent is read and dropped and FIN goes out before the close, so a
+ * client that sent its request at once sees an EOF, not a reset. What
+ * arrives after this returns meets a closed socket (and is answered with
+ * RST by the kernel): with nothing allocated for it, the socket cannot be
+ * watched until the client's EOF. */
+void lg_close_unserved(lg_loop *loop, int fd)
+{
+    char scratch[512];
+    for (int i = 0; i < 16; i++) {
+        long n = loop->net->recv(loop->net_ctx, fd, scratch, sizeof scratch);
+        if (n <= 0) break; /* EAGAIN (all read), EOF or an error */
+    }
+    loop->net->shutdown_write(loop->net_ctx, fd);
+    loop->net->close(loop->net_ctx, fd);
 }
 
 /* ---------------------------------------------------------------------------
@@ -403,6 +453,17 @@ static int queue_copy(lg_stream *s, const char *p, size_t n)
         n -= take;
     }
     return LG_OK;
+}
+
+void lg_stream_fail_writes(lg_stream *s, int err)
+{
+    if (s->state != LG_STREAM_OPEN && s->state != LG_STREAM_FLUSHING) return;
+    if (s->flags & LG_SF_WRITE_FAILED) return;
+    if (!s->error) s->error = (int16_t)err;
+    s->flags |= LG_SF_WRITE_FAILED;
+    fail_queue(s, err);
+    if (s->state == LG_STREAM_FLUSHING) start_draining(s);
+    else update_events(s);
 }
 
 static void write_failed(lg_stream *s, int err)
@@ -758,7 +819,7 @@ int lg_stream_open(lg_loop *loop, lg_stream *s, int fd, const lg_stream_config *
 {
     memset(s, 0, sizeof *s);
     lg_io_init(loop, &s->io, fd, on_io);
-    lg_timer_init(loop, &s->linger, linger_expired);
+    lg_timer_init(loop, &s->linger, close_timer_fired);
     s->config = config ? config : &default_config;
     s->cbs = cbs;
     s->data = data;
@@ -766,8 +827,8 @@ int lg_stream_open(lg_loop *loop, lg_stream *s, int fd, const lg_stream_config *
     s->flags = LG_SF_READING;
     update_events(s);
     if (s->error) {
-        loop->net->close(loop->net_ctx, fd);
         s->state = LG_STREAM_CLOSED;
+        lg_close_unserved(loop, fd);
         return s->error;
     }
     return LG_OK;

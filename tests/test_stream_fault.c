@@ -332,20 +332,89 @@ static void test_linger_timeout_silent_peer(void)
     wenv_close(&e);
 }
 
-static void test_linger_timeout_peer_not_reading(void)
+/* A peer that stops reading while the stream closes: after send_timeout_ms
+ * without taking a byte, what is queued is dropped, and the close goes on
+ * as usual — FIN, then the drain (here the peer answers the FIN). */
+static void test_send_timeout_peer_not_reading(void)
 {
     wenv e;
     fault_sock script = { 0 };
     script.out_stall_at = 100;
     script.in_end = FAULT_EOF_AFTER_FIN;
-    wenv_open(&e, &script, NULL);
+    lg_stream_config cfg = { 0 };
+    cfg.send_timeout_ms = 700;
+    cfg.linger_timeout_ms = 50;
+    wenv_open(&e, &script, &cfg);
     CHECK_EQ_INT(lg_stream_write(&e.c.s, pattern, 1000), LG_OK);
     CHECK_EQ_INT(lg_stream_queued(&e.c.s), 900);
+    uint64_t t0 = e.fn.now_ms;
     lg_stream_close(&e.c.s);
     CHECK(fault_run(e.loop, 1000) > 0);
     CHECK_EQ_INT(e.c.closes, 1);
-    CHECK_EQ_INT(wenv_sock(&e)->fin_sent, 0); /* never got that far */
-    CHECK_EQ_INT(lg_loop_get_stats(e.loop)->linger_timeouts, 1);
+    CHECK(e.fn.now_ms - t0 >= 700);           /* the send timeout, not the linger time */
+    CHECK_EQ_INT(wenv_sock(&e)->out_len, 100);
+    CHECK_EQ_INT(wenv_sock(&e)->fin_sent, 1);
+    CHECK_EQ_INT(lg_loop_get_stats(e.loop)->send_timeouts, 1);
+    CHECK_EQ_INT(lg_loop_get_stats(e.loop)->linger_timeouts, 0);
+    CHECK_EQ_INT(lg_loop_get_stats(e.loop)->graceful_closes, 1);
+    wenv_close(&e);
+}
+
+/* A slow reader of a big last answer: the linger time (50 ms) bounds the
+ * wait for its EOF after the answer, not the answer itself, which takes
+ * 10 s at 100 bytes per ms and arrives whole (the flush is bounded only by
+ * progress). Cut at 50 ms without that. */
+static void test_slow_reader_keeps_last_answer(void)
+{
+    static char big[1000000];
+    for (size_t i = 0; i < sizeof big; i++) big[i] = (char)(i % 251);
+    wenv e;
+    fault_sock script = { 0 };
+    script.out_per_ms = 100;
+    script.in_end = FAULT_EOF_AFTER_FIN;
+    lg_stream_config cfg = { 0 };
+    cfg.send_timeout_ms = 200;
+    cfg.linger_timeout_ms = 50;
+    wenv_open(&e, &script, &cfg);
+    CHECK_EQ_INT(lg_stream_write(&e.c.s, big, sizeof big), LG_OK);
+    uint64_t t0 = e.fn.now_ms;
+    lg_stream_close(&e.c.s);
+    CHECK(fault_run(e.loop, 100000) > 0);
+    fault_sock *k = wenv_sock(&e);
+    CHECK_EQ_INT(e.c.closes, 1);
+    CHECK_EQ_INT(k->out_len, sizeof big);
+    CHECK(k->out_len == sizeof big && memcmp(k->out, big, sizeof big) == 0);
+    CHECK_EQ_INT(k->fin_sent, 1);
+    CHECK_EQ_INT(k->fin_at, sizeof big);
+    CHECK(e.fn.now_ms - t0 >= 9000);
+    CHECK_EQ_INT(lg_loop_get_stats(e.loop)->send_timeouts, 0);
+    CHECK_EQ_INT(lg_loop_get_stats(e.loop)->linger_timeouts, 0);
+    CHECK_EQ_INT(lg_loop_get_stats(e.loop)->graceful_closes, 1);
+    wenv_close(&e);
+}
+
+/* lg_stream_fail_writes: the queue goes at once (a write request learns
+ * the error), later writes fail with it, and a close need not wait. */
+static void test_fail_writes(void)
+{
+    wenv e;
+    fault_sock script = { 0 };
+    script.out_stall_at = 10;
+    script.in_end = FAULT_EOF_AFTER_FIN;
+    wenv_open(&e, &script, NULL);
+    CHECK_EQ_INT(lg_stream_write(&e.c.s, pattern, 100), LG_OK);
+    CHECK_EQ_INT(lg_stream_queued(&e.c.s), 90);
+    lg_stream_fail_writes(&e.c.s, LG_ERR_TIMEOUT);
+    CHECK_EQ_INT(lg_stream_queued(&e.c.s), 0);
+    CHECK_EQ_INT(lg_stream_write(&e.c.s, "x", 1), LG_ERR_TIMEOUT);
+    CHECK_EQ_INT(lg_stream_error(&e.c.s), LG_ERR_TIMEOUT);
+    uint64_t t0 = e.fn.now_ms;
+    lg_stream_close(&e.c.s);
+    CHECK(fault_run(e.loop, 1000) > 0);
+    CHECK_EQ_INT(e.c.closes, 1);
+    CHECK(e.fn.now_ms - t0 < 100);
+    CHECK_EQ_INT(wenv_sock(&e)->fin_sent, 1);
+    CHECK_EQ_INT(lg_loop_get_stats(e.loop)->graceful_closes, 1);
     wenv_close(&e);
 }
 
@@ -579,7 +648,9 @@ int main(void)
     test_close_with_unread_input();
     test_read_before_fin();
     test_linger_timeout_silent_peer();
-    test_linger_timeout_peer_not_reading();
+    test_send_timeout_peer_not_reading();
+    test_slow_reader_keeps_last_answer();
+    test_fail_writes();
     test_linger_budget();
     test_write_error_every_offset_reading_goes_on();
     test_eof_after_failed_send_is_a_reset();

@@ -108,6 +108,14 @@ static long f_recv(void *ctx, int fd, void *buf, size_t len)
     }
 }
 
+/* A slow reader's credit: bytes it would take now (at most a second's). */
+static size_t out_credit(const fault_net *fn, const fault_sock *k)
+{
+    uint64_t ms = fn->now_ms - k->out_ms;
+    if (ms > 1000) ms = 1000;
+    return (size_t)ms * k->out_per_ms;
+}
+
 static long f_send(void *ctx, int fd, const lg_str *parts, size_t n)
 {
     fault_sock *k = sock_of(ctx, fd);
@@ -126,6 +134,14 @@ static long f_send(void *ctx, int fd, const lg_str *parts, size_t n)
     k->out_again_pending = k->out_again;
     size_t take = total;
     if (k->out_piece && take > k->out_piece) take = k->out_piece;
+    if (k->out_per_ms) {
+        fault_net *fn = ctx;
+        if (!k->out_ms) k->out_ms = fn->now_ms - 1; /* a first millisecond's worth */
+        size_t credit = out_credit(fn, k);
+        if (!credit) return LG_ERR_AGAIN;
+        if (take > credit) take = credit;
+        k->out_ms = fn->now_ms - (uint64_t)((credit - take) / k->out_per_ms);
+    }
     if (k->out_fail_err && k->out_len + take > k->out_fail_at) take = k->out_fail_at - k->out_len;
     if (k->out_stall_at && k->out_len + take > k->out_stall_at) take = k->out_stall_at - k->out_len;
     if (k->out_len + take > k->out_cap) {
@@ -298,7 +314,7 @@ static int fb_wait(lg_loop *loop, int timeout_ms)
     fault_net *fn = loop->net_ctx;
     unsigned ready[FAULT_MAX_SOCKS];
     lg_io *who[FAULT_MAX_SOCKS];
-    int count = 0;
+    int count = 0, slow_wait = 0;
     for (int i = 0; i < FAULT_MAX_SOCKS; i++) {
         lg_io *io = fn->ios[i];
         fault_sock *k = &fn->socks[i];
@@ -315,8 +331,10 @@ static int fb_wait(lg_loop *loop, int timeout_ms)
         }
         if ((io->events & LG_READABLE) && input_pending(k)) ev |= LG_READABLE;
         if ((io->events & LG_WRITABLE) && !k->connect_pending &&
-            !(k->out_stall_at && k->out_len >= k->out_stall_at))
-            ev |= LG_WRITABLE;
+            !(k->out_stall_at && k->out_len >= k->out_stall_at)) {
+            if (k->out_per_ms && k->out_ms && !out_credit(fn, k)) slow_wait = 1;
+            else ev |= LG_WRITABLE;
+        }
         if (ev) {
             ready[count] = ev;
             who[count] = io;
@@ -324,8 +342,10 @@ static int fb_wait(lg_loop *loop, int timeout_ms)
         }
     }
     if (count == 0) {
-        /* Nothing can happen but time passing. */
-        if (timeout_ms > 0) fn->now_ms += (uint64_t)timeout_ms;
+        /* Nothing can happen but time passing: to the next timer, or the
+         * next millisecond when a slow reader will take more. */
+        if (slow_wait && (timeout_ms < 0 || timeout_ms > 1)) fn->now_ms += 1;
+        else if (timeout_ms > 0) fn->now_ms += (uint64_t)timeout_ms;
         else if (timeout_ms < 0) fn->stalled_waits++;
         return 0;
     }

@@ -44,6 +44,8 @@ typedef struct fault_sock {
     size_t out_fail_at;   /* after this many bytes, sends fail ... */
     int out_fail_err;     /* ... with this (0: never) */
     size_t out_stall_at;  /* after this many bytes, sends block forever (0: never) */
+    size_t out_per_ms;    /* a slow reader: takes this many bytes per virtual ms (0: any) */
+    uint64_t out_ms;      /* private: the virtual time its credit counts from */
     int out_again_pending;
     int send_calls;
     /* what happened */

@@ -64,12 +64,25 @@ def test_pipelining_every_kind_of_answer(server):
 
 
 def test_header_count_limit_boundary(server):
-    """max_headers (32) lines pass, one more is 431."""
-    for n, status in ((32, 200), (33, 431)):
+    """The Linux default max_headers (100 lines, as nginx takes) pass, one
+    more is 431."""
+    for n, status in ((100, 200), (101, 431)):
         c = RawConn(server.port)
         r = c.request("GET", "/items/h", [(f"X-{i}", "v") for i in range(n - 1)])  # + Host
         assert r.status == status, n
         c.close()
+
+
+def test_browser_sized_head(server):
+    """What a browser sends to a site with many cookies: 10 KiB of Cookie
+    and 60 other lines, in the Linux defaults (a 16 KiB head)."""
+    c = RawConn(server.port)
+    cookies = "; ".join(f"c{i}={'v' * 90}" for i in range(110))
+    assert len(cookies) > 10000
+    r = c.request("GET", "/items/cookies",
+                  [("Cookie", cookies)] + [(f"X-Line-{i}", "x" * 20) for i in range(60)])
+    assert (r.status, r.body) == (200, b"id=cookies\n")
+    c.close()
 
 
 def test_obs_text_in_a_header_value(server):
@@ -189,7 +202,7 @@ def test_methods_are_case_sensitive(server):
 
 # --- malformed requests ---
 
-LONG = "a" * 5000
+LONG = "a" * 20000  # beyond the Linux default head (16 KiB)
 MALFORMED = [
     # (name, raw request, status)
     ("request line", b"GARBAGE\r\n\r\n", 400),
@@ -207,7 +220,7 @@ MALFORMED = [
     ("URI too long", f"GET /{LONG} HTTP/1.1\r\nHost: t\r\n\r\n".encode(), 414),
     ("header too large", f"GET / HTTP/1.1\r\nHost: t\r\nX-Big: {LONG}\r\n\r\n".encode(), 431),
     ("too many headers",
-     b"GET / HTTP/1.1\r\nHost: t\r\n" + b"".join(b"X-%d: v\r\n" % i for i in range(40)) + b"\r\n",
+     b"GET / HTTP/1.1\r\nHost: t\r\n" + b"".join(b"X-%d: v\r\n" % i for i in range(110)) + b"\r\n",
      431),
     ("no Host", b"GET / HTTP/1.1\r\n\r\n", 400),
     ("two Hosts", b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),
