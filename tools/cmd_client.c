@@ -1,8 +1,11 @@
 /*
  * `linger get` and `linger post`: the client from the command line.
  *
- *   linger get URL... [-o FILE] [-H 'Name: value']... [-i] [--timeout S]
+ *   linger get URL... [-o FILE]... [-H 'Name: value']... [-i] [--timeout S]
  *   linger post URL (-d DATA | --data-file FILE) [options]
+ *
+ * As in curl, the n-th -o names the file of the n-th URL, wherever it stands
+ * on the line; URLs without one go to stdout.
  *
  * The exit status is 0 only for a complete response, whatever its status
  * (with --fail: 22 for 4xx and 5xx). Every failure prints one line on
@@ -49,9 +52,10 @@ static void usage(FILE *f, const char *cmd)
             "usage: linger get URL... [options]\n"
             "       linger post URL (-d DATA | --data-file FILE) [options]\n"
             "options:\n"
-            "  -o FILE          write the body to FILE (default: stdout)\n"
+            "  -o FILE          write a body to FILE: the n-th -o goes with the n-th URL,\n"
+            "                   URLs without one go to stdout\n"
             "  -H 'Name: value' add a request header (repeatable)\n"
-            "  -i               print the response head before the body\n"
+            "  -i               print the response head before the body, to the same output\n"
             "  -d DATA          (post) the request body\n"
             "  --data-file F    (post) the request body from a file\n"
             "  --expect         (post) send Expect: 100-continue\n"
@@ -74,20 +78,23 @@ typedef struct cli_state {
     lg_client *cli;
     const char *cmd;
     char **urls;
+    char **outs; /* outs[i]: URL i's -o file, or NULL for stdout */
     int nurls, next;
     char *url_buf;
     lg_header headers[64];
     int nheaders;
-    int out_fd;
+    int out_fd;           /* the current transfer's output */
+    const char *out_name; /* its file, or NULL for stdout */
     int include_head, fail, verbose, quiet, no_follow, expect;
-    int progress; /* show a progress bar */
+    int progress_ok, stdout_tty;
+    int progress; /* show a progress bar for the current transfer */
     uint32_t timeout_ms;
     const char *data;
     size_t data_len;
     int data_file;
     uint64_t data_file_len;
     int status;   /* exit status so far */
-    int write_error;
+    int write_error; /* errno of the current output's failed write */
     /* progress */
     uint64_t shown_at_ms, started_ms;
     int bar_drawn;
@@ -196,8 +203,11 @@ static int describe(const cli_state *st, const lg_response *res, char *msg, size
 {
     int e = res->err;
     unsigned long long got = (unsigned long long)res->body_bytes;
-    if (e == LG_ERR_IO && st->write_error) {
-        snprintf(msg, cap, "cannot write the body: %s", strerror(st->write_error));
+    /* First: a failed write (of the body, or of the head with -i, which
+     * does not stop the transfer) makes the rest beside the point. */
+    if (st->write_error) {
+        snprintf(msg, cap, "cannot write %s: %s", st->out_name ? st->out_name : "to stdout",
+                 strerror(st->write_error));
         return EXIT_LOCAL_FILE;
     }
     switch (e) {
@@ -269,6 +279,43 @@ static int describe(const cli_state *st, const lg_response *res, char *msg, size
     return EXIT_OTHER;
 }
 
+/* URL i's output. A file is opened as its transfer starts, not all at
+ * the outset: one descriptor at a time however many URLs, and a file named
+ * twice ends with the later body alone, as in curl, not with the later body
+ * written over the start of the earlier one. A file that cannot be opened
+ * fails its URL alone, as a failed transfer does. */
+static int open_output(cli_state *st, int i)
+{
+    st->out_fd = 1;
+    st->out_name = NULL;
+    st->write_error = 0;
+    if (st->outs[i]) {
+        int fd = open(st->outs[i], O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd < 0) {
+            fprintf(stderr, "linger %s: cannot write %s: %s\n", st->cmd, st->outs[i], strerror(errno));
+            if (!st->status) st->status = EXIT_LOCAL_FILE;
+            return -1;
+        }
+        st->out_fd = fd;
+        st->out_name = st->outs[i];
+    }
+    /* a bar only where it cannot mix with the body */
+    st->progress = st->progress_ok && (st->out_name || !st->stdout_tty);
+    return 0;
+}
+
+/* Some file systems (NFS) report a failed write only at close. */
+static void close_output(cli_state *st)
+{
+    if (!st->out_name) return;
+    if (close(st->out_fd) != 0 && !st->write_error) {
+        fprintf(stderr, "linger %s: cannot write %s: %s\n", st->cmd, st->out_name, strerror(errno));
+        if (!st->status) st->status = EXIT_LOCAL_FILE;
+    }
+    st->out_fd = 1;
+    st->out_name = NULL;
+}
+
 static void start_next(cli_state *st);
 
 static void on_response(lg_response *res, void *user)
@@ -284,8 +331,8 @@ static void on_response(lg_response *res, void *user)
                 res->flags & LG_RES_RETRIED ? ", retried" : "", res->flags & LG_RES_EARLY ? ", early" : "",
                 res->redirects, (unsigned long long)s->connects);
     }
-    if (res->err) {
-        char msg[256];
+    if (res->err || st->write_error) {
+        char msg[512];
         int code = describe(st, res, msg, sizeof msg);
         fprintf(stderr, "linger: %s: %s\n", res->url[0] ? res->url : st->urls[st->next - 1], msg);
         if (!st->status) st->status = code;
@@ -294,16 +341,12 @@ static void on_response(lg_response *res, void *user)
                 res->reason.ptr);
         if (!st->status) st->status = EXIT_HTTP_ERROR;
     }
+    close_output(st);
     start_next(st);
 }
 
-static void start_next(cli_state *st)
+static void start_fetch(cli_state *st, const char *u)
 {
-    if (st->next >= st->nurls) {
-        lg_client_free(st->cli);
-        return;
-    }
-    const char *u = st->urls[st->next++];
     /* "host/path" means http://host/path, as in curl */
     free(st->url_buf);
     st->url_buf = NULL;
@@ -329,8 +372,21 @@ static void start_next(cli_state *st)
     if (!lg_fetch(st->cli, &req, on_response, st)) {
         fprintf(stderr, "linger: out of memory\n");
         st->status = EXIT_NOMEM;
+        close_output(st);
         lg_client_free(st->cli);
     }
+}
+
+static void start_next(cli_state *st)
+{
+    while (st->next < st->nurls) {
+        int i = st->next++;
+        if (open_output(st, i) == 0) {
+            start_fetch(st, st->urls[i]);
+            return;
+        }
+    }
+    lg_client_free(st->cli);
 }
 
 static int add_header(cli_state *st, const char *arg)
@@ -366,9 +422,15 @@ static int run(int argc, char **argv, int post)
     st.cmd = cmd;
     st.out_fd = 1;
     st.data_file = -1;
-    const char *out = NULL, *data_file = NULL;
-    char **urls = calloc((size_t)argc, sizeof *urls);
-    int nurls = 0;
+    const char *data_file = NULL;
+    /* one allocation: at most argc URLs and argc -o, and one free() */
+    char **urls = calloc(2 * (size_t)argc, sizeof *urls);
+    if (!urls) {
+        fprintf(stderr, "linger %s: out of memory\n", cmd);
+        return EXIT_NOMEM;
+    }
+    char **outs = urls + argc;
+    int nurls = 0, nouts = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
@@ -377,7 +439,8 @@ static int run(int argc, char **argv, int post)
             free(urls);
             return 0;
         } else if (!strcmp(a, "-o") && val) {
-            out = val, i++;
+            /* paired with the n-th URL, which may come before or after */
+            outs[nouts++] = argv[++i];
         } else if (!strcmp(a, "-H") && val) {
             if (add_header(&st, val)) {
                 fprintf(stderr, "linger %s: bad header '%s' (want 'Name: value')\n", cmd, val);
@@ -427,6 +490,14 @@ static int run(int argc, char **argv, int post)
         free(urls);
         return EXIT_USAGE;
     }
+    /* curl warns and ignores the extra ones; a file the user asked for that
+     * would never be written is more likely a mistake worth stopping for */
+    if (nouts > nurls) {
+        fprintf(stderr, "linger %s: %d -o for %d URL%s: each -o names the file of one URL, in order\n", cmd,
+                nouts, nurls, nurls == 1 ? "" : "s");
+        free(urls);
+        return EXIT_USAGE;
+    }
     if (data_file) {
         st.data_file = open(data_file, O_RDONLY);
         struct stat sb;
@@ -441,18 +512,11 @@ static int run(int argc, char **argv, int post)
     if (post && !has_header(&st, "Content-Type"))
         add_header(&st, st.data ? "Content-Type: application/x-www-form-urlencoded"
                                 : "Content-Type: application/octet-stream");
-    if (out) {
-        st.out_fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (st.out_fd < 0) {
-            fprintf(stderr, "linger %s: cannot write %s: %s\n", cmd, out, strerror(errno));
-            free(urls);
-            return EXIT_LOCAL_FILE;
-        }
-    }
-    /* a bar only where it cannot mix with the body */
-    st.progress = !st.quiet && isatty(2) && (out || !isatty(1));
+    st.progress_ok = !st.quiet && isatty(2);
+    st.stdout_tty = isatty(1);
 
     st.urls = urls;
+    st.outs = outs;
     st.nurls = nurls;
     st.loop = lg_loop_new(NULL);
     /* Downloads: a larger buffer means fewer system calls per byte. */
@@ -465,10 +529,6 @@ static int run(int argc, char **argv, int post)
     start_next(&st);
     lg_loop_run(st.loop);
     lg_loop_free(st.loop);
-    if (out && close(st.out_fd) != 0 && !st.status) {
-        fprintf(stderr, "linger %s: cannot write %s: %s\n", cmd, out, strerror(errno));
-        st.status = EXIT_LOCAL_FILE;
-    }
     if (st.data_file >= 0) close(st.data_file);
     free(st.url_buf);
     free(urls);
