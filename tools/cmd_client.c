@@ -54,7 +54,7 @@ static void usage(FILE *f, const char *cmd)
             "options:\n"
             "  -o FILE          write a body to FILE: the n-th -o goes with the n-th URL,\n"
             "                   URLs without one go to stdout\n"
-            "  -H 'Name: value' add a request header (repeatable)\n"
+            "  -H 'Name: value' add a request header (repeatable; no CR or LF)\n"
             "  -i               print the response head before the body, to the same output\n"
             "  -d DATA          (post) the request body\n"
             "  --data-file F    (post) the request body from a file\n"
@@ -389,6 +389,53 @@ static void start_next(cli_state *st)
     lg_client_free(st->cli);
 }
 
+/* arg with its control characters spelled out, so that the message about a
+ * header stays on one line and shows where the CR or LF is. */
+static void escape(char *out, size_t cap, const char *arg)
+{
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)arg; *p && n + 5 < cap; p++) {
+        if (*p == '\r' || *p == '\n')
+            n += (size_t)snprintf(out + n, cap - n, "\\%c", *p == '\r' ? 'r' : 'n');
+        else if (*p < 0x20 || *p == 0x7f)
+            n += (size_t)snprintf(out + n, cap - n, "\\x%02x", *p);
+        else
+            out[n++] = (char)*p;
+    }
+    out[n] = 0;
+}
+
+/* tchar, RFC 9110 5.6.2 */
+static int is_token_char(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+/* Refuse here what the library would refuse only when it writes the
+ * request: the user then learns of a typo, not of a "malformed response".
+ * A CR or LF would split the header in two (the library never lets it on
+ * the wire), so it gets its own message. */
+static int check_header(const char *cmd, const char *arg)
+{
+    const char *colon = strchr(arg, ':');
+    const char *why = NULL;
+    if (strpbrk(arg, "\r\n"))
+        why = "contains a CR or LF";
+    else if (!colon || colon == arg)
+        why = "is not 'Name: value'";
+    for (const char *p = arg; !why && p < colon; p++)
+        if (!is_token_char((unsigned char)*p))
+            why = "has a name that is not a token (letters, digits and !#$%&'*+-.^_`|~; no spaces)";
+    for (const unsigned char *p = (const unsigned char *)colon; !why && *p; p++)
+        if ((*p < 0x20 && *p != '\t') || *p == 0x7f) why = "has a control character in its value";
+    if (!why) return 0;
+    char shown[256];
+    escape(shown, sizeof shown, arg);
+    fprintf(stderr, "linger %s: header '%s' %s\n", cmd, shown, why);
+    return -1;
+}
+
 static int add_header(cli_state *st, const char *arg)
 {
     const char *colon = strchr(arg, ':');
@@ -442,8 +489,13 @@ static int run(int argc, char **argv, int post)
             /* paired with the n-th URL, which may come before or after */
             outs[nouts++] = argv[++i];
         } else if (!strcmp(a, "-H") && val) {
+            if (check_header(cmd, val)) {
+                free(urls);
+                return EXIT_USAGE;
+            }
             if (add_header(&st, val)) {
-                fprintf(stderr, "linger %s: bad header '%s' (want 'Name: value')\n", cmd, val);
+                fprintf(stderr, "linger %s: too many -H (at most %d)\n", cmd,
+                        (int)(sizeof st.headers / sizeof st.headers[0]));
                 free(urls);
                 return EXIT_USAGE;
             }

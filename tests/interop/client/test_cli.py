@@ -1,7 +1,9 @@
 """The `linger get`/`post` command line itself, against linger's own server
-(tests/interop/interop_server.c): -o paired with URLs as in curl, and errors
-per output file."""
+(tests/interop/interop_server.c): -o paired with URLs as in curl, errors
+per output file, and -H arguments refused before anything is sent."""
+import json
 import os
+from urllib.parse import quote
 
 import pytest
 
@@ -14,6 +16,12 @@ def items(server, *ids):
 def read(path):
     with open(path, "rb") as f:
         return f.read()
+
+
+def connections(linger, server):
+    r = linger("get", server.url("/stats"))
+    assert r.status == 0, r
+    return json.loads(r.out)["connections"]
 
 
 def test_each_output_goes_with_its_url(linger, own_server, tmp_path):
@@ -86,6 +94,43 @@ def test_a_failed_head_write_is_reported(linger, own_server):
     r = linger("get", "-i", "-o", "/dev/full", own_server.url("/stream?bytes=0"))
     assert r.status == 15, r
     assert "cannot write /dev/full" in r.err, r.err
+
+
+@pytest.mark.parametrize("header", ["X-A: b\r\nX-Evil: 1", "X-A: b\n", "X-A: \rb", "X\r\nY: z"])
+def test_cr_or_lf_in_a_header_is_a_usage_error(linger, own_server, header):
+    """Refused before connecting, with a message on one line that shows where
+    the CR or LF is."""
+    before = connections(linger, own_server)
+    r = linger("get", "-H", header, own_server.url("/"))
+    assert r.status == 2, r
+    shown = header.replace("\r", "\\r").replace("\n", "\\n")
+    assert f"linger get: header '{shown}' contains a CR or LF" in r.err, r.err
+    assert len(r.err.strip().splitlines()) == 1, r.err
+    assert r.out == b""
+    assert connections(linger, own_server) == before + 1  # the /stats call's own
+
+
+@pytest.mark.parametrize("header", ["X A: b", "X-A : b", "(x): y", "X-\u00e9: b"])
+def test_a_header_name_must_be_a_token(linger, own_server, header):
+    r = linger("get", "-H", header, own_server.url("/"))
+    assert r.status == 2, r
+    assert "has a name that is not a token" in r.err, r.err
+
+
+@pytest.mark.parametrize("header", ["X-A b", ": b", "X-A: b\x01"])
+def test_other_bad_headers_are_usage_errors(linger, own_server, header):
+    r = linger("get", "-H", header, own_server.url("/"))
+    assert r.status == 2, r
+    assert r.err.startswith("linger get: header '"), r.err
+
+
+def test_good_headers_still_go(linger, own_server):
+    """Every token character in a name, a value with inner spaces, a tab
+    and bytes over 0x7f: sent as given, trimmed at the ends."""
+    name = "X-a1!#$%&'*+.^_`|~"
+    r = linger("get", "-H", f"{name}:  a b\tc \u00e9 ", own_server.url(f"/header?name={quote(name, safe='')}"))
+    assert r.status == 0, r
+    assert r.out == "a b\tc \u00e9".encode()
 
 
 def test_usage_explains_the_pairing(linger):
