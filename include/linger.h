@@ -57,7 +57,7 @@ typedef enum lg_err {
     LG_ERR_METHOD = -2,             /* method is not a token */
     LG_ERR_TARGET = -3,             /* bad character in target, or wrong form for the method */
     LG_ERR_VERSION = -4,            /* version is not "HTTP/d.d" */
-    LG_ERR_VERSION_UNSUPPORTED = -5,/* a well-formed version other than 1.0/1.1 (505) */
+    LG_ERR_VERSION_UNSUPPORTED = -5,/* a well-formed version not HTTP/1.x (505); 1.2+ reads as 1.1 */
     LG_ERR_STATUS_LINE = -6,        /* response status line is malformed */
     LG_ERR_HEADER_NAME = -7,        /* empty name or a non-token character in it */
     LG_ERR_HEADER_VALUE = -8,       /* control character (NUL, CR, DEL ...) in a value */
@@ -135,6 +135,12 @@ int lg_err_http_status(int err);
  * line is rejected with LG_ERR_LINE_ENDING (RFC 9112 2.2 allows either
  * rejecting or tolerating; tolerating is how smuggling gaps open between
  * proxies). Empty lines before a request line are skipped (RFC 9112 2.2).
+ *
+ * Versions: HTTP/1.0 and HTTP/1.1; a higher minor version of HTTP/1
+ * ("HTTP/1.2") is processed as HTTP/1.1, the highest linger implements
+ * (RFC 9110 2.5). Any other major version ("HTTP/2.0", "HTTP/0.9") is
+ * LG_ERR_VERSION_UNSUPPORTED (505); "HTTP/" not followed by DIGIT "." DIGIT
+ * is LG_ERR_VERSION (400).
  * ====================================================================== */
 
 typedef struct lg_header {
@@ -191,7 +197,8 @@ typedef struct lg_head {
     lg_str reason;          /* responses */
     uint64_t content_length;/* when framing == LG_FRAMING_LENGTH */
     uint16_t status;        /* responses */
-    uint8_t version_minor;  /* 0 or 1 (HTTP/1.0 or HTTP/1.1) */
+    uint8_t version_minor;  /* 0 or 1 (HTTP/1.0 or HTTP/1.1); HTTP/1.2 to 1.9 are
+                               read as 1.1 and say 1 (RFC 9110 2.5) */
     uint8_t method_id;      /* lg_method */
     uint8_t target_form;    /* lg_target_form */
     uint8_t framing;        /* lg_framing */

@@ -393,10 +393,10 @@ int lg_http1_parse_trailer_fields(const char **pp, const char *end, lg_head *h)
  * ------------------------------------------------------------------------ */
 
 /* HTTP-version = "HTTP/" DIGIT "." DIGIT at p, with `need` bytes from p
- * to complete the line. 0 for 1.0 and 1.1 (version_minor set); a well
- * formed other version is LG_ERR_VERSION_UNSUPPORTED (505), anything else
- * LG_ERR_VERSION. INCOMPLETE while fewer bytes are there, unless those
- * already differ from "HTTP/". */
+ * to complete the line. 0 for any HTTP/1.x (version_minor set, 0 or 1); a
+ * well formed other major version is LG_ERR_VERSION_UNSUPPORTED (505),
+ * anything else LG_ERR_VERSION. INCOMPLETE while fewer bytes are there,
+ * unless those already differ from "HTTP/". */
 static LG_SPEED_INLINE int parse_version(const char *p, const char *end, size_t need,
                                          lg_head *h)
 {
@@ -412,8 +412,12 @@ static LG_SPEED_INLINE int parse_version(const char *p, const char *end, size_t 
     }
     unsigned major = (unsigned char)p[5] - '0', minor = (unsigned char)p[7] - '0';
     if (memcmp(p, http, 5) != 0 || major > 9 || p[6] != '.' || minor > 9) return LG_ERR_VERSION;
-    if (major != 1 || minor > 1) return LG_ERR_VERSION_UNSUPPORTED;
-    h->version_minor = (uint8_t)minor;
+    if (major != 1) return LG_ERR_VERSION_UNSUPPORTED;
+    /* RFC 9110 2.5: a message of a higher minor version than ours is
+     * processed as the highest we conform to, HTTP/1.1. version_minor says
+     * 1 then, so that what reads it (Host required, persistence, chunked,
+     * the version of the answer) treats HTTP/1.2 as 1.1. */
+    h->version_minor = minor ? 1 : 0;
     return 0;
 }
 

@@ -16,20 +16,40 @@ typedef struct req_case {
     unsigned flags;
     int num_headers;
     size_t max_head;    /* 0: default */
+    int version;        /* 10 or 11: the HTTP/1.x version_minor must say; 0: not checked */
+    const char *host;   /* what lg_head.host must hold; NULL: not checked */
 } req_case;
 
-#define OK(nm, in, meth, fr, cl, fl, nh) { nm, HEAD(in), (int)(sizeof(in) - 1), 0, meth, fr, cl, fl, nh, 0 }
+#define OK(nm, in, meth, fr, cl, fl, nh) \
+    { nm, HEAD(in), (int)(sizeof(in) - 1), 0, meth, fr, cl, fl, nh, 0, 0, NULL }
 /* OK with trailing bytes after the head (a body, or the next request) */
-#define OKT(nm, in, headlen, meth, fr, cl, fl, nh) { nm, HEAD(in), headlen, 0, meth, fr, cl, fl, nh, 0 }
-#define BAD(nm, in, err, st) { nm, HEAD(in), err, st, 0, 0, 0, 0, -1, 0 }
-#define BADMAX(nm, in, err, st, max) { nm, HEAD(in), err, st, 0, 0, 0, 0, -1, max }
+#define OKT(nm, in, headlen, meth, fr, cl, fl, nh) \
+    { nm, HEAD(in), headlen, 0, meth, fr, cl, fl, nh, 0, 0, NULL }
+/* OK, and the version and host the head reports */
+#define OKV(nm, in, meth, fr, cl, fl, nh, ver, hst) \
+    { nm, HEAD(in), (int)(sizeof(in) - 1), 0, meth, fr, cl, fl, nh, 0, ver, hst }
+#define BAD(nm, in, err, st) { nm, HEAD(in), err, st, 0, 0, 0, 0, -1, 0, 0, NULL }
+#define BADMAX(nm, in, err, st, max) { nm, HEAD(in), err, st, 0, 0, 0, 0, -1, max, 0, NULL }
 
 #define KA LG_HEAD_KEEP_ALIVE
 
 static const req_case cases[] = {
     /* --- accepted --- */
     OK("simple GET", "GET / HTTP/1.1\r\nHost: a\r\n\r\n", LG_METHOD_GET, LG_FRAMING_NONE, 0, KA, 1),
-    OK("HTTP/1.0 without Host", "GET /x HTTP/1.0\r\n\r\n", LG_METHOD_GET, LG_FRAMING_NONE, 0, 0, 0),
+    OKV("HTTP/1.0 without Host", "GET /x HTTP/1.0\r\n\r\n", LG_METHOD_GET, LG_FRAMING_NONE, 0, 0, 0, 10,
+        NULL),
+    OKV("HTTP/1.1 is 1.1", "GET / HTTP/1.1\r\nHost: a\r\n\r\n", LG_METHOD_GET, LG_FRAMING_NONE, 0, KA, 1, 11,
+        "a"),
+    /* RFC 9110 2.5: a higher minor version of HTTP/1 is processed as the
+     * highest one linger implements, 1.1: keep-alive by default, chunked
+     * allowed, Expect honoured. */
+    OKV("HTTP/1.2 read as 1.1", "GET / HTTP/1.2\r\nHost: a\r\n\r\n", LG_METHOD_GET, LG_FRAMING_NONE, 0, KA, 1,
+        11, "a"),
+    OKV("HTTP/1.9 chunked as 1.1", "POST / HTTP/1.9\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n",
+        LG_METHOD_POST, LG_FRAMING_CHUNKED, 0, KA, 2, 11, "a"),
+    OKV("HTTP/1.5 expect 100-continue",
+        "PUT / HTTP/1.5\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\n",
+        LG_METHOD_PUT, LG_FRAMING_LENGTH, 1, KA | LG_HEAD_EXPECT_CONTINUE, 3, 11, "a"),
     OK("HTTP/1.0 keep-alive", "GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", LG_METHOD_GET,
        LG_FRAMING_NONE, 0, KA, 1),
     OK("HTTP/1.1 close", "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", LG_METHOD_GET,
@@ -113,8 +133,11 @@ static const req_case cases[] = {
     BAD("version without minor", "GET / HTTP/1\r\nHost: a\r\n\r\n", LG_ERR_VERSION, 400),
     BAD("version two digits", "GET / HTTP/11.1\r\nHost: a\r\n\r\n", LG_ERR_VERSION, 400),
     BAD("HTTP/2.0", "GET / HTTP/2.0\r\nHost: a\r\n\r\n", LG_ERR_VERSION_UNSUPPORTED, 505),
-    BAD("HTTP/1.2", "GET / HTTP/1.2\r\nHost: a\r\n\r\n", LG_ERR_VERSION_UNSUPPORTED, 505),
+    BAD("HTTP/3.0", "GET / HTTP/3.0\r\nHost: a\r\n\r\n", LG_ERR_VERSION_UNSUPPORTED, 505),
     BAD("HTTP/0.9 explicit", "GET / HTTP/0.9\r\n\r\n", LG_ERR_VERSION_UNSUPPORTED, 505),
+    BAD("HTTP/0.1", "GET / HTTP/0.1\r\nHost: a\r\n\r\n", LG_ERR_VERSION_UNSUPPORTED, 505),
+    /* A higher minor version is read as 1.1 (RFC 9110 2.5), Host and all. */
+    BAD("HTTP/1.2 without Host", "GET / HTTP/1.2\r\n\r\n", LG_ERR_HOST_MISSING, 400),
     BAD("control char in target", "GET /a\x01 HTTP/1.1\r\nHost: a\r\n\r\n", LG_ERR_TARGET, 400),
     BAD("DEL in target", "GET /a\x7f HTTP/1.1\r\nHost: a\r\n\r\n", LG_ERR_TARGET, 400),
     BAD("NUL in target", "GET /a\0b HTTP/1.1\r\nHost: a\r\n\r\n", LG_ERR_TARGET, 400),
@@ -214,7 +237,7 @@ static const req_case cases[] = {
 /* A head exactly at the limit is accepted. */
 static const req_case exact_limit =
     { "head exactly at the limit", HEAD("GET / HTTP/1.1\r\nHost: a\r\n\r\n"), 27, 0, LG_METHOD_GET,
-      LG_FRAMING_NONE, 0, KA, 1, 27 };
+      LG_FRAMING_NONE, 0, KA, 1, 27, 11, "a" };
 
 static void run_case(const req_case *c)
 {
@@ -238,6 +261,8 @@ static void run_case(const req_case *c)
     CHECK_EQ_INT(h.content_length, c->content_length);
     CHECK_EQ_INT(h.flags, c->flags);
     CHECK_EQ_INT(h.num_headers, c->num_headers);
+    if (c->version) CHECK_EQ_INT(h.version_minor, c->version - 10);
+    if (c->host) CHECK_STR(h.host, c->host);
     if (test_failures != before) fprintf(stderr, "  in case \"%s\"\n", c->name);
 }
 

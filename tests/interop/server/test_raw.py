@@ -174,6 +174,8 @@ VALID_ODDITIES = [
      b"3;name=val;x=\"q\"\r\nabc\r\n0;last\r\n\r\n", b"abc"),
     ("IPv6 Host", b"GET /items/6 HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n", b"id=6\n"),
     ("HTTP/1.0 without Host", b"GET /items/10 HTTP/1.0\r\n\r\n", b"id=10\n"),
+    ("higher HTTP/1 minor version, served as 1.1 (RFC 9110 2.5)",
+     b"GET /items/12 HTTP/1.2\r\nHost: t\r\n\r\n", b"id=12\n"),
     ("tab inside a value", b"GET /header?name=x-t HTTP/1.1\r\nHost: t\r\nX-T: a\tb\r\n\r\n",
      b"a\tb"),
     ("absolute-form target", b"GET http://example.com/items/abs HTTP/1.1\r\nHost: example.com\r\n\r\n",
