@@ -38,6 +38,12 @@ static void check_request(const lg_head *h, const char *buf, size_t len, int n, 
     FUZZ_ASSERT((h->target_form == LG_TARGET_AUTHORITY) == (h->method_id == LG_METHOD_CONNECT));
     if (h->target_form == LG_TARGET_ASTERISK) FUZZ_ASSERT(h->method_id == LG_METHOD_OPTIONS);
     if (h->target_form == LG_TARGET_ORIGIN) FUZZ_ASSERT(h->target.ptr[0] == '/');
+    if (h->target_form == LG_TARGET_ABSOLUTE) {
+        /* RFC 9112 3.2.2: host is the target's authority, not the Host
+         * field; never empty, never with userinfo (RFC 9110 4.2.1, 4.2.4) */
+        FUZZ_ASSERT(fuzz_in(h->host, h->target.ptr, h->target.ptr + h->target.len));
+        FUZZ_ASSERT(h->host.len > 0 && !memchr(h->host.ptr, '@', h->host.len));
+    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -55,7 +55,8 @@ typedef enum lg_err {
     /* --- codec: malformed messages (a server answers 400 unless noted) --- */
     LG_ERR_REQUEST_LINE = -1,       /* request line is not "method SP target SP version" */
     LG_ERR_METHOD = -2,             /* method is not a token */
-    LG_ERR_TARGET = -3,             /* bad character in target, or wrong form for the method */
+    LG_ERR_TARGET = -3,             /* bad character in target, wrong form for the method, or an
+                                       absolute-form authority not host[:port] (userinfo too) */
     LG_ERR_VERSION = -4,            /* version is not "HTTP/d.d" */
     LG_ERR_VERSION_UNSUPPORTED = -5,/* a well-formed version not HTTP/1.x (505); 1.2+ reads as 1.1 */
     LG_ERR_STATUS_LINE = -6,        /* response status line is malformed */
@@ -163,7 +164,8 @@ typedef enum lg_method {
 
 typedef enum lg_target_form {
     LG_TARGET_ORIGIN = 0, /* "/path?query" */
-    LG_TARGET_ABSOLUTE,   /* "http://host/path" (to proxies; servers must accept) */
+    LG_TARGET_ABSOLUTE,   /* "http://host/path" (to proxies; servers must accept);
+                             lg_head.host is then the target's host[:port] */
     LG_TARGET_AUTHORITY,  /* "host:port" — CONNECT only */
     LG_TARGET_ASTERISK    /* "*" — OPTIONS only */
 } lg_target_form;
@@ -185,7 +187,18 @@ typedef enum lg_framing {
 #define LG_HEAD_CONNECTION_CLOSE 0x10u /* "Connection: close" was sent explicitly */
 
 /* A parsed request or response head. Before parsing, point `headers` at an
- * array of `max_headers` entries; the parser fills `num_headers` of them. */
+ * array of `max_headers` entries; the parser fills `num_headers` of them.
+ *
+ * host: with an origin-form, authority-form or asterisk-form target, the
+ * value of the Host field. With an absolute-form target
+ * ("GET http://example.com:8080/x HTTP/1.1") it is the target's authority
+ * ("example.com:8080", a slice of `target`), and the Host field is ignored
+ * (RFC 9112 3.2.2) though still required in HTTP/1.1 and still checked
+ * (LG_ERR_HOST_MISSING, _DUPLICATE, _INVALID); lg_head_get(h, "Host") still
+ * gives the field as sent. Such a target must be scheme "://" host
+ * [":" port] ... with a non-empty host (RFC 9110 4.2.1) and no userinfo
+ * ("http://user@host/", which RFC 9110 4.2.4 says to treat as an error);
+ * otherwise it is LG_ERR_TARGET, as is one without "//" ("urn:x"). */
 typedef struct lg_head {
     lg_header *headers;
     uint16_t max_headers;
@@ -193,7 +206,8 @@ typedef struct lg_head {
 
     lg_str method;          /* requests */
     lg_str target;          /* requests, as sent (still percent-encoded) */
-    lg_str host;            /* requests: the Host value, ptr NULL when absent */
+    lg_str host;            /* requests: host[:port] the request is for (see above);
+                               ptr NULL when there is none */
     lg_str reason;          /* responses */
     uint64_t content_length;/* when framing == LG_FRAMING_LENGTH */
     uint16_t status;        /* responses */

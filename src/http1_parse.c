@@ -195,6 +195,11 @@ static LG_NOINLINE int field_meaning(lg_head *h, fields_seen *s, const char *nam
         s->bits |= HOST_SEEN;
         /* Host = uri-host [ ":" port ] (RFC 9110 7.2); empty is allowed. */
         if (lg_skip_host(v, end, lo) != end) return LG_ERR_HOST_INVALID;
+        /* RFC 9112 3.2.2: with an absolute-form target the server MUST
+         * ignore the Host field and use the target's authority, which
+         * classify_target has put in host. The field is still required
+         * and checked, as above. */
+        if (h->target_form == LG_TARGET_ABSOLUTE) break;
         h->host.ptr = v;
         h->host.len = n;
         break;
@@ -435,6 +440,52 @@ static uint8_t method_id(const char *m, size_t n)
     return i < 0 ? LG_METHOD_OTHER : method_ids[i];
 }
 
+/* Is [p, end) host [":" port] (RFC 3986 3.2.2, 3.2.3)? The host is a
+ * bracketed IP-literal or a non-empty reg-name or IPv4 address (RFC 9110
+ * 4.2.1: an http URI with an empty host is invalid and MUST be rejected);
+ * the port, when there is a colon, is digits. No userinfo: '@' is no host
+ * character (see absolute_authority). */
+static int authority_valid(const char *p, const char *end)
+{
+    const char *q = p;
+    if (q < end && *q == '[') {
+        for (q++; q < end && *q != ']'; q++)
+            if (!lg_is_host(*q) || *q == '[') return 0;
+        if (q == end || q == p + 1) return 0; /* unclosed, or "[]" */
+        q++;
+    } else {
+        for (; q < end && *q != ':'; q++)
+            if (!lg_is_host(*q) || *q == '[' || *q == ']') return 0;
+        if (q == p) return 0;
+    }
+    if (q == end) return 1;
+    if (*q != ':') return 0;
+    for (q++; q < end; q++)
+        if ((unsigned)(*q - '0') > 9u) return 0;
+    return 1;
+}
+
+/* The rest of an absolute-form target after "scheme:", [p, end): it must
+ * be "//" authority, the authority ending at the path or the query (where
+ * the server's split_target ends it too). The authority is what the
+ * request is for (RFC 9112 3.2.2), so it becomes head->host; the Host field
+ * then goes unkept (field_meaning). A target without an authority names no
+ * host to use instead of Host, and is refused. So is userinfo
+ * ("http://user@host/"): RFC 9110 4.2.4 deprecates it in http(s) URIs and
+ * says a recipient SHOULD treat it as an error, since it is how a link
+ * hides its real host ("http://bank.example@evil.example/"). */
+static int absolute_authority(lg_head *h, const char *p, const char *end)
+{
+    if (end - p < 2 || p[0] != '/' || p[1] != '/') return LG_ERR_TARGET;
+    p += 2;
+    const char *a = p;
+    while (p < end && *p != '/' && *p != '?') p++;
+    if (!authority_valid(a, p)) return LG_ERR_TARGET;
+    h->host.ptr = a;
+    h->host.len = (size_t)(p - a);
+    return 0;
+}
+
 /* RFC 9112 3.2: which target forms each method may use. */
 static int classify_target(lg_head *h)
 {
@@ -462,13 +513,13 @@ static int classify_target(lg_head *h)
         h->target_form = LG_TARGET_ASTERISK;
         return 0;
     }
-    /* absolute-form: scheme ":" hier-part, scheme = ALPHA *(ALPHA/DIGIT/+-.) */
+    /* absolute-form: scheme ":" "//" authority ..., scheme = ALPHA
+     * *(ALPHA/DIGIT/+-.) */
     if (((unsigned char)t[0] | 0x20u) - 'a' >= 26u) return LG_ERR_TARGET;
     for (size_t i = 1; i < n; i++) {
         if (t[i] == ':') {
-            if (i + 1 == n) return LG_ERR_TARGET;
             h->target_form = LG_TARGET_ABSOLUTE;
-            return 0;
+            return absolute_authority(h, t + i + 1, t + n);
         }
         if (!lg_is_scheme(t[i])) return LG_ERR_TARGET;
     }

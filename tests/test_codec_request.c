@@ -88,8 +88,31 @@ static const req_case cases[] = {
        LG_METHOD_GET, LG_FRAMING_NONE, 0, KA | LG_HEAD_UPGRADE, 3),
     OK("upgrade header without connection option", "GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n\r\n",
        LG_METHOD_GET, LG_FRAMING_NONE, 0, KA, 2),
-    OK("absolute-form", "GET http://example.com/x?y HTTP/1.1\r\nHost: example.com\r\n\r\n", LG_METHOD_GET,
-       LG_FRAMING_NONE, 0, KA, 1),
+    OKV("absolute-form", "GET http://example.com/x?y HTTP/1.1\r\nHost: example.com\r\n\r\n", LG_METHOD_GET,
+        LG_FRAMING_NONE, 0, KA, 1, 11, "example.com"),
+    /* RFC 9112 3.2.2: with an absolute-form target, Host is ignored (still
+     * required and checked) and host is the target's authority. */
+    OKV("absolute-form: Host ignored", "GET http://example.com:8080/x HTTP/1.1\r\nHost: other.example\r\n\r\n",
+        LG_METHOD_GET, LG_FRAMING_NONE, 0, KA, 1, 11, "example.com:8080"),
+    OKV("absolute-form: empty Host ignored", "GET http://example.com/ HTTP/1.1\r\nHost:\r\n\r\n", LG_METHOD_GET,
+        LG_FRAMING_NONE, 0, KA, 1, 11, "example.com"),
+    OKV("absolute-form: Host on the line loop", "POST https://a.example/p HTTP/1.1\r\nHost: b\r\n"
+        "Content-Length: 2\r\nX-Pad: 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\r\n\r\n",
+        LG_METHOD_POST, LG_FRAMING_LENGTH, 2, KA, 3, 11, "a.example"),
+    OKV("absolute-form without path", "OPTIONS http://example.com HTTP/1.1\r\nHost: x\r\n\r\n",
+        LG_METHOD_OPTIONS, LG_FRAMING_NONE, 0, KA, 1, 11, "example.com"),
+    OKV("absolute-form, query after authority", "GET http://example.com?q=1 HTTP/1.1\r\nHost: x\r\n\r\n",
+        LG_METHOD_GET, LG_FRAMING_NONE, 0, KA, 1, 11, "example.com"),
+    OKV("absolute-form IPv6", "GET http://[::1]:8080/x HTTP/1.1\r\nHost: x\r\n\r\n", LG_METHOD_GET,
+        LG_FRAMING_NONE, 0, KA, 1, 11, "[::1]:8080"),
+    OKV("absolute-form IPv4, scheme in capitals", "GET HTTP://10.0.0.1:80/x HTTP/1.1\r\nHost: x\r\n\r\n",
+        LG_METHOD_GET, LG_FRAMING_NONE, 0, KA, 1, 11, "10.0.0.1:80"),
+    OKV("absolute-form, empty port", "GET http://a:/x HTTP/1.1\r\nHost: x\r\n\r\n", LG_METHOD_GET,
+        LG_FRAMING_NONE, 0, KA, 1, 11, "a:"),
+    OKV("absolute-form in HTTP/1.0 without Host", "GET http://example.com/ HTTP/1.0\r\n\r\n", LG_METHOD_GET,
+        LG_FRAMING_NONE, 0, 0, 0, 10, "example.com"),
+    OKV("origin-form keeps Host", "GET /x HTTP/1.1\r\nHost: example.com:80\r\n\r\n", LG_METHOD_GET,
+        LG_FRAMING_NONE, 0, KA, 1, 11, "example.com:80"),
     OK("authority-form", "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n",
        LG_METHOD_CONNECT, LG_FRAMING_NONE, 0, KA, 1),
     OK("authority-form IPv6", "CONNECT [::1]:8080 HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n", LG_METHOD_CONNECT,
@@ -147,6 +170,35 @@ static const req_case cases[] = {
     BAD("CONNECT without port", "CONNECT example.com HTTP/1.1\r\nHost: a\r\n\r\n", LG_ERR_TARGET, 400),
     BAD("CONNECT with letters in port", "CONNECT a:8x HTTP/1.1\r\nHost: a\r\n\r\n", LG_ERR_TARGET, 400),
     BAD("scheme without colon", "GET http HTTP/1.1\r\nHost: a\r\n\r\n", LG_ERR_TARGET, 400),
+    BAD("scheme with nothing after", "GET http: HTTP/1.1\r\nHost: a\r\n\r\n", LG_ERR_TARGET, 400),
+    /* absolute-form needs "//" and a host (RFC 9112 3.2.2, RFC 9110 4.2.1) */
+    BAD("absolute-form, empty authority", "GET http:///x HTTP/1.1\r\nHost: a\r\n\r\n", LG_ERR_TARGET, 400),
+    BAD("absolute-form, only //", "GET http:// HTTP/1.1\r\nHost: a\r\n\r\n", LG_ERR_TARGET, 400),
+    BAD("absolute-form, empty authority before query", "GET http://?x HTTP/1.1\r\nHost: a\r\n\r\n",
+        LG_ERR_TARGET, 400),
+    BAD("absolute-form, port without host", "GET http://:80/x HTTP/1.1\r\nHost: a\r\n\r\n", LG_ERR_TARGET, 400),
+    BAD("absolute-form without //", "GET http:/x HTTP/1.1\r\nHost: a\r\n\r\n", LG_ERR_TARGET, 400),
+    BAD("absolute-form without authority", "GET urn:isbn:0 HTTP/1.1\r\nHost: a\r\n\r\n", LG_ERR_TARGET, 400),
+    BAD("absolute-form, letters in port", "GET http://a:8x/ HTTP/1.1\r\nHost: a\r\n\r\n", LG_ERR_TARGET, 400),
+    BAD("absolute-form, two ports", "GET http://a:1:2/ HTTP/1.1\r\nHost: a\r\n\r\n", LG_ERR_TARGET, 400),
+    BAD("absolute-form, bad host char", "GET http://a{b}/ HTTP/1.1\r\nHost: a\r\n\r\n", LG_ERR_TARGET, 400),
+    BAD("absolute-form, fragment in authority", "GET http://a#f HTTP/1.1\r\nHost: a\r\n\r\n", LG_ERR_TARGET,
+        400),
+    BAD("absolute-form, empty IP literal", "GET http://[]/ HTTP/1.1\r\nHost: a\r\n\r\n", LG_ERR_TARGET, 400),
+    BAD("absolute-form, unclosed IP literal", "GET http://[::1/ HTTP/1.1\r\nHost: a\r\n\r\n", LG_ERR_TARGET,
+        400),
+    BAD("absolute-form, junk after IP literal", "GET http://[::1]x/ HTTP/1.1\r\nHost: a\r\n\r\n",
+        LG_ERR_TARGET, 400),
+    BAD("absolute-form, bracket in reg-name", "GET http://a]b/ HTTP/1.1\r\nHost: a\r\n\r\n", LG_ERR_TARGET,
+        400),
+    /* RFC 9110 4.2.4: userinfo in an http(s) URI is deprecated and
+     * treated as an error */
+    BAD("absolute-form with userinfo", "GET http://user@example.com/ HTTP/1.1\r\nHost: example.com\r\n\r\n",
+        LG_ERR_TARGET, 400),
+    BAD("absolute-form with user and password", "GET http://u:p@example.com:80/ HTTP/1.1\r\nHost: a\r\n\r\n",
+        LG_ERR_TARGET, 400),
+    BAD("absolute-form with empty userinfo", "GET http://@example.com/ HTTP/1.1\r\nHost: a\r\n\r\n",
+        LG_ERR_TARGET, 400),
     BAD("bare LF after request line", "GET / HTTP/1.1\nHost: a\r\n\r\n", LG_ERR_LINE_ENDING, 400),
     BAD("bare CR after request line", "GET / HTTP/1.1\rHost: a\r\n\r\n", LG_ERR_LINE_ENDING, 400),
     BAD("bare LF before request", "\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", LG_ERR_LINE_ENDING, 400),
@@ -178,6 +230,12 @@ static const req_case cases[] = {
     BAD("Host with path", "GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", LG_ERR_HOST_INVALID, 400),
     BAD("Host with space", "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", LG_ERR_HOST_INVALID, 400),
     BAD("Host with userinfo", "GET / HTTP/1.1\r\nHost: u@a\r\n\r\n", LG_ERR_HOST_INVALID, 400),
+    /* absolute-form: Host is ignored but still required and checked */
+    BAD("absolute-form, missing Host", "GET http://example.com/ HTTP/1.1\r\n\r\n", LG_ERR_HOST_MISSING, 400),
+    BAD("absolute-form, invalid Host", "GET http://example.com/ HTTP/1.1\r\nHost: a b\r\n\r\n",
+        LG_ERR_HOST_INVALID, 400),
+    BAD("absolute-form, two Host lines", "GET http://example.com/ HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+        LG_ERR_HOST_DUPLICATE, 400),
 
     /* --- framing: request smuggling vectors --- */
     BAD("length and chunked", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
@@ -298,9 +356,12 @@ static void test_target_forms(void)
 {
     lg_header hv[4];
     lg_head h = { .headers = hv, .max_headers = 4 };
-    static const char a[] = "GET http://x/y HTTP/1.1\r\nHost: x\r\n\r\n";
+    static const char a[] = "GET http://x/y HTTP/1.1\r\nHost: z\r\n\r\n";
     CHECK(lg_parse_request(&h, a, sizeof a - 1, 0, 0) > 0);
     CHECK_EQ_INT(h.target_form, LG_TARGET_ABSOLUTE);
+    /* host is a slice of the target, not of the Host field */
+    CHECK(h.host.ptr == a + 11 && h.host.len == 1);
+    CHECK_STR(h.target, "http://x/y");
     static const char b[] = "CONNECT x:1 HTTP/1.1\r\nHost: x:1\r\n\r\n";
     CHECK(lg_parse_request(&h, b, sizeof b - 1, 0, 0) > 0);
     CHECK_EQ_INT(h.target_form, LG_TARGET_AUTHORITY);
@@ -334,6 +395,14 @@ static void test_reuse_of_head(void)
     CHECK_EQ_INT(h.flags, LG_HEAD_KEEP_ALIVE);
     CHECK_EQ_INT(h.num_headers, 1);
     CHECK_STR(h.host, "b");
+    /* nor does an absolute-form target's host outlive its request */
+    static const char c[] = "GET http://c/ HTTP/1.1\r\nHost: x\r\n\r\n";
+    static const char d[] = "GET / HTTP/1.0\r\n\r\n";
+    CHECK(lg_parse_request(&h, c, sizeof c - 1, 0, 0) > 0);
+    CHECK_STR(h.host, "c");
+    CHECK(lg_parse_request(&h, d, sizeof d - 1, 0, 0) > 0);
+    CHECK(h.host.ptr == NULL);
+    CHECK_EQ_INT(h.target_form, LG_TARGET_ORIGIN);
 }
 
 static void test_list_has(void)

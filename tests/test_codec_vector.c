@@ -181,11 +181,13 @@ static void random_edits(void)
         "Connection: close, upgrade\r\nUpgrade: h2c\r\n\r\nhello",
         "PUT * HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 5, 5\r\n\r\n",
         "Trailer-One: 1\r\nTrailer-Two:\t2\r\n\r\n",
+        /* the host from the target, not the Host field; a newer minor version */
+        "GET http://[::1]:8080/a?b HTTP/1.2\r\nHost: other.example:80\r\nContent-Length: 0\r\n\r\n",
     };
-    static const char alphabet[] = "\r\n\t :,;-_aZ09\x7f\x80HTP/1.chunked";
+    static const char alphabet[] = "\r\n\t :,;-_aZ09\x7f\x80HTP/1.chunked@[]";
     char in[MAX_INPUT];
     for (unsigned it = 0; it < 60000; it++) {
-        const char *seed = seeds[next() % 5];
+        const char *seed = seeds[next() % (sizeof seeds / sizeof seeds[0])];
         size_t n = strlen(seed);
         memcpy(in, seed, n);
         for (unsigned m = next() % 6; m > 0; m--) {

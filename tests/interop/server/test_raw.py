@@ -180,6 +180,8 @@ VALID_ODDITIES = [
      b"a\tb"),
     ("absolute-form target", b"GET http://example.com/items/abs HTTP/1.1\r\nHost: example.com\r\n\r\n",
      b"id=abs\n"),
+    ("absolute-form target, Host ignored (RFC 9112 3.2.2)",
+     b"GET http://example.com:8080/items/abs2 HTTP/1.1\r\nHost: other.example\r\n\r\n", b"id=abs2\n"),
     ("POST without a body", b"POST /echo HTTP/1.1\r\nHost: t\r\n\r\n", b""),
 ]
 
@@ -210,6 +212,9 @@ MALFORMED = [
     ("request line", b"GARBAGE\r\n\r\n", 400),
     ("method not a token", b"GE(T / HTTP/1.1\r\nHost: t\r\n\r\n", 400),
     ("space in target", b"GET /a b HTTP/1.1\r\nHost: t\r\n\r\n", 400),
+    ("userinfo in absolute-form (RFC 9110 4.2.4)",
+     b"GET http://user@example.com/ HTTP/1.1\r\nHost: example.com\r\n\r\n", 400),
+    ("absolute-form without a host", b"GET http:///items/1 HTTP/1.1\r\nHost: t\r\n\r\n", 400),
     ("bad version", b"GET / HTTP/1.x\r\nHost: t\r\n\r\n", 400),
     ("HTTP/2.0", b"GET / HTTP/2.0\r\nHost: t\r\n\r\n", 505),
     ("HTTP/0.9 style", b"GET / HTTP/0.9\r\nHost: t\r\n\r\n", 505),
