@@ -1043,6 +1043,9 @@ int lg_server_static(lg_server *srv, const char *prefix, const char *root);
 int lg_req_method_id(const lg_req *req);          /* lg_method */
 lg_str lg_req_method(const lg_req *req);
 lg_str lg_req_target(const lg_req *req);          /* as sent: "/a%20b?x=1" */
+/* The host the request is for: an absolute-form target's authority, else
+ * the Host field (RFC 9112 3.2.2); ptr NULL when there is neither. */
+lg_str lg_req_host(const lg_req *req);
 lg_str lg_req_path(const lg_req *req);            /* percent-decoded path: "/a b" */
 lg_str lg_req_query_string(const lg_req *req);    /* raw, after "?" */
 /* Decoded query argument, cookie, form field or route parameter; ptr NULL

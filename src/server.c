@@ -33,6 +33,8 @@ static const lg_server_config defaults = {
     .response_header_bytes = 1024,
 };
 
+static void make_room_timer(lg_timer *t);
+
 /* Connections accepted only to be told "503" beyond max_conns. */
 #define MAX_REJECTING 16
 
@@ -139,13 +141,14 @@ static int use_static_memory(lg_server *srv)
     /* A streamed answer may queue one buffer's worth (lg_res_write). */
     srv->high_water = cfg->recv_buffer_bytes;
     /* Everything that would grow later, sized now: one timer per
-     * connection, one per listener (accept pauses) and the shutdown's; a
+     * connection, one per listener (accept pauses), the shutdown's and
+     * make_room's; a
      * backend slot per connection and listener, besides the watchers there
      * are (and the loop's wake-up). A closing connection keeps its slot in
      * max_conns until its on_close, which comes after the poll round in
      * which its descriptor went: a newcomer never needs room beside it.
      * (What the application adds later comes from the same tables.) */
-    rc = lg__loop_reserve_timers(srv->loop, cfg->max_conns + LG_MAX_LISTENERS + 1);
+    rc = lg__loop_reserve_timers(srv->loop, cfg->max_conns + LG_MAX_LISTENERS + 2);
     if (!rc)
         rc = lg__loop_reserve_ios(srv->loop,
                                   srv->loop->active_ios + 1 + cfg->max_conns + LG_MAX_LISTENERS);
@@ -178,6 +181,7 @@ lg_server *lg_server_new(lg_loop *loop, const lg_server_config *config)
     srv->exchange_size = exchange_bytes(&srv->cfg);
     srv->stats.start_ms = lg_loop_now(loop);
     lg_timer_init(loop, &srv->shutdown_timer, NULL);
+    lg_timer_init(loop, &srv->room_timer, make_room_timer);
     if (srv->cfg.memory && use_static_memory(srv) != LG_OK) {
         if (srv->static_mem) lg__loop_buffers(loop, NULL, 0, 0);
         lg__free(srv, sizeof *srv);
@@ -278,34 +282,63 @@ static int can_give_way(const lg_conn *c)
            !lg_stream_peek(&c->s).len && !lg_stream_queued(&c->s);
 }
 
-/* Full, and somebody waits: the connection quiet longest gives way, closed
- * gracefully. Its client reconnects when it needs to; the newcomer would
- * otherwise wait for an idle or header timeout. This runs after the round
- * of events in which the newcomer was seen, so that a connection whose
- * request came in the same round has read it and is no longer quiet. */
-static void make_room_now(lg_defer *d)
+/* A client sends its request right after connecting; one that has said
+ * nothing for this long is not about to (and what it may still send is
+ * read and dropped by the graceful close, not reset). A kept-alive
+ * connection needs no such wait: its client knows it may be closed. */
+static uint32_t silent_grace_ms(const lg_server *srv)
 {
-    lg_server *srv = LG_CONTAINER_OF(d, lg_server, room_defer);
-    if (srv->shutting_down || srv->nconns < srv->cfg.max_conns) return;
+    uint32_t half = srv->cfg.header_timeout_ms / 2;
+    return half < LG_SILENT_GRACE_MS ? half : LG_SILENT_GRACE_MS;
+}
+
+/* Full, and a newcomer waits: the connection quiet longest gives way,
+ * closed gracefully. Its client reconnects when it needs to; the newcomer
+ * would otherwise wait for an idle or header timeout. This runs after the
+ * round of events in which the newcomer was seen, so that a connection
+ * whose request came in the same round has read it and is no longer
+ * quiet; and again when a silent one's grace is over. */
+static void make_room_now(lg_server *srv)
+{
+    if (!srv->newcomer_waiting || srv->shutting_down || srv->nconns < srv->cfg.max_conns) return;
+    uint32_t now = (uint32_t)lg_loop_now(srv->loop), grace = silent_grace_ms(srv);
+    uint32_t soonest = UINT32_MAX; /* until a silent one may give way */
     lg_conn *oldest = NULL;
     for (lg_conn *c = srv->conns; c; c = c->next) {
         if (!can_give_way(c)) continue;
+        uint32_t quiet = now - quiet_since(srv, c);
+        if (!(c->flags & CF_SERVED) && quiet < grace) {
+            if (grace - quiet < soonest) soonest = grace - quiet;
+            continue;
+        }
         if (!oldest || (int32_t)(quiet_since(srv, c) - quiet_since(srv, oldest)) < 0) oldest = c;
     }
     if (oldest) {
         srv->stats.idle_recycled++;
         lg__conn_close(oldest);
-    } else {
-        /* Every connection is busy: the answers now in flight will say
-         * "Connection: close" (decide_keep_alive), freeing a slot. */
-        srv->someone_waiting = 1;
+        return;
     }
+    /* Every connection is busy: the answers now in flight will say
+     * "Connection: close" (decide_keep_alive), freeing a slot. */
+    srv->someone_waiting = 1;
+    if (soonest != UINT32_MAX) lg_timer_start(&srv->room_timer, soonest, 0);
+}
+
+static void make_room_deferred(lg_defer *d)
+{
+    make_room_now(LG_CONTAINER_OF(d, lg_server, room_defer));
+}
+
+static void make_room_timer(lg_timer *t)
+{
+    make_room_now(LG_CONTAINER_OF(t, lg_server, room_timer));
 }
 
 static void make_room(lg_listener *l)
 {
     lg_server *srv = l->data;
-    lg_defer_call(srv->loop, &srv->room_defer, make_room_now);
+    srv->newcomer_waiting = 1;
+    lg_defer_call(srv->loop, &srv->room_defer, make_room_deferred);
 }
 
 static void hold_accepting(lg_server *srv, int hold)
@@ -348,6 +381,8 @@ static void update_accepting(lg_server *srv)
     }
     hold_accepting(srv, 0);
     srv->someone_waiting = 0;
+    srv->newcomer_waiting = 0;
+    lg_timer_stop(&srv->room_timer);
     srv->accept_paused = 0;
     pause_accepting(srv, full || srv->low_memory);
 }
@@ -488,6 +523,7 @@ void lg_server_free(lg_server *srv)
     if (!srv) return;
     for (uint8_t i = 0; i < srv->nlisteners; i++) lg_listener_close(&srv->listeners[i]);
     lg_timer_stop(&srv->shutdown_timer);
+    lg_timer_stop(&srv->room_timer);
     lg_defer_cancel(srv->loop, &srv->room_defer);
     if (srv->static_mem) {
         /* Nothing here was allocated; the buffers go back to their owner. */

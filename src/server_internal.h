@@ -71,6 +71,9 @@ typedef struct error_entry {
  * (37 with CRLF), "Server: " and the name (10 more). A longer name is
  * refused by lg_server_new rather than by every answer. */
 #define LG_MAX_SERVER_NAME 120u
+/* How long a connection that has sent nothing keeps its slot from a
+ * newcomer (at most half the header timeout). */
+#define LG_SILENT_GRACE_MS 1000u
 #define LG__HEAD_LINES_BYTES 192
 
 typedef struct lg_conn lg_conn;
@@ -97,6 +100,8 @@ struct lg_server {
     uint16_t nwaiting;            /* connections waiting for a request slot (CF_WAIT_SLOT) */
     uint32_t high_water;          /* a streamed answer may queue this much */
     lg_defer room_defer;          /* make_room, once the round's input is read */
+    lg_timer room_timer;          /* make_room, once a silent connection's grace is over */
+    uint8_t newcomer_waiting;     /* full, and the listener saw somebody wait */
     lg_conn *conns;               /* every open connection */
     lg_conn *free_conns;          /* kept for reuse: no allocation per connection */
     lg_exchange *free_exchanges;  /* likewise per request */

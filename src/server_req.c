@@ -25,6 +25,11 @@ lg_str lg_req_target(const lg_req *req)
     return req->ex->head.target;
 }
 
+lg_str lg_req_host(const lg_req *req)
+{
+    return req->ex->head.host;
+}
+
 lg_str lg_req_path(const lg_req *req)
 {
     return req->ex->path;
