@@ -682,7 +682,8 @@ int lg_stream_write_ref(lg_stream *s, lg_write_req *req, const void *data, size_
                         void (*cb)(lg_write_req *, int));
 int lg_stream_sendfile(lg_stream *s, lg_write_req *req, int file, uint64_t offset, uint64_t len,
                        void (*cb)(lg_write_req *, int));
-/* Bytes waiting to be sent. */
+/* Bytes waiting to be sent. While a graceful close lingers: the bytes the
+ * platform still held for the peer at the last look (where it can tell). */
 uint64_t lg_stream_queued(const lg_stream *s);
 /* While corked, writes are queued but not sent; uncorking sends them in as
  * few system calls as possible (responses to pipelined requests). */

@@ -83,6 +83,12 @@ struct lg_net {
      * the application's close then frees it again (esp-idf#2931; ESP-IDF's
      * lwIP is fixed). Reading first turns that shutdown into a plain close. */
     uint8_t read_before_fin;
+
+    /* Optional (NULL: cannot tell): bytes sent but not yet acknowledged by
+     * the peer, still in the platform's buffers (Linux: SIOCOUTQ). A
+     * graceful close starts its linger time once these are gone too, so a
+     * slow reader's last megabytes in the kernel are not cut by it. */
+    long (*unacked)(void *ctx, int fd);
 };
 
 extern const lg_net lg_net_posix;

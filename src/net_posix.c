@@ -374,6 +374,23 @@ static long px_sendfile(void *ctx, int fd, int file, uint64_t offset, size_t len
 #define PX_SENDFILE NULL
 #endif
 
+#if defined(__linux__)
+#include <linux/sockios.h> /* SIOCOUTQ */
+#include <sys/ioctl.h>
+/* Bytes sent and not yet acknowledged by the peer (Linux: unsent plus
+ * unacknowledged, for TCP). */
+static long px_unacked(void *ctx, int fd)
+{
+    int n = 0;
+    LG_UNUSED(ctx);
+    if (ioctl(fd, SIOCOUTQ, &n) != 0) return LG_ERR_IO;
+    return n;
+}
+#define PX_UNACKED px_unacked
+#else
+#define PX_UNACKED NULL
+#endif
+
 static int px_shutdown_write(void *ctx, int fd)
 {
     LG_UNUSED(ctx);
@@ -565,4 +582,5 @@ const lg_net lg_net_posix = {
     .getaddrinfo = px_getaddrinfo,
     .send_before_fin = PX_SEND_BEFORE_FIN,
     .read_before_fin = 0, /* Linux's stack has no lwIP LAST_ACK bug */
+    .unacked = PX_UNACKED,
 };

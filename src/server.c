@@ -34,9 +34,14 @@ static const lg_server_config defaults = {
 };
 
 static void make_room_timer(lg_timer *t);
+static void update_accepting(lg_server *srv);
 
 /* Connections accepted only to be told "503" beyond max_conns. */
 #define MAX_REJECTING 16
+/* Connections that gave way to a newcomer and still linger (waiting for
+ * their client's EOF, a few hundred bytes each, no buffer): they no longer
+ * count against max_conns, up to this many. */
+#define MAX_GIVEN_WAY 16
 
 #define DEF(field) \
     if (!cfg->field) cfg->field = defaults.field
@@ -316,6 +321,17 @@ static void make_room_now(lg_server *srv)
     if (oldest) {
         srv->stats.idle_recycled++;
         lg__conn_close(oldest);
+        /* Its close lingers until its client's EOF, which a socket left
+         * open on purpose never sends: the newcomer need not wait for that.
+         * (With static memory the slot is all there is: it waits.) */
+        if (!srv->static_mem && srv->ngiven < MAX_GIVEN_WAY && oldest->phase == PH_CLOSING &&
+            srv->nconns) {
+            oldest->flags |= CF_GAVE_WAY;
+            srv->nconns--;
+            srv->ngiven++;
+            srv->stats.active_connections = srv->nconns;
+            update_accepting(srv);
+        }
         return;
     }
     /* Every connection is busy: the answers now in flight will say
@@ -363,7 +379,7 @@ static int prepare_spare(lg_server *srv)
     }
     /* One timer per connection (lg__stream_timer): room for all of them
      * and the newcomer's, counted from the timers running now. */
-    return lg__loop_reserve_timers(srv->loop, srv->nconns + srv->nrejecting + 1);
+    return lg__loop_reserve_timers(srv->loop, srv->nconns + srv->nrejecting + srv->ngiven + 1);
 }
 
 /* Accept only what we can serve (or, with LG_FULL_REJECT, answer 503): a
@@ -389,7 +405,7 @@ static void update_accepting(lg_server *srv)
 
 static void check_shutdown_done(lg_server *srv)
 {
-    if (!srv->shutting_down || srv->nconns) return;
+    if (!srv->shutting_down || srv->nconns || srv->nrejecting || srv->ngiven) return;
     lg_timer_stop(&srv->shutdown_timer);
     void (*done)(lg_server *, void *) = srv->shutdown_done;
     srv->shutdown_done = NULL;
@@ -413,6 +429,7 @@ void lg__server_conn_closed(lg_stream *s)
     else srv->conns = c->next;
     if (c->next) c->next->prev = c->prev;
     if (c->flags & CF_REJECTING) srv->nrejecting--;
+    else if (c->flags & CF_GAVE_WAY) srv->ngiven--;
     else srv->nconns--;
     if (c->flags & CF_WAIT_SLOT) srv->nwaiting--;
     srv->stats.active_connections = srv->nconns;
@@ -515,7 +532,7 @@ void lg_server_shutdown(lg_server *srv, uint32_t deadline_ms, void (*done)(lg_se
     }
     srv->shutdown_timer.cb = shutdown_deadline;
     if (srv->nconns) lg_timer_start(&srv->shutdown_timer, deadline_ms, 0);
-    else if (srv->nrejecting == 0) check_shutdown_done(srv);
+    check_shutdown_done(srv); /* or when the last one has closed */
 }
 
 void lg_server_free(lg_server *srv)

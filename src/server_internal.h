@@ -106,6 +106,7 @@ struct lg_server {
     lg_conn *free_conns;          /* kept for reuse: no allocation per connection */
     lg_exchange *free_exchanges;  /* likewise per request */
     uint32_t nconns, nrejecting;
+    uint32_t ngiven;              /* gave way to a newcomer, still closing (CF_GAVE_WAY) */
     size_t exchange_size;
     lg_server_stats stats;
     lg_timer shutdown_timer;
@@ -143,6 +144,7 @@ enum {
 #define CF_SERVED 0x10u       /* has answered a request: an idle one is keep-alive */
 #define CF_WAIT_SLOT 0x20u    /* static memory: has a request, waits for a request slot */
 #define CF_HELD 0x40u         /* back-pressure: not reading while answers wait to be taken */
+#define CF_GAVE_WAY 0x80u     /* closed to let a newcomer in: not counted in nconns */
 
 /* A connection's state, kept to 128 bytes on a 32-bit CPU (a device with
  * many connections pays this for each, idle or not). What it can find

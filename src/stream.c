@@ -209,12 +209,23 @@ static void finish_close(lg_stream *s, int abort)
     lg_defer_call(loop, &s->deferred, deferred_close_cb);
 }
 
-/* The closing stream's one timer: while FLUSHING it watches the peer take
+/* The closing stream's one timer. While FLUSHING it watches the peer take
  * the queue (s->discarded holds the queue's length, low 32 bits, as of the
  * last look: the queue only shrinks once closing, so "unchanged" means
- * "nothing taken"); while DRAINING it is the linger time, which starts
- * only once the answer has gone. A slow reader keeps its whole answer as
- * long as it keeps taking bytes. */
+ * "nothing taken"). While DRAINING it is the linger time, which starts
+ * only once the answer has gone — out of the queue, and, where the
+ * platform tells (lg_net.unacked), out of its buffers to the peer:
+ * s->queued, empty by then, holds what the platform still had at the last
+ * look. A slow reader keeps its whole answer as long as it keeps taking
+ * bytes; send_timeout_ms without progress ends the wait either way. */
+static void arm_linger(lg_stream *s)
+{
+    lg_loop *loop = loop_of(s);
+    long q = loop->net->unacked ? loop->net->unacked(loop->net_ctx, s->io.fd) : 0;
+    s->queued = q > 0 ? (uint64_t)q : 0;
+    lg_timer_start(&s->linger, s->queued ? CFG(s, send_timeout_ms) : CFG(s, linger_timeout_ms), 0);
+}
+
 static void close_timer_fired(lg_timer *t)
 {
     lg_stream *s = LG_CONTAINER_OF(t, lg_stream, linger);
@@ -230,6 +241,18 @@ static void close_timer_fired(lg_timer *t)
                "what is queued", s->io.fd, (unsigned)CFG(s, send_timeout_ms));
         lg_stream_fail_writes(s, LG_ERR_TIMEOUT); /* and on to DRAINING */
         return;
+    }
+    if (s->queued) { /* the peer was still taking the last bytes */
+        uint64_t was = s->queued;
+        arm_linger(s);
+        if (s->queued && s->queued != was) return; /* it took some: wait on */
+        if (s->queued) {
+            loop->stats.send_timeouts++;
+            lg_log(loop, LG_LOG_INFO, "fd %d: peer took nothing for %u ms while closing", s->io.fd,
+                   (unsigned)CFG(s, send_timeout_ms));
+            finish_close(s, 0);
+        }
+        return; /* all taken: the linger time starts now */
     }
     loop->stats.linger_timeouts++;
     lg_log(loop, LG_LOG_INFO, "fd %d: no EOF within the linger time, closing", s->io.fd);
@@ -260,7 +283,7 @@ static void start_draining(lg_stream *s)
     }
     s->state = LG_STREAM_DRAINING;
     s->discarded = 0; /* was the flush's progress mark */
-    lg_timer_start(&s->linger, CFG(s, linger_timeout_ms), 0);
+    lg_timer_stop(&s->linger);
     if (s->rbuf) {
         discard(s, s->rend - s->rstart);
         s->rstart = s->rend = 0;
@@ -273,6 +296,7 @@ static void start_draining(lg_stream *s)
         s->flags |= LG_SF_SHUT_DONE;
         loop->net->shutdown_write(loop->net_ctx, s->io.fd);
     }
+    arm_linger(s);
     update_events(s);
 }
 
