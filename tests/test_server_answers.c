@@ -674,6 +674,29 @@ static void test_slow_http10_reader(void)
     env_close(&e);
 }
 
+/* --- nginx's keepalive_requests --- */
+
+/* The third answer says "Connection: close", and the pipelined requests
+ * behind it are read out by the graceful close, not answered. */
+static void test_requests_per_connection(void)
+{
+    env e;
+    lg_server_config cfg = { 0 };
+    cfg.max_requests_per_conn = 3;
+    env_open(&e, &cfg);
+    int fd;
+    static const char req[] = GET("/n/1") GET("/n/2") GET("/n/3") GET("/n/4") GET("/n/5");
+    fault_sock *k = client(&e, req, sizeof req - 1, FAULT_EOF_AFTER_FIN, &fd);
+    CHECK(run_until_closed(&e, k, 10000));
+    answer a[6];
+    int n = split_answers(k->out, k->out_len, a, 6);
+    CHECK_EQ_INT(n, 3);
+    CHECK(n == 3 && !a[0].closes && !a[1].closes && a[2].closes && body_is(&a[2], "3"));
+    CHECK_EQ_INT(k->fin_sent, 1);
+    CHECK_EQ_INT(k->closed_with_unread, 0);
+    env_close(&e);
+}
+
 /* --- item 9: cookies, and a head that never parsed --- */
 
 static void test_cookie_attributes(void)
@@ -735,6 +758,7 @@ int main(void)
     test_keep_alive_promise_kept();
     test_trailers_too_large();
     test_slow_http10_reader();
+    test_requests_per_connection();
     test_cookie_attributes();
     test_half_head_not_logged();
     free(huge);

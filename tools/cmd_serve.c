@@ -167,8 +167,15 @@ static void access_log(lg_req *req, int status, uint64_t bytes, uint32_t ms, voi
     char peer[64] = "-";
     lg_addr_format(lg_req_peer(req), peer, sizeof peer);
     lg_str m = lg_req_method(req), t = lg_req_target(req);
-    fprintf(stderr, "%s \"%.*s %.*s\" %d %llu %ums\n", peer, (int)m.len, m.ptr ? m.ptr : "-",
-            (int)t.len, t.ptr ? t.ptr : "", status, (unsigned long long)bytes, ms);
+    if (!m.len) {
+        /* A head that never parsed (408 mid-head, 400): no request line to
+         * show, as nginx logs "-"; lg_req_error says why. */
+        fprintf(stderr, "%s \"-\" %d %llu %ums (%s)\n", peer, status, (unsigned long long)bytes,
+                ms, lg_err_name(lg_req_error(req)));
+        return;
+    }
+    fprintf(stderr, "%s \"%.*s %.*s\" %d %llu %ums\n", peer, (int)m.len, m.ptr, (int)t.len,
+            t.ptr, status, (unsigned long long)bytes, ms);
 }
 
 /* Signals arrive through a pipe per loop so that each loop, not the
