@@ -296,9 +296,13 @@ static int fail_answer(lg_res *res, int err)
 {
     lg_exchange *ex = res->ex;
     static const char body[] = "500 Internal Server Error: the answer could not be sent\n";
-    ex->conn->flags |= CF_CLOSE_AFTER;
-    lg_log(ex->srv->loop, LG_LOG_ERROR, "an answer could not be sent (%s): 500 instead",
-           lg_err_name(err));
+    lg_conn *c = ex->conn;
+    c->flags |= CF_CLOSE_AFTER;
+    /* The application's mistake is worth a line in the log; a client that
+     * has gone is not. */
+    if (c->s.state == LG_STREAM_OPEN && !lg_stream_error(&c->s))
+        lg_log(ex->srv->loop, LG_LOG_ERROR, "an answer could not be sent (%s): 500 instead",
+               lg_err_name(err));
     res->hdr_len = 0; /* the handler's headers were for its own answer */
     res->has_length = 0;
     lg_str part = { body, sizeof body - 1 };

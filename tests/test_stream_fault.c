@@ -393,6 +393,32 @@ static void test_slow_reader_keeps_last_answer(void)
     wenv_close(&e);
 }
 
+/* lg_close_unserved: a socket nobody will serve, whose client has already
+ * sent a request (in pieces): all of it is read before the close, and FIN
+ * goes first, so the client sees EOF rather than a reset. */
+static void test_close_unserved(void)
+{
+    static const char req[] = "GET / HTTP/1.1\r\nHost: a\r\n\r\nmore bytes behind it";
+    fault_net fn;
+    fault_net_init(&fn);
+    lg_loop *loop = fault_loop_new(&fn);
+    fault_sock script = { 0 };
+    script.in = req;
+    script.in_len = sizeof req - 1;
+    script.in_piece = 7;
+    script.in_end = FAULT_SILENT;
+    int fd = fault_sock_new(&fn, &script);
+    lg_close_unserved(loop, fd);
+    fault_sock *k = fault_sock_get(&fn, fd);
+    CHECK_EQ_INT(k->in_pos, sizeof req - 1);
+    CHECK_EQ_INT(k->closed_with_unread, 0);
+    CHECK_EQ_INT(k->fin_sent, 1);
+    CHECK_EQ_INT(k->closed, 1);
+    CHECK_EQ_INT(k->aborted, 0);
+    lg_loop_free(loop);
+    fault_net_free(&fn);
+}
+
 /* lg_stream_fail_writes: the queue goes at once (a write request learns
  * the error), later writes fail with it, and a close need not wait. */
 static void test_fail_writes(void)
@@ -651,6 +677,7 @@ int main(void)
     test_send_timeout_peer_not_reading();
     test_slow_reader_keeps_last_answer();
     test_fail_writes();
+    test_close_unserved();
     test_linger_budget();
     test_write_error_every_offset_reading_goes_on();
     test_eof_after_failed_send_is_a_reset();
