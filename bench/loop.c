@@ -119,11 +119,11 @@ static timer_result bench_timers(int n, uint64_t seed)
     }
     timer_result r;
     double t0 = now_ns();
-    for (int i = 0; i < n; i++) lg_timer_start(&t[i], (uint32_t)due[i], 0);
+    for (int i = 0; i < n; i++) lg_timer_start(&t[i], (uint32_t)due[i]);
     double t1 = now_ns();
     /* Move each later (the server's lazy deadlines avoid this; a plain
      * refresh does it): down the heap. */
-    for (int i = 0; i < n; i++) lg_timer_start(&t[i], (uint32_t)due[i] + 30000, 0);
+    for (int i = 0; i < n; i++) lg_timer_start(&t[i], (uint32_t)due[i] + 30000);
     double t2 = now_ns();
     for (int i = 0; i < n; i += 2) lg_timer_stop(&t[i]);
     double t3 = now_ns();
@@ -169,7 +169,7 @@ static void on_close(lg_stream *s)
     closed++;
 }
 
-static const lg_stream_callbacks cbs = { on_data, NULL, NULL, on_close };
+static const lg_stream_callbacks cbs = { .on_data = on_data, .on_close = on_close };
 
 static void peer_process(int lfd, int cmd, int n)
 {

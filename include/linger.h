@@ -466,6 +466,17 @@ uint64_t lg_loop_now(const lg_loop *loop);
 /* Re-read the clock (after a long computation in a callback). */
 void lg_loop_update_time(lg_loop *loop);
 const lg_loop_stats *lg_loop_get_stats(const lg_loop *loop);
+/* For a program that must not allocate once it runs (static memory): make
+ * room now for `timers` more running timers than run now and `ios` more
+ * watched descriptors than are watched now, so that starting and watching
+ * them later allocates nothing. The server does it for its connections. */
+int lg_loop_reserve(lg_loop *loop, uint32_t timers, uint32_t ios);
+/* Static memory: `count` buffers of `size` bytes at mem become the loop's
+ * receive and send buffers (streams whose recv_buffer_bytes is `size`),
+ * and none is ever allocated again (a stream finds none free: LG_ERR_NOMEM
+ * for it). mem NULL ends that, once all are back. LG_ERR_LIMIT when a pool
+ * is installed already. lg_server_config.memory does this for a server. */
+int lg_loop_set_buffers(lg_loop *loop, void *mem, uint32_t size, uint32_t count);
 /* Log through the loop's hook, printf-style. With LG_NO_LOG it is gone:
  * the arguments are not even evaluated. */
 #if !defined(LG_NO_LOG)
@@ -512,13 +523,15 @@ struct lg_timer {
     lg_timer_cb cb;
     uint32_t heap_index; /* private; UINT32_MAX when stopped */
     uint32_t due_ms;     /* private: the loop's clock, wrapping */
-    uint32_t repeat_ms;
 };
 
 void lg_timer_init(lg_loop *loop, lg_timer *t, lg_timer_cb cb);
-/* Fire after timeout_ms, then every repeat_ms if that is not 0. Restarting
- * a running timer moves it. */
-int lg_timer_start(lg_timer *t, uint32_t timeout_ms, uint32_t repeat_ms);
+/* Fire once, after timeout_ms. Restarting a running timer moves it. For a
+ * periodic timer, start it again in its callback (from the loop's time
+ * then: a loop that was stalled does not fire a burst of catch-up calls).
+ * A timer keeps no period: every connection's stream has one timer, and
+ * four bytes more in each is RAM a device with many connections feels. */
+int lg_timer_start(lg_timer *t, uint32_t timeout_ms);
 void lg_timer_stop(lg_timer *t);
 int lg_timer_active(const lg_timer *t);
 
@@ -567,10 +580,13 @@ typedef struct lg_stream_config {
     uint32_t max_queued_bytes;   /* send queue bound for copied writes (default 1 MiB) */
     uint32_t linger_timeout_ms;  /* graceful close: wait this long for EOF (default 5000) */
     uint32_t linger_max_bytes;   /* graceful close: discard at most this much (default 16 MiB) */
-    uint32_t send_timeout_ms;    /* graceful close: the longest the peer may take none of
-                                    what is still queued (default 30000); the linger time
-                                    starts once all of it has gone, so a slow reader that
-                                    keeps reading keeps its whole answer */
+    uint32_t send_timeout_ms;    /* while bytes wait to be sent, the longest the peer may
+                                    take none of them (default 30000): then writes fail
+                                    with LG_ERR_TIMEOUT (on_write_error), and a closing
+                                    stream drops the rest. Nothing queued, nothing timed:
+                                    a quiet stream never times out by this. The linger
+                                    time starts once all has gone, so a slow reader that
+                                    keeps reading keeps its whole last answer */
     uint8_t keep_idle_buffer;    /* 0: free the receive buffer whenever it is empty */
 } lg_stream_config;
 
@@ -581,12 +597,62 @@ typedef struct lg_stream_callbacks {
     void (*on_data)(lg_stream *s);
     /* The send queue has become empty. */
     void (*on_drain)(lg_stream *s);
-    /* Sending failed (peer reset or stopped reading). Queued data is
-     * dropped; reading goes on: the peer's last words may still be there. */
+    /* Sending failed (peer reset or stopped reading: LG_ERR_TIMEOUT).
+     * Queued data is dropped; reading goes on: the peer's last words may
+     * still be there. */
     void (*on_write_error)(lg_stream *s, int err);
     /* The descriptor is closed; the stream's memory may be reused now. */
     void (*on_close)(lg_stream *s);
+    /* Optional: the time set with lg_stream_set_timeout has come. */
+    void (*on_timeout)(lg_stream *s);
+    /* Optional, for a stream handed over by a server (lg_res_upgrade): the
+     * server is shutting down; end your protocol (a WebSocket says 1001)
+     * and lg_stream_close. Without it the server closes the stream itself
+     * (gracefully) at its shutdown deadline. */
+    void (*on_shutdown)(lg_stream *s);
 } lg_stream_callbacks;
+
+/*
+ * Transports: what carries a stream's bytes over its socket. Plain TCP is
+ * the default (no transport: the loop's platform functions on the socket);
+ * TLS is a transport, and so is anything that must see every byte (a test's
+ * byte-at-a-time delivery). The stream, and everything above it — the
+ * server, the client, the graceful close — work the same over any of them,
+ * as lwIP's altcp and Redis's ConnectionType do.
+ *
+ * A transport's state starts with lg_transport (its ops), allocated by
+ * whoever attaches it (lg_stream_set_transport, or the factory a server or
+ * client is configured with) and released by ops->close. It reaches the
+ * socket with lg_stream_socket_recv/send/shutdown.
+ */
+typedef struct lg_transport lg_transport;
+typedef struct lg_transport_ops {
+    const char *name;
+    /* As the platform's: > 0 bytes, 0 at the end of input, LG_ERR_AGAIN
+     * (would block), or a negative lg_err. send may take fewer bytes. */
+    long (*recv)(lg_stream *s, void *buf, size_t len);
+    long (*send)(lg_stream *s, const lg_str *parts, size_t n);
+    /* End the sending side (TLS: close_notify, then FIN). LG_OK, LG_ERR_AGAIN
+     * (asked again when the socket is writable), or an error. */
+    int (*shutdown)(lg_stream *s);
+    /* Optional: bytes already received and decoded, which recv returns
+     * although the socket is not readable (TLS records read ahead). */
+    size_t (*pending)(const lg_stream *s);
+    /* Optional: the readiness to wait for, given what the stream wants
+     * (LG_READABLE/LG_WRITABLE): a handshake may need to write before it can
+     * read. */
+    unsigned (*want)(const lg_stream *s, unsigned events);
+    /* Release the state, just before the socket closes (abort: with RST). */
+    void (*close)(lg_stream *s, int abort);
+} lg_transport_ops;
+
+struct lg_transport {
+    const lg_transport_ops *ops;
+};
+
+/* Makes a transport for a stream a server accepted or a client connected
+ * (scheme: "http", "https", ...); NULL to refuse the connection. */
+typedef lg_transport *(*lg_transport_fn)(lg_stream *s, const char *scheme, void *user);
 
 struct lg_write_req {
     lg_write_req *next;
@@ -609,23 +675,27 @@ struct lg_read_req {
     uint8_t mode;          /* private */
 };
 
+/* Private from `queued` on, in an order that leaves no padding on 32-bit
+ * CPUs: 104 bytes there, a server's connection 128 (both checked by the
+ * compiler). */
 struct lg_stream {
     lg_io io;
     const lg_stream_callbacks *cbs;
+    uint64_t queued;             /* bytes waiting to be sent */
     const lg_stream_config *config;
     void *data;                  /* yours */
-    char *rbuf;                  /* private from here on (in an order that
-                                    leaves no padding on 32-bit CPUs: 104
-                                    bytes there, a server's connection 128) */
-    uint32_t rstart, rend;       /* the buffer holds config->recv_buffer_bytes */
+    lg_transport *transport;     /* NULL: plain TCP */
+    char *rbuf;                  /* the buffer holds config->recv_buffer_bytes */
+    uint32_t rstart, rend;
     lg_write_req *wq_head, *wq_tail; /* zero-copy and file writes, and copy blocks */
     lg_read_req *read_req;
-    uint32_t discarded;          /* graceful close: bytes read and dropped */
-    lg_timer linger;
+    uint32_t discarded;          /* closing: bytes read and dropped (and see stream.c) */
+    uint32_t deadline;           /* lg_stream_set_timeout, the loop's clock; 0: none */
+    lg_timer timer;              /* the deadline, the send timeout, the close */
     lg_defer deferred;
-    uint64_t queued;             /* bytes waiting to be sent */
-    int16_t error;               /* first error seen */
-    uint8_t state, flags, ending, cork;
+    int8_t error;                /* first error seen */
+    uint8_t state : 4, ending : 4;
+    uint8_t flags, cork;
 };
 
 /* Take over a connected, non-blocking descriptor. config may be NULL
@@ -633,10 +703,32 @@ struct lg_stream {
 int lg_stream_open(lg_loop *loop, lg_stream *s, int fd, const lg_stream_config *config,
                    const lg_stream_callbacks *cbs, void *data);
 
+/* Attach a transport (before any byte is read or written: right after
+ * lg_stream_open). It is released when the stream closes. */
+int lg_stream_set_transport(lg_stream *s, lg_transport *t);
+/* Hand the stream to another owner: its callbacks and data from now on. */
+void lg_stream_set_callbacks(lg_stream *s, const lg_stream_callbacks *cbs, void *data);
+/* The loop the stream runs on. */
+lg_loop *lg_stream_loop(const lg_stream *s);
+/* 1 until lg_stream_close or lg_stream_abort (or a failed open). */
+int lg_stream_is_open(const lg_stream *s);
+/* The peer's address (the platform is asked; LG_ERR_UNSUPPORTED when it
+ * cannot tell). */
+int lg_stream_peer(const lg_stream *s, lg_addr *peer);
+
+/* Call on_timeout once ms from now (0: never). Setting it again replaces
+ * it; setting it on every byte costs nothing (the stream's one timer is
+ * moved only when the time comes earlier). */
+void lg_stream_set_timeout(lg_stream *s, uint32_t ms);
+
 /* Start or stop reading from the socket (stopping is back-pressure: bytes
  * wait in the kernel). Streams start reading when opened. */
 int lg_stream_read_start(lg_stream *s);
 int lg_stream_read_stop(lg_stream *s);
+/* Hand what is buffered to on_data again, on the next tick: after the
+ * owner set bytes aside and is ready for them (pipelined requests after an
+ * answer). */
+void lg_stream_redeliver(lg_stream *s);
 
 /* The bytes buffered and not yet consumed; lg_stream_consume(n) drops the
  * first n of them. */
@@ -646,6 +738,9 @@ void lg_stream_consume(lg_stream *s, size_t n);
  * them where they are: a server keeps a request's head at the front of the
  * buffer while it takes the body from behind it. */
 void lg_stream_cut(lg_stream *s, size_t offset, size_t n);
+/* Move what is buffered to the start of the buffer, so that later reads
+ * never move it: slices into it stay valid until consumed. */
+void lg_stream_compact(lg_stream *s);
 
 /* How the input ended, and the first error the stream met (0 if none). */
 lg_ending lg_stream_ending(const lg_stream *s);
@@ -680,6 +775,12 @@ int lg_stream_write(lg_stream *s, const void *data, size_t len);
 int lg_stream_writev(lg_stream *s, const lg_str *parts, size_t n);
 int lg_stream_write_ref(lg_stream *s, lg_write_req *req, const void *data, size_t len,
                         void (*cb)(lg_write_req *, int));
+/* A file: by the platform's sendfile where it has one and the stream is
+ * plain TCP; otherwise (lwIP, a transport such as TLS) the stream reads
+ * it a piece at a time (pread) as the peer takes it, so no more than a
+ * piece is in memory. A file shorter than len fails the stream
+ * (LG_ERR_IO): the peer gets fewer bytes than it was promised, never
+ * others. LG_ERR_UNSUPPORTED with LG_NO_FILES. */
 int lg_stream_sendfile(lg_stream *s, lg_write_req *req, int file, uint64_t offset, uint64_t len,
                        void (*cb)(lg_write_req *, int));
 /* Bytes waiting to be sent. While a graceful close lingers: the bytes the
@@ -696,6 +797,12 @@ void lg_stream_uncork(lg_stream *s);
  * that stopped reading (a send timeout): its connection still closes
  * gracefully, without waiting for bytes it will never take. */
 void lg_stream_fail_writes(lg_stream *s, int err);
+
+/* For transports: the socket under the stream, as the platform has it
+ * (returns as lg_transport_ops recv/send/shutdown). */
+long lg_stream_socket_recv(lg_stream *s, void *buf, size_t len);
+long lg_stream_socket_send(lg_stream *s, const lg_str *parts, size_t n);
+int lg_stream_socket_shutdown(lg_stream *s);
 
 /* Half-close: once the queue is flushed, send FIN. Reading goes on. */
 int lg_stream_shutdown(lg_stream *s);
@@ -952,6 +1059,9 @@ typedef struct lg_server_config {
     uint8_t no_date;             /* 1: no Date header (a device without a clock) */
     lg_access_log_fn access_log; /* NULL: none */
     void *access_log_user;
+    lg_transport_fn transport;   /* NULL: plain TCP; else called for each accepted
+                                    connection (scheme NULL) to make its transport (TLS) */
+    void *transport_user;
 
     /* Static memory (a device that must not allocate once it runs): the
      * server takes its connections, requests and buffers from this block,

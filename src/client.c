@@ -58,6 +58,10 @@ lg_client *lg_client_new(lg_loop *loop, const lg_client_config *config)
     if (cfg->recv_buffer_bytes < 1024) cfg->recv_buffer_bytes = 1024;
     cli->stream_cfg.recv_buffer_bytes = cfg->recv_buffer_bytes;
     cli->stream_cfg.linger_timeout_ms = cfg->close_timeout_ms;
+    /* An upload the server takes nothing of for as long as the client
+     * would wait for its silence fails its writes (and the answer may
+     * still come: LG_RES_SEND_FAILED). */
+    cli->stream_cfg.send_timeout_ms = cfg->read_timeout_ms;
     return cli;
 }
 
@@ -778,7 +782,7 @@ lg_call *lg_fetch(lg_client *cli, const lg_request *req, lg_response_cb cb, void
 
     CLIENT_ENTER(cli);
     call->flags |= CF_IN_FETCH;
-    if (call->timeout_ms) lg_timer_start(&call->deadline, call->timeout_ms, 0);
+    if (call->timeout_ms) lg_timer_start(&call->deadline, call->timeout_ms);
 #if defined(LG_NO_CHUNKED_UPLOAD)
     /* A body of unknown length would go out in chunks: not in this build. */
     if (!bad && call->body_kind == BODY_PRODUCER && call->body_len == LG_BODY_LENGTH_UNKNOWN)

@@ -338,7 +338,7 @@ void lg__cconn_release(client_conn *c, int reusable)
     c->idle_next = o->idle;
     if (o->idle) o->idle->idle_prev = c;
     o->idle = c;
-    lg_timer_start(&c->idle_timer, cli->cfg.idle_timeout_ms, 0);
+    lg_timer_start(&c->idle_timer, cli->cfg.idle_timeout_ms);
     if (o->wait_head) origin_kick(o);
 }
 
@@ -411,6 +411,8 @@ static const lg_stream_callbacks conn_cbs = {
     conn_on_drain,
     conn_on_write_error,
     conn_on_close,
+    NULL, /* on_timeout: the client times calls with timers of its own */
+    NULL, /* on_shutdown */
 };
 
 #endif /* !LG_NO_CLIENT */

@@ -17,7 +17,7 @@
 void lg__read_timer_arm(lg_call *call)
 {
     uint32_t ms = call->cli->cfg.read_timeout_ms;
-    if (ms) lg_timer_start(&call->read_timer, ms, 0);
+    if (ms) lg_timer_start(&call->read_timer, ms);
 }
 
 /* The error an ending is, when the message was not complete. */

@@ -226,7 +226,7 @@ void lg__send_request(lg_call *call)
         return;
     }
     if (call->upload == UP_WAIT_CONTINUE)
-        lg_timer_start(&call->expect_timer, call->cli->cfg.expect_timeout_ms, 0);
+        lg_timer_start(&call->expect_timer, call->cli->cfg.expect_timeout_ms);
     else if (call->upload == UP_SENDING)
         lg__send_pump(call);
 }

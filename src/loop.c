@@ -130,11 +130,10 @@ static uint32_t clamp_ms(uint32_t ms)
     return ms > LG_TIMER_MAX_MS ? LG_TIMER_MAX_MS : ms;
 }
 
-int lg_timer_start(lg_timer *t, uint32_t timeout_ms, uint32_t repeat_ms)
+int lg_timer_start(lg_timer *t, uint32_t timeout_ms)
 {
     lg_loop *loop = t->loop;
     uint32_t due = now32(loop) + clamp_ms(timeout_ms);
-    t->repeat_ms = clamp_ms(repeat_ms);
     if (t->heap_index != TIMER_STOPPED) {
         uint32_t old = t->due_ms;
         t->due_ms = due;
@@ -160,14 +159,7 @@ static void run_timers(lg_loop *loop)
 {
     while (loop->heap_len && !before(now32(loop), loop->heap[0]->due_ms)) {
         lg_timer *t = loop->heap[0];
-        if (t->repeat_ms) {
-            /* Re-arm from now, not from the missed deadline: a loop that was
-             * stalled does not fire a burst of catch-up calls. */
-            t->due_ms = now32(loop) + t->repeat_ms;
-            heap_down(loop, 0);
-        } else {
-            heap_remove(loop, t);
-        }
+        heap_remove(loop, t);
         t->cb(t);
     }
 }
@@ -452,6 +444,18 @@ int lg__loop_buffers(lg_loop *loop, void *mem, uint32_t size, uint32_t count)
 int lg__loop_reserve_ios(lg_loop *loop, uint32_t n)
 {
     return loop->backend->reserve ? loop->backend->reserve(loop, n) : LG_OK;
+}
+
+int lg_loop_reserve(lg_loop *loop, uint32_t timers, uint32_t ios)
+{
+    int rc = timers ? lg__loop_reserve_timers(loop, timers) : LG_OK;
+    if (!rc && ios) rc = lg__loop_reserve_ios(loop, loop->active_ios + 1 + ios); /* + the waker */
+    return rc;
+}
+
+int lg_loop_set_buffers(lg_loop *loop, void *mem, uint32_t size, uint32_t count)
+{
+    return lg__loop_buffers(loop, mem, size, count);
 }
 
 void lg_loop_free(lg_loop *loop)

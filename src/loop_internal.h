@@ -4,6 +4,7 @@
 #define LG_LOOP_INTERNAL_H
 
 #include "linger.h"
+#include "alloc_internal.h"
 
 /* A readiness backend: four functions, after Redis's ae. `update` is told
  * the old and new interest of an io; `wait` blocks up to timeout_ms (-1: no
@@ -167,12 +168,5 @@ int lg__loop_buffers(lg_loop *loop, void *mem, uint32_t size, uint32_t count);
  * watching them later allocates nothing (static memory). */
 int lg__loop_reserve_ios(lg_loop *loop, uint32_t n);
 
-/* The allocator hook. */
-void *lg__alloc(size_t size);
-void lg__free(void *ptr, size_t size);
-/* Grow a block from old_size to new_size, keeping its contents. */
-void *lg__realloc(void *ptr, size_t old_size, size_t new_size);
-
-#define LG_UNUSED(x) ((void)(x))
 
 #endif

@@ -121,7 +121,7 @@ int lg_resolve(lg_loop *loop, lg_resolve_req *req, const char *host, uint16_t po
         lg__free(job, sizeof *job);
         return rc;
     }
-    if (timeout_ms) lg_timer_start(&req->timer, timeout_ms, 0);
+    if (timeout_ms) lg_timer_start(&req->timer, timeout_ms);
     return LG_OK;
 #endif
 }

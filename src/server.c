@@ -140,7 +140,7 @@ static int use_static_memory(lg_server *srv)
         ex->next_free = srv->free_exchanges;
         srv->free_exchanges = ex;
     }
-    int rc = lg__loop_buffers(srv->loop, p, cfg->recv_buffer_bytes, cfg->buffers);
+    int rc = lg_loop_set_buffers(srv->loop, p, cfg->recv_buffer_bytes, cfg->buffers);
     if (rc) return rc;
     srv->static_mem = 1;
     /* A streamed answer may queue one buffer's worth (lg_res_write). */
@@ -153,11 +153,8 @@ static int use_static_memory(lg_server *srv)
      * max_conns until its on_close, which comes after the poll round in
      * which its descriptor went: a newcomer never needs room beside it.
      * (What the application adds later comes from the same tables.) */
-    rc = lg__loop_reserve_timers(srv->loop, cfg->max_conns + LG_MAX_LISTENERS + 2);
-    if (!rc)
-        rc = lg__loop_reserve_ios(srv->loop,
-                                  srv->loop->active_ios + 1 + cfg->max_conns + LG_MAX_LISTENERS);
-    return rc;
+    return lg_loop_reserve(srv->loop, cfg->max_conns + LG_MAX_LISTENERS + 2,
+                           cfg->max_conns + LG_MAX_LISTENERS);
 }
 
 lg_server *lg_server_new(lg_loop *loop, const lg_server_config *config)
@@ -188,7 +185,7 @@ lg_server *lg_server_new(lg_loop *loop, const lg_server_config *config)
     lg_timer_init(loop, &srv->shutdown_timer, NULL);
     lg_timer_init(loop, &srv->room_timer, make_room_timer);
     if (srv->cfg.memory && use_static_memory(srv) != LG_OK) {
-        if (srv->static_mem) lg__loop_buffers(loop, NULL, 0, 0);
+        if (srv->static_mem) lg_loop_set_buffers(loop, NULL, 0, 0);
         lg__free(srv, sizeof *srv);
         return NULL;
     }
@@ -266,13 +263,12 @@ static void pause_accepting(lg_server *srv, int pause)
         if (srv->listeners[i].io.fd >= 0) lg_io_set(&srv->listeners[i].io, pause ? 0 : LG_READABLE);
 }
 
-/* When a connection began to wait for its client: its deadline less the
- * timeout it waits with (a newcomer's header timeout, a kept-alive one's
- * idle timeout). */
+/* When a connection began to wait for its client (accepted, or done with
+ * its last answer). */
 static uint32_t quiet_since(const lg_server *srv, const lg_conn *c)
 {
-    return c->deadline - ((c->flags & CF_SERVED) ? srv->cfg.idle_timeout_ms
-                                                 : srv->cfg.header_timeout_ms);
+    LG_UNUSED(srv);
+    return c->quiet_ms;
 }
 
 /* A connection that may give way to a newcomer: between requests, with
@@ -337,7 +333,7 @@ static void make_room_now(lg_server *srv)
     /* Every connection is busy: the answers now in flight will say
      * "Connection: close" (decide_keep_alive), freeing a slot. */
     srv->someone_waiting = 1;
-    if (soonest != UINT32_MAX) lg_timer_start(&srv->room_timer, soonest, 0);
+    if (soonest != UINT32_MAX) lg_timer_start(&srv->room_timer, soonest);
 }
 
 static void make_room_deferred(lg_defer *d)
@@ -377,9 +373,9 @@ static int prepare_spare(lg_server *srv)
         c->next = NULL;
         srv->free_conns = c;
     }
-    /* One timer per connection (lg__stream_timer): room for all of them
+    /* One timer per connection (its stream's): room for all of them
      * and the newcomer's, counted from the timers running now. */
-    return lg__loop_reserve_timers(srv->loop, srv->nconns + srv->nrejecting + srv->ngiven + 1);
+    return lg_loop_reserve(srv->loop, srv->nconns + srv->nrejecting + srv->ngiven + 1, 0);
 }
 
 /* Accept only what we can serve (or, with LG_FULL_REJECT, answer 503): a
@@ -415,7 +411,7 @@ static void check_shutdown_done(lg_server *srv)
 void lg__server_conn_closed(lg_stream *s)
 {
     lg_conn *c = LG_CONTAINER_OF(s, lg_conn, s);
-    lg_server *srv = lg__conn_server(c);
+    lg_server *srv = c->srv;
     if (c->ex) {
         lg_exchange *ex = c->ex;
         c->ex = NULL;
@@ -473,11 +469,29 @@ static void on_accept(lg_listener *l, int fd, const lg_addr *peer)
     }
     srv->free_conns = c->next;
     memset(c, 0, sizeof *c);
+    c->srv = srv;
     if (lg_stream_open(loop, &c->s, fd, &srv->stream_cfg, &lg__conn_callbacks, c) != LG_OK) {
         c->next = srv->free_conns;
         srv->free_conns = c;
         update_accepting(srv);
         return;
+    }
+    if (srv->cfg.transport) {
+        /* A transport (TLS) for this connection; none to be had (out of
+         * memory): the stream closes gracefully, before any byte was read. */
+        lg_transport *t = srv->cfg.transport(&c->s, NULL, srv->cfg.transport_user);
+        if (!t || lg_stream_set_transport(&c->s, t) != LG_OK) {
+            srv->stats.connections++;
+            c->flags |= CF_REJECTING;
+            srv->nrejecting++;
+            c->next = srv->conns;
+            if (srv->conns) srv->conns->prev = c;
+            srv->conns = c;
+            c->phase = PH_CLOSING;
+            lg_stream_close(&c->s);
+            update_accepting(srv);
+            return;
+        }
     }
     c->next = srv->conns;
     if (srv->conns) srv->conns->prev = c;
@@ -531,7 +545,7 @@ void lg_server_shutdown(lg_server *srv, uint32_t deadline_ms, void (*done)(lg_se
         if (c->phase == PH_IDLE || (c->flags & CF_REJECTING)) lg__conn_close(c);
     }
     srv->shutdown_timer.cb = shutdown_deadline;
-    if (srv->nconns) lg_timer_start(&srv->shutdown_timer, deadline_ms, 0);
+    if (srv->nconns) lg_timer_start(&srv->shutdown_timer, deadline_ms);
     check_shutdown_done(srv); /* or when the last one has closed */
 }
 
@@ -546,7 +560,7 @@ void lg_server_free(lg_server *srv)
         /* Nothing here was allocated; the buffers go back to their owner. */
         srv->free_conns = NULL;
         srv->free_exchanges = NULL;
-        lg__loop_buffers(srv->loop, NULL, 0, 0);
+        lg_loop_set_buffers(srv->loop, NULL, 0, 0);
     }
     while (srv->free_conns) {
         lg_conn *c = srv->free_conns;

@@ -19,13 +19,12 @@
 #include <string.h>
 
 #include "server_internal.h"
-#include "stream_internal.h"
 
 #if !defined(LG_NO_SERVER)
 
 static lg_server *srv_of(const lg_conn *c)
 {
-    return lg__conn_server(c);
+    return c->srv;
 }
 
 /* The loop's clock as its timers keep it: 32-bit, wrapping. */
@@ -38,45 +37,15 @@ void lg__conn_close(lg_conn *c)
 {
     if (c->phase == PH_CLOSING) return;
     c->phase = PH_CLOSING;
-    c->deadline = 0;
-    lg_timer_stop(lg__stream_timer(&c->s));
-    lg_stream_close(&c->s); /* takes the timer back for the linger time */
+    lg_stream_close(&c->s);
 }
 
-/* --- timeouts: one timer per connection, with a lazy deadline so that
- * refreshing it on every read costs no heap operation --- */
-
-static void on_timeout(lg_conn *c);
-
-static void timer_fired(lg_timer *t)
+/* Waiting for the client from now on (newly connected, or between
+ * requests): make_room gives way from the one quiet longest. */
+static void quiet_from_now(lg_conn *c, uint32_t timeout_ms)
 {
-    lg_conn *c = LG_CONTAINER_OF(t, lg_conn, s.linger);
-    if (!c->deadline) return;
-    int32_t left = (int32_t)(c->deadline - now_of(c));
-    if (left > 0) {
-        lg_timer_start(t, (uint32_t)left, 0);
-        return;
-    }
-    on_timeout(c);
-}
-
-void lg__conn_set_deadline(lg_conn *c, uint32_t ms)
-{
-    /* A closing stream times its linger with the same timer: hands off. */
-    if (c->s.state != LG_STREAM_OPEN) return;
-    if (!ms) {
-        c->deadline = 0;
-        return;
-    }
-    lg_timer *t = lg__stream_timer(&c->s);
-    /* As the timer does: further ahead, the deadline would wrap and read
-     * as past (the timeout would still come only when the timer fires,
-     * but the deadline should say what it means). */
-    if (ms > LG_TIMER_MAX_MS) ms = LG_TIMER_MAX_MS;
-    c->deadline = now_of(c) + ms;
-    if (!c->deadline) c->deadline = 1; /* 0 means none: a millisecond later */
-    c->queued_mark = (uint32_t)lg_stream_queued(&c->s);
-    if (!lg_timer_active(t) || (int32_t)(t->due_ms - c->deadline) > 0) lg_timer_start(t, ms, 0);
+    c->quiet_ms = now_of(c);
+    lg_stream_set_timeout(&c->s, timeout_ms);
 }
 
 /* --- finishing requests --- */
@@ -88,9 +57,9 @@ static void process(lg_conn *c);
 static void resume(lg_conn *c)
 {
     if (c->flags & CF_IN_DATA) return;
-    if (c->s.state != LG_STREAM_OPEN) return;
+    if (!lg_stream_is_open(&c->s)) return;
     lg_stream_read_start(&c->s);
-    lg__stream_schedule_delivery(&c->s, 1);
+    lg_stream_redeliver(&c->s);
 }
 
 /* The client has taken the answers that held its connection back. */
@@ -124,10 +93,10 @@ static void finish_exchange(lg_conn *c)
         return;
     }
     c->phase = PH_IDLE;
-    /* While the answer is still going out, a client that stopped reading is
-     * what to watch for; on_drain switches to the idle timeout. */
-    lg__conn_set_deadline(c, lg_stream_queued(&c->s) ? srv->cfg.send_timeout_ms
-                                                      : srv->cfg.idle_timeout_ms);
+    /* While the answer is still going out, the stream's send timeout
+     * watches the client take it; on_drain starts the idle timeout. */
+    if (lg_stream_queued(&c->s)) lg_stream_set_timeout(&c->s, 0);
+    else quiet_from_now(c, srv->cfg.idle_timeout_ms);
     resume(c);
 }
 
@@ -140,7 +109,7 @@ void lg__conn_answer_done(lg_conn *c)
                             now_of(c) - ex->start_ms, srv->cfg.access_log_user);
     }
     srv->stats.requests++;
-    if (c->s.state != LG_STREAM_OPEN || c->phase == PH_CLOSING) return;
+    if (!lg_stream_is_open(&c->s) || c->phase == PH_CLOSING) return;
     if (!ex->res.keep_alive) c->flags |= CF_CLOSE_AFTER;
     if (!ex->body_done) {
         if (c->flags & CF_CLOSE_AFTER) {
@@ -155,7 +124,7 @@ void lg__conn_answer_done(lg_conn *c)
         srv->stats.bodies_discarded++;
         ex->body_mode = BODY_DISCARD;
         c->phase = PH_DISCARD;
-        lg__conn_set_deadline(c, srv->cfg.body_timeout_ms);
+        lg_stream_set_timeout(&c->s, srv->cfg.body_timeout_ms);
         resume(c);
         return;
     }
@@ -236,7 +205,7 @@ static int take_piece(lg_conn *c, lg_exchange *ex, lg_str d, size_t *pos)
     if (ex->body_len > ex->body_limit) return LG_ERR_BODY_TOO_LARGE;
     if (ex->body_mode == BODY_STREAM) {
         if (ex->on_chunk) ex->on_chunk(&ex->req, LG_OK, d.ptr, d.len, ex->chunk_user);
-        return c->ex != ex || c->s.state != LG_STREAM_OPEN ? 1 : 0;
+        return c->ex != ex || !lg_stream_is_open(&c->s) ? 1 : 0;
     }
     size_t moved;
     if (ex->body_buf) {
@@ -297,7 +266,7 @@ static int pump_body(lg_conn *c)
     /* Drop what was read, except the body kept behind the head. */
     size_t keep_end = ex->head_len + ex->body_kept;
     if (pos > keep_end) lg_stream_cut(&c->s, keep_end, pos - keep_end);
-    if (progressed) lg__conn_set_deadline(c, srv->cfg.body_timeout_ms);
+    if (progressed) lg_stream_set_timeout(&c->s, srv->cfg.body_timeout_ms);
 
     if (!ex->body_done) {
         lg_ending end = lg_stream_ending(&c->s);
@@ -350,10 +319,10 @@ int lg__conn_stream_body(lg_exchange *ex)
     if (!c) return LG_ERR_CLOSED;
     ex->body_mode = BODY_STREAM;
     lg__conn_send_continue(ex);
-    lg__conn_set_deadline(c, srv_of(c)->cfg.body_timeout_ms);
+    lg_stream_set_timeout(&c->s, srv_of(c)->cfg.body_timeout_ms);
     if (!(c->flags & CF_IN_DATA)) {
         lg_stream_read_start(&c->s);
-        lg__stream_schedule_delivery(&c->s, 1);
+        lg_stream_redeliver(&c->s);
     }
     return LG_OK;
 }
@@ -364,7 +333,7 @@ static void call_handler(lg_conn *c)
 {
     lg_exchange *ex = c->ex;
     c->phase = PH_HANDLER;
-    c->deadline = 0; /* the application's pace is its own */
+    lg_stream_set_timeout(&c->s, 0); /* the application's pace is its own */
     const route *r = ex->match.route;
     ex->in_app = 1;
     r->handler(&ex->req, &ex->res, r->user);
@@ -452,7 +421,7 @@ static void start_request(lg_conn *c)
     ex->body_done = (uint8_t)lg_body_reader_done(&ex->body);
     ex->body_limit = srv->cfg.max_body_bytes;
     c->phase = PH_HANDLER;
-    c->deadline = 0;
+    lg_stream_set_timeout(&c->s, 0);
 
     int bad_path = split_target(ex);
     if (bad_path != 0) {
@@ -529,7 +498,7 @@ static void start_request(lg_conn *c)
     ex->body_mode = BODY_BUFFER;
     c->phase = PH_BODY;
     lg__conn_send_continue(ex);
-    lg__conn_set_deadline(c, srv->cfg.body_timeout_ms);
+    lg_stream_set_timeout(&c->s, srv->cfg.body_timeout_ms);
 }
 
 /* A head that never parsed is not a request: the fields the parser filled
@@ -582,7 +551,7 @@ static int read_head(lg_conn *c)
     if (c->phase == PH_IDLE) {
         c->phase = PH_HEAD;
         c->ex->head_scanned = 0;
-        lg__conn_set_deadline(c, srv->cfg.header_timeout_ms);
+        lg_stream_set_timeout(&c->s, srv->cfg.header_timeout_ms);
     }
     lg_exchange *ex = c->ex;
     int n = lg_parse_request(&ex->head, buf.ptr, buf.len, ex->head_scanned,
@@ -606,7 +575,7 @@ static int read_head(lg_conn *c)
     }
     /* Pin the head at the very front: buffer compaction must never move it
      * while its slices are in use. */
-    lg__stream_compact(&c->s);
+    lg_stream_compact(&c->s);
     if (lg_stream_peek(&c->s).ptr != buf.ptr) {
         n = lg_parse_request(&ex->head, lg_stream_peek(&c->s).ptr, buf.len, 0,
                              srv->cfg.recv_buffer_bytes);
@@ -620,7 +589,7 @@ static int read_head(lg_conn *c)
 static void process(lg_conn *c)
 {
     for (int guard = 0; guard < 1000000; guard++) {
-        if (c->s.state != LG_STREAM_OPEN) return;
+        if (!lg_stream_is_open(&c->s)) return;
         switch (c->phase) {
         case PH_IDLE:
             if (lg_stream_queued(&c->s) > srv_of(c)->cfg.max_unsent_bytes) {
@@ -695,15 +664,14 @@ static void on_data(lg_stream *s)
     if ((c->flags & CF_HELD) && !lg_stream_queued(s)) release_held(c);
     /* Answers given in process() were corked: only now is it known whether
      * one is still going out (watch the client reading it) or not (idle). */
-    if (c->phase == PH_IDLE && s->state == LG_STREAM_OPEN)
-        lg__conn_set_deadline(c, lg_stream_queued(s) ? srv_of(c)->cfg.send_timeout_ms
-                                                     : srv_of(c)->cfg.idle_timeout_ms);
+    if (c->phase == PH_IDLE && lg_stream_is_open(s) && !lg_stream_queued(s))
+        quiet_from_now(c, srv_of(c)->cfg.idle_timeout_ms);
 }
 
 static void on_drain(lg_stream *s)
 {
     lg_conn *c = s->data;
-    if (c->phase == PH_IDLE) lg__conn_set_deadline(c, srv_of(c)->cfg.idle_timeout_ms);
+    if (c->phase == PH_IDLE) quiet_from_now(c, srv_of(c)->cfg.idle_timeout_ms);
     if (c->flags & CF_HELD) release_held(c);
     lg__res_on_drain(c);
 }
@@ -711,33 +679,20 @@ static void on_drain(lg_stream *s)
 static void on_write_error(lg_stream *s, int err)
 {
     lg_conn *c = s->data;
-    (void)err;
-    /* The client is gone for sending; what it may still say does not
-     * matter now. The graceful close finishes the job. */
+    /* The client is gone for sending, or took nothing of our answer for
+     * send_timeout_ms (the stream dropped the rest); what it may still say
+     * does not matter now. The graceful close finishes the job. */
+    if (err == LG_ERR_TIMEOUT) srv_of(c)->stats.timeouts++;
     c->flags |= CF_CLOSE_AFTER;
     lg__conn_close(c);
 }
 
-static void on_timeout(lg_conn *c)
+/* A header, body or idle timeout (lg_stream_set_timeout). */
+static void on_timeout(lg_stream *s)
 {
+    lg_conn *c = s->data;
     lg_server *srv = srv_of(c);
-    c->deadline = 0;
-    /* An answer still going out, and going: not a timeout. (Going: the
-     * queue changed since the deadline was set. The handler adding to it
-     * counts too, once: a queue at its bound cannot grow again.) */
-    uint64_t queued = lg_stream_queued(&c->s);
-    if (queued && (uint32_t)queued != c->queued_mark) {
-        lg__conn_set_deadline(c, srv->cfg.send_timeout_ms);
-        return;
-    }
     srv->stats.timeouts++;
-    if (queued) {
-        /* The client stopped taking our answer: the rest is dropped, and
-         * the graceful close need not wait another send timeout for it. */
-        lg_stream_fail_writes(&c->s, LG_ERR_TIMEOUT);
-        lg__conn_close(c);
-        return;
-    }
     switch (c->phase) {
     case PH_HEAD:
     case PH_BODY:
@@ -770,15 +725,13 @@ static void on_timeout(lg_conn *c)
 }
 
 const lg_stream_callbacks lg__conn_callbacks = { on_data, on_drain, on_write_error,
-                                                 lg__server_conn_closed };
+                                                 lg__server_conn_closed, on_timeout, NULL };
 
 void lg__conn_start(lg_conn *c)
 {
-    lg_timer *t = lg__stream_timer(&c->s);
-    t->cb = timer_fired;
     c->phase = PH_IDLE;
     /* The first request gets the (shorter) header timeout to show up. */
-    lg__conn_set_deadline(c, srv_of(c)->cfg.header_timeout_ms);
+    quiet_from_now(c, srv_of(c)->cfg.header_timeout_ms);
 }
 
 #endif /* !LG_NO_SERVER */

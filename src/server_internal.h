@@ -5,7 +5,7 @@
 #define LG_SERVER_INTERNAL_H
 
 #include "linger.h"
-#include "loop_internal.h"
+#include "alloc_internal.h"
 
 #if !defined(LG_NO_SERVER)
 
@@ -147,26 +147,25 @@ enum {
 #define CF_GAVE_WAY 0x80u     /* closed to let a newcomer in: not counted in nconns */
 
 /* A connection's state, kept to 128 bytes on a 32-bit CPU (a device with
- * many connections pays this for each, idle or not). What it can find
- * elsewhere it does not keep: its server is the owner of its stream's
- * configuration (lg__conn_server), and the peer's address is asked of the
- * socket when a handler wants it (lg_req_peer). */
+ * many connections pays this for each, idle or not). Its timeouts are its
+ * stream's (lg_stream_set_timeout, and the stream's own send timeout); the
+ * peer's address is asked of the socket when a handler wants it
+ * (lg_req_peer). */
 struct lg_conn {
-    lg_stream s;            /* its timer times the connection (lg__stream_timer) */
+    lg_stream s;            /* first: a stream callback finds its connection */
+    lg_server *srv;
     lg_conn *prev, *next;
-    lg_exchange *ex;
-    uint32_t deadline;      /* lazy: the timer may fire earlier and re-arm;
-                               the loop's wrapping clock, 0 when none */
-    uint32_t queued_mark;   /* answer bytes queued when the deadline was set
-                               (the low 32 bits: compared for a change) */
+    lg_exchange *ex;        /* the request in hand (NULL between requests) */
+    uint32_t quiet_ms;      /* when it began to wait for its client (make_room) */
+    uint16_t requests;      /* requests begun on this connection (saturating) */
     uint8_t phase;
     uint8_t flags;
-    uint16_t requests;      /* requests begun on this connection (saturating) */
 };
 #if UINTPTR_MAX == 0xffffffffu
 /* The promise in docs/footprint.md, kept by the compiler on every 32-bit
  * target (make size builds three): a field more must make room first. */
 typedef char lg__conn_within_128_bytes[sizeof(lg_conn) <= 128 ? 1 : -1];
+typedef char lg__stream_within_104_bytes[sizeof(lg_stream) <= 104 ? 1 : -1];
 #endif
 
 /* Body handling modes (ex->body_mode). */
@@ -258,12 +257,6 @@ void lg__exchange_put(lg_server *srv, lg_exchange *ex);
  * in it). */
 int lg__server_head_lines(lg_server *srv, char *out, size_t cap);
 void lg__conn_close(lg_conn *c);
-
-/* Every connection's stream is configured by its server's stream_cfg. */
-static inline lg_server *lg__conn_server(const lg_conn *c)
-{
-    return LG_CONTAINER_OF(c->s.config, lg_server, stream_cfg);
-}
 void lg__server_conn_closed(lg_stream *s); /* the stream's on_close */
 
 /* server_conn.c */
@@ -271,7 +264,6 @@ extern const lg_stream_callbacks lg__conn_callbacks;
 void lg__conn_start(lg_conn *c);
 /* The answer is complete (all queued): go on with the connection. */
 void lg__conn_answer_done(lg_conn *c);
-void lg__conn_set_deadline(lg_conn *c, uint32_t ms);
 /* Start taking a streamed body for the handler (lg_req_read_body). */
 int lg__conn_stream_body(lg_exchange *ex);
 /* Send "100 Continue" if the client waits for it. */

@@ -53,9 +53,7 @@ const lg_head *lg_req_head(const lg_req *req)
 const lg_addr *lg_req_peer(const lg_req *req)
 {
     lg_exchange *ex = req->ex;
-    const lg_net *net = ex->srv->loop->net;
-    if (!ex->peer.family && ex->conn && net->peer_address &&
-        net->peer_address(ex->srv->loop->net_ctx, ex->conn->s.io.fd, &ex->peer) != LG_OK)
+    if (!ex->peer.family && ex->conn && lg_stream_peer(&ex->conn->s, &ex->peer) != LG_OK)
         memset(&ex->peer, 0, sizeof ex->peer);
     return &ex->peer;
 }

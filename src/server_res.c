@@ -19,11 +19,8 @@
 
 #include "server_internal.h" /* first: the build options decide what else */
 #include "http1_internal.h"
-#include "stream_internal.h"
 #if !defined(LG_NO_FILES)
-#include <errno.h>
-#include <sys/types.h> /* off_t */
-#include <unistd.h>
+#include <unistd.h> /* close */
 #endif
 
 #if !defined(LG_NO_SERVER)
@@ -300,7 +297,7 @@ static int fail_answer(lg_res *res, int err)
     c->flags |= CF_CLOSE_AFTER;
     /* The application's mistake is worth a line in the log; a client that
      * has gone is not. */
-    if (c->s.state == LG_STREAM_OPEN && !lg_stream_error(&c->s))
+    if (lg_stream_is_open(&c->s) && !lg_stream_error(&c->s))
         lg_log(ex->srv->loop, LG_LOG_ERROR, "an answer could not be sent (%s): 500 instead",
                lg_err_name(err));
     res->hdr_len = 0; /* the handler's headers were for its own answer */
@@ -441,47 +438,6 @@ static void file_sent(lg_write_req *req, int status)
     answered(res);
 }
 
-#ifndef LG_FILE_PIECE_BYTES
-#define LG_FILE_PIECE_BYTES 2048
-#endif
-
-/* Without sendfile (lwIP has none), the file is read a piece at a time
- * into the stream's queue, paced like a streamed answer: fill_now asks
- * again while the queue has room, on_drain once it has emptied.
- * file_req.len is what is left to send. */
-static void file_fill(lg_res *res, void *user)
-{
-    char piece[LG_FILE_PIECE_BYTES];
-    lg_conn *c = conn_of(res);
-    int done = 0;
-    (void)user;
-    for (int i = 0; i < 16 && !done; i++) {
-        if (!res->file_req.len) {
-            done = 1;
-            break;
-        }
-        if (c && lg_stream_queued(&c->s) >= res->ex->srv->high_water / 2) return;
-        size_t want = res->file_req.len < sizeof piece ? (size_t)res->file_req.len : sizeof piece;
-        ssize_t n;
-        do {
-            n = read(res->file_fd, piece, want);
-        } while (n < 0 && errno == EINTR);
-        if (n <= 0) {
-            /* The file ended early or failed: lg_res_end finds the answer
-             * short of its Content-Length and closes the connection after
-             * what went out, so the client sees it cut. */
-            done = 1;
-        } else if (lg_res_write(res, piece, (size_t)n) != LG_OK) {
-            done = 1; /* the client is gone */
-        } else {
-            res->file_req.len -= (uint64_t)n;
-        }
-    }
-    if (!done && res->file_req.len) return; /* more on the next call */
-    close_file(res);
-    lg_res_end(res);
-}
-
 int lg_res_send_fd(lg_res *res, int status, int fd, uint64_t offset, uint64_t len)
 {
     res->file_fd = fd;
@@ -489,11 +445,6 @@ int lg_res_send_fd(lg_res *res, int status, int fd, uint64_t offset, uint64_t le
     if (rc) {
         close_file(res);
         return rc;
-    }
-    int by_read = !res->ex->srv->loop->net->sendfile;
-    if (by_read && lseek(fd, (off_t)offset, SEEK_SET) < 0) {
-        close_file(res);
-        return lg_res_error(res, 500, LG_MSG("cannot read the file"));
     }
     run_after_hooks(res);
     if (!final_status(status) || (res->has_length && res->length != len)) {
@@ -515,17 +466,10 @@ int lg_res_send_fd(lg_res *res, int status, int fd, uint64_t offset, uint64_t le
     lg_conn *c = conn_of(res);
     c->phase = PH_SENDING;
     res->file_req.data = res;
-    if (by_read) {
-        res->body_bytes = 0; /* lg_res_write counts */
-        res->by_length = 1;  /* and holds the pieces to len */
-        res->length = len;
-        res->file_req.len = len;
-        res->fill = file_fill;
-        res->fill_user = NULL;
-        lg__conn_set_deadline(c, res->ex->srv->cfg.send_timeout_ms);
-        lg_defer_call(res->ex->srv->loop, &res->fill_defer, fill_now);
-        return LG_OK;
-    }
+    /* By sendfile, or read a piece at a time as the client takes it (the
+     * stream knows how: lwIP has no sendfile, and TLS must see the bytes).
+     * A file that ends early fails the stream: the client gets fewer bytes
+     * than the Content-Length, never a short body that looks whole. */
     rc = lg_stream_sendfile(&c->s, &res->file_req, fd, offset, len, file_sent);
     if (rc) {
         /* The head went out, the body cannot follow (the stream failed):
@@ -535,10 +479,6 @@ int lg_res_send_fd(lg_res *res, int status, int fd, uint64_t offset, uint64_t le
         answered(res);
         return rc;
     }
-    /* After queueing: the timeout measures progress against what is
-     * queued now, file included (a mark taken before would never be
-     * undercut, and a moving download would time out). */
-    if (c->phase == PH_SENDING) lg__conn_set_deadline(c, res->ex->srv->cfg.send_timeout_ms);
     return LG_OK;
 }
 #else
@@ -569,11 +509,11 @@ int lg_res_start(lg_res *res, int status)
     res->chunked = framing == FRAME_CHUNKED && !res->no_body;
     res->by_length = framing == FRAME_LENGTH;
     res->state = RES_STARTED;
+    /* The client's pace is watched by the stream's send timeout, which
+     * counts only while bytes wait: an event stream that is all caught up
+     * is quiet, not stuck. */
     lg_conn *c = conn_of(res);
-    if (c->phase != PH_CLOSING) {
-        c->phase = PH_SENDING;
-        lg__conn_set_deadline(c, ex->srv->cfg.send_timeout_ms);
-    }
+    if (c->phase != PH_CLOSING) c->phase = PH_SENDING;
     return LG_OK;
 }
 
@@ -581,7 +521,7 @@ int lg_res_write(lg_res *res, const void *data, size_t len)
 {
     if (res->state != RES_STARTED) return LG_ERR_INVALID_ARG;
     lg_conn *c = conn_of(res);
-    if (!c || res->broken || c->s.state != LG_STREAM_OPEN) return LG_ERR_CLOSED;
+    if (!c || res->broken || !lg_stream_is_open(&c->s)) return LG_ERR_CLOSED;
     if (len == 0) return LG_OK;
     /* More than the Content-Length promised would be read as the start of
      * the next answer: the answer is cut here instead. */
@@ -608,7 +548,6 @@ int lg_res_write(lg_res *res, const void *data, size_t len)
     if (rc == LG_ERR_LIMIT) return lg_stream_queued(&c->s) ? LG_ERR_LIMIT : LG_ERR_TOO_LARGE;
     if (rc) return break_answer(res, LG_ERR_CLOSED); /* the stream failed */
     res->body_bytes += len;
-    lg__conn_set_deadline(c, res->ex->srv->cfg.send_timeout_ms);
     return LG_OK;
 }
 
@@ -619,7 +558,7 @@ int lg_res_end(lg_res *res)
     res->fill = NULL;
     if (!c) return zombie_done(res);
     int rc = LG_OK;
-    if (res->broken || c->s.state != LG_STREAM_OPEN) {
+    if (res->broken || !lg_stream_is_open(&c->s)) {
         rc = LG_ERR_CLOSED;
     } else if (res->by_length && !res->no_body && res->body_bytes != res->length) {
         rc = break_answer(res, LG_ERR_CLOSED_EARLY); /* fewer bytes than promised */

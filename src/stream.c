@@ -15,11 +15,21 @@
  * by abort(). That is rule 3: closing with unread input is what makes a TCP
  * stack send RST and lose the response the peer was about to read.
  *
- * The two waits are bounded apart: FLUSHING by the peer's progress (it must
+ * The waits are bounded apart: FLUSHING by the peer's progress (it must
  * take some of the queue every send_timeout_ms, or the rest is dropped),
- * DRAINING by the linger time and byte budget, counted from when the queue
+ * DRAINING by the linger time and byte budget, counted from when the answer
  * has gone. A big last answer to a slow reader is never cut by the linger
  * time meant for the input that follows it.
+ *
+ * One timer does everything a stream waits for: while OPEN, the owner's
+ * timeout (lg_stream_set_timeout) and the send timeout (queued bytes must
+ * move); then the flush; then the linger. `discarded` keeps what the
+ * current wait compares against: while OPEN, when queued bytes last moved;
+ * while FLUSHING, the queue's length at the last look; while DRAINING, the
+ * bytes thrown away.
+ *
+ * Bytes go through the stream's transport (TLS, a test's), or, with none,
+ * straight to the platform's socket functions: plain TCP costs a branch.
  *
  * Reads end with a cause (rule 2): EOF, or a reset after whatever data came
  * before it, which stays buffered for the owner to use.
@@ -28,6 +38,11 @@
 
 #include "loop_internal.h"
 #include "stream_internal.h"
+#if !defined(LG_NO_FILES)
+#include <errno.h>
+#include <sys/types.h> /* off_t */
+#include <unistd.h>
+#endif
 
 static const lg_stream_config default_config = {
     .recv_buffer_bytes = 4096,
@@ -43,6 +58,75 @@ static const lg_stream_config default_config = {
 static lg_loop *loop_of(const lg_stream *s)
 {
     return s->io.loop;
+}
+
+/* The loop's clock as timers keep it: 32-bit milliseconds that wrap. */
+static uint32_t now32(const lg_stream *s)
+{
+    return (uint32_t)loop_of(s)->now;
+}
+
+static int before(uint32_t a, uint32_t b)
+{
+    return (int32_t)(a - b) < 0;
+}
+
+static uint32_t clamp_ms(uint32_t ms)
+{
+    return ms > LG_TIMER_MAX_MS ? LG_TIMER_MAX_MS : ms;
+}
+
+/* ---------------------------------------------------------------------------
+ * The socket, through the transport if there is one.
+ * ------------------------------------------------------------------------ */
+
+long lg_stream_socket_recv(lg_stream *s, void *buf, size_t len)
+{
+    lg_loop *loop = loop_of(s);
+    return loop->net->recv(loop->net_ctx, s->io.fd, buf, len);
+}
+
+long lg_stream_socket_send(lg_stream *s, const lg_str *parts, size_t n)
+{
+    lg_loop *loop = loop_of(s);
+    return loop->net->send(loop->net_ctx, s->io.fd, parts, n);
+}
+
+int lg_stream_socket_shutdown(lg_stream *s)
+{
+    lg_loop *loop = loop_of(s);
+    return loop->net->shutdown_write(loop->net_ctx, s->io.fd);
+}
+
+static long io_recv(lg_stream *s, void *buf, size_t len)
+{
+    if (s->transport) return s->transport->ops->recv(s, buf, len);
+    return lg_stream_socket_recv(s, buf, len);
+}
+
+static long io_send(lg_stream *s, const lg_str *parts, size_t n)
+{
+    if (s->transport) return s->transport->ops->send(s, parts, n);
+    return lg_stream_socket_send(s, parts, n);
+}
+
+/* The last bytes before FIN: the platform may let them leave with it. */
+static long io_send_before_fin(lg_stream *s, const lg_str *parts, size_t n)
+{
+    lg_loop *loop = loop_of(s);
+    if (s->transport || !loop->net->send_before_fin) return io_send(s, parts, n);
+    return loop->net->send_before_fin(loop->net_ctx, s->io.fd, parts, n);
+}
+
+static int io_shutdown(lg_stream *s)
+{
+    if (s->transport) return s->transport->ops->shutdown(s);
+    return lg_stream_socket_shutdown(s);
+}
+
+static size_t io_pending(const lg_stream *s)
+{
+    return s->transport && s->transport->ops->pending ? s->transport->ops->pending(s) : 0;
 }
 
 /* ---------------------------------------------------------------------------
@@ -65,11 +149,15 @@ static void update_events(lg_stream *s)
     unsigned ev = 0;
     if (s->state == LG_STREAM_DRAINING) {
         ev = LG_READABLE;
+        if (s->flags & LG_SF_SHUT_AGAIN) ev |= LG_WRITABLE;
     } else if (s->state == LG_STREAM_OPEN || s->state == LG_STREAM_FLUSHING) {
         if (s->state == LG_STREAM_OPEN && (s->flags & LG_SF_READING) && s->ending == LG_END_NONE &&
             !rbuf_full(s))
             ev |= LG_READABLE;
         if (s->wq_head && !s->cork && !(s->flags & LG_SF_WRITE_FAILED)) ev |= LG_WRITABLE;
+        if ((s->flags & LG_SF_SHUT_AGAIN) && !(s->flags & LG_SF_WRITE_FAILED)) ev |= LG_WRITABLE;
+        if (s->transport && s->transport->ops->want && s->state == LG_STREAM_OPEN)
+            ev = s->transport->ops->want(s, ev);
     }
     if (lg_io_set(&s->io, ev) != LG_OK && ev) {
         /* The backend could not watch us (out of memory): fail loudly
@@ -90,11 +178,6 @@ static void rbuf_release(lg_stream *s)
     s->rstart = s->rend = 0;
 }
 
-lg_timer *lg__stream_timer(lg_stream *s)
-{
-    return &s->linger;
-}
-
 void lg__stream_release_if_idle(lg_stream *s)
 {
     if (s->rbuf && s->rstart == s->rend && !s->config->keep_idle_buffer) rbuf_release(s);
@@ -109,11 +192,7 @@ static int rbuf_make_room(lg_stream *s)
         s->rstart = s->rend = 0;
         return LG_OK;
     }
-    if (s->rend == rcap(s) && s->rstart > 0) {
-        memmove(s->rbuf, s->rbuf + s->rstart, s->rend - s->rstart);
-        s->rend -= s->rstart;
-        s->rstart = 0;
-    }
+    if (s->rend == rcap(s) && s->rstart > 0) lg_stream_compact(s);
     return LG_OK;
 }
 
@@ -140,7 +219,7 @@ void lg_stream_consume(lg_stream *s, size_t n)
     if (was_full && s->state == LG_STREAM_OPEN) update_events(s);
 }
 
-void lg__stream_compact(lg_stream *s)
+void lg_stream_compact(lg_stream *s)
 {
     if (!s->rbuf || s->rstart == 0) return;
     memmove(s->rbuf, s->rbuf + s->rstart, s->rend - s->rstart);
@@ -176,6 +255,65 @@ int lg_stream_error(const lg_stream *s)
 }
 
 /* ---------------------------------------------------------------------------
+ * The timer while open: the owner's timeout and the send timeout.
+ * ------------------------------------------------------------------------ */
+
+/* Make the timer fire no later than `due`. It may fire earlier (a
+ * deadline moved later is found then, lazily: moving it on every byte
+ * would cost a heap operation each time). */
+static void fire_by(lg_stream *s, uint32_t due)
+{
+    lg_timer *t = &s->timer;
+    if (lg_timer_active(t) && !before(due, t->due_ms)) return;
+    uint32_t now = now32(s);
+    lg_timer_start(t, before(now, due) ? due - now : 0);
+}
+
+static int send_timed(const lg_stream *s)
+{
+    return s->queued && !(s->flags & LG_SF_WRITE_FAILED);
+}
+
+/* Queued bytes began to wait, or some went out: the send timeout counts
+ * from now. */
+static void send_progress(lg_stream *s)
+{
+    s->discarded = now32(s);
+    if (s->state == LG_STREAM_OPEN && send_timed(s))
+        fire_by(s, s->discarded + clamp_ms(CFG(s, send_timeout_ms)));
+}
+
+void lg_stream_set_timeout(lg_stream *s, uint32_t ms)
+{
+    if (s->state != LG_STREAM_OPEN) return;
+    if (!ms) {
+        s->deadline = 0; /* the timer may still fire, and finds nothing due */
+        return;
+    }
+    s->deadline = now32(s) + clamp_ms(ms);
+    if (!s->deadline) s->deadline = 1; /* 0 means none: a millisecond later */
+    fire_by(s, s->deadline);
+}
+
+static void write_failed(lg_stream *s, int err);
+
+static void open_timer_fired(lg_stream *s)
+{
+    uint32_t now = now32(s);
+    if (send_timed(s) && !before(now, s->discarded + clamp_ms(CFG(s, send_timeout_ms)))) {
+        write_failed(s, LG_ERR_TIMEOUT); /* the peer stopped taking our bytes */
+        if (s->state != LG_STREAM_OPEN) return;
+    }
+    if (s->deadline && !before(now, s->deadline)) {
+        s->deadline = 0;
+        if (s->cbs && s->cbs->on_timeout) s->cbs->on_timeout(s);
+        if (s->state != LG_STREAM_OPEN) return;
+    }
+    if (send_timed(s)) fire_by(s, s->discarded + clamp_ms(CFG(s, send_timeout_ms)));
+    if (s->deadline) fire_by(s, s->deadline);
+}
+
+/* ---------------------------------------------------------------------------
  * Closing: the one place a descriptor is closed.
  * ------------------------------------------------------------------------ */
 
@@ -194,8 +332,13 @@ static void finish_close(lg_stream *s, int abort)
     lg_loop *loop = loop_of(s);
     if (s->state == LG_STREAM_CLOSED) return;
     int fd = s->io.fd;
-    lg_timer_stop(&s->linger);
+    lg_timer_stop(&s->timer);
     lg_io_close(&s->io);
+    if (s->transport) {
+        lg_transport *t = s->transport;
+        s->transport = NULL;
+        t->ops->close(s, abort);
+    }
     if (abort) loop->net->abort(loop->net_ctx, fd);
     else loop->net->close(loop->net_ctx, fd);
     s->state = LG_STREAM_CLOSED;
@@ -209,39 +352,37 @@ static void finish_close(lg_stream *s, int abort)
     lg_defer_call(loop, &s->deferred, deferred_close_cb);
 }
 
-/* The closing stream's one timer. While FLUSHING it watches the peer take
- * the queue (s->discarded holds the queue's length, low 32 bits, as of the
- * last look: the queue only shrinks once closing, so "unchanged" means
- * "nothing taken"). While DRAINING it is the linger time, which starts
- * only once the answer has gone — out of the queue, and, where the
- * platform tells (lg_net.unacked), out of its buffers to the peer:
- * s->queued, empty by then, holds what the platform still had at the last
- * look. A slow reader keeps its whole answer as long as it keeps taking
- * bytes; send_timeout_ms without progress ends the wait either way. */
+/* The linger time starts once the answer has gone: out of the queue, and,
+ * where the platform tells (lg_net.unacked), out of its buffers to the
+ * peer. s->queued, empty by then, holds what the platform still had at the
+ * last look; while it moves, the wait goes on (send_timeout_ms at a time). */
 static void arm_linger(lg_stream *s)
 {
     lg_loop *loop = loop_of(s);
     long q = loop->net->unacked ? loop->net->unacked(loop->net_ctx, s->io.fd) : 0;
     s->queued = q > 0 ? (uint64_t)q : 0;
-    lg_timer_start(&s->linger, s->queued ? CFG(s, send_timeout_ms) : CFG(s, linger_timeout_ms), 0);
+    lg_timer_start(&s->timer, s->queued ? CFG(s, send_timeout_ms) : CFG(s, linger_timeout_ms));
 }
 
-static void close_timer_fired(lg_timer *t)
+/* FLUSHING: the queue only shrinks once closing, so a length unchanged
+ * since the last look means the peer took nothing. */
+static void flush_timer_fired(lg_stream *s)
 {
-    lg_stream *s = LG_CONTAINER_OF(t, lg_stream, linger);
     lg_loop *loop = loop_of(s);
-    if (s->state == LG_STREAM_FLUSHING) {
-        if ((uint32_t)s->queued != s->discarded) {
-            s->discarded = (uint32_t)s->queued;
-            lg_timer_start(t, CFG(s, send_timeout_ms), 0);
-            return;
-        }
-        loop->stats.send_timeouts++;
-        lg_log(loop, LG_LOG_INFO, "fd %d: peer took nothing for %u ms while closing; dropping "
-               "what is queued", s->io.fd, (unsigned)CFG(s, send_timeout_ms));
-        lg_stream_fail_writes(s, LG_ERR_TIMEOUT); /* and on to DRAINING */
+    if ((uint32_t)s->queued != s->discarded) {
+        s->discarded = (uint32_t)s->queued;
+        lg_timer_start(&s->timer, CFG(s, send_timeout_ms));
         return;
     }
+    loop->stats.send_timeouts++;
+    lg_log(loop, LG_LOG_INFO, "fd %d: peer took nothing for %u ms while closing; dropping "
+           "what is queued", s->io.fd, (unsigned)CFG(s, send_timeout_ms));
+    lg_stream_fail_writes(s, LG_ERR_TIMEOUT); /* and on to DRAINING */
+}
+
+static void linger_timer_fired(lg_stream *s)
+{
+    lg_loop *loop = loop_of(s);
     if (s->queued) { /* the peer was still taking the last bytes */
         uint64_t was = s->queued;
         arm_linger(s);
@@ -259,6 +400,24 @@ static void close_timer_fired(lg_timer *t)
     finish_close(s, 0);
 }
 
+static void timer_fired(lg_timer *t)
+{
+    lg_stream *s = LG_CONTAINER_OF(t, lg_stream, timer);
+    switch (s->state) {
+    case LG_STREAM_OPEN:
+        open_timer_fired(s);
+        break;
+    case LG_STREAM_FLUSHING:
+        flush_timer_fired(s);
+        break;
+    case LG_STREAM_DRAINING:
+        linger_timer_fired(s);
+        break;
+    default:
+        break;
+    }
+}
+
 /* Count input thrown away while closing; saturates rather than wraps (the
  * budget, linger_max_bytes, is 32-bit too). */
 static void discard(lg_stream *s, size_t n)
@@ -268,6 +427,19 @@ static void discard(lg_stream *s, size_t n)
 }
 
 static void drain_input(lg_stream *s);
+
+/* Send FIN through the transport (TLS says close_notify first). One that
+ * cannot write yet is asked again when the socket is writable. */
+static void end_sending(lg_stream *s)
+{
+    int rc = io_shutdown(s);
+    if (rc == LG_ERR_AGAIN) {
+        s->flags |= LG_SF_SHUT_AGAIN;
+        return;
+    }
+    s->flags &= (uint8_t)~LG_SF_SHUT_AGAIN;
+    s->flags |= LG_SF_SHUT_DONE;
+}
 
 /* The send side is done: send FIN and wait for the peer's. */
 static void start_draining(lg_stream *s)
@@ -282,8 +454,8 @@ static void start_draining(lg_stream *s)
         return;
     }
     s->state = LG_STREAM_DRAINING;
-    s->discarded = 0; /* was the flush's progress mark */
-    lg_timer_stop(&s->linger);
+    s->discarded = 0; /* from here: the bytes thrown away */
+    lg_timer_stop(&s->timer);
     if (s->rbuf) {
         discard(s, s->rend - s->rstart);
         s->rstart = s->rend = 0;
@@ -293,13 +465,14 @@ static void start_draining(lg_stream *s)
             drain_input(s); /* the peer's FIN, if it came, closes right here */
             if (s->state != LG_STREAM_DRAINING) return;
         }
-        s->flags |= LG_SF_SHUT_DONE;
-        loop->net->shutdown_write(loop->net_ctx, s->io.fd);
+        end_sending(s);
     }
     arm_linger(s);
     update_events(s);
 }
 
+/* What arrives while draining is read from the socket itself and thrown
+ * away, transport or not: nobody will look at it. */
 static void drain_input(lg_stream *s)
 {
     lg_loop *loop = loop_of(s);
@@ -307,7 +480,7 @@ static void drain_input(lg_stream *s)
     char *buf = s->rbuf ? s->rbuf : scratch;
     size_t cap = s->rbuf ? rcap(s) : sizeof scratch;
     for (int i = 0; i < 16; i++) {
-        long n = loop->net->recv(loop->net_ctx, s->io.fd, buf, cap);
+        long n = lg_stream_socket_recv(s, buf, cap);
         if (n == LG_ERR_AGAIN) return;
         if (n == 0) {
             loop->stats.graceful_closes++;
@@ -340,11 +513,11 @@ void lg_stream_close(lg_stream *s)
         if (s->state != LG_STREAM_FLUSHING) return;
     }
     s->cork = 0;
-    s->linger.cb = close_timer_fired; /* back from the owner (lg__stream_timer) */
-    lg_timer_stop(&s->linger);
+    s->deadline = 0;
+    lg_timer_stop(&s->timer);
     if (s->wq_head && !(s->flags & LG_SF_WRITE_FAILED)) {
         s->discarded = (uint32_t)s->queued;
-        lg_timer_start(&s->linger, CFG(s, send_timeout_ms), 0);
+        lg_timer_start(&s->timer, CFG(s, send_timeout_ms));
     }
     if (!s->wq_head || (s->flags & LG_SF_WRITE_FAILED)) {
         start_draining(s);
@@ -479,20 +652,9 @@ static int queue_copy(lg_stream *s, const char *p, size_t n)
     return LG_OK;
 }
 
-void lg_stream_fail_writes(lg_stream *s, int err)
-{
-    if (s->state != LG_STREAM_OPEN && s->state != LG_STREAM_FLUSHING) return;
-    if (s->flags & LG_SF_WRITE_FAILED) return;
-    if (!s->error) s->error = (int16_t)err;
-    s->flags |= LG_SF_WRITE_FAILED;
-    fail_queue(s, err);
-    if (s->state == LG_STREAM_FLUSHING) start_draining(s);
-    else update_events(s);
-}
-
 static void write_failed(lg_stream *s, int err)
 {
-    if (!s->error) s->error = (int16_t)err;
+    if (!s->error) s->error = (int8_t)err;
     s->flags |= LG_SF_WRITE_FAILED;
     fail_queue(s, err);
     if (s->state == LG_STREAM_FLUSHING) {
@@ -504,6 +666,17 @@ static void write_failed(lg_stream *s, int err)
         s->cbs->on_write_error(s, err);
 }
 
+void lg_stream_fail_writes(lg_stream *s, int err)
+{
+    if (s->state != LG_STREAM_OPEN && s->state != LG_STREAM_FLUSHING) return;
+    if (s->flags & LG_SF_WRITE_FAILED) return;
+    if (!s->error) s->error = (int8_t)err;
+    s->flags |= LG_SF_WRITE_FAILED;
+    fail_queue(s, err);
+    if (s->state == LG_STREAM_FLUSHING) start_draining(s);
+    else update_events(s);
+}
+
 /* What to do once everything queued has gone out. */
 static void queue_emptied(lg_stream *s, int notify)
 {
@@ -511,11 +684,8 @@ static void queue_emptied(lg_stream *s, int notify)
         start_draining(s);
         return;
     }
-    if ((s->flags & LG_SF_SHUT_REQUESTED) && !(s->flags & LG_SF_SHUT_DONE)) {
-        lg_loop *loop = loop_of(s);
-        s->flags |= LG_SF_SHUT_DONE;
-        loop->net->shutdown_write(loop->net_ctx, s->io.fd);
-    }
+    if ((s->flags & LG_SF_SHUT_REQUESTED) && !(s->flags & (LG_SF_SHUT_DONE | LG_SF_SHUT_AGAIN)))
+        end_sending(s);
     update_events(s);
     if (notify && s->state == LG_STREAM_OPEN && s->cbs && s->cbs->on_drain) s->cbs->on_drain(s);
 }
@@ -524,6 +694,7 @@ static void queue_emptied(lg_stream *s, int notify)
 static void wq_advance(lg_stream *s, uint64_t n)
 {
     s->queued -= n;
+    if (n && s->state == LG_STREAM_OPEN) send_progress(s);
     while (n && s->wq_head) {
         lg_write_req *r = s->wq_head;
         uint64_t take = n < r->len ? n : r->len;
@@ -545,11 +716,46 @@ static void wq_advance(lg_stream *s, uint64_t n)
     }
 }
 
-/* Send as much of the queue as the kernel takes. Returns 1 when the queue is
- * empty, 0 when it must wait for writability, < 0 after a write error. */
-static int flush(lg_stream *s)
+#if !defined(LG_NO_FILES)
+#ifndef LG_FILE_PIECE_BYTES
+#if defined(LG__HOSTED_DEFAULTS)
+#define LG_FILE_PIECE_BYTES 16384
+#else
+#define LG_FILE_PIECE_BYTES 2048
+#endif
+#endif
+
+/* The next piece of a file: by the platform's sendfile on plain TCP;
+ * otherwise read into a piece on the stack and sent from there (a
+ * transport must see the bytes; lwIP has no sendfile). What the socket does
+ * not take is read again next time, so nothing of the file is ever kept in
+ * memory. A file shorter than promised is LG_ERR_IO: the peer must not be
+ * given fewer bytes as if they were all. */
+static long send_file_piece(lg_stream *s, lg_write_req *r)
 {
     lg_loop *loop = loop_of(s);
+    if (!s->transport && loop->net->sendfile) {
+        size_t chunk = r->len > (1u << 30) ? (1u << 30) : (size_t)r->len;
+        long w = loop->net->sendfile(loop->net_ctx, s->io.fd, r->file, r->offset, chunk);
+        return w == 0 ? LG_ERR_IO : w;
+    }
+    char piece[LG_FILE_PIECE_BYTES];
+    size_t want = r->len < sizeof piece ? (size_t)r->len : sizeof piece;
+    if (lseek(r->file, (off_t)r->offset, SEEK_SET) < 0) return LG_ERR_IO;
+    ssize_t n;
+    do {
+        n = read(r->file, piece, want);
+    } while (n < 0 && errno == EINTR);
+    if (n <= 0) return LG_ERR_IO;
+    lg_str part = { piece, (size_t)n };
+    return io_send(s, &part, 1);
+}
+#endif
+
+/* Send as much of the queue as the socket takes. Returns 1 when the queue
+ * is empty, 0 when it must wait for writability, < 0 after a write error. */
+static int flush(lg_stream *s)
+{
     s->flags |= LG_SF_FLUSHING;
     int result = 1;
     while (s->wq_head) {
@@ -557,9 +763,7 @@ static int flush(lg_stream *s)
         long w;
 #if !defined(LG_NO_FILES)
         if (r->kind == WQ_FILE) {
-            size_t chunk = r->len > (1u << 30) ? (1u << 30) : (size_t)r->len;
-            w = loop->net->sendfile(loop->net_ctx, s->io.fd, r->file, r->offset, chunk);
-            if (w == 0) w = LG_ERR_IO; /* the file is shorter than promised */
+            w = send_file_piece(s, r);
         } else
 #endif
         {
@@ -573,11 +777,9 @@ static int flush(lg_stream *s)
                 n++;
             }
             /* The whole rest of the queue, with FIN due right after it. */
-            int fin_next = !q && loop->net->send_before_fin && !(s->flags & LG_SF_SHUT_DONE) &&
+            int fin_next = !q && !(s->flags & LG_SF_SHUT_DONE) &&
                            (s->state == LG_STREAM_FLUSHING || (s->flags & LG_SF_SHUT_REQUESTED));
-            w = !n ? 0
-                : fin_next ? loop->net->send_before_fin(loop->net_ctx, s->io.fd, parts, n)
-                           : loop->net->send(loop->net_ctx, s->io.fd, parts, n);
+            w = !n ? 0 : fin_next ? io_send_before_fin(s, parts, n) : io_send(s, parts, n);
         }
         if (w == LG_ERR_AGAIN) {
             result = 0;
@@ -611,12 +813,11 @@ int lg_stream_writev(lg_stream *s, const lg_str *parts, size_t n)
     if (total == 0) return LG_OK;
     if (s->queued + total > CFG(s, max_queued_bytes)) return LG_ERR_LIMIT;
 
-    size_t first = 0, skip = 0; /* what the kernel took at once */
+    size_t first = 0, skip = 0; /* what the socket took at once */
     if (!s->wq_head && !s->cork && !(s->flags & LG_SF_FLUSHING)) {
-        lg_loop *loop = loop_of(s);
-        long w = loop->net->send(loop->net_ctx, s->io.fd, parts, n);
+        long w = io_send(s, parts, n);
         if (w < 0 && w != LG_ERR_AGAIN) {
-            if (!s->error) s->error = (int16_t)w;
+            if (!s->error) s->error = (int8_t)w;
             s->flags |= LG_SF_WRITE_FAILED;
             update_events(s);
             return (int)w;
@@ -628,6 +829,7 @@ int lg_stream_writev(lg_stream *s, const lg_str *parts, size_t n)
         }
         if (first == n) return LG_OK;
     }
+    int was_empty = !s->wq_head;
     for (size_t i = first; i < n; i++) {
         rc = queue_copy(s, parts[i].ptr + skip, parts[i].len - skip);
         skip = 0;
@@ -638,6 +840,7 @@ int lg_stream_writev(lg_stream *s, const lg_str *parts, size_t n)
             return rc;
         }
     }
+    if (was_empty) send_progress(s);
     update_events(s);
     return LG_OK;
 }
@@ -652,8 +855,10 @@ static int queue_req(lg_stream *s, lg_write_req *req)
 {
     int rc = check_writable(s);
     if (rc) return rc;
+    int was_empty = !s->wq_head;
     wq_push(s, req);
     s->queued += req->len;
+    if (was_empty) send_progress(s);
     if (!s->cork && !(s->flags & LG_SF_FLUSHING)) {
         int f = flush(s);
         if (f < 0) return LG_OK; /* reported through req->cb and on_write_error */
@@ -690,7 +895,6 @@ int lg_stream_sendfile(lg_stream *s, lg_write_req *req, int file, uint64_t offse
     LG_UNUSED(cb);
     return LG_ERR_UNSUPPORTED;
 #else
-    if (!loop_of(s)->net->sendfile) return LG_ERR_UNSUPPORTED;
     req->kind = WQ_FILE;
     req->cb = cb;
     req->ptr = NULL;
@@ -753,7 +957,7 @@ static void input_ended(lg_stream *s, long rc)
         if (!s->error) s->error = LG_ERR_RESET;
     } else {
         s->ending = LG_END_ERROR;
-        if (!s->error) s->error = (int16_t)rc;
+        if (!s->error) s->error = (int8_t)rc;
     }
 }
 
@@ -767,14 +971,23 @@ static void deliver(lg_stream *s)
     else if (s->cbs && s->cbs->on_data) s->cbs->on_data(s);
 }
 
+static void on_readable(lg_stream *s);
+
+/* A transport holds bytes it read ahead (TLS records): the socket will not
+ * say so, so the stream reads them on the next tick. */
+static void deferred_read_cb(lg_defer *d)
+{
+    lg_stream *s = LG_CONTAINER_OF(d, lg_stream, deferred);
+    if (s->state == LG_STREAM_OPEN) on_readable(s);
+}
+
 static void on_readable(lg_stream *s)
 {
-    lg_loop *loop = loop_of(s);
     int rc = rbuf_make_room(s);
     if (rc) {
         input_ended(s, rc);
     } else if (s->rend < rcap(s)) {
-        long n = loop->net->recv(loop->net_ctx, s->io.fd, s->rbuf + s->rend, rcap(s) - s->rend);
+        long n = io_recv(s, s->rbuf + s->rend, rcap(s) - s->rend);
         if (n == LG_ERR_AGAIN) {
             /* A spurious wake-up must not leave an idle buffer behind. */
             lg__stream_release_if_idle(s);
@@ -785,16 +998,23 @@ static void on_readable(lg_stream *s)
     }
     if (s->ending != LG_END_NONE) update_events(s);
     deliver(s);
+    if (s->state != LG_STREAM_OPEN) return;
     /* Stop asking the socket only if the owner left the buffer full: checking
      * before delivery would drop and re-add the interest (two epoll_ctl
      * calls) every time a download fills the buffer. */
-    if (s->state == LG_STREAM_OPEN && rbuf_full(s)) update_events(s);
+    if (rbuf_full(s)) update_events(s);
+    else if ((s->flags & LG_SF_READING) && s->ending == LG_END_NONE && io_pending(s))
+        lg_defer_call(loop_of(s), &s->deferred, deferred_read_cb);
 }
 
 static void on_io(lg_io *io, unsigned events)
 {
     lg_stream *s = LG_CONTAINER_OF(io, lg_stream, io);
-    if (events & LG_WRITABLE) {
+    if ((events & LG_WRITABLE) && (s->flags & LG_SF_SHUT_AGAIN) && !s->wq_head) {
+        end_sending(s);
+        update_events(s);
+    }
+    if ((events & LG_WRITABLE) && s->wq_head) {
         int f = flush(s);
         if (s->state == LG_STREAM_CLOSED) return;
         if (f == 1) queue_emptied(s, 1);
@@ -820,6 +1040,11 @@ void lg__stream_schedule_delivery(lg_stream *s, int force)
         lg_defer_call(loop_of(s), &s->deferred, deferred_deliver_cb);
 }
 
+void lg_stream_redeliver(lg_stream *s)
+{
+    lg__stream_schedule_delivery(s, 1);
+}
+
 int lg_stream_read_start(lg_stream *s)
 {
     if (s->state != LG_STREAM_OPEN) return LG_ERR_CLOSED;
@@ -838,12 +1063,16 @@ int lg_stream_read_stop(lg_stream *s)
     return LG_OK;
 }
 
+/* ---------------------------------------------------------------------------
+ * Opening, and what an owner may ask
+ * ------------------------------------------------------------------------ */
+
 int lg_stream_open(lg_loop *loop, lg_stream *s, int fd, const lg_stream_config *config,
                    const lg_stream_callbacks *cbs, void *data)
 {
     memset(s, 0, sizeof *s);
     lg_io_init(loop, &s->io, fd, on_io);
-    lg_timer_init(loop, &s->linger, close_timer_fired);
+    lg_timer_init(loop, &s->timer, timer_fired);
     s->config = config ? config : &default_config;
     s->cbs = cbs;
     s->data = data;
@@ -856,4 +1085,35 @@ int lg_stream_open(lg_loop *loop, lg_stream *s, int fd, const lg_stream_config *
         return s->error;
     }
     return LG_OK;
+}
+
+int lg_stream_set_transport(lg_stream *s, lg_transport *t)
+{
+    if (s->state != LG_STREAM_OPEN || s->transport) return LG_ERR_INVALID_ARG;
+    s->transport = t;
+    update_events(s); /* it may want other readiness (a handshake) */
+    return LG_OK;
+}
+
+void lg_stream_set_callbacks(lg_stream *s, const lg_stream_callbacks *cbs, void *data)
+{
+    s->cbs = cbs;
+    s->data = data;
+}
+
+lg_loop *lg_stream_loop(const lg_stream *s)
+{
+    return s->io.loop;
+}
+
+int lg_stream_is_open(const lg_stream *s)
+{
+    return s->state == LG_STREAM_OPEN;
+}
+
+int lg_stream_peer(const lg_stream *s, lg_addr *peer)
+{
+    lg_loop *loop = loop_of(s);
+    if (s->state == LG_STREAM_CLOSED || !loop->net->peer_address) return LG_ERR_UNSUPPORTED;
+    return loop->net->peer_address(loop->net_ctx, s->io.fd, peer);
 }

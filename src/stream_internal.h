@@ -17,6 +17,7 @@ enum lg_stream_state {
 #define LG_SF_SHUT_DONE 0x04u      /* FIN sent */
 #define LG_SF_WRITE_FAILED 0x08u   /* the peer is gone for sending */
 #define LG_SF_FLUSHING 0x10u       /* inside flush(): writes only queue */
+#define LG_SF_SHUT_AGAIN 0x20u     /* the transport could not end sending yet: when writable */
 
 /* The read forms (stream_read.c) are reached through this pointer, which
  * their start sets, rather than by a call: a program that never uses them
@@ -26,13 +27,4 @@ extern void (*lg__stream_reader)(lg_stream *s);
 /* Deliver on the next tick what is buffered (always, when force is set). */
 void lg__stream_schedule_delivery(lg_stream *s, int force);
 void lg__stream_release_if_idle(lg_stream *s);
-/* While a stream is open, its one timer (which times the graceful close
- * once it closes) is its owner's to use: the server times each connection
- * with it, so a connection carries one timer, not two. lg_stream_close
- * takes it back (its callback and data too). */
-lg_timer *lg__stream_timer(lg_stream *s);
-/* Move buffered bytes to the start of the buffer, so that later reads never
- * move them (a server keeps slices into a request head while it works). */
-void lg__stream_compact(lg_stream *s);
-
 #endif

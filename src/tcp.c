@@ -40,7 +40,7 @@ static void accept_ready(lg_io *io, unsigned events)
             lg_log(loop, LG_LOG_WARN, "accept failed: %s; pausing accepts for %d ms",
                    lg_strerror(rc), ACCEPT_PAUSE_MS);
             lg_io_set(&l->io, 0);
-            lg_timer_start(&l->pause, ACCEPT_PAUSE_MS, 0);
+            lg_timer_start(&l->pause, ACCEPT_PAUSE_MS);
             return;
         }
         l->cb(l, fd, &peer);
@@ -127,13 +127,13 @@ int lg_connect(lg_loop *loop, lg_connect_req *req, const lg_addr *addr, uint32_t
     int rc = loop->net->connect(loop->net_ctx, addr, &fd);
     if (rc != LG_OK && rc != LG_ERR_AGAIN) return rc;
     lg_io_init(loop, &req->io, fd, connect_ready);
-    if (rc == LG_OK) return lg_timer_start(&req->timer, 0, 0);
+    if (rc == LG_OK) return lg_timer_start(&req->timer, 0);
     rc = lg_io_set(&req->io, LG_WRITABLE);
     if (rc) {
         loop->net->close(loop->net_ctx, fd);
         return rc;
     }
-    if (timeout_ms) lg_timer_start(&req->timer, timeout_ms, 0);
+    if (timeout_ms) lg_timer_start(&req->timer, timeout_ms);
     return LG_OK;
 }
 

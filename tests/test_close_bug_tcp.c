@@ -96,7 +96,7 @@ static void on_close(lg_stream *s)
     ((server *)s->data)->done = 1;
 }
 
-static const lg_stream_callbacks cbs = { NULL, NULL, NULL, on_close };
+static const lg_stream_callbacks cbs = { .on_close = on_close };
 
 static void part_read(lg_read_req *req, int status, size_t len)
 {

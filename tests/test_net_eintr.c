@@ -45,7 +45,7 @@ static void on_close(lg_stream *s)
 {
     ((ctx *)s->data)->closed = 1;
 }
-static const lg_stream_callbacks cbs = { NULL, NULL, NULL, on_close };
+static const lg_stream_callbacks cbs = { .on_close = on_close };
 
 static void done(lg_read_req *r, int status, size_t len)
 {

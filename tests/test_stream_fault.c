@@ -39,7 +39,9 @@ static void on_drain(lg_stream *s)
     ((ctx *)s->data)->drains++;
 }
 
-static const lg_stream_callbacks cbs = { NULL, on_drain, on_write_error, on_close };
+static const lg_stream_callbacks cbs = { .on_drain = on_drain,
+                                         .on_write_error = on_write_error,
+                                         .on_close = on_close };
 
 static void read_done(lg_read_req *req, int status, size_t len)
 {
@@ -632,7 +634,7 @@ static void on_data_count(lg_stream *s)
 static void test_full_buffer_stops_reading(void)
 {
     static char big[10000];
-    static const lg_stream_callbacks count_cbs = { on_data_count, NULL, NULL, on_close };
+    static const lg_stream_callbacks count_cbs = { .on_data = on_data_count, .on_close = on_close };
     fault_net fn;
     fault_net_init(&fn);
     lg_loop *loop = fault_loop_new(&fn);

@@ -32,7 +32,7 @@ static void on_write_error(lg_stream *s, int err)
     sd->write_error = err;
 }
 
-static const lg_stream_callbacks cbs = { NULL, NULL, on_write_error, on_close };
+static const lg_stream_callbacks cbs = { .on_write_error = on_write_error, .on_close = on_close };
 
 static void read_done(lg_read_req *req, int status, size_t len)
 {

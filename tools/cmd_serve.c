@@ -139,10 +139,11 @@ static void tick(lg_timer *t)
     char line[64];
     int len = snprintf(line, sizeof line, "tick %d of 10\n", ++k->n);
     if (lg_res_write(k->res, line, (size_t)len) == LG_ERR_CLOSED || k->n == 10) {
-        lg_timer_stop(t);
         lg_res_end(k->res);
         free(k);
+        return;
     }
+    lg_timer_start(t, 100); /* the next tick */
 }
 
 static void on_stream(lg_req *req, lg_res *res, void *user)
@@ -158,7 +159,7 @@ static void on_stream(lg_req *req, lg_res *res, void *user)
     lg_res_header(res, "Content-Type", "text/plain; charset=utf-8");
     lg_res_start(res, 200);
     lg_timer_init(d->loop, &k->t, tick);
-    lg_timer_start(&k->t, 0, 100);
+    lg_timer_start(&k->t, 0);
 }
 
 static void access_log(lg_req *req, int status, uint64_t bytes, uint32_t ms, void *user)

@@ -146,7 +146,7 @@ static void on_deferred(lg_req *req, lg_res *res, void *user)
     k->res = res;
     k->ms = interop_query_u64(req, "ms", 50);
     lg_timer_init(d->loop, &k->t, deferred_fire);
-    lg_timer_start(&k->t, (uint32_t)k->ms, 0);
+    lg_timer_start(&k->t, (uint32_t)k->ms);
 }
 
 /* --- GET /stream?bytes=N&piece=M: N pattern bytes from a producer, in
