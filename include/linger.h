@@ -1313,6 +1313,9 @@ typedef struct lg_client_config {
     uint64_t max_body_bytes;       /* buffered bodies (not on_body ones) (default 4 MiB) */
     uint32_t upload_chunk_bytes;   /* producer bodies: bytes asked for at a time (default 16384) */
     const char *user_agent;        /* NULL: "linger/<version>"; "": no User-Agent */
+    lg_transport_fn transport;     /* NULL: plain TCP; else called for each new connection
+                                      with its URL's scheme to make its transport */
+    void *transport_user;
 } lg_client_config;
 
 /* Request body from a callback: write up to cap bytes into buf and return

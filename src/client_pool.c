@@ -208,6 +208,16 @@ static void on_connected(lg_connect_req *req, int status, int fd)
     }
     c->stream_open = 1;
     cli->stats.connects++;
+    if (cli->cfg.transport) {
+        /* The connection's transport (TLS); none to be had: the connection
+         * fails as if out of memory, closed before a byte went either way. */
+        lg_transport *t = cli->cfg.transport(&c->s, "http", cli->cfg.transport_user);
+        if (!t || lg_stream_set_transport(&c->s, t) != LG_OK) {
+            conn_failed(c, LG_ERR_NOMEM);
+            CLIENT_LEAVE(cli);
+            return;
+        }
+    }
     /* A connection is opened for a call and cancelled with it, so one is
      * there; should it not be, the connection has no use. */
     if (c->call) attach(c, c->call);

@@ -144,6 +144,8 @@ static int rbuf_full(const lg_stream *s)
     return s->rbuf && s->rstart == 0 && s->rend == rcap(s);
 }
 
+static void schedule_read(lg_stream *s);
+
 static void update_events(lg_stream *s)
 {
     unsigned ev = 0;
@@ -164,6 +166,9 @@ static void update_events(lg_stream *s)
          * rather than hang silently. */
         if (!s->error) s->error = LG_ERR_NOMEM;
     }
+    /* Input the transport already holds is not announced by the socket:
+     * whenever the stream wants input, it reads that itself (next tick). */
+    if ((ev & LG_READABLE) && s->state == LG_STREAM_OPEN && io_pending(s)) schedule_read(s);
 }
 
 /* ---------------------------------------------------------------------------
@@ -981,6 +986,11 @@ static void deferred_read_cb(lg_defer *d)
     if (s->state == LG_STREAM_OPEN) on_readable(s);
 }
 
+static void schedule_read(lg_stream *s)
+{
+    lg_defer_call(loop_of(s), &s->deferred, deferred_read_cb);
+}
+
 static void on_readable(lg_stream *s)
 {
     int rc = rbuf_make_room(s);
@@ -1004,7 +1014,7 @@ static void on_readable(lg_stream *s)
      * calls) every time a download fills the buffer. */
     if (rbuf_full(s)) update_events(s);
     else if ((s->flags & LG_SF_READING) && s->ending == LG_END_NONE && io_pending(s))
-        lg_defer_call(loop_of(s), &s->deferred, deferred_read_cb);
+        schedule_read(s);
 }
 
 static void on_io(lg_io *io, unsigned events)
@@ -1026,9 +1036,17 @@ static void on_io(lg_io *io, unsigned events)
     }
 }
 
+/* One deferred call serves both a delivery and a read of what the
+ * transport holds (a later request for either replaces the earlier one in
+ * the queue): reading delivers too. */
 static void deferred_deliver_cb(lg_defer *d)
 {
-    deliver(LG_CONTAINER_OF(d, lg_stream, deferred));
+    lg_stream *s = LG_CONTAINER_OF(d, lg_stream, deferred);
+    if (s->state == LG_STREAM_OPEN && (s->flags & LG_SF_READING) && s->ending == LG_END_NONE &&
+        !rbuf_full(s) && io_pending(s))
+        on_readable(s);
+    else
+        deliver(s);
 }
 
 /* Data already buffered (or an ending already known) is not announced by

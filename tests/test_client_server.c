@@ -14,6 +14,7 @@
 #include "mixed_exchanges.h"
 #include "netns.h"
 #include "test.h"
+#include "trickle_transport.h"
 
 /* POST /count?refuse_after=N (streamed body): "bytes=N" once the body is
  * complete, or 422 as soon as N bytes have come (in mid-body). */
@@ -99,7 +100,7 @@ static void upload_done(lg_response *res, void *user)
 
 static void test_streamed_uploads(lg_loop *loop, uint16_t port)
 {
-    lg_client *cli = lg_client_new(loop, NULL);
+    lg_client *cli = lg_client_new(loop, tt_client(NULL));
     static const uint64_t totals[] = { 1, 1000, 65536, 1u << 20, 8u << 20 };
     int n = 0, good = 0;
     for (size_t i = 0; i < sizeof totals / sizeof totals[0]; i++)
@@ -128,7 +129,7 @@ int main(int argc, char **argv)
     int own_netns = netns_enter_private();
     printf("private network namespace: %s\n", own_netns ? "yes" : "no (kernel counters not checked)");
     lg_loop *loop = lg_loop_new(NULL);
-    lg_server *srv = lg_server_new(loop, NULL);
+    lg_server *srv = lg_server_new(loop, tt_server(NULL));
     mixed_routes(srv);
     lg_route_ex(srv, "POST", "/count", LG_ROUTE_STREAM_BODY, on_count, NULL);
     CHECK_EQ_INT(lg_server_listen(srv, "127.0.0.1:0", 0), LG_OK);
@@ -139,7 +140,8 @@ int main(int argc, char **argv)
     r.total = argc > 1 ? atoi(argv[1]) : 630;
 
     long long resets_before = own_netns ? netns_resets_for_unread() : -1;
-    mixed_start(&r, lg_client_new(loop, &(lg_client_config){ .max_conns_per_origin = 4 }), port, 8);
+    mixed_start(&r, lg_client_new(loop, tt_client(&(lg_client_config){ .max_conns_per_origin = 4 })),
+                port, 8);
     while (r.done < r.total) lg_loop_run_once(loop, 1000);
     lg_client_free(r.cli);
     test_streamed_uploads(loop, port);
@@ -162,5 +164,7 @@ int main(int argc, char **argv)
     if (own_netns) CHECK_EQ_INT(resets, 0);
     lg_server_free(srv);
     lg_loop_free(loop);
+    tt_report();
+    if (trickle_wanted()) CHECK(trickle_opened > 0 && trickle_short_reads > 0);
     TEST_MAIN_END();
 }

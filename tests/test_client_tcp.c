@@ -14,6 +14,7 @@
 #include "client_peer.h"
 #include "linger.h"
 #include "test.h"
+#include "trickle_transport.h"
 
 typedef struct server server;
 typedef void (*conn_fn)(server *sv, int fd, int index);
@@ -172,7 +173,7 @@ static void test_keep_alive(void)
     server sv;
     server_start(&sv, 0, serve_keep_alive);
     lg_loop *loop = lg_loop_new(NULL);
-    lg_client *cli = lg_client_new(loop, NULL);
+    lg_client *cli = lg_client_new(loop, tt_client(NULL));
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%u/k", sv.port);
     result r;
@@ -216,7 +217,7 @@ static void test_retry(void)
         server sv;
         server_start(&sv, 0, serve_then_drop);
         lg_loop *loop = lg_loop_new(NULL);
-        lg_client *cli = lg_client_new(loop, NULL);
+        lg_client *cli = lg_client_new(loop, tt_client(NULL));
         char url[64];
         snprintf(url, sizeof url, "http://127.0.0.1:%u/r", sv.port);
         result r;
@@ -257,7 +258,7 @@ static void test_addresses(void)
     server_start(&v4, 0, serve_once);
     server_start(&v6, 1, serve_once);
     lg_loop *loop = lg_loop_new(NULL);
-    lg_client *cli = lg_client_new(loop, &(lg_client_config){ .connect_timeout_ms = 3000 });
+    lg_client *cli = lg_client_new(loop, tt_client(&(lg_client_config){ .connect_timeout_ms = 3000 }));
     char url[96];
     result r;
 
@@ -325,7 +326,7 @@ static void test_timeouts(void)
     server_start(&drip, 0, serve_drip);
     server_start(&silent, 0, serve_silent);
     lg_loop *loop = lg_loop_new(NULL);
-    lg_client *cli = lg_client_new(loop, &(lg_client_config){ .read_timeout_ms = 150 });
+    lg_client *cli = lg_client_new(loop, tt_client(&(lg_client_config){ .read_timeout_ms = 150 }));
     char url[64];
     result r;
 
@@ -373,7 +374,7 @@ static void test_early_answer(void)
     server sv;
     server_start(&sv, 0, serve_refuse);
     lg_loop *loop = lg_loop_new(NULL);
-    lg_client *cli = lg_client_new(loop, NULL);
+    lg_client *cli = lg_client_new(loop, tt_client(NULL));
     size_t big = 64u << 20;
     char *body = calloc(1, big);
     char url[64];
@@ -422,7 +423,7 @@ static void test_file_body(void)
     }
     CHECK(write(fd, data, n) == (ssize_t)n);
     lg_loop *loop = lg_loop_new(NULL);
-    lg_client *cli = lg_client_new(loop, NULL);
+    lg_client *cli = lg_client_new(loop, tt_client(NULL));
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%u/file", sv.port);
     lg_request req = { .method = "PUT", .url = url, .flags = LG_FETCH_BODY_FILE, .body_file = fd,
@@ -459,7 +460,7 @@ static void test_idle(void)
     server sv;
     server_start(&sv, 0, serve_keep_then_close);
     lg_loop *loop = lg_loop_new(NULL);
-    lg_client *cli = lg_client_new(loop, &(lg_client_config){ .idle_timeout_ms = 100 });
+    lg_client *cli = lg_client_new(loop, tt_client(&(lg_client_config){ .idle_timeout_ms = 100 }));
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%u/", sv.port);
     lg_request req = { .url = url };
@@ -517,5 +518,7 @@ int main(void)
     test_file_body();
     test_idle();
     test_sync();
+    tt_report();
+    if (trickle_wanted()) CHECK(trickle_opened > 0 && trickle_closed == trickle_opened);
     TEST_MAIN_END();
 }

@@ -8,6 +8,7 @@
 #include "loop_internal.h"
 #include "tcp_peer.h"
 #include "test.h"
+#include "trickle_transport.h"
 
 typedef struct side {
     lg_loop *loop;
@@ -47,6 +48,7 @@ static void on_accept(lg_listener *l, int fd, const lg_addr *peer)
     side *sd = l->data;
     (void)peer;
     lg_stream_open(sd->loop, &sd->s, fd, NULL, &cbs, sd);
+    tt_stream(&sd->s);
     sd->opened = 1;
     sd->req.data = sd;
     if (sd->on_open) sd->on_open(sd);
@@ -360,5 +362,7 @@ int main(void)
     test_half_close_reads_on();
     test_connect_and_resolve();
     free(big);
+    tt_report();
+    if (trickle_wanted()) CHECK(trickle_opened > 0 && trickle_closed == trickle_opened);
     TEST_MAIN_END();
 }

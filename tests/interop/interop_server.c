@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "interop.h"
+#include "trickle_transport.h"
 
 /* The routes are in interop_handlers.c and interop_bodies.c. */
 
@@ -136,7 +137,9 @@ int main(int argc, char **argv)
         return 1;
     }
     d->loop = lg_loop_new(NULL);
-    d->srv = lg_server_new(d->loop, &cfg);
+    /* LINGER_TEST_TRANSPORT=trickle: every connection through the test
+     * transport (tests/trickle_transport.h), for the suites' second run. */
+    d->srv = lg_server_new(d->loop, tt_server(&cfg));
     if (!d->loop || !d->srv) return 1;
     interop_routes_basic(d);
     interop_routes_bodies(d);
