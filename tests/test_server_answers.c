@@ -153,6 +153,31 @@ static void on_abandon(lg_req *req, lg_res *res, void *user)
     record(1, lg_res_write(res, "more", 4));
 }
 
+/* An event stream: one event now, the next ten seconds later, when the
+ * client has long taken the first. */
+static struct events {
+    lg_timer t;
+    lg_res *res;
+} events;
+
+static void next_event(lg_timer *t)
+{
+    struct events *ev = LG_CONTAINER_OF(t, struct events, t);
+    record(1, lg_res_write(ev->res, "event 2\n", 8));
+    record(0, lg_res_end(ev->res));
+}
+
+static void on_events(lg_req *req, lg_res *res, void *user)
+{
+    (void)req;
+    lg_loop *loop = user;
+    lg_res_start(res, 200);
+    lg_res_write(res, "event 1\n", 8);
+    events.res = res;
+    lg_timer_init(loop, &events.t, next_event);
+    lg_timer_start(&events.t, 10000);
+}
+
 static void on_echo(lg_req *req, lg_res *res, void *user)
 {
     (void)user;
@@ -262,6 +287,7 @@ static void env_open(env *e, const lg_server_config *extra)
     lg_route(e->srv, "POST", "/echo", on_echo, NULL);
     lg_route_ex(e->srv, "POST", "/half", LG_ROUTE_STREAM_BODY, on_half, NULL);
     lg_route(e->srv, "GET", "/cookie", on_cookie, NULL);
+    lg_route(e->srv, "GET", "/events", on_events, e->loop);
     CHECK_EQ_INT(lg_server_listen(e->srv, "127.0.0.1:80", 0), LG_OK);
     memset(last_rc, 0x55, sizeof last_rc);
     huge_rc = 12345;
@@ -674,6 +700,34 @@ static void test_slow_http10_reader(void)
     env_close(&e);
 }
 
+/* --- a long-lived answer is quiet, not stuck --- */
+
+/* send_timeout_ms counts only while bytes wait: an event stream whose
+ * client has taken everything stays open through a quiet spell twenty
+ * send timeouts long. */
+static void test_quiet_event_stream(void)
+{
+    env e;
+    lg_server_config cfg = { 0 };
+    cfg.send_timeout_ms = 500;
+    env_open(&e, &cfg);
+    int fd;
+    static const char req[] = GET("/events");
+    fault_sock *k = client(&e, req, sizeof req - 1, FAULT_EOF_AFTER_FIN, &fd);
+    uint64_t t0 = e.fn.now_ms;
+    /* (at most 100 ms of virtual time a round: the idle timeout after the
+     * answer is not this test's business) */
+    for (int i = 0; i < 100000 && e.fn.now_ms - t0 < 10500; i++) lg_loop_run_once(e.loop, 100);
+    answer a[2];
+    CHECK_EQ_INT(split_answers(k->out, k->out_len, a, 2), 1);
+    CHECK(a[0].complete && body_is(&a[0], "event 1\nevent 2\n"));
+    CHECK_EQ_INT(last_rc[1], LG_OK);
+    CHECK_EQ_INT(last_rc[0], LG_OK);
+    CHECK_EQ_INT(lg_server_get_stats(e.srv)->timeouts, 0);
+    CHECK(!k->closed);
+    env_close(&e);
+}
+
 /* --- nginx's keepalive_requests --- */
 
 /* The third answer says "Connection: close", and the pipelined requests
@@ -759,6 +813,7 @@ int main(void)
     test_trailers_too_large();
     test_slow_http10_reader();
     test_requests_per_connection();
+    test_quiet_event_stream();
     test_cookie_attributes();
     test_half_head_not_logged();
     free(huge);

@@ -20,6 +20,8 @@ typedef struct ctx {
     int write_errors;
     int write_error;
     int drains;
+    int timeouts;
+    uint64_t timeout_at;
 } ctx;
 
 static void on_close(lg_stream *s)
@@ -39,9 +41,19 @@ static void on_drain(lg_stream *s)
     ((ctx *)s->data)->drains++;
 }
 
+static uint64_t *virtual_now; /* the fault net's clock, for on_timeout */
+
+static void on_timeout(lg_stream *s)
+{
+    ctx *c = s->data;
+    c->timeouts++;
+    c->timeout_at = *virtual_now;
+}
+
 static const lg_stream_callbacks cbs = { .on_drain = on_drain,
                                          .on_write_error = on_write_error,
-                                         .on_close = on_close };
+                                         .on_close = on_close,
+                                         .on_timeout = on_timeout };
 
 static void read_done(lg_read_req *req, int status, size_t len)
 {
@@ -199,6 +211,7 @@ static void wenv_open(wenv *e, const fault_sock *script, const lg_stream_config 
     e->loop = fault_loop_new(&e->fn);
     e->fd = fault_sock_new(&e->fn, script);
     memset(&e->c, 0, sizeof e->c);
+    virtual_now = &e->fn.now_ms;
     lg_stream_open(e->loop, &e->c.s, e->fd, cfg, &cbs, &e->c);
 }
 
@@ -393,6 +406,83 @@ static void test_slow_reader_keeps_last_answer(void)
     CHECK_EQ_INT(lg_loop_get_stats(e.loop)->linger_timeouts, 0);
     CHECK_EQ_INT(lg_loop_get_stats(e.loop)->graceful_closes, 1);
     wenv_close(&e);
+}
+
+/* Run the loop until `ms` of virtual time have passed (or nothing can
+ * happen any more). */
+static void run_for(wenv *e, uint64_t ms)
+{
+    uint64_t end = e->fn.now_ms + ms;
+    while (e->fn.now_ms < end) {
+        int stalled = e->fn.stalled_waits;
+        lg_loop_run_once(e->loop, -1);
+        if (e->fn.stalled_waits != stalled) break;
+    }
+}
+
+/* lg_stream_set_timeout: on_timeout once, on time; set again, the later
+ * time wins (and the earlier timer firing finds nothing due); 0 cancels. */
+static void test_owner_timeout(void)
+{
+    wenv e;
+    fault_sock script = { 0 };
+    script.in_end = FAULT_SILENT;
+    wenv_open(&e, &script, NULL);
+    uint64_t t0 = e.fn.now_ms;
+    lg_stream_set_timeout(&e.c.s, 100);
+    lg_stream_set_timeout(&e.c.s, 250); /* later: the timer set for 100 fires and re-arms */
+    run_for(&e, 1000);
+    CHECK_EQ_INT(e.c.timeouts, 1);
+    CHECK_EQ_INT(e.c.timeout_at - t0, 250);
+    lg_stream_set_timeout(&e.c.s, 50);
+    lg_stream_set_timeout(&e.c.s, 0);
+    run_for(&e, 1000);
+    CHECK_EQ_INT(e.c.timeouts, 1);
+    CHECK(lg_stream_is_open(&e.c.s));
+    lg_stream_abort(&e.c.s);
+    lg_loop_run_once(e.loop, 0);
+    wenv_close(&e);
+}
+
+/* The send timeout while open: a peer that takes nothing of what is queued
+ * for send_timeout_ms fails the writes (on_write_error, LG_ERR_TIMEOUT);
+ * one that takes a little at a time never does, however long it takes; and
+ * a stream with nothing queued is never timed by it. */
+static void test_send_timeout_open(void)
+{
+    static char big[50000];
+    for (int slow = 0; slow < 2; slow++) {
+        wenv e;
+        fault_sock script = { 0 };
+        script.in_end = FAULT_SILENT;
+        if (slow) script.out_per_ms = 10; /* 5 s for 50,000 bytes */
+        else script.out_stall_at = 1000;
+        lg_stream_config cfg = { 0 };
+        cfg.send_timeout_ms = 300;
+        wenv_open(&e, &script, &cfg);
+        uint64_t t0 = e.fn.now_ms;
+        CHECK_EQ_INT(lg_stream_write(&e.c.s, big, sizeof big), LG_OK);
+        run_for(&e, 8000);
+        if (slow) {
+            CHECK_EQ_INT(e.c.write_errors, 0);
+            CHECK_EQ_INT(wenv_sock(&e)->out_len, sizeof big);
+            CHECK_EQ_INT(e.c.drains, 1);
+        } else {
+            CHECK_EQ_INT(e.c.write_errors, 1);
+            CHECK_EQ_INT(e.c.write_error, LG_ERR_TIMEOUT);
+            CHECK_EQ_INT(lg_stream_queued(&e.c.s), 0);
+            CHECK(e.fn.now_ms - t0 >= 300);
+        }
+        /* then quiet, nothing queued: 8 s more, no timeout of any kind */
+        int errors = e.c.write_errors;
+        run_for(&e, 8000);
+        CHECK_EQ_INT(e.c.write_errors, errors);
+        CHECK_EQ_INT(e.c.timeouts, 0);
+        CHECK(lg_stream_is_open(&e.c.s));
+        lg_stream_abort(&e.c.s);
+        lg_loop_run_once(e.loop, 0);
+        wenv_close(&e);
+    }
 }
 
 /* lg_close_unserved: a socket nobody will serve, whose client has already
@@ -680,6 +770,8 @@ int main(void)
     test_slow_reader_keeps_last_answer();
     test_fail_writes();
     test_close_unserved();
+    test_owner_timeout();
+    test_send_timeout_open();
     test_linger_budget();
     test_write_error_every_offset_reading_goes_on();
     test_eof_after_failed_send_is_a_reset();
