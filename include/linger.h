@@ -1092,6 +1092,7 @@ typedef struct lg_server_stats {
     uint64_t timeouts;           /* closed by header/body/idle/send timeouts */
     uint64_t bodies_discarded;   /* rule 3: bodies read and thrown away to keep alive */
     uint64_t closes_for_body;    /* rule 3: too much body left: closed gracefully instead */
+    uint64_t upgraded;           /* connections handed over after 101 (lg_res_upgrade) */
     uint64_t start_ms;           /* loop time at lg_server_new */
 } lg_server_stats;
 
@@ -1258,6 +1259,27 @@ void lg_res_on_drain(lg_res *res, void (*on_drain)(lg_res *res, void *user), voi
  * writes with lg_res_write and calls lg_res_end when done. */
 typedef void (*lg_fill_fn)(lg_res *res, void *user);
 int lg_res_stream(lg_res *res, int status, lg_fill_fn fill, void *user);
+
+/* Switch protocols (RFC 9110 7.8, 15.2.2): answer "101 Switching
+ * Protocols" with "Upgrade: protocol" (and the headers added with
+ * lg_res_header), and take the connection. Its stream is yours from then
+ * on, with your callbacks and data; the bytes the client sent after the
+ * request's head are already in its buffer (lg_stream_peek; on_data comes
+ * for them on the next tick). The server treats it as HTTP no more, but it
+ * still counts against max_conns (and in active_connections and
+ * `upgraded`), and its shutdown reaches it: cbs->on_shutdown, then a
+ * graceful close at the shutdown's deadline. The request must have asked
+ * for the protocol (HTTP/1.1, "Connection: upgrade", an Upgrade list
+ * naming it) and carry no body still to come; otherwise, as for any answer
+ * call that cannot do what it was asked, the client gets 500, the
+ * connection closes, and this returns NULL (as it does when the client is
+ * gone). A WebSocket server is the first user:
+ *
+ *   lg_res_header(res, "Sec-WebSocket-Accept", accept);
+ *   lg_stream *s = lg_res_upgrade(res, "websocket", &ws_callbacks, ws);
+ */
+lg_stream *lg_res_upgrade(lg_res *res, const char *protocol, const lg_stream_callbacks *cbs,
+                          void *data);
 
 /* The request this response answers. */
 lg_req *lg_res_req(lg_res *res);
@@ -1426,6 +1448,17 @@ lg_call *lg_fetch(lg_client *cli, const lg_request *req, lg_response_cb cb, void
 void lg_call_cancel(lg_call *call);
 /* Go on after on_body or the producer returned LG_ERR_AGAIN. */
 int lg_call_resume(lg_call *call);
+
+/* In the response callback of a request that asked to switch protocols
+ * (it carried "Connection: Upgrade" and an Upgrade header) and was answered
+ * "101 Switching Protocols" (res->status 101, err LG_OK): take the
+ * connection. Its stream is yours from then on, with your callbacks and
+ * data, and the bytes the server sent after the head are in its buffer
+ * (on_data comes for them on the next tick). It no longer counts against
+ * the origin's connections; lg_client_free closes it (gracefully) if it is
+ * still open then. Not taken, it closes once the callback returns. NULL
+ * for any other response. */
+lg_stream *lg_response_take_stream(lg_response *res, const lg_stream_callbacks *cbs, void *data);
 
 /* In the response callback: keep the response after it returns; release it
  * with lg_response_free(). */

@@ -98,6 +98,7 @@ void lg_client_free(lg_client *cli)
     for (lg_call *c = cli->calls; c; c = c->next)
         if ((c->flags & CF_IN_USER) && !(c->flags & CF_FINISHED)) c->flags |= CF_CANCEL_ASKED;
     lg__pool_close_idle(cli);
+    lg__upgrade_close_taken(cli);
     CLIENT_LEAVE(cli);
 }
 
@@ -323,6 +324,7 @@ void lg__call_deliver(lg_call *call)
     cli->depth++;
     call->cb(res, call->user);
     cli->depth--;
+    if (call->upgraded) lg__upgrade_untaken(call);
     res->call = NULL;
     if (res != &no_memory && !((response_block *)res)->kept) response_release(res);
     call_free(call);

@@ -31,6 +31,7 @@ struct lg_client {
     lg_stream_config stream_cfg;
     origin *origins;
     lg_call *calls;              /* every call not yet delivered */
+    client_conn *taken;          /* streams taken after 101 (linked by idle_next/prev) */
     uint32_t conns;              /* connection objects alive (closing ones too) */
     uint32_t depth;              /* > 0 while a user callback runs */
     uint8_t freeing;             /* lg_client_free was called */
@@ -55,7 +56,9 @@ enum conn_state {
     CS_CONNECTING,
     CS_BUSY,     /* carrying a call */
     CS_IDLE,     /* kept alive in the pool */
-    CS_CLOSING   /* the stream is closing; memory waits for on_close */
+    CS_CLOSING,  /* the stream is closing; memory waits for on_close */
+    CS_UPGRADED, /* switched protocols (101): its call's callback may take it */
+    CS_TAKEN     /* taken (lg_response_take_stream): the owner's stream now */
 };
 
 struct client_conn {
@@ -74,6 +77,7 @@ struct client_conn {
     uint8_t resolving, connecting; /* requests to cancel if it closes first */
     int last_err;                /* the last connect failure */
     uint32_t served;             /* responses completed on it */
+    const lg_stream_callbacks *owner; /* CS_TAKEN: whose stream it is now */
 };
 
 enum call_phase {
@@ -115,6 +119,7 @@ enum body_kind { BODY_NONE = 0, BODY_MEMORY, BODY_FILE, BODY_PRODUCER };
 #define CF_REUSED 0x20000u      /* this attempt is on a connection that served before */
 #define CF_FINISHED 0x40000u    /* failed or complete: only the delivery is left */
 #define CF_NO_FOLLOW 0x80000u   /* LG_FETCH_NO_REDIRECTS */
+#define CF_UPGRADE 0x100000u    /* the request asked to switch protocols (Upgrade) */
 
 struct lg_call {
     lg_call *next, *prev;        /* cli->calls */
@@ -123,6 +128,7 @@ struct lg_call {
     lg_client *cli;
     client_conn *conn;
     lg_response *res;            /* from the final head on (or made at delivery) */
+    client_conn *upgraded;       /* after 101, until its callback took it or returned */
     lg_response_cb cb;
     void *user;
 
@@ -222,6 +228,18 @@ void lg__cconn_release(client_conn *c, int reusable);
 /* Close a connection: gracefully, or with RST (abort = 1). */
 void lg__cconn_close(client_conn *c, int abort);
 void lg__pool_close_idle(lg_client *cli);
+/* The connection leaves its origin's pool (and count) without closing. */
+void lg__cconn_detach(client_conn *c);
+/* Its memory goes (the stream has closed, or never opened). */
+void lg__cconn_free(client_conn *c);
+
+/* client_upgrade.c */
+/* The call's 101 head is in: complete it, the connection waiting to be
+ * taken by its callback. */
+void lg__call_upgraded(lg_call *call);
+/* The callback returned: close the connection if it was not taken. */
+void lg__upgrade_untaken(lg_call *call);
+void lg__upgrade_close_taken(lg_client *cli);
 
 /* client_send.c */
 void lg__send_request(lg_call *call);

@@ -108,7 +108,7 @@ static void idle_remove(client_conn *c)
     lg_timer_stop(&c->idle_timer);
 }
 
-static void conn_free(client_conn *c)
+void lg__cconn_free(client_conn *c)
 {
     lg_client *cli = c->cli;
     cli->conns--;
@@ -132,7 +132,7 @@ void lg__cconn_close(client_conn *c, int abort)
     } else {
         if (c->resolving) lg_resolve_cancel(&c->resolve);
         if (c->connecting) lg_connect_cancel(&c->connect);
-        conn_free(c);
+        lg__cconn_free(c);
     }
     if (o) {
         origin_kick(o);
@@ -327,6 +327,19 @@ static void origin_kick_cb(lg_defer *d)
     CLIENT_LEAVE(cli);
 }
 
+void lg__cconn_detach(client_conn *c)
+{
+    lg_client *cli = c->cli;
+    origin *o = c->org;
+    idle_remove(c);
+    lg_timer_stop(&c->idle_timer);
+    c->org = NULL;
+    if (!o) return;
+    o->open--;
+    origin_kick(o);
+    lg__origin_release_empty(cli, o);
+}
+
 void lg__cconn_release(client_conn *c, int reusable)
 {
     lg_client *cli = c->cli;
@@ -412,7 +425,10 @@ static void conn_on_close(lg_stream *s)
     client_conn *c = s->data;
     lg_client *cli = c->cli;
     CLIENT_ENTER(cli);
-    conn_free(c);
+    /* Switched protocols and closed before its call's callback could take
+     * it: there is nothing to take. */
+    if (c->state == CS_UPGRADED && c->call && c->call->upgraded == c) c->call->upgraded = NULL;
+    lg__cconn_free(c);
     CLIENT_LEAVE(cli);
 }
 

@@ -92,8 +92,21 @@ static int recv_head(lg_call *call)
         call->prev_len = 0;
         const lg_head *h = &call->head;
         if (h->framing == LG_FRAMING_TUNNEL) {
-            /* 101 to a request that asked for no upgrade (RFC 9110 15.2.2) */
-            lg__call_fail(call, LG_ERR_PROTOCOL);
+            /* 101 to a request that asked for no upgrade (RFC 9110 15.2.2),
+             * or a tunnel linger does not open (CONNECT) */
+            if (h->status != 101 || !(call->flags & CF_UPGRADE)) {
+                lg__call_fail(call, LG_ERR_PROTOCOL);
+                return 0;
+            }
+            call->res = lg__response_new(call, h, in.ptr, (size_t)n);
+            if (!call->res) {
+                lg__call_fail(call, LG_ERR_NOMEM);
+                return 0;
+            }
+            /* What follows the head is the new protocol's: it stays in
+             * the stream for whoever takes it. */
+            lg_stream_consume(s, (size_t)n);
+            lg__call_upgraded(call);
             return 0;
         }
         if (h->status < 200) {

@@ -144,6 +144,9 @@ static void write_head(lg_call *call, lg_writer *w, int expect)
          * Transfer-Encoding from the caller would contradict it. */
         if (name_is(h->name, "Content-Length") || name_is(h->name, "Transfer-Encoding")) continue;
         if (name_is(h->name, "Connection") && lg_list_has(h->value, "close")) call->flags |= CF_CLOSE;
+        /* Asking to switch protocols: a 101 answer then hands the
+         * connection over (lg_response_take_stream) instead of failing. */
+        if (name_is(h->name, "Upgrade")) call->flags |= CF_UPGRADE;
         lg_write_header_str(w, h->name, h->value);
     }
 

@@ -412,7 +412,7 @@ void lg__server_conn_closed(lg_stream *s)
 {
     lg_conn *c = LG_CONTAINER_OF(s, lg_conn, s);
     lg_server *srv = c->srv;
-    if (c->ex) {
+    if (c->phase != PH_UPGRADED && c->ex) {
         lg_exchange *ex = c->ex;
         c->ex = NULL;
         ex->conn = NULL;
@@ -543,6 +543,7 @@ void lg_server_shutdown(lg_server *srv, uint32_t deadline_ms, void (*done)(lg_se
         next = c->next;
         c->flags |= CF_CLOSE_AFTER;
         if (c->phase == PH_IDLE || (c->flags & CF_REJECTING)) lg__conn_close(c);
+        else if (c->phase == PH_UPGRADED) lg__upgraded_shutdown(c);
     }
     srv->shutdown_timer.cb = shutdown_deadline;
     if (srv->nconns) lg_timer_start(&srv->shutdown_timer, deadline_ms);

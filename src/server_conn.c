@@ -36,7 +36,9 @@ static uint32_t now_of(const lg_conn *c)
 void lg__conn_close(lg_conn *c)
 {
     if (c->phase == PH_CLOSING) return;
-    c->phase = PH_CLOSING;
+    /* A handed-over connection stays marked so until it has closed: its
+     * owner's callbacks are where its request used to be. */
+    if (c->phase != PH_UPGRADED) c->phase = PH_CLOSING;
     lg_stream_close(&c->s);
 }
 

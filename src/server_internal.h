@@ -133,7 +133,8 @@ enum {
     PH_HANDLER,  /* the handler has the request; may be reading the body */
     PH_SENDING,  /* the answer is going out (streamed or a file) */
     PH_DISCARD,  /* answered; reading the rest of the body to throw away */
-    PH_CLOSING   /* graceful close under way */
+    PH_CLOSING,  /* graceful close under way */
+    PH_UPGRADED  /* handed over after 101 (lg_res_upgrade): its owner's now */
 };
 
 /* conn->flags */
@@ -155,7 +156,10 @@ struct lg_conn {
     lg_stream s;            /* first: a stream callback finds its connection */
     lg_server *srv;
     lg_conn *prev, *next;
-    lg_exchange *ex;        /* the request in hand (NULL between requests) */
+    union {
+        lg_exchange *ex;    /* the request in hand (NULL between requests) */
+        const lg_stream_callbacks *owner; /* PH_UPGRADED: the new owner's */
+    };
     uint32_t quiet_ms;      /* when it began to wait for its client (make_room) */
     uint16_t requests;      /* requests begun on this connection (saturating) */
     uint8_t phase;
@@ -275,7 +279,16 @@ void lg__conn_wake_waiting(lg_server *srv);
 /* Answer a request that failed before (or instead of) its handler. */
 void lg__res_fail(lg_exchange *ex, int status, const char *message);
 void lg__res_on_drain(lg_conn *c);
+/* Run the after-hooks on an answer about to go out. */
+void lg__res_after_hooks(lg_res *res);
+/* An answer call that cannot do what it was asked: 500 instead (where the
+ * stream can still carry it), the connection closes, err is returned. */
+int lg__res_fail_answer(lg_res *res, int err);
 void lg__res_conn_gone(lg_exchange *ex);
+
+/* server_upgrade.c */
+/* Tell a handed-over connection's owner that the server shuts down. */
+void lg__upgraded_shutdown(lg_conn *c);
 
 /* static.c */
 void lg__static_free(lg_server *srv);

@@ -180,7 +180,7 @@ static int decide_keep_alive(const lg_exchange *ex)
 
 /* After-hooks see every answer of a parsed request just before its head
  * goes out, to add headers (CORS, caching). What they return is ignored. */
-static void run_after_hooks(lg_res *res)
+void lg__res_after_hooks(lg_res *res)
 {
     lg_exchange *ex = res->ex;
     lg_server *srv = ex->srv;
@@ -289,7 +289,7 @@ static void answered(lg_res *res)
  * take): the client is told 500 instead, and the connection closes after
  * it. If the stream has failed, even the 500 cannot go: the close is all.
  * The request is answered either way. Returns err. */
-static int fail_answer(lg_res *res, int err)
+int lg__res_fail_answer(lg_res *res, int err)
 {
     lg_exchange *ex = res->ex;
     static const char body[] = "500 Internal Server Error: the answer could not be sent\n";
@@ -329,18 +329,18 @@ int lg_res_send(lg_res *res, int status, const void *body, size_t len)
 {
     int rc = check_answerable(res);
     if (rc) return rc;
-    run_after_hooks(res);
-    if (!final_status(status)) return fail_answer(res, LG_ERR_INVALID_ARG);
+    lg__res_after_hooks(res);
+    if (!final_status(status)) return lg__res_fail_answer(res, LG_ERR_INVALID_ARG);
     uint64_t length = len;
     if (res->has_length && res->length != len) {
         /* A bodiless answer may tell the length a GET would get (RFC 9110
          * 8.6); any other answer must be as long as it says. */
-        if (len || !bodiless(res->ex, status)) return fail_answer(res, LG_ERR_INVALID_ARG);
+        if (len || !bodiless(res->ex, status)) return lg__res_fail_answer(res, LG_ERR_INVALID_ARG);
         length = res->length;
     }
     lg_str part = { body, len };
     rc = send_head(res, status, FRAME_LENGTH, length, &part, 1);
-    if (rc) return fail_answer(res, rc);
+    if (rc) return lg__res_fail_answer(res, rc);
     res->body_bytes = res->no_body ? 0 : len;
     answered(res);
     return LG_OK;
@@ -356,9 +356,9 @@ int lg_res_redirect(lg_res *res, int status, const char *location)
     if (res->state == RES_NONE && !conn_of(res)) return zombie_done(res);
     if (res->state != RES_NONE) return LG_ERR_INVALID_ARG;
     if (status != 301 && status != 302 && status != 303 && status != 307 && status != 308)
-        return fail_answer(res, LG_ERR_INVALID_ARG);
+        return lg__res_fail_answer(res, LG_ERR_INVALID_ARG);
     int rc = lg_res_header(res, "Location", location);
-    if (rc) return fail_answer(res, rc);
+    if (rc) return lg__res_fail_answer(res, rc);
     lg_res_header(res, "Content-Type", "text/plain; charset=utf-8");
     char body[256];
     size_t n = strlen(location);
@@ -446,15 +446,15 @@ int lg_res_send_fd(lg_res *res, int status, int fd, uint64_t offset, uint64_t le
         close_file(res);
         return rc;
     }
-    run_after_hooks(res);
+    lg__res_after_hooks(res);
     if (!final_status(status) || (res->has_length && res->length != len)) {
         close_file(res);
-        return fail_answer(res, LG_ERR_INVALID_ARG);
+        return lg__res_fail_answer(res, LG_ERR_INVALID_ARG);
     }
     rc = send_head(res, status, FRAME_LENGTH, len, NULL, 0);
     if (rc) {
         close_file(res);
-        return fail_answer(res, rc);
+        return lg__res_fail_answer(res, rc);
     }
     if (res->no_body || len == 0) {
         close_file(res);
@@ -499,13 +499,13 @@ int lg_res_start(lg_res *res, int status)
 {
     int rc = check_answerable(res);
     if (rc) return rc;
-    run_after_hooks(res);
-    if (!final_status(status)) return fail_answer(res, LG_ERR_INVALID_ARG);
+    lg__res_after_hooks(res);
+    if (!final_status(status)) return lg__res_fail_answer(res, LG_ERR_INVALID_ARG);
     lg_exchange *ex = res->ex;
     /* No chunking for HTTP/1.0: the end is the connection's end. */
     int framing = res->has_length ? FRAME_LENGTH : ex->head.version_minor ? FRAME_CHUNKED : FRAME_CLOSE;
     rc = send_head(res, status, framing, res->length, NULL, 0);
-    if (rc) return fail_answer(res, rc);
+    if (rc) return lg__res_fail_answer(res, rc);
     res->chunked = framing == FRAME_CHUNKED && !res->no_body;
     res->by_length = framing == FRAME_LENGTH;
     res->state = RES_STARTED;
