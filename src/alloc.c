@@ -52,3 +52,18 @@ void *lg__realloc(void *ptr, size_t old_size, size_t new_size)
     }
     return p;
 }
+
+void *lg_port_alloc(size_t size)
+{
+    return lg__alloc(size);
+}
+
+void lg_port_free(void *ptr, size_t size)
+{
+    lg__free(ptr, size);
+}
+
+void *lg_port_realloc(void *ptr, size_t old_size, size_t new_size)
+{
+    return lg__realloc(ptr, old_size, new_size);
+}

@@ -11,7 +11,7 @@
 #define LG_CLIENT_INTERNAL_H
 
 #include "linger.h"
-#include "loop_internal.h"
+#include "alloc_internal.h"
 
 #if !defined(LG_NO_CLIENT)
 

@@ -317,7 +317,7 @@ void lg_io_close(lg_io *io)
     io->fd = -1;
 }
 
-void lg__io_ready(lg_io *io, unsigned events)
+void lg_port_io_ready(lg_io *io, unsigned events)
 {
     if (io->fd < 0 || !io->events) return;
     /* The wait may have lasted long: a callback that starts a timer (a new
@@ -554,3 +554,22 @@ void lg_log(lg_loop *loop, int level, const char *fmt, ...)
     loop->log(level, msg, loop->log_user);
 }
 #endif
+
+/* ---------------------------------------------------------------------------
+ * What a port may ask of its loop (linger_port.h)
+ * ------------------------------------------------------------------------ */
+
+void *lg_port_backend_data(const lg_loop *loop)
+{
+    return loop->backend_data;
+}
+
+void lg_port_set_backend_data(lg_loop *loop, void *data)
+{
+    loop->backend_data = data;
+}
+
+void *lg_port_net_ctx(const lg_loop *loop)
+{
+    return loop->net_ctx;
+}

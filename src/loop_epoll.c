@@ -8,7 +8,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-#include "loop_internal.h"
+#include "linger_port.h"
 
 #define MAX_EVENTS 256
 
@@ -19,27 +19,27 @@ typedef struct epoll_state {
 
 static int ep_init(lg_loop *loop)
 {
-    epoll_state *st = lg__alloc(sizeof *st);
+    epoll_state *st = lg_port_alloc(sizeof *st);
     if (!st) return LG_ERR_NOMEM;
     st->epfd = epoll_create1(EPOLL_CLOEXEC);
     if (st->epfd < 0) {
-        lg__free(st, sizeof *st);
+        lg_port_free(st, sizeof *st);
         return errno == EMFILE || errno == ENFILE ? LG_ERR_LIMIT : LG_ERR_IO;
     }
-    loop->backend_data = st;
+    lg_port_set_backend_data(loop, st);
     return LG_OK;
 }
 
 static void ep_destroy(lg_loop *loop)
 {
-    epoll_state *st = loop->backend_data;
+    epoll_state *st = lg_port_backend_data(loop);
     close(st->epfd);
-    lg__free(st, sizeof *st);
+    lg_port_free(st, sizeof *st);
 }
 
 static int ep_update(lg_loop *loop, lg_io *io, unsigned old_events, unsigned new_events)
 {
-    epoll_state *st = loop->backend_data;
+    epoll_state *st = lg_port_backend_data(loop);
     struct epoll_event ev;
     ev.events = ((new_events & LG_READABLE) ? EPOLLIN | EPOLLRDHUP : 0) |
                 ((new_events & LG_WRITABLE) ? EPOLLOUT : 0);
@@ -53,7 +53,7 @@ static int ep_update(lg_loop *loop, lg_io *io, unsigned old_events, unsigned new
 
 static int ep_wait(lg_loop *loop, int timeout_ms)
 {
-    epoll_state *st = loop->backend_data;
+    epoll_state *st = lg_port_backend_data(loop);
     int n = epoll_wait(st->epfd, st->events, MAX_EVENTS, timeout_ms);
     if (n < 0) return errno == EINTR ? 0 : LG_ERR_IO;
     for (int i = 0; i < n; i++) {
@@ -61,7 +61,7 @@ static int ep_wait(lg_loop *loop, int timeout_ms)
         unsigned events = 0;
         if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) events |= LG_READABLE;
         if (e & (EPOLLOUT | EPOLLHUP | EPOLLERR)) events |= LG_WRITABLE;
-        lg__io_ready(st->events[i].data.ptr, events);
+        lg_port_io_ready(st->events[i].data.ptr, events);
     }
     return n;
 }

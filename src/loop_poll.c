@@ -10,25 +10,26 @@
 #include <poll.h>
 #include <string.h>
 
-#include "loop_internal.h"
+#include "linger_port.h"
+#include "loop_poll_state.h"
 
 typedef lg_poll_state poll_state;
 
 static int pl_init(lg_loop *loop)
 {
-    poll_state *st = lg__alloc(sizeof *st);
+    poll_state *st = lg_port_alloc(sizeof *st);
     if (!st) return LG_ERR_NOMEM;
     memset(st, 0, sizeof *st);
-    loop->backend_data = st;
+    lg_port_set_backend_data(loop, st);
     return LG_OK;
 }
 
 static void pl_destroy(lg_loop *loop)
 {
-    poll_state *st = loop->backend_data;
-    lg__free(st->fds, st->cap * sizeof *st->fds);
-    lg__free(st->ios, st->cap * sizeof *st->ios);
-    lg__free(st, sizeof *st);
+    poll_state *st = lg_port_backend_data(loop);
+    lg_port_free(st->fds, st->cap * sizeof *st->fds);
+    lg_port_free(st->ios, st->cap * sizeof *st->ios);
+    lg_port_free(st, sizeof *st);
 }
 
 static short poll_mask(unsigned events)
@@ -38,10 +39,10 @@ static short poll_mask(unsigned events)
 
 static int grow(poll_state *st, uint32_t cap)
 {
-    struct pollfd *fds = lg__realloc(st->fds, st->cap * sizeof *fds, cap * sizeof *fds);
+    struct pollfd *fds = lg_port_realloc(st->fds, st->cap * sizeof *fds, cap * sizeof *fds);
     if (!fds) return LG_ERR_NOMEM;
     st->fds = fds;
-    lg_io **ios = lg__realloc(st->ios, st->cap * sizeof *ios, cap * sizeof *ios);
+    lg_io **ios = lg_port_realloc(st->ios, st->cap * sizeof *ios, cap * sizeof *ios);
     if (!ios) return LG_ERR_NOMEM; /* fds grew; cap stays, harmless */
     st->ios = ios;
     st->cap = cap;
@@ -60,7 +61,7 @@ static void remove_slot(poll_state *st, uint32_t i)
 
 static int pl_update(lg_loop *loop, lg_io *io, unsigned old_events, unsigned new_events)
 {
-    poll_state *st = loop->backend_data;
+    poll_state *st = lg_port_backend_data(loop);
     if (!old_events) {
         /* Small steps at first: on a device every slot is RAM. */
         if (st->len == st->cap && grow(st, st->cap ? st->cap * 2 : 8) != LG_OK) return LG_ERR_NOMEM;
@@ -87,7 +88,7 @@ static int pl_update(lg_loop *loop, lg_io *io, unsigned old_events, unsigned new
 
 static int pl_wait(lg_loop *loop, int timeout_ms)
 {
-    poll_state *st = loop->backend_data;
+    poll_state *st = lg_port_backend_data(loop);
     int n = poll(st->fds, st->len, timeout_ms);
     if (n < 0) return errno == EINTR ? 0 : LG_ERR_IO;
     st->dispatching = 1;
@@ -104,7 +105,7 @@ static int pl_wait(lg_loop *loop, int timeout_ms)
         if (re & (POLLIN | POLLHUP | POLLERR)) events |= LG_READABLE;
         if (re & (POLLOUT | POLLHUP | POLLERR)) events |= LG_WRITABLE;
         if (re & POLLNVAL) events |= LG_READABLE | LG_WRITABLE;
-        lg__io_ready(io, events);
+        lg_port_io_ready(io, events);
     }
     st->dispatching = 0;
     if (st->holes) {
@@ -117,7 +118,7 @@ static int pl_wait(lg_loop *loop, int timeout_ms)
 
 static int pl_reserve(lg_loop *loop, uint32_t n)
 {
-    poll_state *st = loop->backend_data;
+    poll_state *st = lg_port_backend_data(loop);
     return n > st->cap ? grow(st, n) : LG_OK;
 }
 

@@ -28,7 +28,9 @@
 #include <sys/sendfile.h>
 #endif
 
-#include "loop_internal.h"
+#include "linger_port.h"
+
+#define LG_UNUSED(x) ((void)(x))
 
 static int map_errno(int e)
 {
@@ -463,9 +465,9 @@ static void px_waker_close(void *ctx, const int fds[2])
 static void *px_mutex_new(void *ctx)
 {
     LG_UNUSED(ctx);
-    pthread_mutex_t *m = lg__alloc(sizeof *m);
+    pthread_mutex_t *m = lg_port_alloc(sizeof *m);
     if (m && pthread_mutex_init(m, NULL) != 0) {
-        lg__free(m, sizeof *m);
+        lg_port_free(m, sizeof *m);
         return NULL;
     }
     return m;
@@ -487,7 +489,7 @@ static void px_mutex_free(void *ctx, void *m)
 {
     LG_UNUSED(ctx);
     pthread_mutex_destroy(m);
-    lg__free(m, sizeof(pthread_mutex_t));
+    lg_port_free(m, sizeof(pthread_mutex_t));
 }
 
 typedef struct thread_start_arg {
@@ -498,7 +500,7 @@ typedef struct thread_start_arg {
 static void *thread_main(void *p)
 {
     thread_start_arg a = *(thread_start_arg *)p;
-    lg__free(p, sizeof a);
+    lg_port_free(p, sizeof a);
     a.fn(a.arg);
     return NULL;
 }
@@ -506,7 +508,7 @@ static void *thread_main(void *p)
 static int px_thread_start(void *ctx, void (*fn)(void *), void *arg)
 {
     LG_UNUSED(ctx);
-    thread_start_arg *a = lg__alloc(sizeof *a);
+    thread_start_arg *a = lg_port_alloc(sizeof *a);
     if (!a) return LG_ERR_NOMEM;
     a->fn = fn;
     a->arg = arg;
@@ -523,7 +525,7 @@ static int px_thread_start(void *ctx, void (*fn)(void *), void *arg)
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     pthread_attr_destroy(&attr);
     if (rc != 0) {
-        lg__free(a, sizeof *a);
+        lg_port_free(a, sizeof *a);
         return LG_ERR_NOMEM;
     }
     return LG_OK;

@@ -169,7 +169,6 @@ struct lg_conn {
 /* The promise in docs/footprint.md, kept by the compiler on every 32-bit
  * target (make size builds three): a field more must make room first. */
 typedef char lg__conn_within_128_bytes[sizeof(lg_conn) <= 128 ? 1 : -1];
-typedef char lg__stream_within_104_bytes[sizeof(lg_stream) <= 104 ? 1 : -1];
 #endif
 
 /* Body handling modes (ex->body_mode). */

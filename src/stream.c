@@ -44,6 +44,12 @@
 #include <unistd.h>
 #endif
 
+#if UINTPTR_MAX == 0xffffffffu
+/* 104 bytes on 32-bit CPUs, so that a server's connection, which embeds
+ * its stream, keeps to 128 (server_internal.h checks that). */
+typedef char lg_stream_within_104_bytes[sizeof(lg_stream) <= 104 ? 1 : -1];
+#endif
+
 static const lg_stream_config default_config = {
     .recv_buffer_bytes = 4096,
     .max_queued_bytes = 1u << 20,

@@ -83,7 +83,7 @@ static int outcome_on_body(lg_response *res, lg_str chunk, void *user)
  * Returns 0, or -1 on a hang. */
 static int outcome_wait(lg_loop *loop, lg_client *cli, outcome *o)
 {
-    fault_net *fn = loop->net_ctx;
+    fault_net *fn = lg_port_net_ctx(loop);
     for (int i = 0; i < 100000 && !o->calls; i++) {
         if (o->paused) {
             lg_call *c = o->paused;

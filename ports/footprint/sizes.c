@@ -24,6 +24,8 @@
 #include <poll.h>
 
 #include "server_internal.h"
+#include "loop_internal.h" /* sizeof(lg_loop) */
+#include "loop_poll_state.h"
 
 #define SIZE(name, bytes) extern const char size_##name[bytes]; const char size_##name[bytes] = { 0 }
 

@@ -18,7 +18,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "loop_internal.h"
+#include "linger_port.h"
 #include "lwip/def.h"
 #include "lwip/netdb.h"
 #include "lwip/sockets.h"
@@ -317,9 +317,9 @@ static void lw_waker_close(void *ctx, const int fds[2])
 static void *lw_mutex_new(void *ctx)
 {
     (void)ctx;
-    sys_mutex_t *m = lg__alloc(sizeof *m);
+    sys_mutex_t *m = lg_port_alloc(sizeof *m);
     if (m && sys_mutex_new(m) != ERR_OK) {
-        lg__free(m, sizeof *m);
+        lg_port_free(m, sizeof *m);
         return NULL;
     }
     return m;
@@ -341,7 +341,7 @@ static void lw_mutex_free(void *ctx, void *m)
 {
     (void)ctx;
     sys_mutex_free(m);
-    lg__free(m, sizeof(sys_mutex_t));
+    lg_port_free(m, sizeof(sys_mutex_t));
 }
 
 static int lw_thread_start(void *ctx, void (*fn)(void *), void *arg)

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "loop_internal.h"
+#include "linger_port.h"
 
 static fault_sock *sock_of(void *ctx, int fd)
 {
@@ -301,7 +301,7 @@ static void fb_destroy(lg_loop *loop)
 
 static int fb_update(lg_loop *loop, lg_io *io, unsigned old_events, unsigned new_events)
 {
-    fault_net *fn = loop->net_ctx;
+    fault_net *fn = lg_port_net_ctx(loop);
     int i = io->fd - FAULT_FD_BASE;
     (void)old_events;
     if (i < 0 || i >= FAULT_MAX_SOCKS) return LG_ERR_INVALID_ARG;
@@ -311,7 +311,7 @@ static int fb_update(lg_loop *loop, lg_io *io, unsigned old_events, unsigned new
 
 static int fb_wait(lg_loop *loop, int timeout_ms)
 {
-    fault_net *fn = loop->net_ctx;
+    fault_net *fn = lg_port_net_ctx(loop);
     unsigned ready[FAULT_MAX_SOCKS];
     lg_io *who[FAULT_MAX_SOCKS];
     int count = 0, slow_wait = 0;
@@ -349,7 +349,7 @@ static int fb_wait(lg_loop *loop, int timeout_ms)
         else if (timeout_ms < 0) fn->stalled_waits++;
         return 0;
     }
-    for (int i = 0; i < count; i++) lg__io_ready(who[i], ready[i]);
+    for (int i = 0; i < count; i++) lg_port_io_ready(who[i], ready[i]);
     return count;
 }
 
@@ -367,7 +367,7 @@ lg_loop *fault_loop_new(fault_net *fn)
 
 int fault_run(lg_loop *loop, int max_iterations)
 {
-    fault_net *fn = loop->net_ctx;
+    fault_net *fn = lg_port_net_ctx(loop);
     for (int i = 0; i < max_iterations; i++) {
         int before = fn->stalled_waits;
         int alive = lg_loop_run_once(loop, -1);
