@@ -1188,6 +1188,14 @@ void lg_server_set_data(lg_server *srv, void *data);
 typedef void (*lg_body_chunk_fn)(lg_req *req, int status, const char *data, size_t len,
                                  void *user);
 int lg_req_read_body(lg_req *req, uint64_t max_bytes, lg_body_chunk_fn on_chunk, void *user);
+/* Back-pressure for a streamed body: after lg_req_pause_body (from on_chunk
+ * or anywhere) no more pieces come and nothing more is read from the client
+ * — it waits in TCP's window, and the server holds no more than its receive
+ * buffer — until lg_req_resume_body. No body timeout runs while paused: a
+ * slow flash or file write sets the pace. LG_ERR_INVALID_ARG when no
+ * streamed body is under way. */
+int lg_req_pause_body(lg_req *req);
+int lg_req_resume_body(lg_req *req);
 
 /* --- the response ---
  * Every answer call (lg_res_send*, lg_res_redirect, lg_res_error,

@@ -240,7 +240,7 @@ static int pump_body(lg_conn *c)
     size_t pos = ex->head_len + ex->body_kept;
     int progressed = 0;
 
-    while (!ex->body_done) {
+    while (!ex->body_done && !ex->body_paused) {
         lg_str buf = lg_stream_peek(&c->s);
         size_t used;
         lg_str d;
@@ -268,6 +268,13 @@ static int pump_body(lg_conn *c)
     /* Drop what was read, except the body kept behind the head. */
     size_t keep_end = ex->head_len + ex->body_kept;
     if (pos > keep_end) lg_stream_cut(&c->s, keep_end, pos - keep_end);
+    if (ex->body_paused) {
+        /* The handler's sink is busy: nothing more is read (the client
+         * waits in TCP's window), and no body timeout runs meanwhile. */
+        lg_stream_read_stop(&c->s);
+        lg_stream_set_timeout(&c->s, 0);
+        return 0;
+    }
     if (progressed) lg_stream_set_timeout(&c->s, srv->cfg.body_timeout_ms);
 
     if (!ex->body_done) {
@@ -313,6 +320,25 @@ void lg__conn_send_continue(lg_exchange *ex)
         static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
         lg_stream_write(&c->s, cont, sizeof cont - 1);
     }
+}
+
+int lg__conn_pause_body(lg_exchange *ex, int pause)
+{
+    lg_conn *c = ex->conn;
+    if (ex->body_mode != BODY_STREAM || ex->body_done) return LG_ERR_INVALID_ARG;
+    if (!c) return LG_ERR_CLOSED;
+    if (pause) {
+        ex->body_paused = 1; /* pump_body stops at the next piece */
+        return LG_OK;
+    }
+    if (!ex->body_paused) return LG_OK;
+    ex->body_paused = 0;
+    lg_stream_set_timeout(&c->s, srv_of(c)->cfg.body_timeout_ms);
+    if (!(c->flags & CF_IN_DATA)) {
+        lg_stream_read_start(&c->s);
+        lg_stream_redeliver(&c->s);
+    }
+    return LG_OK;
 }
 
 int lg__conn_stream_body(lg_exchange *ex)

@@ -229,6 +229,7 @@ struct lg_exchange {
     uint8_t continue_sent;     /* "100 Continue" went out */
     uint8_t route_flags;
     uint8_t in_app;            /* a handler, hook or error handler has it */
+    uint8_t body_paused;       /* lg_req_pause_body: the streamed body waits */
     lg_body_chunk_fn on_chunk;
     void *chunk_user;
     lg_str path_raw, query_raw, path;
@@ -269,6 +270,8 @@ void lg__conn_start(lg_conn *c);
 void lg__conn_answer_done(lg_conn *c);
 /* Start taking a streamed body for the handler (lg_req_read_body). */
 int lg__conn_stream_body(lg_exchange *ex);
+/* lg_req_pause_body / lg_req_resume_body. */
+int lg__conn_pause_body(lg_exchange *ex, int pause);
 /* Send "100 Continue" if the client waits for it. */
 void lg__conn_send_continue(lg_exchange *ex);
 /* A request slot came free: a connection waiting for one goes on. */

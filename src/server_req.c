@@ -200,4 +200,14 @@ int lg_req_read_body(lg_req *req, uint64_t max_bytes, lg_body_chunk_fn on_chunk,
     return lg__conn_stream_body(ex);
 }
 
+int lg_req_pause_body(lg_req *req)
+{
+    return lg__conn_pause_body(req->ex, 1);
+}
+
+int lg_req_resume_body(lg_req *req)
+{
+    return lg__conn_pause_body(req->ex, 0);
+}
+
 #endif /* !LG_NO_SERVER */

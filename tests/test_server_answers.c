@@ -210,6 +210,59 @@ static void on_half(lg_req *req, lg_res *res, void *user)
     lg_req_read_body(req, 1u << 20, half_chunk, res);
 }
 
+/* A sink that is slow, as a flash write is: it pauses the upload after
+ * every piece and resumes a second later. While it is paused, the server
+ * reads nothing more from the client. */
+static struct sink {
+    lg_timer t;
+    lg_req *req;
+    lg_res *res;
+    fault_sock *client;
+    uint64_t got;
+    size_t pieces, max_piece;
+    size_t read_at_pause;  /* client bytes the server had read when it paused */
+    int read_while_paused; /* ... and whether that grew before the resume */
+    int paused, pieces_while_paused;
+} sink;
+
+static void sink_resume(lg_timer *t)
+{
+    (void)t;
+    if (sink.client && sink.client->in_pos != sink.read_at_pause) sink.read_while_paused = 1;
+    sink.paused = 0;
+    record(2, lg_req_resume_body(sink.req));
+}
+
+static void sink_chunk(lg_req *req, int status, const char *data, size_t len, void *user)
+{
+    (void)data;
+    (void)user;
+    if (status != LG_OK) return;
+    if (len == 0) {
+        char body[32];
+        int n = snprintf(body, sizeof body, "%llu in %lu pieces", (unsigned long long)sink.got,
+                         (unsigned long)sink.pieces);
+        lg_res_send(sink.res, 200, body, (size_t)n);
+        return;
+    }
+    if (sink.paused) sink.pieces_while_paused++;
+    sink.got += len;
+    sink.pieces++;
+    if (len > sink.max_piece) sink.max_piece = len;
+    record(1, lg_req_pause_body(req));
+    sink.paused = 1;
+    sink.read_at_pause = sink.client ? sink.client->in_pos : 0;
+    lg_timer_start(&sink.t, 2000);
+}
+
+static void on_slow_sink(lg_req *req, lg_res *res, void *user)
+{
+    sink.req = req;
+    sink.res = res;
+    lg_timer_init((lg_loop *)user, &sink.t, sink_resume);
+    lg_req_read_body(req, 0, sink_chunk, NULL);
+}
+
 static void on_cookie(lg_req *req, lg_res *res, void *user)
 {
     (void)req;
@@ -288,6 +341,7 @@ static void env_open(env *e, const lg_server_config *extra)
     lg_route_ex(e->srv, "POST", "/half", LG_ROUTE_STREAM_BODY, on_half, NULL);
     lg_route(e->srv, "GET", "/cookie", on_cookie, NULL);
     lg_route(e->srv, "GET", "/events", on_events, e->loop);
+    lg_route_ex(e->srv, "POST", "/slow-sink", LG_ROUTE_STREAM_BODY, on_slow_sink, e->loop);
     CHECK_EQ_INT(lg_server_listen(e->srv, "127.0.0.1:80", 0), LG_OK);
     memset(last_rc, 0x55, sizeof last_rc);
     huge_rc = 12345;
@@ -728,6 +782,43 @@ static void test_quiet_event_stream(void)
     env_close(&e);
 }
 
+/* --- back-pressure for a streamed upload --- */
+
+/* 100,000 bytes offered at once to a sink that pauses two seconds after
+ * each piece: it gets them all, a buffer's worth at most per piece, the
+ * server reads nothing from the client while paused, no body timeout
+ * (1.5 s here) runs while it is, and the answer comes at the end. */
+static void test_paused_upload(void)
+{
+    static char req[110000];
+    int n = snprintf(req, sizeof req, "POST /slow-sink HTTP/1.1\r\nHost: a\r\nContent-Length: 100000\r\n\r\n");
+    memset(req + n, 'u', 100000);
+    n += 100000;
+    env e;
+    lg_server_config cfg = { 0 };
+    cfg.body_timeout_ms = 1500;
+    env_open(&e, &cfg);
+    memset(&sink, 0, sizeof sink);
+    int fd;
+    fault_sock *k = client(&e, req, (size_t)n, FAULT_EOF_AFTER_FIN, &fd);
+    sink.client = k;
+    CHECK(run_until_closed(&e, k, 100000) || k->out_len > 0);
+    answer a[2];
+    CHECK_EQ_INT(split_answers(k->out, k->out_len, a, 2), 1);
+    char expect[64];
+    snprintf(expect, sizeof expect, "100000 in %lu pieces", (unsigned long)sink.pieces);
+    CHECK(body_is(&a[0], expect));
+    CHECK_EQ_INT(sink.got, 100000);
+    CHECK(sink.pieces >= 100000 / LG_SERVER_DEFAULT_RECV_BUFFER);
+    CHECK(sink.max_piece <= LG_SERVER_DEFAULT_RECV_BUFFER);
+    CHECK_EQ_INT(sink.read_while_paused, 0);
+    CHECK_EQ_INT(sink.pieces_while_paused, 0);
+    CHECK_EQ_INT(last_rc[1], LG_OK);
+    CHECK_EQ_INT(last_rc[2], LG_OK);
+    CHECK_EQ_INT(a[0].status, 200); /* not 408 */
+    env_close(&e);
+}
+
 /* --- nginx's keepalive_requests --- */
 
 /* The third answer says "Connection: close", and the pipelined requests
@@ -814,6 +905,7 @@ int main(void)
     test_slow_http10_reader();
     test_requests_per_connection();
     test_quiet_event_stream();
+    test_paused_upload();
     test_cookie_attributes();
     test_half_head_not_logged();
     free(huge);
