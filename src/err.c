@@ -145,3 +145,22 @@ int lg_err_http_status(int err)
 }
 
 #endif
+
+#include "assert_internal.h"
+#if LG_ASSERTS_ON
+#include <stdlib.h>
+#if defined(LG__HOSTED_DEFAULTS)
+#include <stdio.h>
+#endif
+void lg__assert_failed(const char *file, int line, const char *what)
+{
+#if defined(LG__HOSTED_DEFAULTS)
+    fprintf(stderr, "linger: %s:%d: assertion failed: %s\n", file, line, what);
+#else
+    (void)file;
+    (void)line;
+    (void)what;
+#endif
+    abort();
+}
+#endif

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "server_internal.h"
+#include "assert_internal.h"
 
 #if !defined(LG_NO_SERVER)
 
@@ -85,6 +86,7 @@ void lg__conn_wake_waiting(lg_server *srv)
 static void finish_exchange(lg_conn *c)
 {
     lg_exchange *ex = c->ex;
+    LG_ASSERT(ex && ex->res.state == RES_DONE && ex->body_done);
     lg_server *srv = srv_of(c);
     lg_stream_consume(&c->s, ex->head_len + ex->body_kept);
     c->ex = NULL;
@@ -122,7 +124,9 @@ void lg__conn_answer_done(lg_conn *c)
             return;
         }
         /* Rule 3: read the rest and throw it away, and the connection
-         * lives on. */
+         * lives on. Only a body by length whose rest fit the budget when
+         * the head went out gets here (decide_keep_alive). */
+        LG_ASSERT(ex->head.framing == LG_FRAMING_LENGTH);
         srv->stats.bodies_discarded++;
         ex->body_mode = BODY_DISCARD;
         c->phase = PH_DISCARD;

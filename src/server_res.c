@@ -19,6 +19,7 @@
 
 #include "server_internal.h" /* first: the build options decide what else */
 #include "http1_internal.h"
+#include "assert_internal.h"
 #if !defined(LG_NO_FILES)
 #include <unistd.h> /* close */
 #endif
@@ -279,6 +280,8 @@ static int check_answerable(lg_res *res)
 static void answered(lg_res *res)
 {
     lg_exchange *ex = res->ex;
+    LG_ASSERT(res->state != RES_DONE); /* every request gets exactly one answer */
+    LG_ASSERT(ex->conn && ex->conn->ex == ex);
     res->state = RES_DONE;
     ex->in_app = 0;
     lg__conn_answer_done(ex->conn);

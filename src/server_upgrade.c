@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "server_internal.h"
+#include "assert_internal.h"
 
 #if !defined(LG_NO_SERVER)
 
@@ -52,6 +53,7 @@ static const lg_stream_callbacks upgraded_callbacks = { up_data,    up_drain,   
 
 void lg__upgraded_shutdown(lg_conn *c)
 {
+    LG_ASSERT(c->phase == PH_UPGRADED && c->owner);
     if (c->owner->on_shutdown) c->owner->on_shutdown(&c->s);
 }
 

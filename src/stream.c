@@ -36,6 +36,7 @@
  */
 #include <string.h>
 
+#include "assert_internal.h"
 #include "loop_internal.h"
 #include "stream_internal.h"
 #if !defined(LG_NO_FILES)
@@ -335,6 +336,7 @@ static void queue_emptied(lg_stream *s, int notify);
 static void deferred_close_cb(lg_defer *d)
 {
     lg_stream *s = LG_CONTAINER_OF(d, lg_stream, deferred);
+    LG_ASSERT(s->state == LG_STREAM_CLOSED); /* on_close: once, and last */
     if (s->cbs && s->cbs->on_close) s->cbs->on_close(s);
 }
 
@@ -342,6 +344,10 @@ static void finish_close(lg_stream *s, int abort)
 {
     lg_loop *loop = loop_of(s);
     if (s->state == LG_STREAM_CLOSED) return;
+    /* Rule 3: a descriptor closes only from DRAINING, or once the peer's
+     * input has ended, or by an abort. */
+    LG_ASSERT(abort || s->state == LG_STREAM_DRAINING || s->ending == LG_END_EOF ||
+              s->ending == LG_END_RESET);
     int fd = s->io.fd;
     lg_timer_stop(&s->timer);
     lg_io_close(&s->io);
@@ -464,6 +470,7 @@ static void start_draining(lg_stream *s)
         finish_close(s, 0);
         return;
     }
+    LG_ASSERT(!s->wq_head); /* everything sent, or dropped by a write failure */
     s->state = LG_STREAM_DRAINING;
     s->discarded = 0; /* from here: the bytes thrown away */
     lg_timer_stop(&s->timer);
@@ -704,6 +711,7 @@ static void queue_emptied(lg_stream *s, int notify)
 /* Advance the queue past n sent bytes, completing what is done. */
 static void wq_advance(lg_stream *s, uint64_t n)
 {
+    LG_ASSERT(n <= s->queued); /* a platform never takes more than it was given */
     s->queued -= n;
     if (n && s->state == LG_STREAM_OPEN) send_progress(s);
     while (n && s->wq_head) {
@@ -1113,6 +1121,8 @@ int lg_stream_open(lg_loop *loop, lg_stream *s, int fd, const lg_stream_config *
 
 int lg_stream_set_transport(lg_stream *s, lg_transport *t)
 {
+    LG_ASSERT(t == NULL || (t->ops && t->ops->recv && t->ops->send && t->ops->shutdown &&
+                            t->ops->close));
     if (s->state != LG_STREAM_OPEN || s->transport) return LG_ERR_INVALID_ARG;
     s->transport = t;
     update_events(s); /* it may want other readiness (a handshake) */
