@@ -63,7 +63,8 @@
     X(LG_ERR_ACCESS, 0, "permission denied") \
     X(LG_ERR_URL, 0, "invalid URL") \
     X(LG_ERR_REDIRECTS, 0, "too many redirects") \
-    X(LG_ERR_PROTOCOL, 0, "protocol error")
+    X(LG_ERR_PROTOCOL, 0, "protocol error") \
+    X(LG_ERR_AGAIN, 0, "the call would block")
 
 #if !defined(LG_NO_ERROR_STRINGS)
 
