@@ -37,13 +37,24 @@ static short poll_mask(unsigned events)
     return (short)(((events & LG_READABLE) ? POLLIN : 0) | ((events & LG_WRITABLE) ? POLLOUT : 0));
 }
 
+/* Both arrays grow, or neither: one capacity describes both, and it is the
+ * size every later free passes to the allocator hook (a pool allocator
+ * relies on it), so one array may never be larger than it says. */
 static int grow(poll_state *st, uint32_t cap)
 {
-    struct pollfd *fds = lg_port_realloc(st->fds, st->cap * sizeof *fds, cap * sizeof *fds);
-    if (!fds) return LG_ERR_NOMEM;
+    struct pollfd *fds = lg_port_alloc(cap * sizeof *fds);
+    lg_io **ios = fds ? lg_port_alloc(cap * sizeof *ios) : NULL;
+    if (!ios) {
+        lg_port_free(fds, cap * sizeof *fds);
+        return LG_ERR_NOMEM;
+    }
+    if (st->len) {
+        memcpy(fds, st->fds, st->len * sizeof *fds);
+        memcpy(ios, st->ios, st->len * sizeof *ios);
+    }
+    lg_port_free(st->fds, st->cap * sizeof *fds);
+    lg_port_free(st->ios, st->cap * sizeof *ios);
     st->fds = fds;
-    lg_io **ios = lg_port_realloc(st->ios, st->cap * sizeof *ios, cap * sizeof *ios);
-    if (!ios) return LG_ERR_NOMEM; /* fds grew; cap stays, harmless */
     st->ios = ios;
     st->cap = cap;
     return LG_OK;
