@@ -1469,7 +1469,11 @@ int lg_call_resume(lg_call *call);
 lg_stream *lg_response_take_stream(lg_response *res, const lg_stream_callbacks *cbs, void *data);
 
 /* In the response callback: keep the response after it returns; release it
- * with lg_response_free(). */
+ * with lg_response_free(). When there was no memory even for the response,
+ * the callback gets one shared, read-only answer instead: err LG_ERR_NOMEM,
+ * stage LG_STAGE_START (how far the call got is not known), url "", user
+ * and call NULL (the callback's user argument is still the call's). Keep
+ * and free accept it and do nothing; never write to a response. */
 void lg_response_keep(lg_response *res);
 void lg_response_free(lg_response *res);
 

@@ -204,9 +204,18 @@ int lg__response_keep_trailers(lg_call *call)
     return LG_OK;
 }
 
+/* The answer of a call when there is no memory even for its response. It
+ * is shared by every client on every loop and thread, and may be kept past
+ * the callback (lg_fetch_sync does), so nothing ever writes it: it is
+ * const, delivered as it is, and keep and free leave it alone. It cannot
+ * say whose it is or how far the call got. */
+static const response_block out_of_memory = {
+    .res = { .err = LG_ERR_NOMEM, .stage = LG_STAGE_START, .body = { "", 0 }, .url = "" },
+};
+
 void lg_response_keep(lg_response *res)
 {
-    ((response_block *)res)->kept = 1;
+    if (res != &out_of_memory.res) ((response_block *)res)->kept = 1;
 }
 
 static void response_release(lg_response *res)
@@ -219,7 +228,7 @@ static void response_release(lg_response *res)
 
 void lg_response_free(lg_response *res)
 {
-    if (res) response_release(res);
+    if (res && res != &out_of_memory.res) response_release(res);
 }
 
 /* ---------------------------------------------------------------------------
@@ -275,6 +284,21 @@ static void deferred_deliver(lg_defer *d)
     CLIENT_LEAVE(cli);
 }
 
+/* What the response says about the call that made it. */
+static void describe_call(lg_response *res, lg_call *call)
+{
+    res->err = call->err;
+    res->call = call;
+    res->stage = call->stage;
+    res->ending = call->ending;
+    res->redirects = call->redirects;
+    res->sent_bytes = call->sent;
+    if (call->flags & CF_REUSED) res->flags |= LG_RES_REUSED;
+    if (call->flags & CF_RETRIED) res->flags |= LG_RES_RETRIED;
+    if (call->flags & CF_EARLY) res->flags |= LG_RES_EARLY;
+    if (call->flags & CF_SEND_FAILED) res->flags |= LG_RES_SEND_FAILED;
+}
+
 void lg__call_deliver(lg_call *call)
 {
     lg_client *cli = call->cli;
@@ -297,36 +321,23 @@ void lg__call_deliver(lg_call *call)
     if (call->next) call->next->prev = call->prev;
 
     lg_response *res = call->res;
-    static lg_response no_memory;
     if (!res) res = lg__response_new(call, NULL, NULL, 0);
-    if (!res) {
-        /* Out of memory even for the answer: say so with a static one. */
-        memset(&no_memory, 0, sizeof no_memory);
-        res = &no_memory;
-        res->err = LG_ERR_NOMEM;
-        res->body.ptr = "";
-        res->url = "";
-        res->user = call->user;
+    if (res) {
+        describe_call(res, call);
     } else {
-        res->err = call->err;
-        res->call = call;
+        /* Read-only (see out_of_memory): the callback only reads it. */
+        res = (lg_response *)&out_of_memory.res;
     }
-    res->stage = call->stage;
-    res->ending = call->ending;
-    res->redirects = call->redirects;
-    res->sent_bytes = call->sent;
-    if (call->flags & CF_REUSED) res->flags |= LG_RES_REUSED;
-    if (call->flags & CF_RETRIED) res->flags |= LG_RES_RETRIED;
-    if (call->flags & CF_EARLY) res->flags |= LG_RES_EARLY;
-    if (call->flags & CF_SEND_FAILED) res->flags |= LG_RES_SEND_FAILED;
 
     call->flags |= CF_IN_USER;
     cli->depth++;
     call->cb(res, call->user);
     cli->depth--;
     if (call->upgraded) lg__upgrade_untaken(call);
-    res->call = NULL;
-    if (res != &no_memory && !((response_block *)res)->kept) response_release(res);
+    if (res != &out_of_memory.res) {
+        res->call = NULL;
+        if (!((response_block *)res)->kept) response_release(res);
+    }
     call_free(call);
 }
 
