@@ -35,6 +35,18 @@ size_t lg__format_dec(char *out, uint64_t v);
  * *out, or LG_ERR_CONTENT_LENGTH. */
 int lg__parse_dec(const char *p, size_t n, uint64_t *out);
 
+/* Case-insensitive (ASCII) equality of a[0..n) and b[0..n): A-Z and a-z
+ * fold together, every other byte (digits, '-', '^' and '~', CR, bytes
+ * over 0x7f) only matches itself. The one such comparison in linger: field
+ * names, schemes, hosts, tokens and file name extensions all use it. */
+int lg__ieq(const char *a, const char *b, size_t n);
+/* lg__ieq of a slice and a NUL-terminated string, of the same length. */
+static inline int lg__str_ieq(lg_str s, const char *z)
+{
+    size_t n = strlen(z);
+    return s.len == n && lg__ieq(s.ptr, z, n);
+}
+
 static inline int lg_is_token(char c) { return lg_char_class[(unsigned char)c] & LG_CC_TOKEN; }
 static inline int lg_is_host(char c) { return lg_char_class[(unsigned char)c] & LG_CC_HOST; }
 static inline int lg_is_value(char c) { return lg_char_class[(unsigned char)c] & LG_CC_VALUE; }

@@ -2,9 +2,12 @@
  * or value that would split a message (nothing more is written after it);
  * LG_ERR_BUFFER_TOO_SMALL at every capacity short of the output, with the
  * buffer at a guard page so a write past it crashes; and round trips: what
- * the writer emits, the parser accepts with the same values. */
+ * the writer emits, the parser accepts with the same values. Also the
+ * codec's helpers every layer shares: the case-insensitive comparison
+ * (lg__ieq) and the decimal formatter (lg__format_dec). */
 #include "body_harness.h"
 #include "codec_harness.h"
+#include "http1_internal.h"
 
 #define EXPECT_OUT(w, lit)                                                                     \
     do {                                                                                       \
@@ -455,6 +458,45 @@ static void test_random_fields_round_trip(void)
     }
 }
 
+/* ASCII letters fold, nothing else: the reference lg__ieq must agree with
+ * for every pair of bytes. */
+static int fold(unsigned char c)
+{
+    return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
+}
+
+static void test_ieq(void)
+{
+    CHECK(lg__ieq("Content-Length", "content-length", 14));
+    CHECK(lg__ieq("TRANSFER-encoding", "Transfer-Encoding", 17));
+    CHECK(lg__ieq("x", "y", 0));
+    CHECK(!lg__ieq("Host", "Hosz", 4));
+    CHECK(!lg__ieq("host", "hos", 4)); /* the NUL is a byte like any other */
+    /* Pairs a bare "c | 0x20" compare would take as equal. */
+    static const char look_alike[][2] = { { '^', '~' }, { '\r', '-' }, { '@', '`' }, { '[', '{' },
+                                          { '_', 0x7f }, { 0x10, '0' }, { 0x00, ' ' },
+                                          { (char)0xc9, (char)0xe9 } };
+    for (size_t i = 0; i < sizeof look_alike / sizeof look_alike[0]; i++) {
+        CHECK(!lg__ieq(&look_alike[i][0], &look_alike[i][1], 1));
+        CHECK(!lg__ieq(&look_alike[i][1], &look_alike[i][0], 1));
+    }
+    int wrong = 0;
+    for (int a = 0; a < 256; a++) {
+        for (int b = 0; b < 256; b++) {
+            char x = (char)a, y = (char)b;
+            if (lg__ieq(&x, &y, 1) != (fold((unsigned char)a) == fold((unsigned char)b))) wrong++;
+        }
+    }
+    CHECK_EQ_INT(wrong, 0);
+    /* a slice against a string: lengths first */
+    CHECK(lg__str_ieq(LG_STR("Cookie"), "cookie"));
+    CHECK(!lg__str_ieq(LG_STR("Cookies"), "cookie"));
+    CHECK(!lg__str_ieq(LG_STR("Cooki"), "cookie"));
+    lg_str absent = { NULL, 0 };
+    CHECK(lg__str_ieq(absent, ""));
+    CHECK(!lg__str_ieq(absent, "x"));
+}
+
 int main(void)
 {
     test_request_line();
@@ -468,5 +510,6 @@ int main(void)
     test_response_round_trip();
     test_every_status_round_trip();
     test_random_fields_round_trip();
+    test_ieq();
     TEST_MAIN_END();
 }
