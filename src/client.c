@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "client_internal.h"
+#include "http1_internal.h"
 
 #if !defined(LG_NO_CLIENT)
 
@@ -511,16 +512,9 @@ void lg__call_retry(lg_call *call)
     lg__call_attempt(call);
 }
 
-static int ieq(lg_str a, lg_str b)
+static int slices_ieq(lg_str a, lg_str b)
 {
-    if (a.len != b.len) return 0;
-    for (size_t i = 0; i < a.len; i++) {
-        char x = a.ptr[i], y = b.ptr[i];
-        if (x >= 'A' && x <= 'Z') x = (char)(x | 0x20);
-        if (y >= 'A' && y <= 'Z') y = (char)(y | 0x20);
-        if (x != y) return 0;
-    }
-    return 1;
+    return a.len == b.len && lg__ieq(a.ptr, b.ptr, a.len);
 }
 
 static char *dup_str(const char *p, size_t n)
@@ -568,9 +562,9 @@ void lg__call_attempt(lg_call *call)
         lg__call_fail(call, LG_ERR_URL);
         return;
     }
-    if (!ieq(call->u.scheme, LG_STR("http"))) {
+    if (!lg__str_ieq(call->u.scheme, "http")) {
         /* https needs TLS, which this build does not have */
-        lg__call_fail(call, ieq(call->u.scheme, LG_STR("https")) ? LG_ERR_UNSUPPORTED : LG_ERR_URL);
+        lg__call_fail(call, lg__str_ieq(call->u.scheme, "https") ? LG_ERR_UNSUPPORTED : LG_ERR_URL);
         return;
     }
     if (call->u.userinfo.ptr && call->u.userinfo.len) {
@@ -593,7 +587,7 @@ static void drop_headers(lg_call *call, const char *const *names, size_t count)
     for (size_t i = 0; i < call->num_headers; i++) {
         int drop = 0;
         for (size_t k = 0; k < count && !drop; k++)
-            drop = ieq(call->headers[i].name, (lg_str){ names[k], strlen(names[k]) });
+            drop = lg__str_ieq(call->headers[i].name, names[k]);
         if (!drop) call->headers[w++] = call->headers[i];
     }
     call->num_headers = w;
@@ -601,7 +595,7 @@ static void drop_headers(lg_call *call, const char *const *names, size_t count)
 
 static int same_origin(const lg_url *a, const lg_url *b)
 {
-    return ieq(a->scheme, b->scheme) && ieq(a->host, b->host) && a->port == b->port;
+    return slices_ieq(a->scheme, b->scheme) && slices_ieq(a->host, b->host) && a->port == b->port;
 }
 
 /* RFC 9110 15.4: follow a 301, 302, 303, 307 or 308. */

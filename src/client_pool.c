@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "client_internal.h"
+#include "http1_internal.h"
 
 #if !defined(LG_NO_CLIENT)
 
@@ -26,16 +27,12 @@ static const lg_stream_callbacks conn_cbs;
  * Origins
  * ------------------------------------------------------------------------ */
 
-/* The origin key of a URL: its host, percent-decoded and lower-cased, and
- * its port. */
+/* The origin key of a URL: its host, percent-decoded (and compared without
+ * case: origin_get), and its port. */
 static int origin_host(const lg_url *u, char *out, size_t cap)
 {
     int n = lg_url_decode_to(u->host, out, cap - 1, 0);
-    if (n <= 0) return LG_ERR_URL;
-    for (int i = 0; i < n; i++) {
-        if (out[i] >= 'A' && out[i] <= 'Z') out[i] = (char)(out[i] | 0x20);
-        if (out[i] == 0) return LG_ERR_URL;
-    }
+    if (n <= 0 || memchr(out, 0, (size_t)n)) return LG_ERR_URL;
     out[n] = 0;
     return n;
 }
@@ -45,7 +42,7 @@ static void origin_kick_cb(lg_defer *d);
 static origin *origin_get(lg_client *cli, const char *host, size_t len, uint16_t port)
 {
     for (origin *o = cli->origins; o; o = o->next)
-        if (o->port == port && o->host_len == len && memcmp(o->host, host, len) == 0) return o;
+        if (o->port == port && o->host_len == len && lg__ieq(o->host, host, len)) return o;
     origin *o = lg__alloc(sizeof *o + len + 1);
     if (!o) return NULL;
     memset(o, 0, sizeof *o);

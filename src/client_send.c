@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "client_internal.h"
+#include "http1_internal.h"
 
 #if !defined(LG_NO_CLIENT)
 
@@ -48,24 +49,9 @@ void lg__send_stop(lg_call *call)
 
 static int has_header(const lg_call *call, const char *name)
 {
-    size_t n = strlen(name);
-    for (size_t i = 0; i < call->num_headers; i++) {
-        lg_str h = call->headers[i].name;
-        if (h.len != n) continue;
-        size_t k = 0;
-        while (k < n && (h.ptr[k] | 0x20) == (name[k] | 0x20)) k++;
-        if (k == n) return 1;
-    }
+    for (size_t i = 0; i < call->num_headers; i++)
+        if (lg__str_ieq(call->headers[i].name, name)) return 1;
     return 0;
-}
-
-static int name_is(lg_str h, const char *name)
-{
-    size_t n = strlen(name);
-    if (h.len != n) return 0;
-    for (size_t k = 0; k < n; k++)
-        if ((h.ptr[k] | 0x20) != (name[k] | 0x20)) return 0;
-    return 1;
 }
 
 static int method_has_content(const lg_call *call)
@@ -77,11 +63,7 @@ static int method_has_content(const lg_call *call)
 static int auth_applies(const lg_call *call)
 {
     if (!call->auth || call->auth_port != call->u.port) return 0;
-    size_t n = strlen(call->auth_host);
-    if (n != call->u.host.len) return 0;
-    for (size_t i = 0; i < n; i++)
-        if ((call->auth_host[i] | 0x20) != (call->u.host.ptr[i] | 0x20)) return 0;
-    return 1;
+    return lg__str_ieq(call->u.host, call->auth_host);
 }
 
 /* The request target (RFC 9112 3.2.1): path and query are one slice of the
@@ -142,11 +124,13 @@ static void write_head(lg_call *call, lg_writer *w, int expect)
         const lg_header *h = &call->headers[i];
         /* Framing is ours to write: a second Content-Length or a
          * Transfer-Encoding from the caller would contradict it. */
-        if (name_is(h->name, "Content-Length") || name_is(h->name, "Transfer-Encoding")) continue;
-        if (name_is(h->name, "Connection") && lg_list_has(h->value, "close")) call->flags |= CF_CLOSE;
+        if (lg__str_ieq(h->name, "Content-Length") || lg__str_ieq(h->name, "Transfer-Encoding"))
+            continue;
+        if (lg__str_ieq(h->name, "Connection") && lg_list_has(h->value, "close"))
+            call->flags |= CF_CLOSE;
         /* Asking to switch protocols: a 101 answer then hands the
          * connection over (lg_response_take_stream) instead of failing. */
-        if (name_is(h->name, "Upgrade")) call->flags |= CF_UPGRADE;
+        if (lg__str_ieq(h->name, "Upgrade")) call->flags |= CF_UPGRADE;
         lg_write_header_str(w, h->name, h->value);
     }
 

@@ -6,6 +6,7 @@
  */
 #include <string.h>
 
+#include "http1_internal.h"
 #include "server_internal.h"
 
 #if !defined(LG_NO_SERVER)
@@ -133,11 +134,7 @@ lg_str lg_req_form(lg_req *req, const char *name)
     static const char form_type[] = "application/x-www-form-urlencoded";
     lg_str none = { NULL, 0 };
     if (!ct.ptr || ct.len < sizeof form_type - 1) return none;
-    for (size_t i = 0; i < sizeof form_type - 1; i++) {
-        char c = ct.ptr[i];
-        if (c >= 'A' && c <= 'Z') c = (char)(c | 0x20);
-        if (c != form_type[i]) return none;
-    }
+    if (!lg__ieq(ct.ptr, form_type, sizeof form_type - 1)) return none;
     return form_lookup(req->ex, lg_req_body(req), name);
 }
 
@@ -150,15 +147,7 @@ lg_str lg_req_cookie(lg_req *req, const char *name)
     const lg_head *h = &req->ex->head;
     for (uint16_t i = 0; i < h->num_headers; i++) {
         const lg_header *f = &h->headers[i];
-        if (f->name.len != 6) continue;
-        static const char cookie[] = "cookie";
-        int is_cookie = 1;
-        for (size_t k = 0; k < 6; k++) {
-            char c = f->name.ptr[k];
-            if (c >= 'A' && c <= 'Z') c = (char)(c | 0x20);
-            if (c != cookie[k]) is_cookie = 0;
-        }
-        if (!is_cookie) continue;
+        if (!lg__str_ieq(f->name, "cookie")) continue;
         const char *p = f->value.ptr, *end = p + f->value.len;
         while (p < end) {
             while (p < end && (*p == ' ' || *p == ';')) p++;

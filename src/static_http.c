@@ -7,21 +7,10 @@
  */
 #include <string.h>
 
+#include "http1_internal.h"
 #include "static_internal.h"
 
 #if !defined(LG_NO_SERVER) && !defined(LG_NO_FILES)
-
-static unsigned char lower(unsigned char c)
-{
-    return c >= 'A' && c <= 'Z' ? (unsigned char)(c | 0x20) : c;
-}
-
-static int ieq(const char *a, const char *b, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (lower((unsigned char)a[i]) != lower((unsigned char)b[i])) return 0;
-    return 1;
-}
 
 /* --- media types --- */
 
@@ -65,7 +54,7 @@ const char *lg__mime_type(const char *name, size_t len)
     for (const char *p = types; *p;) {
         size_t elen = strlen(p);
         const char *type = p + elen + 1;
-        if (elen == n && ieq(ext, p, n)) return type;
+        if (elen == n && lg__ieq(ext, p, n)) return type;
         p = type + strlen(type) + 1;
     }
     return "application/octet-stream";
@@ -276,7 +265,7 @@ int lg__range_parse(lg_str value, uint64_t size, uint64_t *first, uint64_t *len)
 {
     if (!value.ptr) return LG_RANGE_IGNORE;
     cursor c = { value.ptr, value.ptr + value.len };
-    if (value.len < 6 || !ieq(c.p, "bytes=", 6)) return LG_RANGE_IGNORE; /* other units */
+    if (value.len < 6 || !lg__ieq(c.p, "bytes=", 6)) return LG_RANGE_IGNORE; /* other units */
     c.p += 6;
     int nranges = 0;
     uint64_t a = 0, b = 0;
@@ -355,7 +344,7 @@ int lg__accepts_gzip(lg_str ae)
                 while (p < e && *p != ';') p++;
             }
         }
-        if ((tn == 4 && ieq(tok, "gzip", 4)) || (tn == 6 && ieq(tok, "x-gzip", 6))) gzip = ok;
+        if ((tn == 4 && lg__ieq(tok, "gzip", 4)) || (tn == 6 && lg__ieq(tok, "x-gzip", 6))) gzip = ok;
         else if (tn == 1 && tok[0] == '*') star = ok;
         p = comma ? comma + 1 : end;
     }

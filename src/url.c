@@ -9,6 +9,7 @@
  */
 #include <string.h>
 
+#include "http1_internal.h"
 #include "linger.h"
 
 /* Character classes of RFC 3986 2.2 and 2.3. */
@@ -57,18 +58,6 @@ static int hexval(char c)
     return -1;
 }
 
-static int ieq(lg_str s, const char *lower)
-{
-    size_t n = strlen(lower);
-    if (s.len != n) return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s.ptr[i];
-        if (c >= 'A' && c <= 'Z') c = (char)(c | 0x20);
-        if (c != lower[i]) return 0;
-    }
-    return 1;
-}
-
 /* Every byte visible ASCII, and every "%" followed by two hex digits. */
 static int valid_text(const char *p, size_t n)
 {
@@ -86,8 +75,8 @@ static int valid_text(const char *p, size_t n)
 
 static uint16_t default_port(lg_str scheme)
 {
-    if (ieq(scheme, "http") || ieq(scheme, "ws")) return 80;
-    if (ieq(scheme, "https") || ieq(scheme, "wss")) return 443;
+    if (lg__str_ieq(scheme, "http") || lg__str_ieq(scheme, "ws")) return 80;
+    if (lg__str_ieq(scheme, "https") || lg__str_ieq(scheme, "wss")) return 443;
     return 0;
 }
 

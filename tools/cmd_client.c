@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -453,12 +452,12 @@ static int add_header(cli_state *st, const char *arg)
     return 0;
 }
 
-static int has_header(const cli_state *st, const char *name)
+/* Field names compare without case: the codec's lookup does it, over a
+ * head that is just the -H fields. */
+static int has_header(cli_state *st, const char *name)
 {
-    for (int i = 0; i < st->nheaders; i++)
-        if (st->headers[i].name.len == strlen(name) && !strncasecmp(st->headers[i].name.ptr, name, strlen(name)))
-            return 1;
-    return 0;
+    lg_head fields = { .headers = st->headers, .num_headers = (uint16_t)st->nheaders };
+    return lg_head_get(&fields, name).ptr != NULL;
 }
 
 static int run(int argc, char **argv, int post)
