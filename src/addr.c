@@ -3,6 +3,7 @@
  * LG_NO_IPV6. */
 #include <string.h>
 
+#include "http1_internal.h"
 #include "linger.h"
 
 static int parse_port(const char *s, uint16_t *port)
@@ -156,18 +157,6 @@ int lg_addr_parse(lg_addr *addr, const char *text, uint16_t default_port)
     return colon ? parse_port(colon + 1, &addr->port) : LG_OK;
 }
 
-static size_t put_dec(char *p, unsigned v)
-{
-    char tmp[10];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    for (size_t i = 0; i < n; i++) p[i] = tmp[n - 1 - i];
-    return n;
-}
-
 int lg_addr_format(const lg_addr *addr, char *buf, size_t cap)
 {
     char tmp[64];
@@ -175,7 +164,7 @@ int lg_addr_format(const lg_addr *addr, char *buf, size_t cap)
     if (addr->family == 4) {
         for (int i = 0; i < 4; i++) {
             if (i) tmp[n++] = '.';
-            n += put_dec(tmp + n, addr->ip[i]);
+            n += lg__format_dec(tmp + n, addr->ip[i]);
         }
     }
 #if !defined(LG_NO_IPV6)
@@ -215,7 +204,7 @@ int lg_addr_format(const lg_addr *addr, char *buf, size_t cap)
     }
 #endif
     tmp[n++] = ':';
-    n += put_dec(tmp + n, addr->port);
+    n += lg__format_dec(tmp + n, addr->port);
     if (n + 1 > cap) return LG_ERR_BUFFER_TOO_SMALL;
     memcpy(buf, tmp, n);
     buf[n] = 0;

@@ -105,13 +105,8 @@ static void write_head(lg_call *call, lg_writer *w, int expect)
         lg_write_bytes(w, call->u.host.ptr, call->u.host.len);
         if (call->u.flags & LG_URL_IPV6) lg_write_bytes(w, "]", 1);
         if (call->u.flags & LG_URL_HAS_PORT) {
-            char port[6];
-            size_t i = sizeof port;
-            unsigned v = call->u.port;
-            do port[--i] = (char)('0' + v % 10);
-            while ((v /= 10) && i > 1);
-            port[--i] = ':';
-            lg_write_bytes(w, port + i, sizeof port - i);
+            char port[1 + 20] = ":";
+            lg_write_bytes(w, port, 1 + lg__format_dec(port + 1, call->u.port));
         }
         lg_write_bytes(w, "\r\n", 2);
     }

@@ -64,6 +64,7 @@ void lg__static_free(lg_server *srv)
 #include <time.h>
 #include <unistd.h>
 
+#include "http1_internal.h"
 #include "server_internal.h"
 #include "static_internal.h"
 
@@ -236,18 +237,6 @@ static size_t put_hex(char *out, uint64_t v)
     return n;
 }
 
-static size_t put_dec(char *out, uint64_t v)
-{
-    char tmp[20];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    for (size_t i = 0; i < n; i++) out[i] = tmp[n - 1 - i];
-    return n;
-}
-
 /* --- 3. the answer --- */
 
 static int method_is_get_or_head(const lg_req *req)
@@ -399,7 +388,7 @@ static void on_static(lg_req *req, lg_res *res, void *user)
          * the file is (RFC 9110 15.5.17). */
         close(fd);
         memcpy(cr, "bytes */", 8);
-        cr[8 + put_dec(cr + 8, size)] = 0;
+        cr[8 + lg__format_dec(cr + 8, size)] = 0;
         lg_res_header(res, "Content-Range", cr);
         lg_res_header(res, "Accept-Ranges", "bytes");
         lg_res_error(res, 416, "the range is outside the file");
@@ -416,11 +405,11 @@ static void on_static(lg_req *req, lg_res *res, void *user)
         status = 206;
         memcpy(cr, "bytes ", 6);
         n = 6;
-        n += put_dec(cr + n, first);
+        n += lg__format_dec(cr + n, first);
         cr[n++] = '-';
-        n += put_dec(cr + n, first + len - 1);
+        n += lg__format_dec(cr + n, first + len - 1);
         cr[n++] = '/';
-        n += put_dec(cr + n, size);
+        n += lg__format_dec(cr + n, size);
         cr[n] = 0;
         lg_res_header(res, "Content-Range", cr);
     }

@@ -497,6 +497,62 @@ static void test_ieq(void)
     CHECK(!lg__str_ieq(absent, "x"));
 }
 
+/* The obvious way, with 64-bit division, to check the one without it. */
+static void reference_dec(char *out, uint64_t v)
+{
+    char tmp[24];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++) out[i] = tmp[n - 1 - i];
+    out[n] = 0;
+}
+
+static void test_format_dec(void)
+{
+    static const struct {
+        uint64_t v;
+        const char *text;
+    } cases[] = {
+        { 0, "0" },
+        { 9, "9" },
+        { 10, "10" },
+        { 65535, "65535" },
+        { UINT32_MAX, "4294967295" },
+        { (uint64_t)UINT32_MAX + 1, "4294967296" }, /* the 64-bit path from here */
+        { UINT64_C(10000000000), "10000000000" },
+        { UINT64_C(9223372036854775807), "9223372036854775807" },
+        { UINT64_C(10000000000000000000), "10000000000000000000" },
+        { UINT64_MAX, "18446744073709551615" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char out[24];
+        memset(out, '#', sizeof out);
+        size_t n = lg__format_dec(out, cases[i].v);
+        lg_str got = { out, n };
+        CHECK_STR(got, cases[i].text);
+        CHECK(out[n] == '#'); /* nothing written past the digits */
+    }
+    /* every value of 16 bits (ports, statuses) and a walk through the 64-bit
+     * range */
+    int wrong = 0;
+    for (uint64_t v = 0; v <= 65535; v++) {
+        char out[24], ref[24];
+        out[lg__format_dec(out, v)] = 0;
+        reference_dec(ref, v);
+        wrong += strcmp(out, ref) != 0;
+    }
+    for (uint64_t v = 1; v < UINT64_MAX / 3; v = v * 3 + 1) {
+        char out[24], ref[24];
+        out[lg__format_dec(out, v)] = 0;
+        reference_dec(ref, v);
+        wrong += strcmp(out, ref) != 0;
+    }
+    CHECK_EQ_INT(wrong, 0);
+}
+
 int main(void)
 {
     test_request_line();
@@ -511,5 +567,6 @@ int main(void)
     test_every_status_round_trip();
     test_random_fields_round_trip();
     test_ieq();
+    test_format_dec();
     TEST_MAIN_END();
 }
