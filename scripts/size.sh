@@ -164,6 +164,7 @@ printf '\nSum of objects per layer, Cortex-M4 -Os, full configuration:\n'
 layer_size "codec: parse + body" http1_chars http1_parse http1_body
 layer_size "codec: lookups" http1_lookup
 layer_size "codec: serialiser" http1_write
+layer_size "codec: HTTP dates" http1_date
 layer_size "error table" err
 layer_size "url" url
 layer_size "loop + stream + tcp" alloc addr loop loop_poll stream stream_read tcp resolve

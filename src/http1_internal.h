@@ -47,6 +47,17 @@ static inline int lg__str_ieq(lg_str s, const char *z)
     return s.len == n && lg__ieq(s.ptr, z, n);
 }
 
+/* HTTP-date, RFC 9110 5.6.7 (src/http1_date.c): plain arithmetic on UTC
+ * seconds, no C library time functions (a device's may lack them).
+ * lg__http_date_format writes the IMF-fixdate "Sun, 06 Nov 1994 08:49:37
+ * GMT" and a NUL into out (LG_HTTP_DATE_BYTES); t is seconds since 1970,
+ * years outside 0000..9999 are clamped to them. lg__http_date_parse reads
+ * any of the three forms a recipient must accept (IMF-fixdate, RFC 850,
+ * asctime): 0 and *t, or -1. */
+#define LG_HTTP_DATE_BYTES 30
+void lg__http_date_format(int64_t t, char *out);
+int lg__http_date_parse(lg_str s, int64_t *t);
+
 static inline int lg_is_token(char c) { return lg_char_class[(unsigned char)c] & LG_CC_TOKEN; }
 static inline int lg_is_host(char c) { return lg_char_class[(unsigned char)c] & LG_CC_HOST; }
 static inline int lg_is_value(char c) { return lg_char_class[(unsigned char)c] & LG_CC_VALUE; }

@@ -1,7 +1,8 @@
-/* What static.c needs to read a request about a file: media types, HTTP
- * dates, entity tags, byte ranges, Accept-Encoding. Pure functions over
- * bytes (src/static_http.c), so they are tested on their own
- * (tests/test_static_http.c). */
+/* What static.c needs to read a request about a file: media types, entity
+ * tags, byte ranges, Accept-Encoding. Pure functions over bytes
+ * (src/static_http.c), so they are tested on their own
+ * (tests/test_static_http.c). HTTP dates are the codec's (http1_internal.h,
+ * tests/test_codec_date.c). */
 #ifndef LG_STATIC_INTERNAL_H
 #define LG_STATIC_INTERNAL_H
 
@@ -11,15 +12,6 @@
  * "application/octet-stream" when unknown. Text types carry
  * "; charset=utf-8". */
 const char *lg__mime_type(const char *name, size_t len);
-
-/* IMF-fixdate (RFC 9110 5.6.7): "Sun, 06 Nov 1994 08:49:37 GMT" and a NUL
- * into out (LG_HTTP_DATE_BYTES). t is seconds since 1970 (UTC). */
-#define LG_HTTP_DATE_BYTES 30
-void lg__http_date_format(int64_t t, char *out);
-
-/* Parse any of the three HTTP-date forms a recipient must accept (RFC 9110
- * 5.6.7: IMF-fixdate, RFC 850, asctime). Returns 0 and *t, or -1. */
-int lg__http_date_parse(lg_str s, int64_t *t);
 
 /* Does an If-None-Match / If-Match value (a list of entity tags, or "*")
  * hold `etag` (with its quotes)? weak != 0: weak comparison (W/ ignored,
