@@ -327,7 +327,8 @@ int lg_body_reader_done(const lg_body_reader *r);
  *   lg_write_header(&w, "Content-Type", "text/plain");
  *   lg_write_header_uint(&w, "Content-Length", 13);
  *   lg_write_end_head(&w);
- *   if (w.err) ...; else send(buf, w.len);
+ *   if (w.err) return w.err;   // LG_ERR_BUFFER_TOO_SMALL, LG_ERR_HEADER_VALUE ...
+ *   send_bytes(buf, w.len);
  */
 typedef struct lg_writer {
     char *buf;
@@ -410,7 +411,8 @@ int lg_addr_format(const lg_addr *addr, char *buf, size_t cap);
  *
  *     struct blinker { lg_timer t; int led; };
  *     static void tick(lg_timer *t) {
- *         struct blinker *b = LG_CONTAINER_OF(t, struct blinker, t); ...
+ *         struct blinker *b = LG_CONTAINER_OF(t, struct blinker, t);
+ *         b->led = !b->led;
  *     }
  * ====================================================================== */
 
@@ -919,7 +921,8 @@ typedef struct lg_url {
  * without a host where "//" is given.
  *
  *   lg_url u;
- *   if (lg_url_parse(&u, s, strlen(s)) == LG_OK && u.query.ptr) ...
+ *   if (lg_url_parse(&u, s, strlen(s)) == LG_OK && u.query.ptr)
+ *       printf("query %.*s\n", (int)u.query.len, u.query.ptr);
  */
 int lg_url_parse(lg_url *u, const char *s, size_t len);
 
@@ -988,10 +991,11 @@ int lg_base64_decode(const char *in, size_t len, void *out, size_t cap);
  *
  *   lg_server *srv = lg_server_new(loop, &(lg_server_config){ .max_conns = 8 });
  *   lg_route(srv, "GET", "/items/:id", on_item, NULL);
- *   lg_server_listen(srv, "0.0.0.0:8080");
+ *   lg_server_listen(srv, "0.0.0.0:8080", 0);
  *   lg_loop_run(loop);
  *
  *   void on_item(lg_req *req, lg_res *res, void *user) {
+ *       (void)user;
  *       lg_str id = lg_req_param(req, "id");
  *       lg_res_header(res, "Content-Type", "text/plain");
  *       lg_res_send(res, 200, id.ptr, id.len);
@@ -1303,6 +1307,7 @@ lg_req *lg_res_req(lg_res *res);
  *   lg_loop_run(loop);
  *
  *   void on_response(lg_response *res, void *user) {
+ *       (void)user;
  *       if (res->err) printf("failed: %s\n", lg_strerror(res->err));
  *       else printf("%d: %.*s\n", res->status, (int)res->body.len, res->body.ptr);
  *   }
