@@ -1287,8 +1287,15 @@ int lg_res_stream(lg_res *res, int status, lg_fill_fn fill, void *user);
  * connection closes, and this returns NULL (as it does when the client is
  * gone). A WebSocket server is the first user:
  *
- *   lg_res_header(res, "Sec-WebSocket-Accept", accept);
- *   lg_stream *s = lg_res_upgrade(res, "websocket", &ws_callbacks, ws);
+ *   static void on_ws_data(lg_stream *s) { lg_stream_consume(s, lg_stream_peek(s).len); }
+ *   static const lg_stream_callbacks ws_callbacks = { .on_data = on_ws_data };
+ *
+ *   static void on_ws(lg_req *req, lg_res *res, void *user) {
+ *       (void)req;
+ *       lg_res_header(res, "Sec-WebSocket-Accept", "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+ *       lg_stream *s = lg_res_upgrade(res, "websocket", &ws_callbacks, user);
+ *       if (!s) return; // refused (500), or the client is gone
+ *   }
  */
 lg_stream *lg_res_upgrade(lg_res *res, const char *protocol, const lg_stream_callbacks *cbs,
                           void *data);

@@ -3,12 +3,10 @@
  * and request objects (so a server in its steady state allocates nothing),
  * graceful shutdown, and the Date header cache.
  */
-#if !defined(_POSIX_C_SOURCE)
-#define _POSIX_C_SOURCE 200809L /* gmtime_r */
-#endif
 #include <string.h>
 
 #include "server_internal.h" /* first: the build options decide what else */
+#include "http1_internal.h"  /* the one HTTP-date formatter */
 #if !defined(LG_NO_DATE)
 #include <time.h>
 #endif
@@ -632,34 +630,7 @@ static const char *server_date(lg_server *srv)
     if (srv->cfg.no_date) return NULL;
     time_t now = time(NULL);
     if ((uint64_t)now != srv->date_second || !srv->date[0]) {
-        static const char days[] = "SunMonTueWedThuFriSat";
-        static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
-        struct tm tm;
-        gmtime_r(&now, &tm);
-        char *d = srv->date;
-        memcpy(d, days + 3 * tm.tm_wday, 3);
-        d[3] = ',';
-        d[4] = ' ';
-        d[5] = (char)('0' + tm.tm_mday / 10);
-        d[6] = (char)('0' + tm.tm_mday % 10);
-        d[7] = ' ';
-        memcpy(d + 8, months + 3 * tm.tm_mon, 3);
-        d[11] = ' ';
-        int y = tm.tm_year + 1900;
-        d[12] = (char)('0' + y / 1000 % 10);
-        d[13] = (char)('0' + y / 100 % 10);
-        d[14] = (char)('0' + y / 10 % 10);
-        d[15] = (char)('0' + y % 10);
-        d[16] = ' ';
-        d[17] = (char)('0' + tm.tm_hour / 10);
-        d[18] = (char)('0' + tm.tm_hour % 10);
-        d[19] = ':';
-        d[20] = (char)('0' + tm.tm_min / 10);
-        d[21] = (char)('0' + tm.tm_min % 10);
-        d[22] = ':';
-        d[23] = (char)('0' + tm.tm_sec / 10);
-        d[24] = (char)('0' + tm.tm_sec % 10);
-        memcpy(d + 25, " GMT", 5);
+        lg__http_date_format((int64_t)now, srv->date);
         srv->date_second = (uint64_t)now;
         srv->head_lines_ok = 0;
     }

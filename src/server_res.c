@@ -44,28 +44,17 @@ static int zombie_done(lg_res *res)
     return LG_ERR_CLOSED;
 }
 
-static int name_is(const char *name, size_t n, const char *lower)
-{
-    if (strlen(lower) != n) return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = name[i];
-        if (c >= 'A' && c <= 'Z') c = (char)(c | 0x20);
-        if (c != lower[i]) return 0;
-    }
-    return 1;
-}
-
 int lg_res_header(lg_res *res, const char *name, const char *value)
 {
     if (res->state != RES_NONE) return LG_ERR_INVALID_ARG;
-    size_t nlen = strlen(name);
+    lg_str field = { name, strlen(name) };
     /* Framing is the server's: Transfer-Encoding and Connection it writes
      * itself. A Content-Length is taken as a promise (a streamed answer of
      * known length is then not chunked; HEAD may tell a GET's length) and
      * written by the server, once, with the bytes held to it. */
-    if (name_is(name, nlen, "transfer-encoding") || name_is(name, nlen, "connection"))
+    if (lg__str_ieq(field, "transfer-encoding") || lg__str_ieq(field, "connection"))
         return LG_ERR_INVALID_ARG;
-    if (name_is(name, nlen, "content-length")) {
+    if (lg__str_ieq(field, "content-length")) {
         uint64_t v;
         if (res->has_length) return LG_ERR_INVALID_ARG; /* one length per answer */
         int rc = lg__parse_dec(value, strlen(value), &v);
