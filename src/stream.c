@@ -352,9 +352,8 @@ static void finish_close(lg_stream *s, int abort)
     lg_timer_stop(&s->timer);
     lg_io_close(&s->io);
     if (s->transport) {
-        lg_transport *t = s->transport;
+        s->transport->ops->close(s, abort); /* it finds its state in s->transport */
         s->transport = NULL;
-        t->ops->close(s, abort);
     }
     if (abort) loop->net->abort(loop->net_ctx, fd);
     else loop->net->close(loop->net_ctx, fd);
