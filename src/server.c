@@ -541,7 +541,7 @@ void lg_server_shutdown(lg_server *srv, uint32_t deadline_ms, void (*done)(lg_se
         next = c->next;
         c->flags |= CF_CLOSE_AFTER;
         if (c->phase == PH_IDLE || (c->flags & CF_REJECTING)) lg__conn_close(c);
-        else if (c->phase == PH_UPGRADED) lg__upgraded_shutdown(c);
+        else if (c->phase == PH_UPGRADED) srv->upgraded_shutdown(c);
     }
     srv->shutdown_timer.cb = shutdown_deadline;
     if (srv->nconns) lg_timer_start(&srv->shutdown_timer, deadline_ms);

@@ -102,6 +102,9 @@ struct lg_server {
     lg_defer room_defer;          /* make_room, once the round's input is read */
     lg_timer room_timer;          /* make_room, once a silent connection's grace is over */
     uint8_t newcomer_waiting;     /* full, and the listener saw somebody wait */
+    /* Set by the first lg_res_upgrade: a server that hands nothing over
+     * does not link server_upgrade.c. */
+    void (*upgraded_shutdown)(lg_conn *c);
     lg_conn *conns;               /* every open connection */
     lg_conn *free_conns;          /* kept for reuse: no allocation per connection */
     lg_exchange *free_exchanges;  /* likewise per request */
@@ -287,10 +290,6 @@ void lg__res_after_hooks(lg_res *res);
  * stream can still carry it), the connection closes, err is returned. */
 int lg__res_fail_answer(lg_res *res, int err);
 void lg__res_conn_gone(lg_exchange *ex);
-
-/* server_upgrade.c */
-/* Tell a handed-over connection's owner that the server shuts down. */
-void lg__upgraded_shutdown(lg_conn *c);
 
 /* static.c */
 void lg__static_free(lg_server *srv);

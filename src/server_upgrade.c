@@ -51,7 +51,8 @@ static void up_close(lg_stream *s)
 static const lg_stream_callbacks upgraded_callbacks = { up_data,    up_drain,   up_write_error,
                                                         up_close,   up_timeout, NULL };
 
-void lg__upgraded_shutdown(lg_conn *c)
+/* The server shuts down: tell the owner (srv->upgraded_shutdown). */
+static void upgraded_shutdown(lg_conn *c)
 {
     LG_ASSERT(c->phase == PH_UPGRADED && c->owner);
     if (c->owner->on_shutdown) c->owner->on_shutdown(&c->s);
@@ -117,6 +118,7 @@ lg_stream *lg_res_upgrade(lg_res *res, const char *protocol, const lg_stream_cal
     lg_stream_consume(&c->s, ex->head_len + ex->body_kept);
     ex->conn = NULL;
     lg__exchange_put(srv, ex);
+    srv->upgraded_shutdown = upgraded_shutdown;
     c->owner = cbs;
     c->phase = PH_UPGRADED;
     c->flags &= (uint8_t)~CF_HELD;
