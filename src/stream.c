@@ -368,16 +368,17 @@ static void finish_close(lg_stream *s, int abort)
     lg_defer_call(loop, &s->deferred, deferred_close_cb);
 }
 
-/* The linger time starts once the answer has gone: out of the queue, and,
- * where the platform tells (lg_net.unacked), out of its buffers to the
- * peer. s->queued, empty by then, holds what the platform still had at the
- * last look; while it moves, the wait goes on (send_timeout_ms at a time). */
+/* The linger time is meant for the input that may follow the answer, not
+ * for the answer: where the platform can tell (lg_net.unacked) that the
+ * peer has not yet taken all of it from its buffers, the wait goes on for
+ * as long as the peer keeps taking some (send_timeout_ms at a time), and
+ * the linger time starts over once all is gone. Asked only when the timer
+ * fires: a peer that answers our FIN with its own never costs the question.
+ * s->queued, empty by then, holds what the platform had at the last look. */
 static void arm_linger(lg_stream *s)
 {
-    lg_loop *loop = loop_of(s);
-    long q = loop->net->unacked ? loop->net->unacked(loop->net_ctx, s->io.fd) : 0;
-    s->queued = q > 0 ? (uint64_t)q : 0;
-    lg_timer_start(&s->timer, s->queued ? CFG(s, send_timeout_ms) : CFG(s, linger_timeout_ms));
+    s->queued = 0;
+    lg_timer_start(&s->timer, CFG(s, linger_timeout_ms));
 }
 
 /* FLUSHING: the queue only shrinks once closing, so a length unchanged
@@ -399,17 +400,23 @@ static void flush_timer_fired(lg_stream *s)
 static void linger_timer_fired(lg_stream *s)
 {
     lg_loop *loop = loop_of(s);
-    if (s->queued) { /* the peer was still taking the last bytes */
-        uint64_t was = s->queued;
-        arm_linger(s);
-        if (s->queued && s->queued != was) return; /* it took some: wait on */
-        if (s->queued) {
-            loop->stats.send_timeouts++;
-            lg_log(loop, LG_LOG_INFO, "fd %d: peer took nothing for %u ms while closing", s->io.fd,
-                   (unsigned)CFG(s, send_timeout_ms));
-            finish_close(s, 0);
-        }
-        return; /* all taken: the linger time starts now */
+    long q = loop->net->unacked ? loop->net->unacked(loop->net_ctx, s->io.fd) : 0;
+    if (q > 0 && (uint64_t)q != s->queued) {
+        s->queued = (uint64_t)q; /* the peer is still taking the answer: wait on */
+        lg_timer_start(&s->timer, CFG(s, send_timeout_ms));
+        return;
+    }
+    if (q > 0) {
+        loop->stats.send_timeouts++;
+        lg_log(loop, LG_LOG_INFO, "fd %d: peer took nothing for %u ms while closing", s->io.fd,
+               (unsigned)CFG(s, send_timeout_ms));
+        finish_close(s, 0);
+        return;
+    }
+    if (s->queued) { /* all taken since the last look: the linger time from now */
+        s->queued = 0;
+        lg_timer_start(&s->timer, CFG(s, linger_timeout_ms));
+        return;
     }
     loop->stats.linger_timeouts++;
     lg_log(loop, LG_LOG_INFO, "fd %d: no EOF within the linger time, closing", s->io.fd);
