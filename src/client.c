@@ -657,16 +657,21 @@ static void follow_redirect(lg_call *call)
     lg__call_attempt(call);
 }
 
-void lg__call_complete(lg_call *call)
+void lg__call_received(lg_call *call)
 {
-    client_conn *c = call->conn;
-    lg_response *res = call->res;
     lg_timer_stop(&call->read_timer);
     lg_timer_stop(&call->expect_timer);
     call->phase = PH_DONE;
     call->stage = LG_STAGE_DONE;
-    call->ending = (uint8_t)lg_stream_ending(&c->s);
-    res->ending = call->ending;
+    call->ending = (uint8_t)lg_stream_ending(&call->conn->s);
+    call->res->ending = call->ending;
+}
+
+void lg__call_complete(lg_call *call)
+{
+    client_conn *c = call->conn;
+    lg_response *res = call->res;
+    lg__call_received(call);
     /* Keep the connection only when both directions are exactly at a
      * message boundary: the whole request went out, the response ended by
      * its framing, and nothing else has arrived. */

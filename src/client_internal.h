@@ -207,6 +207,9 @@ lg_response *lg__response_new(lg_call *call, const lg_head *head, const char *ra
 int lg__response_body_append(lg_call *call, lg_str data);
 int lg__response_keep_trailers(lg_call *call);
 void lg__call_fail(lg_call *call, int err);
+/* The response has come whole: timers off, the stage done, how the
+ * connection's input stood then. */
+void lg__call_received(lg_call *call);
 void lg__call_complete(lg_call *call);
 void lg__call_deliver(lg_call *call);
 /* Start (again) on a connection: after a redirect, a retry, or at once. */

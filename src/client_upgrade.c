@@ -17,13 +17,7 @@
 void lg__call_upgraded(lg_call *call)
 {
     client_conn *c = call->conn;
-    lg_response *res = call->res;
-    lg_timer_stop(&call->read_timer);
-    lg_timer_stop(&call->expect_timer);
-    call->phase = PH_DONE;
-    call->stage = LG_STAGE_DONE;
-    call->ending = (uint8_t)lg_stream_ending(&c->s);
-    res->ending = call->ending;
+    lg__call_received(call);
     call->conn = NULL;
     c->call = call; /* until the callback has returned: see conn_on_close */
     c->served++;
