@@ -677,9 +677,10 @@ struct lg_read_req {
     uint8_t mode;          /* private */
 };
 
-/* Private from `queued` on, in an order that leaves no padding on 32-bit
- * CPUs: 104 bytes there, a server's connection 128 (both checked by the
- * compiler). */
+/* The fields are private but `data` (yours) and `transport` (a
+ * transport's functions find their state there). Their order leaves no
+ * padding on 32-bit CPUs: 104 bytes there, a server's connection 128 (both
+ * checked by the compiler). */
 struct lg_stream {
     lg_io io;
     const lg_stream_callbacks *cbs;
@@ -696,7 +697,7 @@ struct lg_stream {
     lg_timer timer;              /* the deadline, the send timeout, the close */
     lg_defer deferred;
     int8_t error;                /* first error seen */
-    uint8_t state : 4, ending : 4;
+    unsigned state : 4, ending : 4;
     uint8_t flags, cork;
 };
 
