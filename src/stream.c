@@ -368,19 +368,6 @@ static void finish_close(lg_stream *s, int abort)
     lg_defer_call(loop, &s->deferred, deferred_close_cb);
 }
 
-/* The linger time is meant for the input that may follow the answer, not
- * for the answer: where the platform can tell (lg_net.unacked) that the
- * peer has not yet taken all of it from its buffers, the wait goes on for
- * as long as the peer keeps taking some (send_timeout_ms at a time), and
- * the linger time starts over once all is gone. Asked only when the timer
- * fires: a peer that answers our FIN with its own never costs the question.
- * s->queued, empty by then, holds what the platform had at the last look. */
-static void arm_linger(lg_stream *s)
-{
-    s->queued = 0;
-    lg_timer_start(&s->timer, CFG(s, linger_timeout_ms));
-}
-
 /* FLUSHING: the queue only shrinks once closing, so a length unchanged
  * since the last look means the peer took nothing. */
 static void flush_timer_fired(lg_stream *s)
@@ -397,6 +384,14 @@ static void flush_timer_fired(lg_stream *s)
     lg_stream_fail_writes(s, LG_ERR_TIMEOUT); /* and on to DRAINING */
 }
 
+/* The linger time is meant for the input that may follow the answer, not
+ * for the answer: where the platform can tell (lg_net.unacked) that the
+ * peer has not yet taken all of it from its buffers, the wait goes on for
+ * as long as the peer keeps taking some (send_timeout_ms at a time), and
+ * the linger time starts over once all is gone. Asked only when the timer
+ * fires: a peer that answers our FIN with its own never costs the question.
+ * s->queued, empty while DRAINING, holds what the platform had at the last
+ * look. */
 static void linger_timer_fired(lg_stream *s)
 {
     lg_loop *loop = loop_of(s);
@@ -491,7 +486,8 @@ static void start_draining(lg_stream *s)
         }
         end_sending(s);
     }
-    arm_linger(s);
+    s->queued = 0;
+    lg_timer_start(&s->timer, CFG(s, linger_timeout_ms));
     update_events(s);
 }
 
@@ -676,20 +672,6 @@ static int queue_copy(lg_stream *s, const char *p, size_t n)
     return LG_OK;
 }
 
-static void write_failed(lg_stream *s, int err)
-{
-    if (!s->error) s->error = (int8_t)err;
-    s->flags |= LG_SF_WRITE_FAILED;
-    fail_queue(s, err);
-    if (s->state == LG_STREAM_FLUSHING) {
-        start_draining(s);
-        return;
-    }
-    update_events(s);
-    if (s->state == LG_STREAM_OPEN && s->cbs && s->cbs->on_write_error)
-        s->cbs->on_write_error(s, err);
-}
-
 void lg_stream_fail_writes(lg_stream *s, int err)
 {
     if (s->state != LG_STREAM_OPEN && s->state != LG_STREAM_FLUSHING) return;
@@ -699,6 +681,15 @@ void lg_stream_fail_writes(lg_stream *s, int err)
     fail_queue(s, err);
     if (s->state == LG_STREAM_FLUSHING) start_draining(s);
     else update_events(s);
+}
+
+/* Sending failed on its own (the peer, memory, the send timeout): as
+ * lg_stream_fail_writes, and the owner of an open stream is told. */
+static void write_failed(lg_stream *s, int err)
+{
+    lg_stream_fail_writes(s, err);
+    if (s->state == LG_STREAM_OPEN && s->cbs && s->cbs->on_write_error)
+        s->cbs->on_write_error(s, err);
 }
 
 /* What to do once everything queued has gone out. */
@@ -842,9 +833,7 @@ int lg_stream_writev(lg_stream *s, const lg_str *parts, size_t n)
     if (!s->wq_head && !s->cork && !(s->flags & LG_SF_FLUSHING)) {
         long w = io_send(s, parts, n);
         if (w < 0 && w != LG_ERR_AGAIN) {
-            if (!s->error) s->error = (int8_t)w;
-            s->flags |= LG_SF_WRITE_FAILED;
-            update_events(s);
+            lg_stream_fail_writes(s, (int)w); /* the caller learns it here */
             return (int)w;
         }
         if (w > 0) {
@@ -996,19 +985,14 @@ static void deliver(lg_stream *s)
     else if (s->cbs && s->cbs->on_data) s->cbs->on_data(s);
 }
 
-static void on_readable(lg_stream *s);
+static void deferred_deliver_cb(lg_defer *d);
 
 /* A transport holds bytes it read ahead (TLS records): the socket will not
- * say so, so the stream reads them on the next tick. */
-static void deferred_read_cb(lg_defer *d)
-{
-    lg_stream *s = LG_CONTAINER_OF(d, lg_stream, deferred);
-    if (s->state == LG_STREAM_OPEN) on_readable(s);
-}
-
+ * say so, so the stream reads them on the next tick (the deferred delivery
+ * reads first when the transport has something). */
 static void schedule_read(lg_stream *s)
 {
-    lg_defer_call(loop_of(s), &s->deferred, deferred_read_cb);
+    lg_defer_call(loop_of(s), &s->deferred, deferred_deliver_cb);
 }
 
 static void on_readable(lg_stream *s)
@@ -1043,6 +1027,13 @@ static void on_io(lg_io *io, unsigned events)
     if ((events & LG_WRITABLE) && (s->flags & LG_SF_SHUT_AGAIN) && !s->wq_head) {
         end_sending(s);
         update_events(s);
+    }
+    /* Writable with nothing of ours to send: the transport asked for it
+     * (want: a handshake that must write). Its recv drives its progress. */
+    if ((events & LG_WRITABLE) && !s->wq_head && s->transport && s->state == LG_STREAM_OPEN &&
+        (s->flags & LG_SF_READING) && !(events & LG_READABLE)) {
+        on_readable(s);
+        return;
     }
     if ((events & LG_WRITABLE) && s->wq_head) {
         int f = flush(s);

@@ -485,6 +485,81 @@ static void test_send_timeout_open(void)
     }
 }
 
+/* A transport with a handshake: until it has sent its "HS" it waits for
+ * writability only (want), and its recv drives it. The stream must call
+ * the transport when the socket becomes writable with nothing of its own
+ * to send — or the handshake, and the data behind it, never come. Its
+ * shutdown says "not yet" the first time: the FIN must follow when the
+ * socket is writable. */
+typedef struct hs_transport {
+    lg_transport base;
+    int done, shut_asks;
+} hs_transport;
+
+static long hs_recv(lg_stream *s, void *buf, size_t len)
+{
+    hs_transport *t = (hs_transport *)(void *)s->transport;
+    if (!t->done) {
+        lg_str hello = { "HS", 2 };
+        if (lg_stream_socket_send(s, &hello, 1) == 2) t->done = 1;
+        return LG_ERR_AGAIN;
+    }
+    return lg_stream_socket_recv(s, buf, len);
+}
+
+static long hs_send(lg_stream *s, const lg_str *parts, size_t n)
+{
+    return lg_stream_socket_send(s, parts, n);
+}
+
+static int hs_shutdown(lg_stream *s)
+{
+    hs_transport *t = (hs_transport *)(void *)s->transport;
+    if (t->shut_asks++ == 0) return LG_ERR_AGAIN;
+    return lg_stream_socket_shutdown(s);
+}
+
+static unsigned hs_want(const lg_stream *s, unsigned events)
+{
+    const hs_transport *t = (const hs_transport *)(const void *)s->transport;
+    return t->done ? events : LG_WRITABLE;
+}
+
+static void hs_close(lg_stream *s, int abort)
+{
+    (void)s;
+    (void)abort;
+}
+
+static const lg_transport_ops hs_ops = { "handshake", hs_recv, hs_send, hs_shutdown,
+                                         NULL,        hs_want, hs_close };
+
+static void test_transport_handshake_and_shutdown(void)
+{
+    wenv e;
+    fault_sock script = { 0 };
+    script.in = TEXT;
+    script.in_len = TEXT_LEN;
+    script.in_end = FAULT_EOF_AFTER_FIN;
+    wenv_open(&e, &script, NULL);
+    hs_transport t = { { &hs_ops }, 0, 0 };
+    e.c.req.data = &e.c;
+    CHECK_EQ_INT(lg_stream_set_transport(&e.c.s, &t.base), LG_OK);
+    CHECK_EQ_INT(lg_stream_read_exact(&e.c.s, &e.c.req, e.c.dst, TEXT_LEN, read_done_then_close), LG_OK);
+    CHECK(fault_run(e.loop, 1000) > 0);
+    fault_sock *k = wenv_sock(&e);
+    CHECK_EQ_INT(t.done, 1);
+    CHECK(k->out_len == 2 && memcmp(k->out, "HS", 2) == 0);
+    CHECK_EQ_INT(e.c.calls, 1);
+    CHECK_EQ_INT(e.c.status, LG_OK);
+    CHECK(memcmp(e.c.dst, TEXT, TEXT_LEN) == 0);
+    CHECK_EQ_INT(t.shut_asks, 2);   /* "not yet", then done on writability */
+    CHECK_EQ_INT(k->fin_sent, 1);
+    CHECK_EQ_INT(e.c.closes, 1);
+    CHECK_EQ_INT(lg_loop_get_stats(e.loop)->graceful_closes, 1);
+    wenv_close(&e);
+}
+
 /* lg_close_unserved: a socket nobody will serve, whose client has already
  * sent a request (in pieces): all of it is read before the close, and FIN
  * goes first, so the client sees EOF rather than a reset. */
@@ -770,6 +845,7 @@ int main(void)
     test_slow_reader_keeps_last_answer();
     test_fail_writes();
     test_close_unserved();
+    test_transport_handshake_and_shutdown();
     test_owner_timeout();
     test_send_timeout_open();
     test_linger_budget();

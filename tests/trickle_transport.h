@@ -4,7 +4,8 @@
  * it reads ahead from the socket into a buffer of its own and hands bytes
  * over a few at a time, as TLS hands over records it has decrypted: the
  * stream must ask `pending`, because the socket will not say. It sends a
- * piece of a varying size at a time, ends sending through itself, and
+ * piece of a varying size at a time, ends sending through itself (after
+ * one "not yet", so the stream must ask again when writable), and
  * counts what it did, so that a test can tell it was in the way.
  *
  * Tests run under it when LINGER_TEST_TRANSPORT=trickle (ctest registers
@@ -23,6 +24,7 @@ typedef struct trickle {
     lg_transport base;   /* first: the stream's transport pointer is this */
     size_t pos, len;
     unsigned seed;
+    int shut_asked;
     char buf[4096];
 } trickle;
 
@@ -66,8 +68,15 @@ static long trickle_send(lg_stream *s, const lg_str *parts, size_t n)
     return lg_stream_socket_send(s, &one, 1);
 }
 
+/* The first time, "not yet" (as TLS's close_notify may be when the socket
+ * is full): the stream must ask again once the socket is writable. */
 static int trickle_shutdown(lg_stream *s)
 {
+    trickle *t = (trickle *)(void *)s->transport;
+    if (!t->shut_asked) {
+        t->shut_asked = 1;
+        return LG_ERR_AGAIN;
+    }
     trickle_shutdowns++;
     return lg_stream_socket_shutdown(s);
 }
