@@ -261,14 +261,6 @@ static void pause_accepting(lg_server *srv, int pause)
         if (srv->listeners[i].io.fd >= 0) lg_io_set(&srv->listeners[i].io, pause ? 0 : LG_READABLE);
 }
 
-/* When a connection began to wait for its client (accepted, or done with
- * its last answer). */
-static uint32_t quiet_since(const lg_server *srv, const lg_conn *c)
-{
-    LG_UNUSED(srv);
-    return c->quiet_ms;
-}
-
 /* A connection that may give way to a newcomer: between requests, with
  * nothing buffered, queued or in hand — a kept-alive one, or one that has
  * not sent a byte since it connected (a browser's speculative
@@ -305,12 +297,12 @@ static void make_room_now(lg_server *srv)
     lg_conn *oldest = NULL;
     for (lg_conn *c = srv->conns; c; c = c->next) {
         if (!can_give_way(c)) continue;
-        uint32_t quiet = now - quiet_since(srv, c);
+        uint32_t quiet = now - c->quiet_ms;
         if (!(c->flags & CF_SERVED) && quiet < grace) {
             if (grace - quiet < soonest) soonest = grace - quiet;
             continue;
         }
-        if (!oldest || (int32_t)(quiet_since(srv, c) - quiet_since(srv, oldest)) < 0) oldest = c;
+        if (!oldest || (int32_t)(c->quiet_ms - oldest->quiet_ms) < 0) oldest = c;
     }
     if (oldest) {
         srv->stats.idle_recycled++;
@@ -474,33 +466,27 @@ static void on_accept(lg_listener *l, int fd, const lg_addr *peer)
         update_accepting(srv);
         return;
     }
-    if (srv->cfg.transport) {
-        /* A transport (TLS) for this connection; none to be had (out of
-         * memory): the stream closes gracefully, before any byte was read. */
-        lg_transport *t = srv->cfg.transport(&c->s, NULL, srv->cfg.transport_user);
-        if (!t || lg_stream_set_transport(&c->s, t) != LG_OK) {
-            srv->stats.connections++;
-            c->flags |= CF_REJECTING;
-            srv->nrejecting++;
-            c->next = srv->conns;
-            if (srv->conns) srv->conns->prev = c;
-            srv->conns = c;
-            c->phase = PH_CLOSING;
-            lg_stream_close(&c->s);
-            update_accepting(srv);
-            return;
-        }
-    }
     c->next = srv->conns;
     if (srv->conns) srv->conns->prev = c;
     srv->conns = c;
     srv->stats.connections++;
-    if (rejecting) {
+    /* Its transport (TLS). None to be had (out of memory): it is refused as
+     * a 503 is, closed gracefully before a byte was read either way. */
+    int no_transport = 0;
+    if (srv->cfg.transport) {
+        lg_transport *t = srv->cfg.transport(&c->s, NULL, srv->cfg.transport_user);
+        no_transport = !t || lg_stream_set_transport(&c->s, t) != LG_OK;
+    }
+    if (rejecting || no_transport) {
         c->flags |= CF_REJECTING;
         srv->nrejecting++;
-        srv->stats.rejected_full++;
         update_accepting(srv);
-        reject_full(c);
+        if (no_transport) {
+            lg__conn_close(c);
+        } else {
+            srv->stats.rejected_full++;
+            reject_full(c);
+        }
         return;
     }
     srv->nconns++;

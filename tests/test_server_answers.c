@@ -61,6 +61,13 @@ static void on_n(lg_req *req, lg_res *res, void *user)
     lg_res_send(res, 200, i.ptr, i.len);
 }
 
+static void on_host(lg_req *req, lg_res *res, void *user)
+{
+    (void)user;
+    lg_str h = lg_req_host(req);
+    lg_res_send(res, 200, h.ptr, h.len);
+}
+
 static void on_status(lg_req *req, lg_res *res, void *user)
 {
     (void)user;
@@ -329,6 +336,7 @@ static void env_open(env *e, const lg_server_config *extra)
     cfg.access_log = access_log;
     e->srv = lg_server_new(e->loop, &cfg);
     lg_route(e->srv, "GET", "/n/:i", on_n, NULL);
+    lg_route(e->srv, "GET", "/host", on_host, NULL);
     lg_route(e->srv, "GET", "/status/:code", on_status, NULL);
     lg_route(e->srv, "*", "/cl/:declared/:sent", on_cl, NULL);
     lg_route(e->srv, "*", "/scl/:declared/:sent", on_streamed_cl, NULL);
@@ -820,6 +828,54 @@ static void test_paused_upload(void)
     env_close(&e);
 }
 
+/* --- RFC 9112 3.2.2: an absolute-form target's authority is the host --- */
+
+static void test_request_host(void)
+{
+    env e;
+    env_open(&e, NULL);
+    int fd;
+    static const char req[] = "GET http://other.example:81/host HTTP/1.1\r\nHost: a\r\n\r\n" GET("/host");
+    fault_sock *k = client(&e, req, sizeof req - 1, FAULT_EOF_AFTER_FIN, &fd);
+    CHECK(run_until_closed(&e, k, 100000));
+    answer a[3];
+    CHECK_EQ_INT(split_answers(k->out, k->out_len, a, 3), 2);
+    CHECK(body_is(&a[0], "other.example:81")); /* not the Host field */
+    CHECK(body_is(&a[1], "a"));
+    env_close(&e);
+}
+
+/* --- a connection whose transport cannot be made --- */
+
+static lg_transport *no_transport(lg_stream *s, const char *scheme, void *user)
+{
+    (void)s;
+    (void)scheme;
+    (void)user;
+    return NULL; /* out of memory for TLS, say */
+}
+
+/* Refused as a 503 is, but without a word: closed gracefully before a byte
+ * is read or written, its request read out by the drain, and counted. */
+static void test_transport_refused(void)
+{
+    env e;
+    lg_server_config cfg = { 0 };
+    cfg.transport = no_transport;
+    env_open(&e, &cfg);
+    int fd;
+    static const char req[] = GET("/n/1");
+    fault_sock *k = client(&e, req, sizeof req - 1, FAULT_EOF_AFTER_FIN, &fd);
+    CHECK(run_until_closed(&e, k, 1000));
+    CHECK_EQ_INT(k->out_len, 0);
+    CHECK_EQ_INT(k->fin_sent, 1);
+    CHECK_EQ_INT(k->closed_with_unread, 0);
+    CHECK_EQ_INT(k->aborted, 0);
+    CHECK_EQ_INT(lg_server_get_stats(e.srv)->connections, 1);
+    CHECK_EQ_INT(lg_server_get_stats(e.srv)->requests, 0);
+    env_close(&e);
+}
+
 /* --- nginx's keepalive_requests --- */
 
 /* The third answer says "Connection: close", and the pipelined requests
@@ -907,6 +963,8 @@ int main(void)
     test_requests_per_connection();
     test_quiet_event_stream();
     test_paused_upload();
+    test_transport_refused();
+    test_request_host();
     test_cookie_attributes();
     test_half_head_not_logged();
     free(huge);
