@@ -286,6 +286,8 @@ void lg__res_fail(lg_exchange *ex, int status, const char *message);
 void lg__res_on_drain(lg_conn *c);
 /* Run the after-hooks on an answer about to go out. */
 void lg__res_after_hooks(lg_res *res);
+/* The head of "101 Switching Protocols" to protocol (lg_res_upgrade). */
+int lg__res_switch_head(lg_res *res, const char *protocol);
 /* An answer call that cannot do what it was asked: 500 instead (where the
  * stream can still carry it), the connection closes, err is returned. */
 int lg__res_fail_answer(lg_res *res, int err);

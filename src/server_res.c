@@ -244,7 +244,8 @@ static int send_head(lg_res *res, int status, int framing, uint64_t length, cons
             p = PUT(p, "Transfer-Encoding: chunked\r\n");
         }
     }
-    if (!res->keep_alive) p = PUT(p, "Connection: close\r\n");
+    if (status == 101) p = PUT(p, "Connection: Upgrade\r\n"); /* its Upgrade: a header */
+    else if (!res->keep_alive) p = PUT(p, "Connection: close\r\n");
     else if (ex->head.version_minor == 0) p = PUT(p, "Connection: keep-alive\r\n");
     p = PUT(p, "\r\n");
 
@@ -281,6 +282,12 @@ static void answered(lg_res *res)
  * take): the client is told 500 instead, and the connection closes after
  * it. If the stream has failed, even the 500 cannot go: the close is all.
  * The request is answered either way. Returns err. */
+int lg__res_switch_head(lg_res *res, const char *protocol)
+{
+    int rc = lg_res_header(res, "Upgrade", protocol); /* refuses CR/LF in it */
+    return rc ? rc : send_head(res, 101, FRAME_NONE, 0, NULL, 0);
+}
+
 int lg__res_fail_answer(lg_res *res, int err)
 {
     lg_exchange *ex = res->ex;

@@ -67,28 +67,6 @@ static int asked_for(const lg_exchange *ex, const char *protocol)
     return lg_list_has(lg_head_get(&ex->head, "Upgrade"), protocol);
 }
 
-static int send_switch(lg_res *res, const char *protocol)
-{
-    lg_exchange *ex = res->ex;
-    char head[64 + LG__HEAD_LINES_BYTES];
-    static const char status[] = "HTTP/1.1 101 Switching Protocols\r\n";
-    memcpy(head, status, sizeof status - 1);
-    int lines = lg__server_head_lines(ex->srv, head + sizeof status - 1,
-                                      sizeof head - (sizeof status - 1));
-    if (lines < 0) return LG_ERR_BUFFER_TOO_SMALL;
-    char tail[160];
-    lg_writer w;
-    lg_writer_init(&w, tail, sizeof tail);
-    lg_write_header(&w, "Connection", "Upgrade");
-    lg_write_header(&w, "Upgrade", protocol); /* refuses CR/LF in it */
-    lg_write_end_head(&w);
-    if (w.err) return w.err;
-    lg_str parts[3] = { { head, sizeof status - 1 + (size_t)lines }, { res->hdr, res->hdr_len },
-                        { tail, w.len } };
-    res->status = 101;
-    return lg_stream_writev(&ex->conn->s, parts, 3);
-}
-
 lg_stream *lg_res_upgrade(lg_res *res, const char *protocol, const lg_stream_callbacks *cbs,
                           void *data)
 {
@@ -100,7 +78,7 @@ lg_stream *lg_res_upgrade(lg_res *res, const char *protocol, const lg_stream_cal
     }
     lg__res_after_hooks(res);
     int rc = !asked_for(ex, protocol) || !ex->body_done ? LG_ERR_INVALID_ARG
-                                                         : send_switch(res, protocol);
+                                                         : lg__res_switch_head(res, protocol);
     if (rc) {
         lg__res_fail_answer(res, rc);
         return NULL;

@@ -295,6 +295,7 @@ int main(void)
     pthread_join(a.t, NULL);
     CHECK(strstr(a.got, "HTTP/1.1 101 Switching Protocols\r\n") == a.got);
     CHECK(strstr(a.got, "Upgrade: echo-lines\r\n") && strstr(a.got, "X-Echo: 1\r\n"));
+    CHECK(strstr(a.got, "Connection: Upgrade\r\n") && !strstr(a.got, "Content-Length"));
     CHECK(strstr(a.got, "\r\n\r\nHELLO\nECHO first\nECHO second\nBYE\n") != NULL);
     CHECK_EQ_INT(a.eof, 1);
     CHECK_EQ_INT(server_peers[0].lines, 2);
