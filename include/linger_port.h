@@ -104,9 +104,11 @@ struct lg_net {
     uint8_t read_before_fin;
 
     /* Optional (NULL: cannot tell): bytes sent but not yet acknowledged by
-     * the peer, still in the platform's buffers (Linux: SIOCOUTQ). A
-     * graceful close starts its linger time once these are gone too, so a
-     * slow reader's last megabytes in the kernel are not cut by it. */
+     * the peer, still in the platform's buffers (Linux: SIOCOUTQ). Asked
+     * when a graceful close's linger time runs out: while the peer is still
+     * taking these, the close waits on (send_timeout_ms at a time) and the
+     * linger time starts over once they are gone, so a slow reader's last
+     * megabytes in the kernel are not cut by it. */
     long (*unacked)(void *ctx, int fd);
 };
 
