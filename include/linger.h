@@ -442,6 +442,10 @@ typedef struct lg_loop_config {
 
 /* Counters a loop keeps about how its connections ended (rule 3 in numbers). */
 typedef struct lg_loop_stats {
+    uint64_t closes_at_once;   /* closed without a linger: the peer had promised to send
+                                  nothing more and nothing was unread (lg_stream_peer_done) */
+    uint64_t lingering_closes; /* FIN sent, then the peer's input read until its EOF (or the
+                                  bounds below): every close that might have met input */
     uint64_t graceful_closes;  /* closed after EOF from the peer: no RST possible */
     uint64_t linger_timeouts;  /* gave up waiting for the peer's EOF (time) */
     uint64_t linger_overflows; /* gave up draining (byte budget) */
@@ -812,6 +816,14 @@ int lg_stream_shutdown(lg_stream *s);
 
 /* Graceful close (see above). on_close follows, always, exactly once. */
 void lg_stream_close(lg_stream *s);
+/* The peer, by its protocol, will send nothing more (an HTTP request that
+ * said "Connection: close", read to its end). lg_stream_close then closes
+ * at once, without the linger, if nothing is unread: the buffer empty and
+ * one read finding the socket empty (counted in closes_at_once). If the
+ * peer sent more after all, the close lingers as usual. Plain TCP only: a
+ * stream with a transport (TLS, whose peer answers close_notify) always
+ * lingers. */
+void lg_stream_peer_done(lg_stream *s);
 /* Close now with RST, dropping everything. Counted in lg_loop_stats.aborts
  * and logged: it is the one way to make a peer see a reset. */
 void lg_stream_abort(lg_stream *s);
@@ -1348,6 +1360,8 @@ typedef struct lg_client_config {
     uint32_t timeout_ms;           /* the whole request, redirects included (default: none) */
     uint32_t expect_timeout_ms;    /* wait for "100 Continue", then send anyway (default 1000) */
     uint32_t close_timeout_ms;     /* graceful close: wait for the server's EOF (default 2000) */
+    uint32_t close_max_bytes;      /* graceful close: read and drop at most this much of what
+                                      the server still sends (default 1 MiB) */
     uint32_t recv_buffer_bytes;    /* per connection; at least max_head_bytes (default 16384) */
     uint32_t max_head_bytes;       /* response head limit (default LG_DEFAULT_MAX_HEAD) */
     uint16_t max_headers;          /* response header fields (default 64) */

@@ -88,12 +88,14 @@ struct lg_net {
     int (*getaddrinfo)(void *ctx, const char *host, uint16_t port, lg_addr *out, size_t max,
                        size_t *n);
 
-    /* Optional (NULL: send). Like send, for the last bytes before FIN: when
-     * it takes them all, the stream calls shutdown_write (or close) at once,
-     * so the platform may hold them back a moment to leave in one segment
-     * with the FIN (Linux: MSG_MORE), one packet fewer per closed
-     * connection. What it does not take is sent later with send. */
-    long (*send_before_fin)(void *ctx, int fd, const lg_str *parts, size_t n);
+    /* Optional (NULL: send). Like send, for bytes that more follows at
+     * once: the FIN (the stream calls shutdown_write or close right after
+     * it takes them all), or a file's first bytes (sendfile right after).
+     * The platform may hold them back a moment to share a segment with
+     * what follows (Linux: MSG_MORE): one packet fewer per closed
+     * connection, and a head no longer alone in its own segment before a
+     * file. What it does not take is sent later. */
+    long (*send_more)(void *ctx, int fd, const lg_str *parts, size_t n);
 
     /* 1: in a graceful close, read what has already arrived before sending
      * FIN, and close at once if that was the peer's FIN. lwIP 2.1 frees a

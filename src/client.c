@@ -22,6 +22,7 @@ static const lg_client_config defaults = {
     .timeout_ms = 0,
     .expect_timeout_ms = 1000,
     .close_timeout_ms = 2000,
+    .close_max_bytes = 1u << 20,
     .recv_buffer_bytes = 16384,
     .max_head_bytes = LG_DEFAULT_MAX_HEAD,
     .max_headers = 64,
@@ -47,6 +48,7 @@ lg_client *lg_client_new(lg_loop *loop, const lg_client_config *config)
     DEFAULT(read_timeout_ms);
     DEFAULT(expect_timeout_ms);
     DEFAULT(close_timeout_ms);
+    DEFAULT(close_max_bytes);
     DEFAULT(recv_buffer_bytes);
     DEFAULT(max_head_bytes);
     DEFAULT(max_headers);
@@ -59,6 +61,7 @@ lg_client *lg_client_new(lg_loop *loop, const lg_client_config *config)
     if (cfg->recv_buffer_bytes < 1024) cfg->recv_buffer_bytes = 1024;
     cli->stream_cfg.recv_buffer_bytes = cfg->recv_buffer_bytes;
     cli->stream_cfg.linger_timeout_ms = cfg->close_timeout_ms;
+    cli->stream_cfg.linger_max_bytes = cfg->close_max_bytes;
     /* An upload the server takes nothing of for as long as the client
      * would wait for its silence fails its writes (and the answer may
      * still come: LG_RES_SEND_FAILED). */
@@ -352,11 +355,12 @@ void lg__call_fail(lg_call *call, int err)
     if (c) {
         call->conn = NULL;
         c->call = NULL;
-        /* With the input ended, closing cannot destroy unread data; with it
-         * open, the exchange is broken (timeout, cancel, garbage, limit):
-         * reset rather than wait for a peer we have given up on. */
+        /* Giving up on a server (a timeout, garbage, a limit) still closes
+         * gracefully: FIN, then what it still sends is read and dropped
+         * within close_timeout_ms and close_max_bytes, so that it never
+         * meets a reset from us. Only an explicit cancel resets. */
         if (c->stream_open) call->ending = (uint8_t)lg_stream_ending(&c->s);
-        lg__cconn_close(c, call->ending == LG_END_NONE);
+        lg__cconn_close(c, err == LG_ERR_CANCELLED && call->ending == LG_END_NONE);
     }
     lg__origin_unqueue(call);
     lg__call_deliver(call);
@@ -682,6 +686,10 @@ void lg__call_complete(lg_call *call)
                    !call->cli->cfg.no_keep_alive;
     call->conn = NULL;
     c->call = NULL;
+    /* A server sends nothing unasked after a complete answer: a connection
+     * not kept closes at once when nothing more has come (the stream looks
+     * once more), without waiting for the server's FIN. */
+    if (!reusable) lg_stream_peer_done(&c->s);
     lg__cconn_release(c, reusable);
 
     if (call->flags & CF_DISCARD) {

@@ -117,6 +117,9 @@ void lg__cconn_close(client_conn *c, int abort)
     if (c->state == CS_CLOSING) return;
     lg_client *cli = c->cli;
     origin *o = c->org;
+    /* A server sends nothing unasked between answers: an idle connection
+     * closes at once unless something came after all (the stream looks). */
+    if (c->state == CS_IDLE) lg_stream_peer_done(&c->s);
     idle_remove(c);
     lg_timer_stop(&c->idle_timer);
     c->call = NULL;

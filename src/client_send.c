@@ -18,8 +18,8 @@
 
 #define MEMORY_SLICE (64u * 1024)
 #define FILE_SLICE (256u * 1024)
-/* A memory body this small goes out with the head, in one send. */
-#define INLINE_BODY (16u * 1024)
+
+static int queue_file_slice(lg_call *call, lg_stream *s);
 
 static int is_net_error(int err)
 {
@@ -191,26 +191,45 @@ void lg__send_request(lg_call *call)
         return;
     }
 
+    /* The head never travels alone when a body follows at once: a server
+     * that reads what has arrived, answers and closes would leave the rest
+     * unread, and its reset could cut its own answer. A memory body's first
+     * slice goes in the head's send; a file's first bytes share the head's
+     * segment (the stream sends the head with "more to come" right before
+     * its sendfile, while corked here). */
     int rc;
-    if (call->body_kind == BODY_MEMORY && !expect && call->body_len <= INLINE_BODY) {
-        lg_str parts[2] = { { buf, w.len }, { call->body, (size_t)call->body_len } };
-        rc = lg_stream_writev(s, parts, call->body_len ? 2 : 1);
-        call->upload = UP_DONE;
-        if (rc == LG_OK) call->sent = call->body_len;
+    int file_follows = call->body_kind == BODY_FILE && !expect && call->body_len;
+    if (call->body_kind == BODY_MEMORY && !expect) {
+        size_t first = call->body_len < MEMORY_SLICE ? (size_t)call->body_len : MEMORY_SLICE;
+        lg_str parts[2] = { { buf, w.len }, { call->body, first } };
+        rc = lg_stream_writev(s, parts, first ? 2 : 1);
+        if (rc == LG_OK) call->sent = first;
+        call->upload = call->sent == call->body_len ? UP_DONE : UP_SENDING;
     } else {
+        if (file_follows) lg_stream_cork(s);
         rc = lg_stream_write(s, buf, w.len);
         call->upload = !has_body ? UP_NONE : expect ? UP_WAIT_CONTINUE : UP_SENDING;
     }
     if (buf != stack) lg__free(buf, cap);
     lg__read_timer_arm(call);
+    if (rc == LG_OK && file_follows) {
+        rc = queue_file_slice(call, s); /* behind the head: the pump waits for an empty queue */
+        if (rc == LG_ERR_UNSUPPORTED) {
+            lg__call_fail(call, rc);
+            lg_stream_uncork(s);
+            return;
+        }
+    }
     if (rc) {
         lg__send_write_error(call, rc);
-        return;
-    }
-    if (call->upload == UP_WAIT_CONTINUE)
+    } else if (call->upload == UP_WAIT_CONTINUE) {
         lg_timer_start(&call->expect_timer, call->cli->cfg.expect_timeout_ms);
-    else if (call->upload == UP_SENDING)
+    } else if (call->upload == UP_SENDING) {
         lg__send_pump(call);
+    }
+    /* (A call that failed meanwhile closed the stream, which dropped the
+     * cork: this does nothing then. The connection lives until on_close.) */
+    if (file_follows) lg_stream_uncork(s);
 }
 
 void lg__send_continue(lg_call *call)
@@ -309,6 +328,27 @@ static int produce(lg_call *call, lg_stream *s)
     return 1;
 }
 
+/* The next slice of a file body, by reference (file_done comes when it
+ * has gone). */
+static int queue_file_slice(lg_call *call, lg_stream *s)
+{
+    uint64_t left = call->body_len - call->sent;
+    size_t n = left < FILE_SLICE ? (size_t)left : FILE_SLICE;
+    call->flags |= CF_FILE_BUSY;
+    call->file_req.data = call;
+    call->sent += n;
+    int rc = lg_stream_sendfile(s, &call->file_req, call->body_file,
+                                call->body_offset + call->sent - n, n, file_done);
+    if (rc) {
+        call->flags &= ~(uint32_t)CF_FILE_BUSY;
+        call->sent -= n;
+    } else if (!(call->flags & CF_FILE_BUSY) && call->sent == call->body_len &&
+               call->upload == UP_SENDING) {
+        call->upload = UP_DONE; /* sent at once */
+    }
+    return rc;
+}
+
 void lg__send_pump(lg_call *call)
 {
     if (call->flags & (CF_PUMPING | CF_PRODUCER_WAIT)) return;
@@ -328,23 +368,11 @@ void lg__send_pump(lg_call *call)
                 call->upload = UP_DONE;
                 break;
             }
-            size_t n = left < FILE_SLICE ? (size_t)left : FILE_SLICE;
-            call->flags |= CF_FILE_BUSY;
-            call->file_req.data = call;
-            call->sent += n;
-            rc = lg_stream_sendfile(s, &call->file_req, call->body_file, call->body_offset + call->sent - n,
-                                    n, file_done);
-            if (rc) {
-                call->flags &= ~(uint32_t)CF_FILE_BUSY;
-                call->sent -= n;
-                if (rc == LG_ERR_UNSUPPORTED) {
-                    call->flags &= ~(uint32_t)CF_PUMPING;
-                    lg__call_fail(call, rc);
-                    return;
-                }
-            } else if (!(call->flags & CF_FILE_BUSY) && call->sent == call->body_len &&
-                       call->upload == UP_SENDING) {
-                call->upload = UP_DONE; /* sent at once */
+            rc = queue_file_slice(call, s);
+            if (rc == LG_ERR_UNSUPPORTED) {
+                call->flags &= ~(uint32_t)CF_PUMPING;
+                lg__call_fail(call, rc);
+                return;
             }
         } else if (call->body_kind == BODY_PRODUCER) {
             call->flags &= ~(uint32_t)CF_PUMPING;

@@ -328,16 +328,17 @@ static long px_send(void *ctx, int fd, const lg_str *parts, size_t n)
 }
 
 #if defined(MSG_MORE)
-/* The stream shuts down right after this: MSG_MORE keeps the bytes back
- * until then, and the FIN rides in their segment. */
-static long px_send_before_fin(void *ctx, int fd, const lg_str *parts, size_t n)
+/* The stream shuts down or sends a file right after this: MSG_MORE keeps
+ * the bytes back until then, and the FIN or the file's first bytes ride in
+ * their segment. */
+static long px_send_more(void *ctx, int fd, const lg_str *parts, size_t n)
 {
     LG_UNUSED(ctx);
     return send_flags(fd, parts, n, SEND_FLAGS | MSG_MORE);
 }
-#define PX_SEND_BEFORE_FIN px_send_before_fin
+#define PX_SEND_MORE px_send_more
 #else
-#define PX_SEND_BEFORE_FIN NULL
+#define PX_SEND_MORE NULL
 #endif
 
 #if defined(__linux__)
@@ -582,7 +583,7 @@ const lg_net lg_net_posix = {
     .mutex_free = px_mutex_free,
     .thread_start = px_thread_start,
     .getaddrinfo = px_getaddrinfo,
-    .send_before_fin = PX_SEND_BEFORE_FIN,
+    .send_more = PX_SEND_MORE,
     .read_before_fin = 0, /* Linux's stack has no lwIP LAST_ACK bug */
     .unacked = PX_UNACKED,
 };

@@ -88,11 +88,19 @@ static void finish_exchange(lg_conn *c)
     lg_exchange *ex = c->ex;
     LG_ASSERT(ex && ex->res.state == RES_DONE && ex->body_done);
     lg_server *srv = srv_of(c);
+    /* A client that said "Connection: close" sends nothing after this
+     * request (RFC 9112 9.6), once the request was read to its end by its
+     * framing (not cut by a timeout or an error). */
+    int client_done = !(ex->head.flags & LG_HEAD_KEEP_ALIVE) && !ex->error &&
+                      lg_body_reader_done(&ex->body);
     lg_stream_consume(&c->s, ex->head_len + ex->body_kept);
     c->ex = NULL;
     c->flags |= CF_SERVED;
     lg__exchange_put(srv, ex);
     if ((c->flags & CF_CLOSE_AFTER) || srv->shutting_down) {
+        /* Closing at once then cannot leave input unread (the stream looks
+         * that nothing came after all); any other close lingers. */
+        if (client_done) lg_stream_peer_done(&c->s);
         lg__conn_close(c);
         return;
     }

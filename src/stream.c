@@ -7,13 +7,16 @@
  *   OPEN ──close()──> FLUSHING ──queue empty──> DRAINING ──EOF──> CLOSED
  *     │                   │  (FIN sent; input read    │
  *     │                   │   and thrown away)        ├─ linger timeout ─┤
- *     │                   └── input already ended ────┴─ byte budget  ───┤
+ *     │                   ├── input already ended ────┴─ byte budget  ───┤
+ *     │                   └── peer done, nothing unread (at once) ───────┤
  *     └──abort()─────────────────────────────────────────────────────────┘
  *
  * The descriptor is closed only in finish_close(), and only from DRAINING
- * (after the peer's EOF, or when time or budget ran out, both counted), or
- * by abort(). That is rule 3: closing with unread input is what makes a TCP
- * stack send RST and lose the response the peer was about to read.
+ * (after the peer's EOF, or when time or budget ran out, both counted),
+ * when the peer promised to send nothing more and nothing is unread (the
+ * owner knows that from its protocol: lg_stream_peer_done), or by abort().
+ * That is rule 3: closing with unread input is what makes a TCP stack send
+ * RST and lose the response the peer was about to read.
  *
  * The waits are bounded apart: FLUSHING by the peer's progress (it must
  * take some of the queue every send_timeout_ms, or the rest is dropped),
@@ -117,12 +120,13 @@ static long io_send(lg_stream *s, const lg_str *parts, size_t n)
     return lg_stream_socket_send(s, parts, n);
 }
 
-/* The last bytes before FIN: the platform may let them leave with it. */
-static long io_send_before_fin(lg_stream *s, const lg_str *parts, size_t n)
+/* Bytes that the FIN or a file's bytes follow at once: the platform may
+ * let them share a segment. */
+static long io_send_more(lg_stream *s, const lg_str *parts, size_t n)
 {
     lg_loop *loop = loop_of(s);
-    if (s->transport || !loop->net->send_before_fin) return io_send(s, parts, n);
-    return loop->net->send_before_fin(loop->net_ctx, s->io.fd, parts, n);
+    if (s->transport || !loop->net->send_more) return io_send(s, parts, n);
+    return loop->net->send_more(loop->net_ctx, s->io.fd, parts, n);
 }
 
 static int io_shutdown(lg_stream *s)
@@ -345,9 +349,10 @@ static void finish_close(lg_stream *s, int abort)
     lg_loop *loop = loop_of(s);
     if (s->state == LG_STREAM_CLOSED) return;
     /* Rule 3: a descriptor closes only from DRAINING, or once the peer's
-     * input has ended, or by an abort. */
+     * input has ended or it promised no more (and nothing is unread), or
+     * by an abort. */
     LG_ASSERT(abort || s->state == LG_STREAM_DRAINING || s->ending == LG_END_EOF ||
-              s->ending == LG_END_RESET);
+              s->ending == LG_END_RESET || (s->flags & LG_SF_PEER_DONE));
     int fd = s->io.fd;
     lg_timer_stop(&s->timer);
     lg_io_close(&s->io);
@@ -459,7 +464,43 @@ static void end_sending(lg_stream *s)
     s->flags |= LG_SF_SHUT_DONE;
 }
 
-/* The send side is done: send FIN and wait for the peer's. */
+/* Closing at once hands what the kernel still holds of the answer to a
+ * socket nobody watches: fine for the tail of an ordinary answer, which
+ * leaves within a round trip, but not for a big one to a slow reader (the
+ * kernel gives up on a closed socket whose peer stops taking data, and a
+ * stray byte from the peer turns it into a reset). Beyond this much, or
+ * where the platform cannot tell (no lg_net.unacked), the close lingers. */
+#define AT_ONCE_MAX_HELD 16384
+
+/* The peer promised to send nothing more (lg_stream_peer_done): if nothing
+ * is unread, the buffer empty and one read finding the socket empty, a
+ * close now sends FIN behind the answer and no RST can follow it, so the
+ * linger would only cost a wait. Returns 1 once closed; 0 to linger, with
+ * whatever the read found counted as thrown away. Not under a transport:
+ * a TLS 1.2 peer answers our close_notify with its own, input that must
+ * not meet a closed socket. */
+static int closed_at_once(lg_stream *s)
+{
+    lg_loop *loop = loop_of(s);
+    if (!(s->flags & LG_SF_PEER_DONE) || s->transport || (s->rbuf && s->rend > s->rstart) ||
+        !loop->net->unacked)
+        return 0;
+    long held = loop->net->unacked(loop->net_ctx, s->io.fd);
+    if (held < 0 || held > AT_ONCE_MAX_HELD) return 0;
+    char probe[64];
+    long n = loop->net->recv(loop->net_ctx, s->io.fd, probe, sizeof probe);
+    if (n > 0) {
+        discard(s, (size_t)n); /* it broke its promise: linger */
+        return 0;
+    }
+    if (n == LG_ERR_AGAIN) loop->stats.closes_at_once++;
+    else if (n == 0) loop->stats.graceful_closes++;
+    finish_close(s, 0); /* (or the peer reset: nothing left to protect) */
+    return 1;
+}
+
+/* The send side is done: close at once if the peer is done too, or send
+ * FIN and wait for the peer's. */
 static void start_draining(lg_stream *s)
 {
     lg_loop *loop = loop_of(s);
@@ -472,8 +513,10 @@ static void start_draining(lg_stream *s)
         return;
     }
     LG_ASSERT(!s->wq_head); /* everything sent, or dropped by a write failure */
-    s->state = LG_STREAM_DRAINING;
     s->discarded = 0; /* from here: the bytes thrown away */
+    if (closed_at_once(s)) return;
+    s->state = LG_STREAM_DRAINING;
+    loop->stats.lingering_closes++;
     lg_timer_stop(&s->timer);
     if (s->rbuf) {
         discard(s, s->rend - s->rstart);
@@ -520,6 +563,11 @@ static void drain_input(lg_stream *s)
             return;
         }
     }
+}
+
+void lg_stream_peer_done(lg_stream *s)
+{
+    s->flags |= LG_SF_PEER_DONE;
 }
 
 void lg_stream_close(lg_stream *s)
@@ -792,10 +840,13 @@ static int flush(lg_stream *s)
                 parts[n].len = (size_t)q->len;
                 n++;
             }
-            /* The whole rest of the queue, with FIN due right after it. */
+            /* The whole rest of the queue, with FIN due right after it; or
+             * a head that a file's first bytes follow (sent by sendfile,
+             * which cannot take the head along). */
             int fin_next = !q && !(s->flags & LG_SF_SHUT_DONE) &&
                            (s->state == LG_STREAM_FLUSHING || (s->flags & LG_SF_SHUT_REQUESTED));
-            w = !n ? 0 : fin_next ? io_send_before_fin(s, parts, n) : io_send(s, parts, n);
+            int file_next = q && q->kind == WQ_FILE && q->len;
+            w = !n ? 0 : fin_next || file_next ? io_send_more(s, parts, n) : io_send(s, parts, n);
         }
         if (w == LG_ERR_AGAIN) {
             result = 0;

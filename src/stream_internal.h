@@ -18,6 +18,7 @@ enum lg_stream_state {
 #define LG_SF_WRITE_FAILED 0x08u   /* the peer is gone for sending */
 #define LG_SF_FLUSHING 0x10u       /* inside flush(): writes only queue */
 #define LG_SF_SHUT_AGAIN 0x20u     /* the transport could not end sending yet: when writable */
+#define LG_SF_PEER_DONE 0x40u      /* lg_stream_peer_done(): the peer will send nothing more */
 
 /* The read forms (stream_read.c) are reached through this pointer, which
  * their start sets, rather than by a call: a program that never uses them

@@ -319,7 +319,7 @@ static void test_read_before_fin(void)
             CHECK_EQ_INT(k->closed_with_unread, 0);
             CHECK_EQ_INT(k->in_pos, sizeof body - 1);
             /* a shutdown only where the FIN had not come, or without the flag */
-            CHECK_EQ_INT(k->fin_sent, !(flag && fin_pending));
+            CHECK_EQ_INT(k->shutdowns, !(flag && fin_pending));
             CHECK_EQ_INT(lg_loop_get_stats(e.loop)->graceful_closes, 1);
             CHECK_EQ_INT(e.c.closes, 1);
             wenv_close(&e);

@@ -199,6 +199,9 @@ class Server:
                                           nofile=max_conns + 256, workers=self.workers,
                                           reuseport=" reuseport" if self.workers > 1 else ""))
             return ["/usr/sbin/nginx", "-p", self.tmp, "-c", os.path.join(self.tmp, "nginx.conf")]
+        if self.name in ("floor", "floor-linger"):
+            cmd = [os.path.join(BUILD, "bench", "http", "bench_floor"), str(self.port)]
+            return cmd + ["--linger"] if self.name == "floor-linger" else cmd
         if self.name == "mhd":
             return [os.path.join(BUILD, "bench", "http", "bench_hello_mhd"), str(self.port),
                     str(max_conns)]

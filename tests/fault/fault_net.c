@@ -164,6 +164,7 @@ static int f_shutdown_write(void *ctx, int fd)
 {
     fault_sock *k = sock_of(ctx, fd);
     if (!k) return LG_ERR_IO;
+    k->shutdowns++;
     if (!k->fin_sent) {
         k->fin_sent = 1;
         k->fin_at = k->out_len;
@@ -178,7 +179,17 @@ static void f_close(void *ctx, int fd)
     /* Rule 3: input the peer sent that we never read is what turns a
      * close into a reset. An input that ended in a reset cannot be hurt. */
     if (k->in_pos < k->in_len) k->closed_with_unread = 1;
+    else if (!k->fin_sent) { /* nothing unread: the close sends FIN */
+        k->fin_sent = 1;
+        k->fin_at = k->out_len;
+    }
     k->closed = 1;
+}
+
+/* The pretend peer takes what a send accepts: the "kernel" holds nothing. */
+static long f_unacked(void *ctx, int fd)
+{
+    return sock_of(ctx, fd) ? 0 : LG_ERR_IO;
 }
 
 static void f_abort(void *ctx, int fd)
@@ -282,6 +293,7 @@ const lg_net fault_net_ops = {
     .send = f_send,
     .sendfile = NULL,
     .shutdown_write = f_shutdown_write,
+    .unacked = f_unacked,
     .close = f_close,
     .abort = f_abort,
 };

@@ -49,8 +49,9 @@ typedef struct fault_sock {
     int out_again_pending;
     int send_calls;
     /* what happened */
-    int fin_sent;
+    int fin_sent;         /* by a shutdown, or by a close with nothing unread */
     size_t fin_at;        /* out_len when FIN was sent */
+    int shutdowns;        /* shutdown_write calls */
     int closed, aborted;
     int closed_with_unread; /* rule 3 broken: input was still pending at close */
     int recv_after_close;
