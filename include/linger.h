@@ -1479,7 +1479,10 @@ const lg_client_stats *lg_client_get_stats(const lg_client *cli);
  * callback does not run then). */
 lg_call *lg_fetch(lg_client *cli, const lg_request *req, lg_response_cb cb, void *user);
 /* Stop a call: its callback runs with LG_ERR_CANCELLED before this returns
- * (or, from inside one of the call's own callbacks, right after it). */
+ * (or, from inside one of the call's own callbacks, right after it). Its
+ * connection, if the exchange was under way, closes at once with RST: the
+ * one close of the client that resets (lg_client_free and every failure
+ * close gracefully). */
 void lg_call_cancel(lg_call *call);
 /* Go on after on_body or the producer returned LG_ERR_AGAIN. */
 int lg_call_resume(lg_call *call);

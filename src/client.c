@@ -358,9 +358,10 @@ void lg__call_fail(lg_call *call, int err)
         /* Giving up on a server (a timeout, garbage, a limit) still closes
          * gracefully: FIN, then what it still sends is read and dropped
          * within close_timeout_ms and close_max_bytes, so that it never
-         * meets a reset from us. Only an explicit cancel resets. */
+         * meets a reset from us. Only lg_call_cancel resets (lg_client_free
+         * cancels gracefully). */
         if (c->stream_open) call->ending = (uint8_t)lg_stream_ending(&c->s);
-        lg__cconn_close(c, err == LG_ERR_CANCELLED && call->ending == LG_END_NONE);
+        lg__cconn_close(c, (call->flags & CF_RESET) && call->ending == LG_END_NONE);
     }
     lg__origin_unqueue(call);
     lg__call_deliver(call);
@@ -386,6 +387,7 @@ int lg__user_leave(lg_call *call)
 void lg_call_cancel(lg_call *call)
 {
     if (!call || (call->flags & CF_FINISHED)) return;
+    call->flags |= CF_RESET;
     if (call->flags & CF_IN_USER) {
         call->flags |= CF_CANCEL_ASKED;
         return;

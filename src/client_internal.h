@@ -120,6 +120,7 @@ enum body_kind { BODY_NONE = 0, BODY_MEMORY, BODY_FILE, BODY_PRODUCER };
 #define CF_FINISHED 0x40000u    /* failed or complete: only the delivery is left */
 #define CF_NO_FOLLOW 0x80000u   /* LG_FETCH_NO_REDIRECTS */
 #define CF_UPGRADE 0x100000u    /* the request asked to switch protocols (Upgrade) */
+#define CF_RESET 0x200000u      /* lg_call_cancel: its connection closes with RST */
 
 struct lg_call {
     lg_call *next, *prev;        /* cli->calls */

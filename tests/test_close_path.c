@@ -432,8 +432,29 @@ static void test_client_gives_up(void)
     if (own_netns) CHECK(r >= 1);
     printf("explicit cancel: the server saw %d reset(s); kernel-counted %lld\n", rs.resets_seen, r);
 
+    /* lg_client_free with a call in flight cancels it too, but closes
+     * gracefully: a program that ends resets nobody. */
+    rs.resets_seen = rs.eofs_seen = 0;
+    r0 = resets();
+    atomic_store(&done, 0);
+    pthread_create(&rs.thread, NULL, raw_main, &rs);
+    outcome o2 = { 0, 0 };
+    CHECK(lg_fetch(cli, &req, on_response, &o2) != NULL);
+    t0 = now_s();
+    while (lg_client_get_stats(cli)->connects < (uint64_t)N + 2 && now_s() - t0 < 5)
+        lg_loop_run_once(loop, 10);
+    settle(loop, 0.05);
     lg_client_free(cli);
+    run_until(loop, 1, 10);
+    pthread_join(rs.thread, NULL);
     lg_loop_run(loop);
+    r = resets() - r0;
+    CHECK_EQ_INT(o2.err, LG_ERR_CANCELLED);
+    CHECK_EQ_INT(rs.eofs_seen, 1);
+    CHECK_EQ_INT(rs.resets_seen, 0);
+    CHECK_EQ_INT(r, 0);
+    printf("lg_client_free with a call in flight: the server saw %d EOF, %d resets; kernel-counted "
+           "%lld\n", rs.eofs_seen, rs.resets_seen, r);
     lg_loop_free(loop);
     close(rs.listen_fd);
 }

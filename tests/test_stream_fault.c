@@ -830,6 +830,51 @@ static void test_full_buffer_stops_reading(void)
     fault_net_free(&fn);
 }
 
+/* lg_stream_peer_done: the close skips the linger only when nothing is
+ * unread (buffer, socket), the kernel holds little of the answer, and no
+ * transport is in between; every other case lingers as before. */
+static void test_peer_done(void)
+{
+    enum { SAFE, BUFFERED, IN_SOCKET, HELD, TRANSPORT, CASES };
+    static const char *const names[] = { "safe", "buffered", "in the socket", "held", "transport" };
+    for (int v = 0; v < CASES; v++) {
+        wenv e;
+        fault_sock script = { 0 };
+        if (v == BUFFERED || v == IN_SOCKET) {
+            script.in = TEXT; /* bytes after the promise */
+            script.in_len = TEXT_LEN;
+        }
+        script.in_end = FAULT_EOF_AFTER_FIN;
+        if (v == HELD) script.held = 16385;
+        wenv_open(&e, &script, NULL);
+        hs_transport t = { { &hs_ops }, 1, 1 }; /* handshake done, shuts at once */
+        if (v == TRANSPORT) CHECK_EQ_INT(lg_stream_set_transport(&e.c.s, &t.base), LG_OK);
+        if (v == IN_SOCKET) lg_stream_read_stop(&e.c.s);
+        if (v == BUFFERED) {
+            fault_run(e.loop, 3); /* read into the buffer, and left there */
+            CHECK_EQ_INT(lg_stream_peek(&e.c.s).len, TEXT_LEN);
+        }
+        CHECK_EQ_INT(lg_stream_write(&e.c.s, "answer", 6), LG_OK);
+        lg_stream_peer_done(&e.c.s);
+        lg_stream_close(&e.c.s);
+        CHECK(fault_run(e.loop, 1000) > 0);
+        fault_sock *k = wenv_sock(&e);
+        const lg_loop_stats *st = lg_loop_get_stats(e.loop);
+        int at_once = v == SAFE;
+        if ((uint64_t)at_once != st->closes_at_once) fprintf(stderr, "peer done, %s\n", names[v]);
+        CHECK_EQ_INT(st->closes_at_once, (uint64_t)at_once);
+        CHECK_EQ_INT(st->lingering_closes, (uint64_t)!at_once);
+        CHECK_EQ_INT(k->shutdowns, !at_once); /* a linger starts with FIN by shutdown */
+        CHECK_EQ_INT(k->fin_sent, 1);
+        CHECK_EQ_INT(k->fin_at, 6);
+        CHECK_EQ_INT(k->closed, 1);
+        CHECK_EQ_INT(k->aborted, 0);
+        CHECK_EQ_INT(k->closed_with_unread, 0);
+        CHECK_EQ_INT(e.c.closes, 1);
+        wenv_close(&e);
+    }
+}
+
 int main(void)
 {
     test_until_eof_every_offset();
@@ -855,5 +900,6 @@ int main(void)
     test_cork_order_and_batching();
     test_queue_limit_and_drain();
     test_full_buffer_stops_reading();
+    test_peer_done();
     TEST_MAIN_END();
 }

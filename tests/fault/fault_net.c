@@ -186,10 +186,12 @@ static void f_close(void *ctx, int fd)
     k->closed = 1;
 }
 
-/* The pretend peer takes what a send accepts: the "kernel" holds nothing. */
+/* The pretend peer takes what a send accepts: the "kernel" holds nothing,
+ * unless the script says otherwise. */
 static long f_unacked(void *ctx, int fd)
 {
-    return sock_of(ctx, fd) ? 0 : LG_ERR_IO;
+    fault_sock *k = sock_of(ctx, fd);
+    return k ? k->held : LG_ERR_IO;
 }
 
 static void f_abort(void *ctx, int fd)

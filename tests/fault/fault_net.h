@@ -45,6 +45,7 @@ typedef struct fault_sock {
     int out_fail_err;     /* ... with this (0: never) */
     size_t out_stall_at;  /* after this many bytes, sends block forever (0: never) */
     size_t out_per_ms;    /* a slow reader: takes this many bytes per virtual ms (0: any) */
+    long held;            /* what lg_net.unacked says the kernel still holds (default 0) */
     uint64_t out_ms;      /* private: the virtual time its credit counts from */
     int out_again_pending;
     int send_calls;
