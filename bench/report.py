@@ -32,7 +32,8 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 SERVER_LABEL = {"linger": "**linger**", "nginx": "nginx", "mhd": "libmicrohttpd",
-                "civetweb": "civetweb", "linger-b": "linger (B)"}
+                "civetweb": "civetweb", "linger-b": "linger (B)",
+                "floor": "floor (C, closes at once)", "floor-linger": "floor (C, lingers)"}
 MODE_LABEL = {"keepalive": "keep-alive", "close": "Connection: close",
               "pipelined": "pipelined"}
 PARSER_KEY = {"linger": "linger", "linger LG_NO_SIMD": "linger LG_NO_SIMD",

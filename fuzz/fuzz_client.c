@@ -99,6 +99,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_ASSERT(s.calls == 1);
     lg_client_free(cli);
     FUZZ_ASSERT(fault_run(loop, 200000) > 0);
+    /* The client gives up gracefully (nothing here cancels): never a
+     * reset; input left unread only when the linger's bounds ran out, or
+     * when it came late after a complete answer that closed at once. */
+    const lg_loop_stats *st = lg_loop_get_stats(loop);
+    fault_sock *k = fault_connected(&FN, 0);
+    if (k) {
+        FUZZ_ASSERT(!k->aborted);
+        FUZZ_ASSERT(!k->closed_with_unread || st->linger_timeouts || st->linger_overflows ||
+                    (k->closed_before_input && st->closes_at_once));
+    }
     lg_loop_free(loop);
     FUZZ_ASSERT(s.calls == 1);
 

@@ -818,11 +818,13 @@ int lg_stream_shutdown(lg_stream *s);
 void lg_stream_close(lg_stream *s);
 /* The peer, by its protocol, will send nothing more (an HTTP request that
  * said "Connection: close", read to its end). lg_stream_close then closes
- * at once, without the linger, if nothing is unread: the buffer empty and
- * one read finding the socket empty (counted in closes_at_once). If the
- * peer sent more after all, the close lingers as usual. Plain TCP only: a
- * stream with a transport (TLS, whose peer answers close_notify) always
- * lingers. */
+ * at once, without the linger, if nothing is unread — the buffer empty and
+ * one read finding the socket empty — and the platform holds at most 16 KiB
+ * of what was sent (lg_net.unacked; a big answer to a slow reader still
+ * lingers, and so does every close where the platform cannot tell). Counted
+ * in closes_at_once. If the peer sent more after all, the close lingers as
+ * usual. Plain TCP only: a stream with a transport (TLS, whose peer
+ * answers close_notify) always lingers. */
 void lg_stream_peer_done(lg_stream *s);
 /* Close now with RST, dropping everything. Counted in lg_loop_stats.aborts
  * and logged: it is the one way to make a peer see a reset. */

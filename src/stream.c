@@ -789,16 +789,24 @@ static void wq_advance(lg_stream *s, uint64_t n)
 #endif
 #endif
 
+static int sendfile_usable(const lg_stream *s)
+{
+    return !s->transport && loop_of(s)->net->sendfile;
+}
+
 /* The next piece of a file: by the platform's sendfile on plain TCP;
  * otherwise read into a piece on the stack and sent from there (a
- * transport must see the bytes; lwIP has no sendfile). What the socket does
- * not take is read again next time, so nothing of the file is ever kept in
- * memory. A file shorter than promised is LG_ERR_IO: the peer must not be
- * given fewer bytes as if they were all. */
-static long send_file_piece(lg_stream *s, lg_write_req *r)
+ * transport must see the bytes; lwIP has no sendfile), behind the n
+ * `parts` before it (a head: one send, one segment where they fit; parts
+ * has room for one more). What the socket does not take is read again next
+ * time, so nothing of the file is ever kept in memory. A file shorter than
+ * promised is LG_ERR_IO: the peer must not be given fewer bytes as if they
+ * were all. */
+static long send_file_piece(lg_stream *s, lg_write_req *r, lg_str *parts, size_t n)
 {
     lg_loop *loop = loop_of(s);
-    if (!s->transport && loop->net->sendfile) {
+    if (sendfile_usable(s)) {
+        LG_ASSERT(n == 0);
         size_t chunk = r->len > (1u << 30) ? (1u << 30) : (size_t)r->len;
         long w = loop->net->sendfile(loop->net_ctx, s->io.fd, r->file, r->offset, chunk);
         return w == 0 ? LG_ERR_IO : w;
@@ -806,13 +814,14 @@ static long send_file_piece(lg_stream *s, lg_write_req *r)
     char piece[LG_FILE_PIECE_BYTES];
     size_t want = r->len < sizeof piece ? (size_t)r->len : sizeof piece;
     if (lseek(r->file, (off_t)r->offset, SEEK_SET) < 0) return LG_ERR_IO;
-    ssize_t n;
+    ssize_t got;
     do {
-        n = read(r->file, piece, want);
-    } while (n < 0 && errno == EINTR);
-    if (n <= 0) return LG_ERR_IO;
-    lg_str part = { piece, (size_t)n };
-    return io_send(s, &part, 1);
+        got = read(r->file, piece, want);
+    } while (got < 0 && errno == EINTR);
+    if (got <= 0) return LG_ERR_IO;
+    parts[n].ptr = piece;
+    parts[n].len = (size_t)got;
+    return io_send(s, parts, n + 1);
 }
 #endif
 
@@ -825,13 +834,13 @@ static int flush(lg_stream *s)
     while (s->wq_head) {
         lg_write_req *r = s->wq_head;
         long w;
+        lg_str parts[16 + 1]; /* and a file's piece behind them */
 #if !defined(LG_NO_FILES)
         if (r->kind == WQ_FILE) {
-            w = send_file_piece(s, r);
+            w = send_file_piece(s, r, parts, 0);
         } else
 #endif
         {
-            lg_str parts[16];
             size_t n = 0;
             lg_write_req *q = r;
             for (; q && n < 16 && q->kind != WQ_FILE; q = q->next) {
@@ -841,12 +850,17 @@ static int flush(lg_stream *s)
                 n++;
             }
             /* The whole rest of the queue, with FIN due right after it; or
-             * a head that a file's first bytes follow (sent by sendfile,
-             * which cannot take the head along). */
+             * a head that a file's first bytes follow: sendfile cannot take
+             * the head along, so the platform holds it back for them;
+             * without sendfile the first piece joins the head's send. */
             int fin_next = !q && !(s->flags & LG_SF_SHUT_DONE) &&
                            (s->state == LG_STREAM_FLUSHING || (s->flags & LG_SF_SHUT_REQUESTED));
             int file_next = q && q->kind == WQ_FILE && q->len;
-            w = !n ? 0 : fin_next || file_next ? io_send_more(s, parts, n) : io_send(s, parts, n);
+#if !defined(LG_NO_FILES)
+            if (file_next && n && !sendfile_usable(s)) w = send_file_piece(s, q, parts, n);
+            else
+#endif
+                w = !n ? 0 : fin_next || file_next ? io_send_more(s, parts, n) : io_send(s, parts, n);
         }
         if (w == LG_ERR_AGAIN) {
             result = 0;

@@ -35,8 +35,15 @@ build-bench/results) for bench/report.py; the tables printed here are the
 same medians. A server that fails to start, or a wrk run that fails, drops
 that figure and never the run.
 
+Servers: linger, nginx, mhd (libmicrohttpd), civetweb, and two floors
+(bench/http/floor.c, a C program on epoll that parses nothing and answers
+canned bytes): "floor" closes a "Connection: close" connection at once,
+"floor-linger" as a careful server must when input may still come (FIN,
+wait for the client's EOF, close).
+
 Environment: BUILD (build-bench), RESULTS, PARTS, ROUNDS (5), DURATION
-(5 s), CONNS (64), DEPTH (16), SERVERS ("linger nginx mhd civetweb"), MODES
+(5 s), CONNS (64), DEPTH (16), SERVERS ("linger nginx mhd civetweb floor
+floor-linger"), MODES
 ("keepalive close pipelined"), IDLE_N (10000; 0 skips the memory part),
 SERVER_CPU (last core), CLIENT_CPU (the one before it), LINGER_B (another
 build's `linger` binary: adds a row "linger-b", for before/after
@@ -84,7 +91,7 @@ ROUNDS = int(sys.argv[1]) if len(sys.argv) > 1 else env_int("ROUNDS", 5)
 DURATION = env_int("DURATION", 5)
 CONNS = env_int("CONNS", 64)
 DEPTH = env_int("DEPTH", 16)
-SERVERS = env_list("SERVERS", "linger nginx mhd civetweb")
+SERVERS = env_list("SERVERS", "linger nginx mhd civetweb floor floor-linger")
 MODES = env_list("MODES", "keepalive close pipelined")
 IDLE_N = env_int("IDLE_N", 10000)
 SWEEP_CONNS = [int(x) for x in env_list("SWEEP_CONNS", "1 10 100 1000")]
@@ -507,6 +514,13 @@ def throughput(servers):
                 100 * med(x["util"] for x in rs), sum(x["errors"] for x in rs),
                 fmt_ratio(rr), fmt_ratio(cr)))
         print()
+    for floor in ("floor", "floor-linger"):
+        if "linger" in names and floor in names:
+            print("linger's CPU per request against %s (%s): %s" % (
+                floor, "the least an epoll server can do" if floor == "floor"
+                else "the same, closing as linger did before: FIN, wait for EOF",
+                ", ".join("%s %s" % (m, fmt_ratio([x["us"] / y["us"] for x, y in zip(
+                    results[("linger", m)], results[(floor, m)]) if x and y])) for m in MODES)))
     if "linger" in names and "nginx" in names:
         print("Targets for linger (against nginx in the same run):")
         for m in MODES:

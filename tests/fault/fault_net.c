@@ -86,8 +86,10 @@ static long f_recv(void *ctx, int fd, void *buf, size_t len)
     if (k->in_pos < k->in_len) {
         if (k->in_again_pending) {
             k->in_again_pending = 0;
+            k->in_again_said = 1;
             return LG_ERR_AGAIN;
         }
+        k->in_again_said = 0;
         k->in_again_pending = k->in_again;
         size_t n = k->in_len - k->in_pos;
         if (k->in_piece && n > k->in_piece) n = k->in_piece;
@@ -178,8 +180,10 @@ static void f_close(void *ctx, int fd)
     if (!k) return;
     /* Rule 3: input the peer sent that we never read is what turns a
      * close into a reset. An input that ended in a reset cannot be hurt. */
-    if (k->in_pos < k->in_len) k->closed_with_unread = 1;
-    else if (!k->fin_sent) { /* nothing unread: the close sends FIN */
+    if (k->in_pos < k->in_len) {
+        k->closed_with_unread = 1;
+        k->closed_before_input = k->in_again_pending || k->in_again_said;
+    } else if (!k->fin_sent) { /* nothing unread: the close sends FIN */
         k->fin_sent = 1;
         k->fin_at = k->out_len;
     }

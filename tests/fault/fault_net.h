@@ -36,6 +36,7 @@ typedef struct fault_sock {
     int in_again;         /* return EAGAIN before every piece */
     int in_end;           /* enum fault_end */
     int in_again_pending; /* private */
+    int in_again_said;    /* private: the last recv said EAGAIN with input still to come */
     /* output */
     char *out;
     size_t out_len, out_cap;
@@ -55,6 +56,8 @@ typedef struct fault_sock {
     int shutdowns;        /* shutdown_write calls */
     int closed, aborted;
     int closed_with_unread; /* rule 3 broken: input was still pending at close */
+    int closed_before_input; /* ... of which none had arrived yet (the next recv said
+                                EAGAIN): it came after the close, as a late byte does */
     int recv_after_close;
     int is_listener;      /* private: made by lg_listen on the fault net */
     int connect_pending;  /* a connect that never completes (never writable) */
