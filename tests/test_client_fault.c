@@ -13,6 +13,8 @@
  */
 #include "client_harness.h"
 
+#include <unistd.h>
+
 static fault_net FN;
 
 enum { HEAD = 0, FRAME, DATA };
@@ -421,6 +423,41 @@ static long producer_unknown(lg_call *call, char *buf, size_t cap, void *user)
     size_t n = cap < 10 ? cap : 10;
     memcpy(buf, text, n);
     return (long)n;
+}
+
+/* A request's head never travels alone when its body follows at once: a
+ * memory body's first slice, and a file body's first piece (no sendfile
+ * here), go in the head's send. A server that reads what has arrived and
+ * closes then leaves less unread. */
+static void test_body_leaves_with_head(void)
+{
+    const char *resp = "HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n";
+    lg_client_config cfg = small_cfg();
+    static char body[40000];
+    for (size_t i = 0; i < sizeof body; i++) body[i] = (char)('a' + i % 23);
+    fault_sock script = { .in = resp, .in_len = strlen(resp), .in_end = FAULT_SILENT };
+    lg_request req = { .method = "PUT", .url = "http://10.0.0.1/x", .body = body,
+                       .body_len = sizeof body };
+    outcome o;
+    fault_sock *k;
+    CHECK_EQ_INT(run(&req, &cfg, &script, &o, &k), 0);
+    CHECK_EQ_INT(o.err, LG_OK);
+    CHECK(k && k->out_len > sizeof body &&
+          memcmp(k->out + k->out_len - sizeof body, body, sizeof body) == 0);
+    CHECK(k && k->send_calls == 1);
+
+    char path[] = "/tmp/linger-test-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    unlink(path);
+    CHECK(write(fd, body, 1000) == 1000);
+    lg_request freq = { .method = "PUT", .url = "http://10.0.0.1/x", .flags = LG_FETCH_BODY_FILE,
+                        .body_file = fd, .body_len = 1000 };
+    CHECK_EQ_INT(run(&freq, &cfg, &script, &o, &k), 0);
+    CHECK_EQ_INT(o.err, LG_OK);
+    CHECK(k && k->out_len > 1000 && memcmp(k->out + k->out_len - 1000, body, 1000) == 0);
+    CHECK(k && k->send_calls == 1);
+    close(fd);
 }
 
 static void test_producer_chunked(void)
@@ -959,6 +996,7 @@ int main(void)
     test_every_ending_every_offset();
     test_send_failure_every_offset();
     test_early_response();
+    test_body_leaves_with_head();
     test_producer_chunked();
     test_expect_continue();
     test_keep_alive_and_retry();

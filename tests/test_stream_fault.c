@@ -6,6 +6,9 @@
 #include "loop_internal.h" /* lg_net, for read_before_fin */
 #include "test.h"
 
+#include <stdlib.h> /* mkstemp */
+#include <unistd.h>
+
 static const char TEXT[] = "The quick brown fox jumps over the lazy dog.\r\n";
 #define TEXT_LEN (sizeof TEXT - 1)
 
@@ -875,6 +878,44 @@ static void test_peer_done(void)
     }
 }
 
+/* A head queued before a file leaves with the file's first bytes: by
+ * send_more right before sendfile (Linux: MSG_MORE, one segment), or,
+ * without sendfile, in one send with the file's first piece. */
+static void test_head_and_file_leave_together(void)
+{
+    for (size_t i = 0; i < sizeof pattern; i++) pattern[i] = (char)('a' + i % 26);
+    char path[] = "/tmp/linger-test-XXXXXX";
+    int file = mkstemp(path);
+    CHECK(file >= 0);
+    unlink(path);
+    CHECK(write(file, pattern, sizeof pattern) == (ssize_t)sizeof pattern);
+    static const char head[] = "HTTP/1.1 200 OK\r\nContent-Length: 3000\r\n\r\n";
+    for (int with_sendfile = 0; with_sendfile < 2; with_sendfile++) {
+        wenv e;
+        fault_sock script = { 0 };
+        script.in_end = FAULT_EOF_AFTER_FIN;
+        wenv_open(&e, &script, NULL);
+        if (with_sendfile) e.loop->net = &fault_net_sendfile_ops;
+        lg_write_req req;
+        memset(&req, 0, sizeof req);
+        lg_stream_cork(&e.c.s);
+        CHECK_EQ_INT(lg_stream_write(&e.c.s, head, sizeof head - 1), LG_OK);
+        CHECK_EQ_INT(lg_stream_sendfile(&e.c.s, &req, file, 0, sizeof pattern, NULL), LG_OK);
+        lg_stream_uncork(&e.c.s);
+        lg_stream_close(&e.c.s);
+        CHECK(fault_run(e.loop, 1000) > 0);
+        fault_sock *k = wenv_sock(&e);
+        CHECK_EQ_INT(k->out_len, sizeof head - 1 + sizeof pattern);
+        CHECK(memcmp(k->out, head, sizeof head - 1) == 0);
+        CHECK(memcmp(k->out + sizeof head - 1, pattern, sizeof pattern) == 0);
+        CHECK_EQ_INT(k->send_calls, 1); /* the head (with the piece, without sendfile) */
+        CHECK_EQ_INT(k->more_sends, with_sendfile);
+        CHECK_EQ_INT(k->sendfile_calls, with_sendfile);
+        wenv_close(&e);
+    }
+    close(file);
+}
+
 int main(void)
 {
     test_until_eof_every_offset();
@@ -901,5 +942,6 @@ int main(void)
     test_queue_limit_and_drain();
     test_full_buffer_stops_reading();
     test_peer_done();
+    test_head_and_file_leave_together();
     TEST_MAIN_END();
 }

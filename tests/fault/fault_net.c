@@ -3,6 +3,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
+#include <unistd.h> /* pread */
 
 #include "linger_port.h"
 
@@ -288,6 +290,29 @@ static int f_connect(void *ctx, const lg_addr *a, int *fd)
     return LG_OK;
 }
 
+static long f_send_more(void *ctx, int fd, const lg_str *parts, size_t n)
+{
+    fault_sock *k = sock_of(ctx, fd);
+    if (k) k->more_sends++;
+    return f_send(ctx, fd, parts, n);
+}
+
+static long f_sendfile(void *ctx, int fd, int file, uint64_t offset, size_t len)
+{
+    char buf[65536];
+    if (len > sizeof buf) len = sizeof buf;
+    ssize_t got = pread(file, buf, len, (off_t)offset);
+    if (got < 0) return LG_ERR_IO;
+    lg_str part = { buf, (size_t)got };
+    long w = f_send(ctx, fd, &part, 1);
+    fault_sock *k = sock_of(ctx, fd);
+    if (k) {
+        k->send_calls--;
+        k->sendfile_calls++;
+    }
+    return w;
+}
+
 const lg_net fault_net_ops = {
     .name = "fault",
     .now_ms = f_now,
@@ -298,6 +323,23 @@ const lg_net fault_net_ops = {
     .recv = f_recv,
     .send = f_send,
     .sendfile = NULL,
+    .shutdown_write = f_shutdown_write,
+    .unacked = f_unacked,
+    .close = f_close,
+    .abort = f_abort,
+};
+
+const lg_net fault_net_sendfile_ops = {
+    .name = "fault+sendfile",
+    .now_ms = f_now,
+    .listen = f_listen,
+    .accept = f_accept,
+    .connect = f_connect,
+    .connect_result = f_connect_result,
+    .recv = f_recv,
+    .send = f_send,
+    .sendfile = f_sendfile,
+    .send_more = f_send_more,
     .shutdown_write = f_shutdown_write,
     .unacked = f_unacked,
     .close = f_close,

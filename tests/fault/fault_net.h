@@ -50,6 +50,8 @@ typedef struct fault_sock {
     uint64_t out_ms;      /* private: the virtual time its credit counts from */
     int out_again_pending;
     int send_calls;
+    int more_sends;       /* of which through send_more (fault_net_sendfile_ops) */
+    int sendfile_calls;   /* sendfile (fault_net_sendfile_ops) */
     /* what happened */
     int fin_sent;         /* by a shutdown, or by a close with nothing unread */
     size_t fin_at;        /* out_len when FIN was sent */
@@ -84,6 +86,9 @@ typedef struct fault_net {
 } fault_net;
 
 extern const lg_net fault_net_ops;
+/* The same, with a sendfile and a send_more, as Linux has them: for tests
+ * of how a head and a file leave together (set loop->net to it). */
+extern const lg_net fault_net_sendfile_ops;
 extern const lg_backend fault_backend;
 
 void fault_net_init(fault_net *fn);
