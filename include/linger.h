@@ -110,7 +110,21 @@ typedef enum lg_err {
     LG_ERR_URL = -67,               /* a URL that does not parse */
     LG_ERR_REDIRECTS = -68,         /* too many redirects */
     LG_ERR_PROTOCOL = -69,          /* the peer broke HTTP in a way not listed above */
-    LG_ERR_AGAIN = -70              /* platform layer: the call would block (ports return it) */
+    LG_ERR_AGAIN = -70,             /* platform layer: the call would block (ports return it) */
+
+    /* --- WebSocket (include/linger_ws.h): the peer broke RFC 6455; the
+     *     Close status each is answered with: lg_err_ws_close_code() --- */
+    LG_ERR_WS_RESERVED_BITS = -80,  /* RSV1-3 set without an extension that allows them (1002) */
+    LG_ERR_WS_OPCODE = -81,         /* a reserved opcode (1002) */
+    LG_ERR_WS_CONTROL_FRAME = -82,  /* a control frame fragmented or over 125 bytes (1002) */
+    LG_ERR_WS_LENGTH = -83,         /* a 64-bit payload length with its top bit set (1002) */
+    LG_ERR_WS_MASK = -84,           /* unmasked to a server, or masked to a client (1002) */
+    LG_ERR_WS_FRAGMENT = -85,       /* a continuation with nothing to continue, or a new
+                                       message inside a fragmented one (1002) */
+    LG_ERR_WS_CLOSE_PAYLOAD = -86,  /* a Close payload of 1 byte or an invalid status code (1002) */
+    LG_ERR_WS_TOO_BIG = -87,        /* a message over the size limit (1009) */
+    LG_ERR_WS_UTF8 = -88,           /* a text message or close reason not UTF-8 (1007) */
+    LG_ERR_WS_HANDSHAKE = -89       /* a Sec-WebSocket-Key or -Accept that is not valid (400) */
 } lg_err;
 
 /* A short English sentence for an error code ("connection reset by peer").

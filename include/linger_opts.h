@@ -63,6 +63,10 @@
 /* LG_NO_DATE: no Date header in answers, for a device without a wall
  * clock (also a run-time choice: lg_server_config.no_date); no <time.h>. */
 
+/* LG_NO_WEBSOCKET: the WebSocket codec (include/linger_ws.h, src/ws_*.c)
+ * and its error strings. (CMake: -DLINGER_WEBSOCKET=OFF does
+ * the same and leaves its files out of the build.) */
+
 /* LG_NO_SIMD: scalar scanners only in the codec (a CPU without vectors
  * gets them anyway). LG_NO_POLL: no poll() backend (a platform with its
  * own lg_backend). */

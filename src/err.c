@@ -64,7 +64,25 @@
     X(LG_ERR_URL, 0, "invalid URL") \
     X(LG_ERR_REDIRECTS, 0, "too many redirects") \
     X(LG_ERR_PROTOCOL, 0, "protocol error") \
-    X(LG_ERR_AGAIN, 0, "the call would block")
+    X(LG_ERR_AGAIN, 0, "the call would block") \
+    LG_WS_ERRORS(X)
+
+/* WebSocket's, only in a build that has it. */
+#if defined(LG_NO_WEBSOCKET)
+#define LG_WS_ERRORS(X)
+#else
+#define LG_WS_ERRORS(X) \
+    X(LG_ERR_WS_RESERVED_BITS, 0, "WebSocket frame with a reserved bit set") \
+    X(LG_ERR_WS_OPCODE, 0, "WebSocket frame with a reserved opcode") \
+    X(LG_ERR_WS_CONTROL_FRAME, 0, "WebSocket control frame fragmented or over 125 bytes") \
+    X(LG_ERR_WS_LENGTH, 0, "WebSocket frame length over 2^63 - 1") \
+    X(LG_ERR_WS_MASK, 0, "WebSocket frame masked wrongly for its direction") \
+    X(LG_ERR_WS_FRAGMENT, 0, "WebSocket continuation frame out of order") \
+    X(LG_ERR_WS_CLOSE_PAYLOAD, 0, "invalid WebSocket close status or payload") \
+    X(LG_ERR_WS_TOO_BIG, 0, "WebSocket message larger than allowed") \
+    X(LG_ERR_WS_UTF8, 0, "invalid UTF-8 in a WebSocket text message or close reason") \
+    X(LG_ERR_WS_HANDSHAKE, 400, "invalid WebSocket handshake")
+#endif
 
 #if !defined(LG_NO_ERROR_STRINGS)
 

@@ -2,6 +2,7 @@
  * with -std=c99 -pedantic -Werror includes them (the ctest header_c99). */
 #include "linger.h"
 #include "linger_port.h"
+#include "linger_ws.h"
 
 int main(void)
 {

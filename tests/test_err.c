@@ -24,7 +24,21 @@
     X(LG_ERR_TIMEOUT) X(LG_ERR_REFUSED) X(LG_ERR_UNREACHABLE) X(LG_ERR_TOO_LARGE)       \
     X(LG_ERR_NOMEM) X(LG_ERR_ADDR_IN_USE) X(LG_ERR_ADDR_INVALID) X(LG_ERR_RESOLVE)      \
     X(LG_ERR_CANCELLED) X(LG_ERR_CLOSED) X(LG_ERR_LIMIT) X(LG_ERR_IO) X(LG_ERR_NOT_FOUND) \
-    X(LG_ERR_ACCESS) X(LG_ERR_URL) X(LG_ERR_REDIRECTS) X(LG_ERR_PROTOCOL) X(LG_ERR_AGAIN)
+    X(LG_ERR_ACCESS) X(LG_ERR_URL) X(LG_ERR_REDIRECTS) X(LG_ERR_PROTOCOL) X(LG_ERR_AGAIN) \
+    WS_CODES(X)
+
+/* WebSocket's codes are in the table only in a build that has WebSocket;
+ * without it they are unknown (and still enumerators: the switch lists
+ * them either way). */
+#define WS_ALL_CODES(X)                                                                 \
+    X(LG_ERR_WS_RESERVED_BITS) X(LG_ERR_WS_OPCODE) X(LG_ERR_WS_CONTROL_FRAME)           \
+    X(LG_ERR_WS_LENGTH) X(LG_ERR_WS_MASK) X(LG_ERR_WS_FRAGMENT) X(LG_ERR_WS_CLOSE_PAYLOAD) \
+    X(LG_ERR_WS_TOO_BIG) X(LG_ERR_WS_UTF8) X(LG_ERR_WS_HANDSHAKE)
+#if defined(LG_NO_WEBSOCKET)
+#define WS_CODES(X)
+#else
+#define WS_CODES(X) WS_ALL_CODES(X)
+#endif
 
 typedef struct code_name {
     int code;
@@ -42,6 +56,10 @@ static int codes_listed(lg_err e)
     switch (e) {
         ALL_CODES(CASE)
         return 1;
+#if defined(LG_NO_WEBSOCKET)
+        WS_ALL_CODES(CASE)
+        return 0;
+#endif
     }
     return 0;
 }
@@ -97,6 +115,20 @@ static void test_again(void)
     CHECK_EQ_INT(lg_err_http_status(LG_ERR_AGAIN), 0);
 }
 
+/* A server answers a bad WebSocket handshake with 400 (RFC 6455 4.2.1);
+ * a broken frame is no HTTP request and has no status. Without WebSocket
+ * the codes are unknown. */
+static void test_websocket(void)
+{
+#if defined(LG_NO_WEBSOCKET)
+    CHECK(strcmp(lg_err_name(LG_ERR_WS_UTF8), unknown_name) == 0);
+    CHECK_EQ_INT(lg_err_http_status(LG_ERR_WS_HANDSHAKE), 0);
+#else
+    CHECK_EQ_INT(lg_err_http_status(LG_ERR_WS_HANDSHAKE), 400);
+    CHECK_EQ_INT(lg_err_http_status(LG_ERR_WS_MASK), 0);
+#endif
+}
+
 int main(void)
 {
     unknown_name = lg_err_name(-1000);
@@ -110,5 +142,6 @@ int main(void)
     test_every_code_known();
     test_no_code_beyond_the_enum();
     test_again();
+    test_websocket();
     TEST_MAIN_END();
 }
