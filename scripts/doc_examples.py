@@ -2,10 +2,10 @@
 """Compile every C example of the documentation against include/linger.h.
 
 The examples are the ```c blocks of README.md and docs/*.md, and the
-indented blocks in include/linger.h's comments: a run of comment lines
-indented by three spaces or more after the "*", after an empty comment line
-(or the comment's opening), that holds a ";" or a "{" (so the list of
-sections at the top of the header is no example).
+indented blocks in the comments of include/linger.h and linger_ws.h: a run
+of comment lines indented by three spaces or more after the "*", after an
+empty comment line (or the comment's opening), that holds a ";" or a "{"
+(so the list of sections at the top of the header is no example).
 
 Examples are fragments. Each is cut into its top-level items: preprocessor
 lines, function definitions, type definitions and static or extern
@@ -43,6 +43,7 @@ PRELUDE = r"""
 #include <unistd.h>
 
 #include "linger.h"
+#include "linger_ws.h"
 
 /* A fragment defines handlers it does not register. */
 #pragma GCC diagnostic ignored "-Wunused-function"
@@ -57,6 +58,13 @@ extern lg_body_reader r;
 void fail(int err);
 void deliver(lg_str data);
 void send_bytes(const char *data, size_t len);
+/* ... and around the WebSocket codec's */
+extern lg_ws_parser ws;
+extern char *rbuf;
+extern lg_head head;
+extern lg_writer w;
+void close_with(int status);
+void message_done(int opcode);
 """
 
 CONTROL = ("if", "for", "while", "switch", "else", "do", "return")
@@ -258,12 +266,14 @@ def main():
     args = ap.parse_args()
     root = os.path.abspath(args.root)
 
-    header = header_examples(os.path.join(root, "include/linger.h"), "include/linger.h")
+    header = []
+    for h in ["include/linger.h", "include/linger_ws.h"]:
+        header += header_examples(os.path.join(root, h), h)
     docs = []
     for md in ["README.md"] + sorted(glob.glob(os.path.join(root, "docs", "*.md"))):
         docs += markdown_examples(os.path.join(root, md), os.path.relpath(os.path.join(root, md), root))
     if not header or not docs:
-        print("doc examples: found %d in include/linger.h and %d in the Markdown files; "
+        print("doc examples: found %d in include/*.h and %d in the Markdown files; "
               "the extraction is broken" % (len(header), len(docs)))
         return 1
     examples = header + docs
@@ -287,7 +297,7 @@ def main():
             print("FAILED %s\n%s" % (ex.where(), errors))
             if args.show:
                 print(src)
-    print("doc examples: %d compiled, %d failed (%d in include/linger.h, %d in Markdown)"
+    print("doc examples: %d compiled, %d failed (%d in the headers, %d in Markdown)"
           % (len(examples) - failed, failed, len(header), len(docs)))
     return 1 if failed else 0
 
