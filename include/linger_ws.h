@@ -283,6 +283,52 @@ void lg_ws_write_close(lg_writer *w, unsigned code, lg_str reason, const uint8_t
  * gives each piece its offset. Masking twice unmasks. */
 void lg_ws_mask(void *dst, const void *src, size_t n, const uint8_t mask[4], uint64_t offset);
 
+/* ======================================================================
+ * The opening handshake's values (RFC 6455 4)
+ *
+ * The header fields themselves are the HTTP codec's (lg_head_get,
+ * lg_list_has); these compute and check the WebSocket-specific values.
+ *
+ *   char accept[LG_WS_ACCEPT_BYTES];
+ *   lg_str key = lg_head_get(&head, "Sec-WebSocket-Key");
+ *   if (lg_ws_check_key(key) != LG_OK) return 400;
+ *   lg_ws_accept(key, accept, sizeof accept);
+ *   lg_write_header(&w, "Sec-WebSocket-Accept", accept);
+ * ====================================================================== */
+
+/* The GUID every Sec-WebSocket-Accept is computed with. */
+#define LG_WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+/* A Sec-WebSocket-Key (24 characters) and an Accept (28), each with a NUL. */
+#define LG_WS_KEY_BYTES 25u
+#define LG_WS_ACCEPT_BYTES 29u
+
+/* A client's Sec-WebSocket-Key: base64 of 16 bytes the caller chose at
+ * random for this handshake, into out (NUL-terminated). Returns 24 or
+ * LG_ERR_BUFFER_TOO_SMALL. */
+int lg_ws_key(const uint8_t nonce[16], char *out, size_t cap);
+
+/* Is this a valid Sec-WebSocket-Key: base64 (with padding) of exactly 16
+ * bytes? LG_OK or LG_ERR_WS_HANDSHAKE (a server answers it with 400). */
+int lg_ws_check_key(lg_str key);
+
+/* Sec-WebSocket-Accept for a key: base64(SHA-1(key + LG_WS_GUID)), 28
+ * characters and a NUL into out. Returns 28 or LG_ERR_BUFFER_TOO_SMALL.
+ * The key is used as sent; check it first (lg_ws_check_key). */
+int lg_ws_accept(lg_str key, char *out, size_t cap);
+
+/* A client's check of the server's Sec-WebSocket-Accept against the key
+ * it sent: LG_OK when it is the expected value exactly, else
+ * LG_ERR_WS_HANDSHAKE. */
+int lg_ws_check_accept(lg_str key, lg_str accept);
+
+/* Choose a subprotocol: the first one the client offered (the
+ * comma-separated list of its Sec-WebSocket-Protocol fields, in its order of
+ * preference) that is in `supported` (a NULL-terminated array). Names are
+ * compared exactly (they are case-sensitive tokens); empty elements are
+ * skipped. Returns the index in `supported` of the one to answer with, or
+ * LG_ERR_NOT_FOUND (answer without Sec-WebSocket-Protocol). */
+int lg_ws_choose_protocol(lg_str offered, const char *const *supported);
+
 #ifdef __cplusplus
 }
 #endif
