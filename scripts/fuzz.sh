@@ -21,7 +21,7 @@ command -v clang >/dev/null 2>&1 || { echo "fuzz: clang is needed (scripts/deps.
 cmake -S . -B "$B" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DLINGER_SANITIZE=ON -DLINGER_FUZZ=ON -DLINGER_TESTS=OFF -DLINGER_TOOLS=OFF \
   -DLINGER_EXAMPLES=OFF >/dev/null
-TARGETS=${FUZZ_TARGETS:-request response client server url}
+TARGETS=${FUZZ_TARGETS:-request response client server url ws}
 for t in $TARGETS; do cmake --build "$B" -j "$JOBS" --target "fuzz_$t"; done
 
 status=0
@@ -29,10 +29,12 @@ for t in $TARGETS; do
   work="$B/corpus/$t"
   log="$B/fuzz_$t.log"
   mkdir -p "$work"
+  dict=fuzz/$t.dict
+  [ -f "$dict" ] || dict=fuzz/http.dict
   printf '\n=== fuzz_%s for %ss\n' "$t" "$SECONDS_PER_TARGET"
   if ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
      "$B/fuzz/fuzz_$t" -max_total_time="$SECONDS_PER_TARGET" -timeout=10 -rss_limit_mb=2048 \
-       -dict=fuzz/http.dict -artifact_prefix="$B/" -print_final_stats=1 \
+       -dict="$dict" -artifact_prefix="$B/" -print_final_stats=1 \
        "$work" "fuzz/corpus/$t" >"$log" 2>&1; then
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
     rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
