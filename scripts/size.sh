@@ -50,6 +50,7 @@ link_app() { # $1 target, $2 config name, $3 options, $4 program (server|client|
     server) apps="-DAPP_SERVER"; srcs="main app_server" ;;
     client) apps="-DAPP_CLIENT"; srcs="main app_client" ;;
     both) apps="-DAPP_SERVER -DAPP_CLIENT"; srcs="main app_server app_client" ;;
+    ws) apps=""; srcs="app_ws" ;; # the WebSocket codec alone: its own main
   esac
   objs=""
   for f in $srcs stubs; do
@@ -60,8 +61,10 @@ link_app() { # $1 target, $2 config name, $3 options, $4 program (server|client|
       -c "ports/footprint/$f.c" -o "$dir/fp_$4_$f.o"
     objs="$objs $dir/fp_$4_$f.o"
   done
+  # (no linker script: text and data share a segment, which binutils 2.39+
+  # warns about for a program that is never loaded anyway)
   # shellcheck disable=SC2086
-  "$prefix-gcc" $flags -nostdlib -Wl,--gc-sections -Wl,-e,main -Wl,-Map="$dir/fp_$4.map" \
+  "$prefix-gcc" $flags -nostdlib -Wl,--gc-sections -Wl,--no-warn-rwx-segments -Wl,-e,main -Wl,-Map="$dir/fp_$4.map" \
     -o "$dir/fp_$4.elf" $objs "$dir/liblinger.a" -lgcc
   awk -f scripts/mapsize.awk "$dir/fp_$4.map" >"$dir/fp_$4.sizes"
   # linger's objects, and the compiler's runtime routines its code calls
@@ -92,6 +95,14 @@ echo "$CONFIGS" | while IFS=: read -r name opts; do
   done
 done
 printf '(options: full = none; server = LG_NO_CLIENT; client = LG_NO_SERVER;\n min-* = the same and %s)\n' "$(echo "$MIN" | tr ';' ' ')"
+# The WebSocket codec as a server uses it, without the loop or the stream
+# (ports/footprint/app_ws.c): what it adds to a program, base64 included.
+line=$(printf '%-11s %-14s' full "ws codec")
+for t in $TARGETS; do
+  set -- $(link_app "$t" full "" ws)
+  line="$line $(printf '%6d %5d %5d   ' "$1" "$2" "$3")"
+done
+echo "$line"
 for c in full min-server; do
   printf '%s: C library, lwIP and OS functions it calls: %s\n' "$c" \
     "$(awk -v kept=stubs.o -f scripts/mapsize.awk "$OUT/m4-$c/fp_server.map" | sort | tr '\n' ' ')"
@@ -167,6 +178,7 @@ layer_size "codec: serialiser" http1_write
 layer_size "codec: HTTP dates" http1_date
 layer_size "error table" err
 layer_size "url" url
+layer_size "WebSocket codec" ws_codec ws_utf8 ws_handshake sha1
 layer_size "loop + stream + tcp" alloc addr loop loop_poll stream stream_read tcp resolve
 layer_size "server core" server server_conn server_req server_res router
 layer_size "server: static files" static static_http
