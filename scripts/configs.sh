@@ -2,7 +2,7 @@
 # line as NAME:OPTIONS. Sourced by scripts/size.sh (every one, for every
 # target) and scripts/check.sh (the reduced ones, on the host, with tests).
 # Each is a combination to test: add one only with a reason.
-MIN="LG_NO_FILES;LG_NO_CHUNKED_UPLOAD;LG_NO_IPV6;LG_NO_LOG;LG_NO_ERROR_STRINGS;LG_NO_THREADS;LG_NO_DATE;LG_MAX_LISTENERS=1;LG_MAX_HOOKS=1;LG_MAX_ERROR_HANDLERS=2;LG_MAX_PARAMS=4"
+MIN="LG_NO_WEBSOCKET;LG_NO_FILES;LG_NO_CHUNKED_UPLOAD;LG_NO_IPV6;LG_NO_LOG;LG_NO_ERROR_STRINGS;LG_NO_THREADS;LG_NO_DATE;LG_MAX_LISTENERS=1;LG_MAX_HOOKS=1;LG_MAX_ERROR_HANDLERS=2;LG_MAX_PARAMS=4"
 CONFIGS="full:
 server:LG_NO_CLIENT
 client:LG_NO_SERVER
