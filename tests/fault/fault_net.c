@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
-#include <unistd.h> /* pread */
+#include <unistd.h> /* lseek, read */
 
 #include "linger_port.h"
 
@@ -301,8 +301,9 @@ static long f_sendfile(void *ctx, int fd, int file, uint64_t offset, size_t len)
 {
     char buf[65536];
     if (len > sizeof buf) len = sizeof buf;
-    ssize_t got = pread(file, buf, len, (off_t)offset);
-    if (got < 0) return LG_ERR_IO;
+    if (lseek(file, (off_t)offset, SEEK_SET) < 0) return LG_ERR_IO;
+    ssize_t got = read(file, buf, len);
+    if (got <= 0) return LG_ERR_IO;
     lg_str part = { buf, (size_t)got };
     long w = f_send(ctx, fd, &part, 1);
     fault_sock *k = sock_of(ctx, fd);
