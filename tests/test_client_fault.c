@@ -448,7 +448,10 @@ static void test_body_leaves_with_head(void)
 
     char path[] = "/tmp/linger-test-XXXXXX";
     int fd = mkstemp(path);
-    CHECK(fd >= 0);
+    if (fd < 0) { /* as microcontroller code (tests/target): no files */
+        printf("a file body with its head: no files here, skipped\n");
+        return;
+    }
     unlink(path);
     CHECK(write(fd, body, 1000) == 1000);
     lg_request freq = { .method = "PUT", .url = "http://10.0.0.1/x", .flags = LG_FETCH_BODY_FILE,
