@@ -124,7 +124,14 @@ typedef enum lg_err {
     LG_ERR_WS_CLOSE_PAYLOAD = -86,  /* a Close payload of 1 byte or an invalid status code (1002) */
     LG_ERR_WS_TOO_BIG = -87,        /* a message over the size limit (1009) */
     LG_ERR_WS_UTF8 = -88,           /* a text message or close reason not UTF-8 (1007) */
-    LG_ERR_WS_HANDSHAKE = -89       /* a Sec-WebSocket-Key or -Accept that is not valid (400) */
+    LG_ERR_WS_HANDSHAKE = -89,      /* a Sec-WebSocket-Key or -Accept that is not valid (400) */
+
+    /* --- multipart/form-data bodies (lg_multipart) --- */
+    LG_ERR_MULTIPART_BOUNDARY = -100, /* Content-Type without a usable boundary (400) */
+    LG_ERR_MULTIPART = -101,        /* a multipart body that breaks RFC 2046's grammar (400) */
+    LG_ERR_MULTIPART_TRUNCATED = -102, /* the body ended before its final boundary (400) */
+    LG_ERR_MULTIPART_PARTS = -103,  /* more parts than allowed (413) */
+    LG_ERR_MULTIPART_HEADER = -104  /* a part's header section larger than allowed (413) */
 } lg_err;
 
 /* A short English sentence for an error code ("connection reset by peer").
@@ -328,6 +335,81 @@ int lg_body_reader_eof(const lg_body_reader *r);
 /* True once the body is complete (LG_BODY_DONE was returned, or there is no
  * body). A body waiting for its trailers is not complete. */
 int lg_body_reader_done(const lg_body_reader *r);
+
+/*
+ * multipart/form-data (RFC 7578 on RFC 2046 5.1), decoded as it arrives:
+ * each part's headers, then its content in pieces, with no allocation and
+ * no copy. Fed the body's decoded bytes (after lg_body_read) with the same
+ * contract as lg_body_read: bytes not consumed must be presented again,
+ * followed by new ones. Two things are only consumed whole: a part's header
+ * section (so it must fit your buffer: max_header_bytes), and content bytes
+ * that could be the start of a boundary (at most the delimiter's length,
+ * 74 bytes). Not in builds with LG_NO_MULTIPART.
+ *
+ *   lg_multipart mp;
+ *   int rc = lg_multipart_init(&mp, lg_head_get(&head, "Content-Type"), 0, 0);
+ *   ...
+ *   for (;;) {
+ *       size_t used; lg_multipart_event ev;
+ *       int e = lg_multipart_parse(&mp, p, n, &used, &ev);
+ *       if (e < 0) fail(e);                       // 400 or 413: lg_err_http_status
+ *       p += used; n -= used;
+ *       if (e == LG_MP_PART) start(ev.name, ev.filename, ev.content_type);
+ *       else if (e == LG_MP_DATA) write(ev.data);
+ *       else if (e == LG_MP_PART_END) finish_part();
+ *       else if (e == LG_MP_DONE) break;        // the rest is the epilogue
+ *       else break;                             // LG_MP_NEED_MORE: keep p[0..n)
+ *   }
+ *   // when the body has ended: lg_multipart_finish(&mp) says if it was whole
+ */
+#define LG_MULTIPART_MAX_BOUNDARY 70u /* RFC 2046 5.1.1 */
+
+typedef struct lg_multipart {
+    /* private: "\r\n--" and the boundary, and where the parse is */
+    char delim[4 + LG_MULTIPART_MAX_BOUNDARY];
+    uint8_t delim_len;
+    uint8_t state;
+    int8_t error;
+    uint16_t max_header_bytes;
+    uint32_t parts, max_parts;
+} lg_multipart;
+
+/* Default limits (0 in lg_multipart_init's arguments). */
+#define LG_MULTIPART_DEFAULT_PARTS 128u
+#define LG_MULTIPART_DEFAULT_HEADER 1024u
+
+/* Events of lg_multipart_parse (all >= 0; errors are negative lg_err). */
+enum {
+    LG_MP_NEED_MORE = 0, /* everything usable consumed */
+    LG_MP_PART = 1,      /* a part begins: its headers are in the event */
+    LG_MP_DATA = 2,      /* ev->data holds content of the current part */
+    LG_MP_PART_END = 3,  /* the current part's content is complete */
+    LG_MP_DONE = 4       /* the final boundary: everything after it is the
+                            epilogue, consumed and ignored from now on */
+};
+
+typedef struct lg_multipart_event {
+    lg_str data;         /* LG_MP_DATA: content bytes (a slice of the input) */
+    /* LG_MP_PART, slices of the input (valid until those bytes are gone):
+     * from Content-Disposition, the name and filename parameters as sent,
+     * quotes removed but nothing decoded (browsers send a quote as %22);
+     * filename.ptr is NULL when the part is not a file. */
+    lg_str name, filename;
+    lg_str content_type; /* the part's Content-Type (ptr NULL: none, text/plain) */
+    lg_str headers;      /* the whole header section, for any other field */
+} lg_multipart_event;
+
+/* Read the boundary from a Content-Type value ("multipart/form-data;
+ * boundary=..."); max_parts and max_header_bytes of 0 take the defaults.
+ * LG_ERR_MULTIPART_BOUNDARY when it is not multipart or has no valid
+ * boundary. */
+int lg_multipart_init(lg_multipart *m, lg_str content_type, uint32_t max_parts,
+                      uint16_t max_header_bytes);
+int lg_multipart_parse(lg_multipart *m, const char *buf, size_t len, size_t *consumed,
+                       lg_multipart_event *ev);
+/* The body has ended: LG_OK if the final boundary came, else
+ * LG_ERR_MULTIPART_TRUNCATED (never a silently short last file). */
+int lg_multipart_finish(const lg_multipart *m);
 
 /*
  * Serialising. An lg_writer appends to a fixed buffer; the first failure

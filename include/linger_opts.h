@@ -63,6 +63,9 @@
 /* LG_NO_DATE: no Date header in answers, for a device without a wall
  * clock (also a run-time choice: lg_server_config.no_date); no <time.h>. */
 
+/* LG_NO_MULTIPART: the multipart/form-data decoder (lg_multipart_*,
+ * src/multipart.c) and its error strings. */
+
 /* LG_NO_WEBSOCKET: the WebSocket codec (include/linger_ws.h, src/ws_*.c,
  * src/sha1.c) and its error strings. (CMake: -DLINGER_WEBSOCKET=OFF does
  * the same and leaves its files out of the build.) */

@@ -65,7 +65,20 @@
     X(LG_ERR_REDIRECTS, 0, "too many redirects") \
     X(LG_ERR_PROTOCOL, 0, "protocol error") \
     X(LG_ERR_AGAIN, 0, "the call would block") \
-    LG_WS_ERRORS(X)
+    LG_WS_ERRORS(X) \
+    LG_MULTIPART_ERRORS(X)
+
+/* multipart/form-data's, only in a build that has it. */
+#if defined(LG_NO_MULTIPART)
+#define LG_MULTIPART_ERRORS(X)
+#else
+#define LG_MULTIPART_ERRORS(X) \
+    X(LG_ERR_MULTIPART_BOUNDARY, 400, "multipart body without a valid boundary parameter") \
+    X(LG_ERR_MULTIPART, 400, "malformed multipart body") \
+    X(LG_ERR_MULTIPART_TRUNCATED, 400, "multipart body ended before its final boundary") \
+    X(LG_ERR_MULTIPART_PARTS, 413, "too many parts in a multipart body") \
+    X(LG_ERR_MULTIPART_HEADER, 413, "a part's header section is too large")
+#endif
 
 /* WebSocket's, only in a build that has it. */
 #if defined(LG_NO_WEBSOCKET)
