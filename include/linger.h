@@ -347,18 +347,17 @@ int lg_body_reader_done(const lg_body_reader *r);
  * 74 bytes). Not in builds with LG_NO_MULTIPART.
  *
  *   lg_multipart mp;
- *   int rc = lg_multipart_init(&mp, lg_head_get(&head, "Content-Type"), 0, 0);
- *   ...
+ *   if (lg_multipart_init(&mp, lg_head_get(&head, "Content-Type"), 0, 0)) fail(400);
+ *   // then, for each run of body bytes p[0..n):
  *   for (;;) {
  *       size_t used; lg_multipart_event ev;
  *       int e = lg_multipart_parse(&mp, p, n, &used, &ev);
- *       if (e < 0) fail(e);                       // 400 or 413: lg_err_http_status
+ *       if (e < 0) fail(e);                  // 400 or 413: lg_err_http_status
  *       p += used; n -= used;
- *       if (e == LG_MP_PART) start(ev.name, ev.filename, ev.content_type);
- *       else if (e == LG_MP_DATA) write(ev.data);
- *       else if (e == LG_MP_PART_END) finish_part();
- *       else if (e == LG_MP_DONE) break;        // the rest is the epilogue
- *       else break;                             // LG_MP_NEED_MORE: keep p[0..n)
+ *       if (e == LG_MP_PART) start_part(ev.name, ev.filename, ev.content_type);
+ *       else if (e == LG_MP_DATA) deliver(ev.data);
+ *       else if (e == LG_MP_PART_END) end_part();
+ *       else break;    // LG_MP_NEED_MORE: keep p[0..n); LG_MP_DONE: the end
  *   }
  *   // when the body has ended: lg_multipart_finish(&mp) says if it was whole
  */

@@ -65,6 +65,9 @@ extern lg_head head;
 extern lg_writer w;
 void close_with(int status);
 void message_done(int opcode);
+/* ... and around the multipart decoder's */
+void start_part(lg_str name, lg_str filename, lg_str type);
+void end_part(void);
 """
 
 CONTROL = ("if", "for", "while", "switch", "else", "do", "return")

@@ -25,7 +25,7 @@
     X(LG_ERR_NOMEM) X(LG_ERR_ADDR_IN_USE) X(LG_ERR_ADDR_INVALID) X(LG_ERR_RESOLVE)      \
     X(LG_ERR_CANCELLED) X(LG_ERR_CLOSED) X(LG_ERR_LIMIT) X(LG_ERR_IO) X(LG_ERR_NOT_FOUND) \
     X(LG_ERR_ACCESS) X(LG_ERR_URL) X(LG_ERR_REDIRECTS) X(LG_ERR_PROTOCOL) X(LG_ERR_AGAIN) \
-    WS_CODES(X)
+    WS_CODES(X) MP_CODES(X)
 
 /* WebSocket's codes are in the table only in a build that has WebSocket;
  * without it they are unknown (and still enumerators: the switch lists
@@ -38,6 +38,16 @@
 #define WS_CODES(X)
 #else
 #define WS_CODES(X) WS_ALL_CODES(X)
+#endif
+
+/* multipart's likewise (LG_NO_MULTIPART). */
+#define MP_ALL_CODES(X)                                                                 \
+    X(LG_ERR_MULTIPART_BOUNDARY) X(LG_ERR_MULTIPART) X(LG_ERR_MULTIPART_TRUNCATED)      \
+    X(LG_ERR_MULTIPART_PARTS) X(LG_ERR_MULTIPART_HEADER)
+#if defined(LG_NO_MULTIPART)
+#define MP_CODES(X)
+#else
+#define MP_CODES(X) MP_ALL_CODES(X)
 #endif
 
 typedef struct code_name {
@@ -58,6 +68,10 @@ static int codes_listed(lg_err e)
         return 1;
 #if defined(LG_NO_WEBSOCKET)
         WS_ALL_CODES(CASE)
+        return 0;
+#endif
+#if defined(LG_NO_MULTIPART)
+        MP_ALL_CODES(CASE)
         return 0;
 #endif
     }
