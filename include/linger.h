@@ -453,6 +453,49 @@ void lg_write_last_chunk(lg_writer *w, const lg_header *trailers, size_t n);
 /* "OK", "Not Found", ...; "Unknown" for codes it does not know. */
 const char *lg_status_reason(int status);
 
+/*
+ * JSON (RFC 8259) into an lg_writer: no allocation, bounded by the writer's
+ * buffer. Strings are escaped, and bytes that are not UTF-8 become U+FFFD
+ * (a file name from an upload may be anything). Misuse — a value where an
+ * object wants a key, an end that does not match, more than 32 levels, a
+ * second top-level value — is kept in the writer's err as
+ * LG_ERR_INVALID_ARG, like running out of room; check once at the end:
+ *
+ *   char out[256]; lg_writer w; lg_json j;
+ *   lg_writer_init(&w, out, sizeof out);
+ *   lg_json_init(&j, &w);
+ *   lg_json_begin_object(&j);
+ *   lg_json_key(&j, "name"); lg_json_string(&j, "sensor \"A\"");
+ *   lg_json_key(&j, "values"); lg_json_begin_array(&j);
+ *   lg_json_int(&j, -3); lg_json_uint(&j, 42); lg_json_null(&j);
+ *   lg_json_end_array(&j);
+ *   lg_json_end_object(&j);
+ *   if (lg_json_finish(&j) == LG_OK) send_bytes(out, w.len);
+ *
+ * Not in builds with LG_NO_JSON.
+ */
+typedef struct lg_json {
+    lg_writer *w;
+    uint32_t objects, members; /* private: one bit per level */
+    uint8_t depth, after_key, done;
+} lg_json;
+
+void lg_json_init(lg_json *j, lg_writer *w);
+void lg_json_begin_object(lg_json *j);
+void lg_json_end_object(lg_json *j);
+void lg_json_begin_array(lg_json *j);
+void lg_json_end_array(lg_json *j);
+void lg_json_key(lg_json *j, const char *key);
+void lg_json_key_str(lg_json *j, lg_str key);
+void lg_json_string(lg_json *j, const char *s); /* NULL writes null */
+void lg_json_str(lg_json *j, lg_str s);
+void lg_json_int(lg_json *j, int64_t v);
+void lg_json_uint(lg_json *j, uint64_t v);
+void lg_json_bool(lg_json *j, int v);
+void lg_json_null(lg_json *j);
+/* LG_OK when one whole value was written and it fit; else the error. */
+int lg_json_finish(const lg_json *j);
+
 /* ======================================================================
  * 3. Memory, logging, addresses
  * ====================================================================== */

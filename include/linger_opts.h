@@ -63,6 +63,8 @@
 /* LG_NO_DATE: no Date header in answers, for a device without a wall
  * clock (also a run-time choice: lg_server_config.no_date); no <time.h>. */
 
+/* LG_NO_JSON: the JSON writer (lg_json_*, src/json.c). */
+
 /* LG_NO_MULTIPART: the multipart/form-data decoder (lg_multipart_*,
  * src/multipart.c) and its error strings. */
 

@@ -180,6 +180,7 @@ layer_size "error table" err
 layer_size "url" url
 layer_size "WebSocket codec" ws_codec ws_utf8 ws_handshake sha1
 layer_size "multipart decoder" multipart
+layer_size "JSON writer" json
 layer_size "loop + stream + tcp" alloc addr loop loop_poll stream stream_read tcp resolve
 layer_size "server core" server server_conn server_req server_res router
 layer_size "server: static files" static static_http
