@@ -1455,6 +1455,41 @@ lg_stream *lg_res_upgrade(lg_res *res, const char *protocol, const lg_stream_cal
 
 /* The request this response answers. */
 lg_req *lg_res_req(lg_res *res);
+
+/* --- authentication (RFC 9110 11; Basic: RFC 7617; Bearer: RFC 6750) ---
+ *
+ *   static void on_admin(lg_req *req, lg_res *res, void *user) {
+ *       char buf[128]; lg_str name, pass;
+ *       (void)user;
+ *       if (lg_req_basic_auth(req, buf, sizeof buf, &name, &pass) != LG_OK ||
+ *           !lg_equal_ct(name.ptr, name.len, "admin", 5) ||
+ *           !lg_equal_ct(pass.ptr, pass.len, "s3cret", 6)) {
+ *           lg_res_ask_basic(res, "device");
+ *           return;
+ *       }
+ *       lg_res_send_str(res, 200, "welcome");
+ *   }
+ *
+ * Not in builds with LG_NO_AUTH. */
+
+/* Equality that takes the same time wherever the first difference is
+ * (for passwords and tokens: 1 when equal). b is the secret: the time
+ * depends on its length and on a's, never on their contents. */
+int lg_equal_ct(const void *a, size_t alen, const void *b, size_t blen);
+/* "Authorization: Basic ...": the credentials decoded into buf and split
+ * at the first ':' (the password may hold more). LG_ERR_NOT_FOUND without
+ * Basic credentials, LG_ERR_INVALID_ARG when they are malformed,
+ * LG_ERR_BUFFER_TOO_SMALL. The slices point into buf. */
+int lg_req_basic_auth(lg_req *req, char *buf, size_t cap, lg_str *user, lg_str *pass);
+/* "Authorization: Bearer <token68>": the token, a slice of the request.
+ * LG_ERR_NOT_FOUND without one, LG_ERR_INVALID_ARG when malformed. */
+int lg_req_bearer(lg_req *req, lg_str *token);
+/* Answer 401 with a challenge: WWW-Authenticate: Basic realm="...",
+ * charset="UTF-8"; or Bearer realm="..." (and error="invalid_token" when
+ * a token was given: the client should not just send it again). A realm
+ * with a quote, a backslash or a control character is LG_ERR_INVALID_ARG. */
+int lg_res_ask_basic(lg_res *res, const char *realm);
+int lg_res_ask_bearer(lg_res *res, const char *realm, int invalid_token);
 #endif /* !LG_NO_SERVER */
 
 #if !defined(LG_NO_CLIENT)

@@ -63,6 +63,9 @@
 /* LG_NO_DATE: no Date header in answers, for a device without a wall
  * clock (also a run-time choice: lg_server_config.no_date); no <time.h>. */
 
+/* LG_NO_AUTH: the server's authentication helpers (lg_req_basic_auth,
+ * lg_req_bearer, lg_res_ask_*, lg_equal_ct; src/server_auth.c). */
+
 /* LG_NO_JSON: the JSON writer (lg_json_*, src/json.c). */
 
 /* LG_NO_MULTIPART: the multipart/form-data decoder (lg_multipart_*,
