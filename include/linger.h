@@ -603,6 +603,14 @@ int lg_loop_run(lg_loop *loop);
 /* One iteration: wait up to timeout_ms (-1: no limit, 0: just poll) and run
  * what is ready. Returns 1 if anything is still active, 0 if not, or < 0. */
 int lg_loop_run_once(lg_loop *loop, int timeout_ms);
+/* For a host that waits in the loop's stead (MicroPython's asyncio, an RTOS
+ * task with its own wait): how long lg_loop_run_once(loop, -1) would wait
+ * now for lack of I/O — 0 when deferred calls are queued (or a stop was
+ * asked), the milliseconds until the next timer, -1 when only I/O can give
+ * it work. Counted from the loop's time (lg_loop_update_time reads the
+ * clock). Wait that long, or until a descriptor the backend watches is
+ * ready, then call lg_loop_run_once(loop, 0). */
+int lg_loop_timeout(const lg_loop *loop);
 /* Make lg_loop_run return after the current iteration. */
 void lg_loop_stop(lg_loop *loop);
 /* Milliseconds on the monotonic clock, as of the start of this iteration. */

@@ -509,6 +509,14 @@ int lg_loop_run_once(lg_loop *loop, int timeout_ms)
     return loop_alive(loop);
 }
 
+int lg_loop_timeout(const lg_loop *loop)
+{
+    if (loop->defer_head || loop->stop) return 0;
+    if (!loop->heap_len) return -1;
+    int32_t left = (int32_t)(loop->heap[0]->due_ms - now32(loop));
+    return left < 0 ? 0 : (int)left;
+}
+
 int lg_loop_run(lg_loop *loop)
 {
     int rc = 0;

@@ -357,6 +357,41 @@ static void test_clock_fresh_after_wait(void)
     lg_loop_free(loop);
 }
 
+/* lg_loop_timeout: what a host waiting in the loop's stead must know. */
+static void test_timeout_for_a_host(void)
+{
+    lg_loop *loop = lg_loop_new(NULL);
+    CHECK_EQ_INT(lg_loop_timeout(loop), -1); /* nothing timed: only I/O */
+    tctx a = { 0 }, b = { 0 };
+    lg_timer_init(loop, &a.t, on_timer);
+    lg_timer_init(loop, &b.t, on_timer);
+    lg_timer_start(&a.t, 5000);
+    int t = lg_loop_timeout(loop);
+    CHECK(t > 4900 && t <= 5000);
+    lg_timer_start(&b.t, 30); /* an earlier one decides */
+    t = lg_loop_timeout(loop);
+    CHECK(t >= 0 && t <= 30);
+    tagged d = { { 0 }, 1 };
+    defer_n = 0;
+    lg_defer_call(loop, &d.d, on_defer);
+    CHECK_EQ_INT(lg_loop_timeout(loop), 0); /* deferred work: at once */
+    CHECK_EQ_INT(lg_loop_run_once(loop, 0), 1);
+    CHECK_EQ_INT(defer_n, 1);
+    t = lg_loop_timeout(loop);
+    CHECK(t >= 0 && t <= 30);
+    usleep(40 * 1000);
+    lg_loop_update_time(loop);
+    CHECK_EQ_INT(lg_loop_timeout(loop), 0); /* overdue */
+    CHECK_EQ_INT(lg_loop_run_once(loop, 0), 1);
+    CHECK_EQ_INT(b.fired, 1);
+    lg_timer_stop(&a.t);
+    CHECK_EQ_INT(lg_loop_timeout(loop), -1);
+    lg_loop_stop(loop);
+    CHECK_EQ_INT(lg_loop_timeout(loop), 0); /* a stop asked: at once */
+    lg_loop_run_once(loop, 0);
+    lg_loop_free(loop);
+}
+
 int main(void)
 {
     const char *b = getenv("LINGER_BACKEND");
@@ -370,5 +405,6 @@ int main(void)
     test_post_from_threads();
     test_io_readiness();
     test_clock_fresh_after_wait();
+    test_timeout_for_a_host();
     TEST_MAIN_END();
 }
