@@ -4,7 +4,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 MAKEFLAGS += --no-print-directory
 CMAKE_FLAGS ?=
 
-.PHONY: all build run check bench fuzz size soak install clean
+.PHONY: all build run check bench fuzz size soak install clean micropython
 
 all: build
 
@@ -27,6 +27,11 @@ fuzz:
 
 size:
 	@scripts/size.sh
+
+# MicroPython's unix port with linger's module (docs/micropython.md); the
+# binary's path is the last line.
+micropython:
+	@scripts/micropython.sh
 
 soak:
 	@scripts/soak.sh $${SOAK_REQUESTS:-1000000}
