@@ -1,0 +1,6 @@
+# Microdot's API on linger (see microdot.py and docs/micropython.md).
+# SPDX-License-Identifier: MIT
+from microdot.microdot import Microdot, Request, Response, abort, redirect, \
+    send_file, URLPattern, AsyncBytesIO, iscoroutine  # noqa: F401
+
+__version__ = '2.6.2'  # the Microdot API it follows
