@@ -661,9 +661,11 @@ class HTTPException(Exception):
 #: Settings of linger's server (_linger.Server's keywords), read when a
 #: server starts: max_conns, recv_buffer, idle_timeout, header_timeout,
 #: body_timeout, send_timeout, linger_timeout, ... (times in ms). Unset,
-#: recv_buffer is twice Request.max_readline, at least 4096: a request head
-#: must fit it. `shutdown_ms` bounds Microdot.shutdown()'s wait for the
-#: requests in flight.
+#: recv_buffer is twice Request.max_readline, at least 4096 (a request head
+#: must fit it), max_headers 32 (header lines in a request), scratch 1024
+#: (the decoded path, twice, must fit it), the rest linger's defaults.
+#: `shutdown_ms` bounds Microdot.shutdown()'s wait for the requests in
+#: flight (5000).
 linger_config = {}
 
 
@@ -767,6 +769,7 @@ class Microdot:
         deadline = cfg.pop("shutdown_ms", 5000)
         if "recv_buffer" not in cfg:
             cfg["recv_buffer"] = max(4096, 2 * Request.max_readline)
+        cfg.setdefault("max_headers", 32)
         linger.loop()
         srv = _linger.Server(**cfg)
         srv.route("*", "/*path", _linger.ROUTE_STREAM_BODY, self._on_request)
