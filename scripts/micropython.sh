@@ -52,6 +52,15 @@ if [ "$(cat "$OUT/.unpacked" 2>/dev/null)" != "$stamp" ]; then
   echo "$stamp" >"$OUT/.unpacked"
 fi
 
+# MicroPython's make tracks headers, not flags: when the module's build
+# file (its options) changed, its objects are made again.
+mk="$ROOT/bindings/micropython/linger/micropython.mk"
+objs="$OUT/micropython/ports/unix/build-standard"
+if [ "$(cksum <"$mk")" != "$(cat "$OUT/.module-mk" 2>/dev/null)" ]; then
+  rm -rf "$objs/linger" "$objs$ROOT"
+  cksum <"$mk" >"$OUT/.module-mk"
+fi
+
 log="$OUT/build.log"
 : >"$log"
 if ! make -C "$OUT/micropython/mpy-cross" -j"$JOBS" >>"$log" 2>&1; then

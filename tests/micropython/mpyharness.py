@@ -83,12 +83,12 @@ class MpyServer:
     """A MicroPython application serving on 127.0.0.1:port; it must have
     GET /ping and GET /shutdown (which ends it)."""
 
-    def __init__(self, which, app, heap="64M", args=()):
+    def __init__(self, which, app, heap="64M", args=(), wrap=()):
         mpy_ready()
         self.which = which
         self.port = free_port()
         self.proc = subprocess.Popen(
-            [str(MP), "-X", f"heapsize={heap}", str(app), str(self.port), *map(str, args)],
+            [*wrap, str(MP), "-X", f"heapsize={heap}", str(app), str(self.port), *map(str, args)],
             env=mpy_env(which), cwd=str(HERE), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             preexec_fn=_die_with_parent)
         deadline = time.time() + 20

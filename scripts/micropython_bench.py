@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""Figures for docs/micropython.md: the same Microdot application on the real
+Microdot and on linger's microdot package, MicroPython's unix port (built by
+`make micropython`), the server pinned to one core and the same client
+(wrk, on the other core) for both:
+
+  - requests per second: "Hello, world!" and a small JSON answer, with
+    keep-alive (wrk's default; the real Microdot closes every connection
+    anyway) and with "Connection: close" on every request;
+  - heap per connection: a connection that has sent nothing yet, and a
+    request in the application's hands (tests/micropython/apps/mem_app.py,
+    gc.mem_alloc() after a collection).
+
+Ratios are what to read: both servers are measured in the same run, on the
+same (shared) machine. Usage: scripts/micropython_bench.py [SECONDS] [ROUNDS]
+"""
+import json
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests/micropython"))
+from mpyharness import HERE, MpyServer  # noqa: E402
+from test_memory import hold_all, mem  # noqa: E402
+
+SECS = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+SERVER_CPU, CLIENT_CPU = "0", "1"
+NAMES = {"microdot": "Microdot 2.6.2", "linger": "linger's microdot"}
+
+
+def wrk(port, path, conns, close):
+    argv = ["taskset", "-c", CLIENT_CPU, "wrk", "-t1", f"-c{conns}", f"-d{SECS}s"]
+    if close:
+        argv += ["-H", "Connection: close"]
+    out = subprocess.run(argv + [f"http://127.0.0.1:{port}{path}"], capture_output=True,
+                         text=True, timeout=SECS + 60).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    errors = sum(int(x) for x in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return rps, errors + (int(bad.group(1)) if bad else 0)
+
+
+def throughput():
+    rows = []
+    for path in ("/", "/json/10"):
+        for conns in (1, 16):
+            for close in (False, True):
+                row = {"path": path, "conns": conns, "close": close}
+                for which in ("microdot", "linger"):
+                    runs = []
+                    for _ in range(ROUNDS):
+                        srv = MpyServer(which, HERE / "apps/bench_app.py", heap="8M",
+                                        wrap=("taskset", "-c", SERVER_CPU))
+                        try:
+                            wrk(srv.port, path, conns, close)  # warm up (1 s is plenty)
+                            runs.append(wrk(srv.port, path, conns, close))
+                        finally:
+                            srv.stop()
+                    row[which] = statistics.median(r[0] for r in runs)
+                    row[which + "_errors"] = sum(r[1] for r in runs)
+                rows.append(row)
+                print(json.dumps(row), flush=True)
+    return rows
+
+
+def heap(which, n=32):
+    srv = MpyServer(which, HERE / "apps/mem_app.py", heap="2M")
+    socks = []
+    try:
+        base = mem(srv)
+        socks = [socket.create_connection(("127.0.0.1", srv.port)) for _ in range(n)]
+        time.sleep(0.5)
+        fresh = mem(srv)
+        held = hold_all(srv, socks)
+        for s in socks:
+            s.close()
+        socks = []
+    finally:
+        for s in socks:
+            s.close()
+        srv.stop()
+    return {"fresh": (fresh["alloc"] - base["alloc"]) / n,
+            "held": (held["alloc"] - base["alloc"]) / n}
+
+
+def main():
+    if not shutil.which("wrk") or not shutil.which("taskset"):
+        sys.exit("needs wrk and taskset (Debian: wrk, util-linux)")
+    if os.cpu_count() < 2:
+        sys.exit("needs two cores: one for the server, one for wrk")
+    rows = throughput()
+    mems = {w: heap(w) for w in ("microdot", "linger")}
+    print()
+    print(f"| answer | connections | client asks | {NAMES['microdot']} | {NAMES['linger']} | ratio |")
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        ask = "Connection: close" if r["close"] else "keep-alive"
+        errs = ""
+        if r["microdot_errors"] or r["linger_errors"]:
+            errs = f" (errors: {r['microdot_errors']} / {r['linger_errors']})"
+        print(f"| `GET {r['path']}` | {r['conns']} | {ask} | {r['microdot']:.0f} req/s | "
+              f"{r['linger']:.0f} req/s | {r['linger'] / r['microdot']:.1f}x{errs} |")
+    print()
+    print(f"| heap (gc.mem_alloc) | {NAMES['microdot']} | {NAMES['linger']} |")
+    print("|---|---|---|")
+    print(f"| per connection that has sent nothing yet | {mems['microdot']['fresh']:.0f} B | {mems['linger']['fresh']:.0f} B |")
+    print(f"| per connection with a request in the application's hands | {mems['microdot']['held']:.0f} B | {mems['linger']['held']:.0f} B |")
+
+
+if __name__ == "__main__":
+    main()
