@@ -24,7 +24,8 @@ import pytest
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 BUILD = Path(os.environ.get("LINGER_MPY_BUILD", ROOT / "build-micropython"))
-MP = BUILD / "micropython/ports/unix/build-standard/micropython"
+# LINGER_MPY_BIN: another build of the port (the portable backend's, say)
+MP = Path(os.environ.get("LINGER_MPY_BIN", BUILD / "micropython/ports/unix/build-standard/micropython"))
 LINGER_LIB = ROOT / "bindings/micropython/lib"
 REAL_MICRODOT = BUILD / "microdot/src"
 REAL_AIOHTTP = BUILD / "micropython/lib/micropython-lib/python-ecosys/aiohttp"
