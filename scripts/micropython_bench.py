@@ -6,7 +6,9 @@ Microdot and on linger's microdot package, MicroPython's unix port (built by
 
   - requests per second: "Hello, world!" and a small JSON answer, with
     keep-alive (wrk's default; the real Microdot closes every connection
-    anyway) and with "Connection: close" on every request;
+    anyway) and with "Connection: close" on every request; and requests
+    per second of the server's own CPU time, which a busy machine
+    disturbs less;
   - heap per connection: a connection that has sent nothing yet, and a
     request in the application's hands (tests/micropython/apps/mem_app.py,
     gc.mem_alloc() after a collection).
@@ -36,36 +38,48 @@ SERVER_CPU, CLIENT_CPU = "0", "1"
 NAMES = {"microdot": "Microdot 2.6.2", "linger": "linger's microdot"}
 
 
-def wrk(port, path, conns, close):
+def cpu_seconds(pid):
+    f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def wrk(srv, path, conns, close):
     argv = ["taskset", "-c", CLIENT_CPU, "wrk", "-t1", f"-c{conns}", f"-d{SECS}s"]
     if close:
         argv += ["-H", "Connection: close"]
-    out = subprocess.run(argv + [f"http://127.0.0.1:{port}{path}"], capture_output=True,
+    cpu0 = cpu_seconds(srv.proc.pid)
+    out = subprocess.run(argv + [f"http://127.0.0.1:{srv.port}{path}"], capture_output=True,
                          text=True, timeout=SECS + 60).stdout
+    cpu = cpu_seconds(srv.proc.pid) - cpu0
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    n = int(re.search(r"(\d+) requests in", out).group(1))
     errors = sum(int(x) for x in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return rps, errors + (int(bad.group(1)) if bad else 0)
+    return rps, n / cpu if cpu else 0.0, errors + (int(bad.group(1)) if bad else 0)
 
 
 def throughput():
+    # The two servers take turns, round after round, so that whatever else
+    # the machine does falls on both alike; requests per second of the
+    # server's own CPU time (utime + stime) is the steadier figure.
     rows = []
     for path in ("/", "/json/10"):
         for conns in (1, 16):
             for close in (False, True):
                 row = {"path": path, "conns": conns, "close": close}
-                for which in ("microdot", "linger"):
-                    runs = []
-                    for _ in range(ROUNDS):
+                runs = {"microdot": [], "linger": []}
+                for _ in range(ROUNDS):
+                    for which in ("microdot", "linger"):
                         srv = MpyServer(which, HERE / "apps/bench_app.py", heap="8M",
                                         wrap=("taskset", "-c", SERVER_CPU))
                         try:
-                            wrk(srv.port, path, conns, close)  # warm up (1 s is plenty)
-                            runs.append(wrk(srv.port, path, conns, close))
+                            runs[which].append(wrk(srv, path, conns, close))
                         finally:
                             srv.stop()
-                    row[which] = statistics.median(r[0] for r in runs)
-                    row[which + "_errors"] = sum(r[1] for r in runs)
+                for which in runs:
+                    row[which] = statistics.median(r[0] for r in runs[which])
+                    row[which + "_cpu"] = statistics.median(r[1] for r in runs[which])
+                    row[which + "_errors"] = sum(r[2] for r in runs[which])
                 rows.append(row)
                 print(json.dumps(row), flush=True)
     return rows
@@ -99,15 +113,16 @@ def main():
     rows = throughput()
     mems = {w: heap(w) for w in ("microdot", "linger")}
     print()
-    print(f"| answer | connections | client asks | {NAMES['microdot']} | {NAMES['linger']} | ratio |")
-    print("|---|---|---|---|---|---|")
+    print(f"| answer | connections | client asks | {NAMES['microdot']} | {NAMES['linger']} | ratio | per CPU second: Microdot | linger | ratio |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        ask = "Connection: close" if r["close"] else "keep-alive"
+        ask = "`Connection: close`" if r["close"] else "keep-alive"
         errs = ""
         if r["microdot_errors"] or r["linger_errors"]:
             errs = f" (errors: {r['microdot_errors']} / {r['linger_errors']})"
-        print(f"| `GET {r['path']}` | {r['conns']} | {ask} | {r['microdot']:.0f} req/s | "
-              f"{r['linger']:.0f} req/s | {r['linger'] / r['microdot']:.1f}x{errs} |")
+        print(f"| `GET {r['path']}` | {r['conns']} | {ask} | {r['microdot']:.0f} | {r['linger']:.0f} | "
+              f"{r['linger'] / r['microdot']:.1f}x{errs} | {r['microdot_cpu']:.0f} | {r['linger_cpu']:.0f} | "
+              f"{r['linger_cpu'] / r['microdot_cpu']:.1f}x |")
     print()
     print(f"| heap (gc.mem_alloc) | {NAMES['microdot']} | {NAMES['linger']} |")
     print("|---|---|---|")

@@ -332,6 +332,8 @@ static mp_obj_t call_collect(mp_obj_t self_in)
 {
     call_obj *c = MP_OBJ_TO_PTR(self_in);
     c->high = 0;
+    if (c->head_done && c->framing == LG_FRAMING_LENGTH && (!c->limit || c->content_length <= c->limit))
+        lgmp_buf_reserve(&c->buf, (size_t)(c->content_length - c->received + lgmp_buf_len(&c->buf)));
     if (c->paused && c->call) {
         c->paused = 0;
         lg_call_resume(c->call);

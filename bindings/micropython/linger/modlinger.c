@@ -300,7 +300,6 @@ static mp_obj_t loop_run(mp_obj_t self_in)
     (void)self_in;
     lgmp_state *st = lgmp_get();
     lg_loop *loop = st->loop;
-    st->pending_exc = MP_OBJ_NULL;
     lg_loop_run_once(loop, 0);
     int t = lg_loop_timeout(loop);
     if (t) lgmp_backend_arm(loop, t); /* 0: the driver does not wait at all */

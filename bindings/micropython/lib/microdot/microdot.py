@@ -958,7 +958,11 @@ class Microdot:
             if lname == "content-length" and whole:
                 continue  # linger writes the body's length
             for v in value if isinstance(value, list) else (value,):
-                nreq.add_header(name, str(v))
+                rc = nreq.add_header(name, str(v))
+                if rc:
+                    # (CR or LF in it, or over linger_config's
+                    # response_headers in all): a 500, not a lost header
+                    raise ValueError("header %s not sent: %s" % (name, _linger.strerror(rc)))
         status = res.status_code
         if whole:
             nreq.send(status, body)
