@@ -3,8 +3,9 @@
 - Under load, with the collector run after every request (and after every
   8 KiB allocated anywhere, linger's callbacks included): 10,000 requests
   of four kinds on kept-alive connections, every answer checked, and the
-  heap after a collection sampled every 1,000 -- it does not grow, nothing
-  stays pinned, no allocation failed.
+  heap after a collection sampled every 1,000 -- it does not grow (but for
+  one buffer the loop's cache may take on the way), nothing stays pinned,
+  no allocation failed.
 - Per connection and per request: the heap a kept-alive idle connection,
   a connection that has sent nothing yet, and a request in the
   application's hands cost (printed; bounded here, the figures are in
@@ -75,16 +76,14 @@ def test_no_growth_under_load():
         assert s["pinned"] == 2  # the server, and the /mem request itself
         assert s["failed"] == 0
         assert s["held"] == 0
-    # The caches may still take a buffer more while the load finds its
-    # pattern (two requests at once that had not met before) -- one step,
-    # at most one buffer's worth, then nothing: the second half of the run
-    # is the same to within a few blocks, and linger's part to the byte.
-    first, half = samples[0], samples[len(samples) // 2]
-    assert samples[-1]["linger"] - first["linger"] <= 4200
-    assert samples[-1]["alloc"] - first["alloc"] <= 4200
-    for s in samples[len(samples) // 2 :]:
-        assert s["linger"] == half["linger"], s
-        assert abs(s["alloc"] - half["alloc"]) <= 256, s
+    # The loop's buffer cache may still take one buffer more while the load
+    # finds its pattern (a streamed answer still going out when the next
+    # request comes): one step of 4 KiB at most, over the whole run. A
+    # leak of one block per request would be 320 KB here.
+    first = samples[0]
+    for s in samples:
+        assert s["linger"] - first["linger"] <= 4096 + 16, s
+        assert s["alloc"] - first["alloc"] <= 4096 + 512, s
 
 
 def raw_get(sock, path):

@@ -61,6 +61,7 @@ REQUESTS = [
     ("OPTIONS", "/hello/x", {}, None),
     ("GET", "/headers", {"User-Agent": "test/1", "X-Test": "T"}, None),
     ("GET", "/", {"X-Block": "yes"}, None),
+    ("GET", "/", {"X-Long": "a" * 2100}, None),  # a line over Request.max_readline: 400
     ("GET", "/response-object", {}, None),
     ("GET", "/after-request", {}, None),
     ("GET", "/api/info", {}, None),
@@ -127,4 +128,5 @@ def test_same_answers():
     assert want[REQUESTS.index(("POST", "/upload", {}, b"z" * 5000))]["status"] == 413
     assert by[("GET", "/boom")]["body"] == b"boom: BigBoom"
     assert by[("GET", "/api/item/11")]["status"] == 404
+    assert want[REQUESTS.index(("GET", "/", {"X-Long": "a" * 2100}, None))]["status"] == 400
     print(f"{len(REQUESTS)} answers alike")

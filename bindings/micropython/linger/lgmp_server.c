@@ -266,7 +266,7 @@ static void on_request(lg_req *req, lg_res *res, void *user)
     mp_obj_t *items;
     mp_obj_list_get(s->routes, &n, &items);
     size_t idx = (size_t)(uintptr_t)user;
-    req_obj *r = NULL;
+    req_obj *volatile r = NULL; /* (read after a longjmp) */
     nlr_buf_t nlr;
     if (nlr_push(&nlr) == 0) {
         r = mp_obj_malloc(req_obj, &lgmp_type_req);
