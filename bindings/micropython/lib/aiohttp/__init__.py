@@ -31,7 +31,11 @@ _HIGH_WATER = 16384
 
 
 class ClientError(OSError):
-    pass
+    def __str__(self):
+        a = self.args
+        if len(a) == 2 and isinstance(a[1], str):
+            return a[1]
+        return super().__str__()
 
 
 class ClientConnectionError(ClientError):
