@@ -368,9 +368,9 @@ static void test_timeout_for_a_host(void)
     lg_timer_start(&a.t, 5000);
     int t = lg_loop_timeout(loop);
     CHECK(t > 4900 && t <= 5000);
-    lg_timer_start(&b.t, 30); /* an earlier one decides */
+    lg_timer_start(&b.t, 500); /* an earlier one decides */
     t = lg_loop_timeout(loop);
-    CHECK(t >= 0 && t <= 30);
+    CHECK(t >= 0 && t <= 500);
     tagged d = { { 0 }, 1 };
     defer_n = 0;
     lg_defer_call(loop, &d.d, on_defer);
@@ -378,8 +378,8 @@ static void test_timeout_for_a_host(void)
     CHECK_EQ_INT(lg_loop_run_once(loop, 0), 1);
     CHECK_EQ_INT(defer_n, 1);
     t = lg_loop_timeout(loop);
-    CHECK(t >= 0 && t <= 30);
-    usleep(40 * 1000);
+    CHECK(t >= 0 && t <= 500);
+    usleep(550 * 1000);
     lg_loop_update_time(loop);
     CHECK_EQ_INT(lg_loop_timeout(loop), 0); /* overdue */
     CHECK_EQ_INT(lg_loop_run_once(loop, 0), 1);
