@@ -1498,6 +1498,36 @@ int lg_req_bearer(lg_req *req, lg_str *token);
  * with a quote, a backslash or a control character is LG_ERR_INVALID_ARG. */
 int lg_res_ask_basic(lg_res *res, const char *realm);
 int lg_res_ask_bearer(lg_res *res, const char *realm, int invalid_token);
+
+/* --- CORS (the Fetch standard's cross-origin resource sharing) ---
+ * A before hook: register it with its configuration as the hook's user
+ * data (which must outlive the server):
+ *
+ *   static const char *const origins[] = { "https://app.example", NULL };
+ *   static const lg_cors cors = { .origins = origins, .credentials = 1 };
+ *   ...
+ *   lg_server_before(srv, lg_cors_hook, (void *)&cors);
+ *
+ * A request with an Origin the configuration allows gets
+ * Access-Control-Allow-Origin (and -Allow-Credentials, -Expose-Headers)
+ * and goes on to its route; a preflight (OPTIONS with
+ * Access-Control-Request-Method) is answered 204 here, never reaching a
+ * handler. A refused origin gets no CORS headers at all (its preflight
+ * still 204, which the browser then refuses). Every answer to a request
+ * with an Origin says Vary: Origin. Not in builds with LG_NO_CORS. */
+typedef struct lg_cors {
+    const char *const *origins; /* NULL-terminated, compared exactly ("https://a.example",
+                                   no trailing slash); NULL: any origin */
+    const char *methods;        /* preflight: allowed methods (default
+                                   "GET, HEAD, POST, PUT, PATCH, DELETE") */
+    const char *headers;        /* preflight: allowed request headers; NULL: those asked for */
+    const char *expose;         /* response headers scripts may read (NULL: none beyond
+                                   the safelisted) */
+    uint32_t max_age;           /* preflight: seconds a browser may keep it (default 600) */
+    uint8_t credentials;        /* 1: cookies and HTTP auth allowed (the origin is then
+                                   echoed, never "*") */
+} lg_cors;
+int lg_cors_hook(lg_req *req, lg_res *res, void *cors);
 #endif /* !LG_NO_SERVER */
 
 #if !defined(LG_NO_CLIENT)

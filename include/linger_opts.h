@@ -66,6 +66,8 @@
 /* LG_NO_AUTH: the server's authentication helpers (lg_req_basic_auth,
  * lg_req_bearer, lg_res_ask_*, lg_equal_ct; src/server_auth.c). */
 
+/* LG_NO_CORS: the CORS hook (lg_cors_hook, src/server_cors.c). */
+
 /* LG_NO_JSON: the JSON writer (lg_json_*, src/json.c). */
 
 /* LG_NO_MULTIPART: the multipart/form-data decoder (lg_multipart_*,

@@ -184,6 +184,6 @@ layer_size "JSON writer" json
 layer_size "loop + stream + tcp" alloc addr loop loop_poll stream stream_read tcp resolve
 layer_size "server core" server server_conn server_req server_res router
 layer_size "server: static files" static static_http
-layer_size "server: authentication" server_auth
+layer_size "server: authentication, CORS" server_auth server_cors
 layer_size "client" client client_pool client_send client_recv client_sync
 layer_size "platform: lwIP port" net_lwip
