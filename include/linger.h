@@ -1505,7 +1505,7 @@ int lg_res_ask_bearer(lg_res *res, const char *realm, int invalid_token);
  *
  *   static const char *const origins[] = { "https://app.example", NULL };
  *   static const lg_cors cors = { .origins = origins, .credentials = 1 };
- *   ...
+ *   // with the server's other setup:
  *   lg_server_before(srv, lg_cors_hook, (void *)&cors);
  *
  * A request with an Origin the configuration allows gets
