@@ -887,6 +887,11 @@ void lg_stream_redeliver(lg_stream *s);
  * first n of them. */
 lg_str lg_stream_peek(const lg_stream *s);
 void lg_stream_consume(lg_stream *s, size_t n);
+/* The same bytes as lg_stream_peek, writable (*len of them; NULL when
+ * nothing is buffered): an owner may change them in place before it
+ * consumes them (a WebSocket unmasks payload there). Valid until the next
+ * stream call, as peek's slice is. */
+char *lg_stream_peek_writable(lg_stream *s, size_t *len);
 /* Drop n buffered bytes starting `offset` bytes in, keeping those before
  * them where they are: a server keeps a request's head at the front of the
  * buffer while it takes the body from behind it. */

@@ -221,6 +221,12 @@ lg_str lg_stream_peek(const lg_stream *s)
     return v;
 }
 
+char *lg_stream_peek_writable(lg_stream *s, size_t *len)
+{
+    *len = s->rbuf ? s->rend - s->rstart : 0;
+    return *len ? s->rbuf + s->rstart : NULL;
+}
+
 void lg_stream_consume(lg_stream *s, size_t n)
 {
     if (!s->rbuf) return;

@@ -824,7 +824,15 @@ static void test_full_buffer_stops_reading(void)
     CHECK_EQ_INT(lg_stream_peek(&c.s).len, 1024);
     CHECK(data_calls <= 5);
     CHECK_EQ_INT(fault_sock_get(&fn, fd)->in_pos, 1024);
+    /* The writable view is the same bytes: a change there is what peek
+     * shows (a WebSocket unmasks in place). */
+    size_t wlen = 0;
+    char *w = lg_stream_peek_writable(&c.s, &wlen);
+    CHECK(w == lg_stream_peek(&c.s).ptr && wlen == 1024);
+    if (w) w[0] = 'X';
+    CHECK(lg_stream_peek(&c.s).ptr[0] == 'X');
     lg_stream_consume(&c.s, 1024);
+    CHECK(lg_stream_peek_writable(&c.s, &wlen) == NULL && wlen == 0);
     lg_stream_close(&c.s);
     CHECK(fault_run(loop, 1000) > 0);
     CHECK_EQ_INT(fault_sock_get(&fn, fd)->closed_with_unread, 0);
