@@ -292,7 +292,7 @@ void lg_ws_mask(void *dst, const void *src, size_t n, const uint8_t mask[4], uin
  *   char accept[LG_WS_ACCEPT_BYTES];
  *   lg_str key = lg_head_get(&head, "Sec-WebSocket-Key");
  *   if (lg_ws_check_key(key) != LG_OK) return 400;
- *   lg_ws_accept(key, accept, sizeof accept);
+ *   lg_ws_accept_value(key, accept, sizeof accept);
  *   lg_write_header(&w, "Sec-WebSocket-Accept", accept);
  * ====================================================================== */
 
@@ -314,7 +314,7 @@ int lg_ws_check_key(lg_str key);
 /* Sec-WebSocket-Accept for a key: base64(SHA-1(key + LG_WS_GUID)), 28
  * characters and a NUL into out. Returns 28 or LG_ERR_BUFFER_TOO_SMALL.
  * The key is used as sent; check it first (lg_ws_check_key). */
-int lg_ws_accept(lg_str key, char *out, size_t cap);
+int lg_ws_accept_value(lg_str key, char *out, size_t cap);
 
 /* A client's check of the server's Sec-WebSocket-Accept against the key
  * it sent: LG_OK when it is the expected value exactly, else

@@ -25,7 +25,7 @@ int lg_ws_check_key(lg_str key)
     return lg_base64_decode(key.ptr, key.len, raw, sizeof raw) == 16 ? LG_OK : LG_ERR_WS_HANDSHAKE;
 }
 
-int lg_ws_accept(lg_str key, char *out, size_t cap)
+int lg_ws_accept_value(lg_str key, char *out, size_t cap)
 {
     uint8_t digest[LG_SHA1_BYTES];
     lg__sha1 c;
@@ -40,7 +40,7 @@ int lg_ws_accept(lg_str key, char *out, size_t cap)
 int lg_ws_check_accept(lg_str key, lg_str accept)
 {
     char want[LG_WS_ACCEPT_BYTES];
-    lg_ws_accept(key, want, sizeof want);
+    lg_ws_accept_value(key, want, sizeof want);
     if (!accept.ptr || accept.len != LG_WS_ACCEPT_BYTES - 1) return LG_ERR_WS_HANDSHAKE;
     return memcmp(want, accept.ptr, accept.len) == 0 ? LG_OK : LG_ERR_WS_HANDSHAKE;
 }

@@ -20,7 +20,7 @@ static int handshake(void)
     static const char *const supported[] = { "chat", NULL };
     char accept[LG_WS_ACCEPT_BYTES];
     if (lg_ws_check_key(key_field) != LG_OK) return -1;
-    lg_ws_accept(key_field, accept, sizeof accept);
+    lg_ws_accept_value(key_field, accept, sizeof accept);
     sink = (size_t)lg_ws_choose_protocol(protocols_field, supported) + (size_t)accept[0];
     return 0;
 }
