@@ -256,6 +256,7 @@ void lg_write_last_chunk(lg_writer *w, const lg_header *trailers, size_t n)
     X(415, "Unsupported Media Type", 0) \
     X(416, "Range Not Satisfiable", 1) \
     X(417, "Expectation Failed", 1) \
+    X(426, "Upgrade Required", 0) \
     X(429, "Too Many Requests", 0) \
     X(431, "Request Header Fields Too Large", 1) \
     X(500, "Internal Server Error", 1) \

@@ -104,7 +104,7 @@ static void test_status_reasons(void)
         { 100, "Continue" }, { 101, "Switching Protocols" }, { 200, "OK" }, { 201, "Created" },
         { 204, "No Content" }, { 206, "Partial Content" }, { 301, "Moved Permanently" }, { 304, "Not Modified" },
         { 400, "Bad Request" }, { 404, "Not Found" }, { 413, "Content Too Large" }, { 414, "URI Too Long" },
-        { 417, "Expectation Failed" }, { 431, "Request Header Fields Too Large" },
+        { 417, "Expectation Failed" }, { 426, "Upgrade Required" }, { 431, "Request Header Fields Too Large" },
         { 500, "Internal Server Error" }, { 501, "Not Implemented" }, { 505, "HTTP Version Not Supported" },
     };
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
