@@ -329,6 +329,231 @@ int lg_ws_check_accept(lg_str key, lg_str accept);
  * LG_ERR_NOT_FOUND (answer without Sec-WebSocket-Protocol). */
 int lg_ws_choose_protocol(lg_str offered, const char *const *supported);
 
+/* ======================================================================
+ * Connections: WebSocket on linger's server and client
+ *  (src/ws_conn.c, ws_server.c, ws_client.c, ws_post.c)
+ *
+ * A WebSocket is a connection handed over after "101 Switching
+ * Protocols": lg_ws_accept answers a request in a route's handler,
+ * lg_ws_connect asks a server through an lg_client. Either gives an lg_ws,
+ * which does the rest of RFC 6455 on the loop's thread:
+ *
+ *  - receiving: whole messages (on_message, up to max_message_bytes,
+ *    assembled where a message spans reads; a message that arrived whole
+ *    is handed over in the receive buffer, unmasked in place, no copy) or
+ *    pieces as they arrive (streaming: on_fragment); text checked as UTF-8
+ *    across frames and pieces. Every refusal of the codec is answered
+ *    with its Close code (1002, 1007, 1009) and the connection closed.
+ *  - pings answered (the latest one, while the send queue is full); a
+ *    Ping after ping_interval_ms without a byte from the peer, and a
+ *    peer silent for pong_timeout_ms after it is taken for dead (closed,
+ *    LG_ERR_TIMEOUT).
+ *  - the closing handshake, either side first, with a status code and a
+ *    reason, then TCP's close by rule 3 (lg_stream_close: FIN, and the
+ *    peer's input read until its EOF, bounded): the server closes first
+ *    (RFC 6455 7.1.1), at once since the peer's Close promised nothing
+ *    more; the client waits for the server's FIN, at most
+ *    close_timeout_ms. A peer that never answers our Close is closed
+ *    after close_timeout_ms all the same. Nothing is ever reset.
+ *  - sending: each call queues one whole frame, so frames never
+ *    interleave; while max_queued_bytes wait for the peer, data messages
+ *    are refused with LG_ERR_AGAIN (nothing queued) and on_drain says when
+ *    the queue has emptied. A peer that takes nothing for the stream's
+ *    send timeout is closed.
+ *
+ *   static void on_message(lg_ws *ws, unsigned opcode, lg_str data) {
+ *       lg_ws_send(ws, opcode, data.ptr, data.len);     // echo
+ *   }
+ *   static const lg_ws_callbacks echo = { .on_message = on_message };
+ *
+ *   static void on_ws(lg_req *req, lg_res *res, void *user) {
+ *       lg_ws_accept(req, res, NULL, &echo, user);      // 101, or an error answer
+ *   }
+ *   ...
+ *   lg_route(srv, "GET", "/ws", on_ws, NULL);
+ *
+ * Every callback runs on the loop's thread, and every call but
+ * lg_ws_post and lg_ws_release must be made there. on_close comes exactly
+ * once, last; the lg_ws is freed when it returns (unless lg_ws_keep).
+ * ====================================================================== */
+
+typedef struct lg_ws lg_ws;
+
+/* A time in lg_ws_config that never comes. */
+#define LG_WS_NEVER UINT32_MAX
+
+typedef struct lg_ws_config {
+    uint64_t max_message_bytes; /* a data message, whole or streamed (0: 1 MiB,
+                                   LG_WS_DEFAULT_MAX_MESSAGE); larger: Close 1009 */
+    uint32_t max_queued_bytes;  /* while this much waits to be sent, data messages are
+                                   refused with LG_ERR_AGAIN (default 1 MiB) */
+    uint32_t ping_interval_ms;  /* Ping after this long without a byte from the peer
+                                   (default 30000; LG_WS_NEVER: none) */
+    uint32_t pong_timeout_ms;   /* after that Ping, a peer silent this long is dead
+                                   (default 20000) */
+    uint32_t close_timeout_ms;  /* how long to wait for the peer's Close, and a client
+                                   then for the server's FIN (default 5000) */
+    uint8_t streaming;          /* 1: data comes to on_fragment as it arrives */
+    /* Subprotocols: a server's, NULL-terminated, the first the client
+     * offered of them is chosen; a client's, offered in its order of
+     * preference. The array must outlive the connections (lg_ws_protocol
+     * returns one of its strings). */
+    const char *const *protocols;
+#if !defined(LG_NO_SERVER)
+    /* Server: the handshake is refused with 403 unless this returns 0
+     * (origin: the Origin field, ptr NULL when there is none: not a
+     * browser). NULL: any origin. `user` is lg_ws_accept's. */
+    int (*check_origin)(lg_req *req, lg_str origin, void *user);
+#endif
+    /* Client: more fields for the handshake's request (Origin,
+     * Authorization, Cookie ...); copied. */
+    const lg_header *headers;
+    size_t num_headers;
+    /* Client: n unpredictable bytes into buf (the masking keys and the
+     * handshake's nonce, RFC 6455 5.3, 4.1). NULL: getrandom() on Linux;
+     * elsewhere a generator seeded from the clock and addresses, which is
+     * NOT unpredictable: a device sets its own (esp_fill_random ...). */
+    void (*random)(void *buf, size_t n, void *user);
+    void *random_user;
+    uint32_t handshake_timeout_ms; /* client: the whole handshake (0: the client's timeout) */
+} lg_ws_config;
+
+/* lg_ws_callbacks.on_fragment flags */
+#define LG_WS_FIRST 0x01u /* the first piece of a message */
+#define LG_WS_LAST  0x02u /* the last piece of a message (its data may be empty) */
+
+typedef struct lg_ws_callbacks {
+    /* Optional: open; sending may begin. A server's comes inside
+     * lg_ws_accept, before it returns. */
+    void (*on_open)(lg_ws *ws);
+    /* A whole data message: LG_WS_TEXT (valid UTF-8) or LG_WS_BINARY.
+     * data is valid during the call only. */
+    void (*on_message)(lg_ws *ws, unsigned opcode, lg_str data);
+    /* With cfg.streaming: the message's bytes as they arrive, in order,
+     * LG_WS_FIRST on the first piece and LG_WS_LAST on the last; text so
+     * far valid UTF-8 (a piece may end inside a character). */
+    void (*on_fragment)(lg_ws *ws, unsigned opcode, lg_str data, unsigned flags);
+    /* Optional: a Pong came (to our Ping, or unasked). */
+    void (*on_pong)(lg_ws *ws, lg_str data);
+    /* Optional: the send queue has emptied after a send on the loop's
+     * thread said LG_ERR_AGAIN. */
+    void (*on_drain)(lg_ws *ws);
+    /* The connection is closed (TCP too), or could not be opened. code:
+     * the peer's Close status (LG_WS_CLOSE_NO_STATUS, 1005, when its Close
+     * had none), with its reason; LG_WS_CLOSE_ABNORMAL (1006) when no
+     * Close came from the peer (lg_ws_error says why). Last callback. */
+    void (*on_close)(lg_ws *ws, unsigned code, lg_str reason);
+} lg_ws_callbacks;
+
+#if !defined(LG_NO_SERVER)
+/* In a handler (or later, while holding the request): check the opening
+ * handshake (RFC 6455 4.2.1) and answer it. GET, HTTP/1.1, "Upgrade:
+ * websocket", "Connection: Upgrade" and a valid Sec-WebSocket-Key, or 400
+ * (405 for another method, 426 with "Upgrade: websocket" without the
+ * Upgrade); "Sec-WebSocket-Version: 13", or 426 saying so; check_origin,
+ * or 403. Then 101 with the Sec-WebSocket-Accept, the chosen subprotocol
+ * and the headers added with lg_res_header, and on_open. Returns the
+ * connection, or NULL when it answered with an error status instead (or
+ * out of memory: 503; or the client had gone). cfg may be NULL
+ * (defaults) and need not outlive the call, but cfg->protocols must. */
+lg_ws *lg_ws_accept(lg_req *req, lg_res *res, const lg_ws_config *cfg,
+                    const lg_ws_callbacks *cbs, void *user);
+#endif
+
+#if !defined(LG_NO_CLIENT)
+/* Connect to "ws://host[:port]/path" (or "http://...", which is the
+ * same; "wss://" and "https://" need a client with a TLS transport)
+ * through cli: a GET with the handshake's fields, answered with 101 and
+ * the right Sec-WebSocket-Accept, Upgrade and Connection, no extension
+ * and one of the offered subprotocols or none; then on_open. Any other
+ * outcome ends in on_close with 1006 and lg_ws_error saying why: the
+ * client's error (LG_ERR_REFUSED, LG_ERR_TIMEOUT ...) or
+ * LG_ERR_WS_HANDSHAKE (lg_ws_http_status: the status the server
+ * answered). Returns the connection (not open yet), or NULL when out of
+ * memory or for a URL that does not parse (no callback then). cfg may be
+ * NULL; it need not outlive the call, but cfg->protocols must. The
+ * connection leaves the client's pool once open; lg_client_free closes
+ * it (gracefully: 1006 for us, as the peer is not asked). */
+lg_ws *lg_ws_connect(lg_client *cli, const char *url, const lg_ws_config *cfg,
+                     const lg_ws_callbacks *cbs, void *user);
+/* The status a server answered the handshake with (101 once open; 0
+ * before, or when no answer came). */
+int lg_ws_http_status(const lg_ws *ws);
+#endif
+
+/* Send a data message (LG_WS_TEXT or LG_WS_BINARY) as one frame. The
+ * bytes are sent or copied before this returns. LG_OK; LG_ERR_AGAIN when
+ * max_queued_bytes or more already wait (nothing queued: try again from
+ * on_drain); LG_ERR_WS_UTF8 for text that is not UTF-8 and
+ * LG_ERR_INVALID_ARG for another opcode (nothing sent); LG_ERR_CLOSED once
+ * the closing handshake has begun or before the connection is open;
+ * LG_ERR_NOMEM. */
+int lg_ws_send(lg_ws *ws, unsigned opcode, const void *data, size_t len);
+int lg_ws_send_text(lg_ws *ws, const char *text, size_t len);
+int lg_ws_send_binary(lg_ws *ws, const void *data, size_t len);
+/* A Ping with up to 125 bytes of payload (the Pong comes to on_pong). */
+int lg_ws_send_ping(lg_ws *ws, const void *data, size_t len);
+/* Start the closing handshake: a Close frame with code (0: none; else
+ * one lg_ws_close_code_valid accepts) and reason (NULL or UTF-8 of at
+ * most 123 bytes), after what is queued; no data message is sent or
+ * delivered after it... then as described above, on_close last. Before
+ * the connection is open, a client's handshake is cancelled
+ * (lg_call_cancel). LG_OK, LG_ERR_INVALID_ARG (code or reason), or
+ * LG_ERR_CLOSED when closing already. */
+int lg_ws_close(lg_ws *ws, unsigned code, const char *reason);
+
+/* Back-pressure on receiving: after lg_ws_pause no message is delivered
+ * and nothing read (the peer waits in TCP's window) until lg_ws_resume;
+ * no ping timer runs meanwhile. May be called from on_message (the rest
+ * of what is buffered waits). */
+void lg_ws_pause(lg_ws *ws);
+void lg_ws_resume(lg_ws *ws);
+
+/* Bytes waiting to be sent. */
+uint64_t lg_ws_queued(const lg_ws *ws);
+/* The user pointer given to lg_ws_accept / lg_ws_connect, or set. */
+void *lg_ws_user(const lg_ws *ws);
+void lg_ws_set_user(lg_ws *ws, void *user);
+/* The subprotocol agreed on (a string of cfg->protocols), or NULL. */
+const char *lg_ws_protocol(const lg_ws *ws);
+/* Why the connection ended other than by a clean closing handshake (in
+ * on_close): the codec's refusal of the peer's frames (LG_ERR_WS_*),
+ * LG_ERR_TIMEOUT (dead peer, or no Close/FIN in time), LG_ERR_RESET,
+ * LG_ERR_CLOSED_EARLY (EOF without a Close), the client's errors; 0. */
+int lg_ws_error(const lg_ws *ws);
+/* The connection's stream (lg_stream_peer for the address), or NULL
+ * while not open. */
+lg_stream *lg_ws_stream(const lg_ws *ws);
+
+/* Broadcast: send one message to n connections, building its frame once
+ * and queuing that one copy on every connection (lg_stream_write_ref,
+ * reference-counted) instead of a copy each. Connections not open, or
+ * closing, are passed over. A connection whose queue is full (as
+ * lg_ws_send would say LG_ERR_AGAIN) is skipped (LG_WS_SLOW_SKIP: it
+ * misses this message) or closed with 1008 (LG_WS_SLOW_CLOSE). A
+ * client's connections get a masked copy each (lg_ws_send). Returns how
+ * many connections it was queued on, or LG_ERR_WS_UTF8,
+ * LG_ERR_INVALID_ARG or LG_ERR_NOMEM (sent to none). */
+enum { LG_WS_SLOW_SKIP = 0, LG_WS_SLOW_CLOSE = 1 };
+long lg_ws_broadcast(lg_ws *const *conns, size_t n, unsigned opcode, const void *data, size_t len,
+                     unsigned slow_policy);
+
+/* Other threads and tasks. lg_ws_post is the one way for another thread
+ * to send: it copies the message into a frame (masked for a client) and
+ * posts it (lg_loop_post) to the loop's thread, which queues it whole, so
+ * two senders never interleave a frame. LG_OK; LG_ERR_AGAIN while frames
+ * posted and not yet sent add up to max_queued_bytes (nothing posted: try
+ * again later); LG_ERR_NOMEM; LG_ERR_INVALID_ARG and LG_ERR_WS_UTF8 as
+ * lg_ws_send; LG_ERR_UNSUPPORTED without threads (LG_NO_THREADS) or C11
+ * atomics. A frame that arrives after the closing handshake began is
+ * dropped. The lg_ws must stay valid meanwhile: lg_ws_keep it (on the
+ * loop's thread, before another thread may use it), and lg_ws_release it
+ * (from any thread, once: after the last lg_ws_post of that thread, whose
+ * frames still go out first) to let it be freed after on_close. */
+int lg_ws_post(lg_ws *ws, unsigned opcode, const void *data, size_t len);
+void lg_ws_keep(lg_ws *ws);
+void lg_ws_release(lg_ws *ws);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,5 +1,6 @@
 #!/bin/sh
-# The seams hold: the server and the client use the stream and the loop
+# The seams hold: the server, the client and the WebSocket connections
+# (src/ws_conn.c ...) use the stream and the loop
 # only through their public calls (include/linger.h), and the ports only
 # through include/linger_port.h. A grep of their sources for the stream's
 # and the loop's private fields, internal headers and internal functions
@@ -9,9 +10,10 @@ cd "$(dirname "$0")/.."
 status=0
 
 # The stream's private fields, reached through a connection's embedded
-# stream (c->s.x, c.s.x) or a stream pointer the server or client holds.
+# stream (c->s.x, c.s.x) or a stream pointer the server, the client or a
+# WebSocket connection holds.
 stream_fields='io|rbuf|rstart|rend|wq_head|wq_tail|read_req|discarded|deadline|timer|deferred|queued|error|state|flags|ending|cork|transport|config|cbs'
-above='src/server*.c src/server_internal.h src/router.c src/static*.c src/client*.c'
+above='src/server*.c src/server_internal.h src/router.c src/static*.c src/client*.c src/ws_conn.c src/ws_server.c src/ws_client.c src/ws_post.c src/ws_internal.h'
 if grep -nE "(\.|->)s\.($stream_fields)\b|\bs->($stream_fields)\b|loop->|stream_internal\.h|loop_internal\.h|\blg__(stream|loop|buf|io)_" $above; then
   echo "check_seams: the server or client reaches into the stream's or loop's insides (above)" >&2
   status=1
