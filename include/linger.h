@@ -1263,6 +1263,8 @@ typedef struct lg_server_stats {
     uint64_t bodies_discarded;   /* rule 3: bodies read and thrown away to keep alive */
     uint64_t closes_for_body;    /* rule 3: too much body left: closed gracefully instead */
     uint64_t upgraded;           /* connections handed over after 101 (lg_res_upgrade) */
+    uint32_t event_streams;      /* event streams open now (lg_sse_start) */
+    uint64_t events;             /* events sent on them (lg_sse_send) */
     uint64_t start_ms;           /* loop time at lg_server_new */
 } lg_server_stats;
 
@@ -1533,6 +1535,69 @@ typedef struct lg_cors {
                                    echoed, never "*") */
 } lg_cors;
 int lg_cors_hook(lg_req *req, lg_res *res, void *cors);
+/* --- Server-Sent Events (src/server_sse.c) ---
+ * An event stream (the WHATWG HTML standard, 9.2) is a streamed answer
+ * that does not end: lg_sse_start answers 200 with "Content-Type:
+ * text/event-stream" (chunked, nothing buffered on the way: "Cache-Control:
+ * no-store", "X-Accel-Buffering: no" for nginx), and each lg_sse_send puts
+ * one event on it, whole. A comment goes out after keepalive_ms without an
+ * event, so proxies and the browser see the connection alive, and a client
+ * gone is found then at the latest. The server's timeouts leave it alone
+ * while the client takes what is sent (the send timeout counts only while
+ * bytes wait); a client that stops reading is closed by the send timeout.
+ * The request stays valid while the stream is open: a browser reconnecting
+ * says where it got to in lg_req_header(lg_sse_req(sse), "Last-Event-ID").
+ * lg_server_shutdown ends every event stream (on_close, then the last
+ * chunk: the answer is whole, and the connection closes gracefully).
+ *
+ *   static void on_events(lg_req *req, lg_res *res, void *user) {
+ *       (void)user;
+ *       lg_sse *sse = lg_sse_start(req, res, NULL);
+ *       if (sse) lg_sse_send(sse, "hello", "1", "first line\nsecond line", 0);
+ *   }
+ */
+typedef struct lg_sse lg_sse;
+
+typedef struct lg_sse_config {
+    uint32_t keepalive_ms; /* a comment after this long without an event (default 15000;
+                              UINT32_MAX: none) */
+    uint32_t retry_ms;     /* sent first as "retry:", the browser's reconnection delay
+                              (0: none) */
+    /* Optional: the stream ended without lg_sse_close: the client went
+     * (or stopped reading), or the server shuts down. sse is freed once
+     * this returns. */
+    void (*on_close)(lg_sse *sse, void *user);
+    /* Optional: everything queued has gone, after lg_sse_send said
+     * LG_ERR_AGAIN. */
+    void (*on_drain)(lg_sse *sse, void *user);
+    void *user;
+} lg_sse_config;
+
+/* In a handler (or later, while holding the request): start the event
+ * stream. Returns it, or NULL when it could not start: a HEAD request
+ * (answered with the head alone), an answer already given, no memory (503),
+ * or the client gone. cfg may be NULL (defaults); it is copied. */
+lg_sse *lg_sse_start(lg_req *req, lg_res *res, const lg_sse_config *cfg);
+/* One event: "event:" (NULL: none, the browser's "message"), "id:" (NULL:
+ * none; "" resets the browser's last event ID), "retry:" (0: none), and
+ * data split at every line break (LF, CRLF or CR) into "data:" lines (NULL:
+ * none, which makes an event a browser does not dispatch), then the empty
+ * line that ends it. All of it or nothing is queued. LG_OK; LG_ERR_AGAIN
+ * when more than 256 KiB wait for the client (nothing queued: on_drain
+ * says when to go on); LG_ERR_INVALID_ARG for an event or id with CR, LF
+ * (or NUL); LG_ERR_CLOSED once the client has gone (on_close follows);
+ * LG_ERR_NOMEM. */
+int lg_sse_send(lg_sse *sse, const char *event, const char *id, const char *data, uint32_t retry_ms);
+/* A comment line (": text"), which the browser ignores. */
+int lg_sse_comment(lg_sse *sse, const char *text);
+/* End the stream: the last chunk, and the connection goes on (keep-alive)
+ * or closes as the server decides. No on_close: sse is freed now. */
+void lg_sse_close(lg_sse *sse);
+/* The request that started it (its Last-Event-ID, query, cookies ...). */
+lg_req *lg_sse_req(lg_sse *sse);
+void *lg_sse_user(const lg_sse *sse);
+/* Bytes waiting for the client. */
+uint64_t lg_sse_queued(const lg_sse *sse);
 #endif /* !LG_NO_SERVER */
 
 #if !defined(LG_NO_CLIENT)

@@ -529,6 +529,7 @@ void lg_server_shutdown(lg_server *srv, uint32_t deadline_ms, void (*done)(lg_se
         if (c->phase == PH_IDLE || (c->flags & CF_REJECTING)) lg__conn_close(c);
         else if (c->phase == PH_UPGRADED) srv->upgraded_shutdown(c);
     }
+    if (srv->sse_shutdown) srv->sse_shutdown(srv);
     srv->shutdown_timer.cb = shutdown_deadline;
     if (srv->nconns) lg_timer_start(&srv->shutdown_timer, deadline_ms);
     check_shutdown_done(srv); /* or when the last one has closed */

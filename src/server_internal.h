@@ -105,6 +105,10 @@ struct lg_server {
     /* Set by the first lg_res_upgrade: a server that hands nothing over
      * does not link server_upgrade.c. */
     void (*upgraded_shutdown)(lg_conn *c);
+    /* Likewise set by the first lg_sse_start: the shutdown ends the event
+     * streams (server_sse.c), which are answers that never end else. */
+    void (*sse_shutdown)(lg_server *srv);
+    lg_sse *sse_list;             /* every open event stream */
     lg_conn *conns;               /* every open connection */
     lg_conn *free_conns;          /* kept for reuse: no allocation per connection */
     lg_exchange *free_exchanges;  /* likewise per request */
