@@ -360,6 +360,7 @@ int lg_ws_choose_protocol(lg_str offered, const char *const *supported);
  *    are refused with LG_ERR_AGAIN (nothing queued) and on_drain says when
  *    the queue has emptied. A peer that takes nothing for the stream's
  *    send timeout is closed.
+ * An echo server:
  *
  *   static void on_message(lg_ws *ws, unsigned opcode, lg_str data) {
  *       lg_ws_send(ws, opcode, data.ptr, data.len);     // echo
@@ -369,7 +370,7 @@ int lg_ws_choose_protocol(lg_str offered, const char *const *supported);
  *   static void on_ws(lg_req *req, lg_res *res, void *user) {
  *       lg_ws_accept(req, res, NULL, &echo, user);      // 101, or an error answer
  *   }
- *   ...
+ *
  *   lg_route(srv, "GET", "/ws", on_ws, NULL);
  *
  * Every callback runs on the loop's thread, and every call but
@@ -435,8 +436,9 @@ typedef struct lg_ws_callbacks {
     void (*on_fragment)(lg_ws *ws, unsigned opcode, lg_str data, unsigned flags);
     /* Optional: a Pong came (to our Ping, or unasked). */
     void (*on_pong)(lg_ws *ws, lg_str data);
-    /* Optional: the send queue has emptied after a send on the loop's
-     * thread said LG_ERR_AGAIN. */
+    /* Optional: the send queue has emptied after it was full: a send on
+     * the loop's thread said LG_ERR_AGAIN, or left max_queued_bytes or
+     * more waiting (an owner that pauses its reading then resumes here). */
     void (*on_drain)(lg_ws *ws);
     /* The connection is closed (TCP too), or could not be opened. code:
      * the peer's Close status (LG_WS_CLOSE_NO_STATUS, 1005, when its Close
@@ -495,8 +497,9 @@ int lg_ws_send_binary(lg_ws *ws, const void *data, size_t len);
 int lg_ws_send_ping(lg_ws *ws, const void *data, size_t len);
 /* Start the closing handshake: a Close frame with code (0: none; else
  * one lg_ws_close_code_valid accepts) and reason (NULL or UTF-8 of at
- * most 123 bytes), after what is queued; no data message is sent or
- * delivered after it... then as described above, on_close last. Before
+ * most 123 bytes), after what is queued. No message can be sent after it;
+ * what the peer sent before its own Close is still delivered. Then as
+ * described above, on_close last. Before
  * the connection is open, a client's handshake is cancelled
  * (lg_call_cancel). LG_OK, LG_ERR_INVALID_ARG (code or reason), or
  * LG_ERR_CLOSED when closing already. */

@@ -232,11 +232,16 @@ static void drain_check(lg_defer *d)
     lg__ws_drained(LG_CONTAINER_OF(d, lg_ws, drain_check));
 }
 
-/* The queue is full: say so, and make sure on_drain comes. */
-static int full(lg_ws *ws)
+/* The queue is full: on_drain must come once it has emptied. */
+static void want_drain(lg_ws *ws)
 {
     ws->want_drain = 1;
     lg_defer_call(ws->loop, &ws->drain_check, drain_check);
+}
+
+static int full(lg_ws *ws)
+{
+    want_drain(ws);
     return LG_ERR_AGAIN;
 }
 
@@ -246,7 +251,11 @@ int lg_ws_send(lg_ws *ws, unsigned opcode, const void *data, size_t len)
     if (rc) return rc;
     if (!can_send(ws)) return LG_ERR_CLOSED;
     if (lg_stream_queued(ws->s) >= ws->max_queued) return full(ws);
-    return send_frame(ws, opcode, data, len);
+    rc = send_frame(ws, opcode, data, len);
+    /* Full now: on_drain will say when it has emptied (an owner that
+     * paused its reading at this point resumes there). */
+    if (rc == LG_OK && lg_stream_queued(ws->s) >= ws->max_queued) want_drain(ws);
+    return rc;
 }
 
 int lg_ws_send_text(lg_ws *ws, const char *text, size_t len)
@@ -394,9 +403,11 @@ static int append(lg_ws *ws, lg_str d)
     return LG_OK;
 }
 
+/* Until the peer's Close, what it sent is delivered (after ours too: it
+ * may have sent it before it saw ours). */
 static int delivering(const lg_ws *ws)
 {
-    return ws->state == WS_OPEN; /* after our Close, nothing more is delivered */
+    return ws->state == WS_OPEN || ws->state == WS_CLOSING;
 }
 
 /* Data payload: a piece to a streaming owner; else kept for the whole
@@ -464,7 +475,7 @@ static void on_event(lg_ws *ws, int ev, lg_str d, lg_str *ctl)
         ws->ctl_len = (uint8_t)ctl->len;
         send_pong(ws);
     } else if (f->opcode == LG_WS_PONG) {
-        if (ws->state == WS_OPEN && ws->cbs->on_pong) ws->cbs->on_pong(ws, *ctl);
+        if (delivering(ws) && ws->cbs->on_pong) ws->cbs->on_pong(ws, *ctl);
     } else if (ws->state == WS_OPEN || ws->state == WS_CLOSING) {
         peer_closed(ws, *ctl);
     }
