@@ -24,27 +24,6 @@
 #include "cli.h"
 #include "linger.h"
 
-enum exit_status {
-    EXIT_OK = 0,
-    EXIT_OTHER = 1,
-    EXIT_USAGE = 2,
-    EXIT_URL = 3,          /* the URL does not parse */
-    EXIT_UNSUPPORTED = 4,  /* https (no TLS in this build) */
-    EXIT_RESOLVE = 5,      /* the host name did not resolve */
-    EXIT_CONNECT = 6,      /* refused or unreachable */
-    EXIT_TIMEOUT = 7,
-    EXIT_NO_RESPONSE = 8,  /* the connection ended before a response head */
-    EXIT_CUT = 9,          /* EOF before the end of a framed body */
-    EXIT_RESET = 10,       /* reset during the body */
-    EXIT_MALFORMED = 11,   /* the server broke HTTP */
-    EXIT_HEAD_LARGE = 12,  /* response head over the limit */
-    EXIT_TOO_LARGE = 13,
-    EXIT_REDIRECTS = 14,
-    EXIT_LOCAL_FILE = 15,  /* -o or --data-file could not be used */
-    EXIT_NOMEM = 16,
-    EXIT_HTTP_ERROR = 22   /* --fail and a 4xx/5xx status */
-};
-
 static void usage(FILE *f, const char *cmd)
 {
     fprintf(f,

@@ -4,7 +4,12 @@
  *   GET  /            a small page about the server, with live figures
  *   GET  /hello       "Hello, World!" (for benchmarks)
  *   POST /echo        the request body, back
- *   GET  /api/stats   uptime, requests, connections (JSON; the page polls it)
+ *   GET  /api/stats   uptime, requests, connections (JSON)
+ *   GET  /events      the same figures as Server-Sent Events, once a second
+ *                     ("stats" events, id: counting up, resumed after
+ *                     Last-Event-ID); the page's live table reads them
+ *   GET  /ws          a WebSocket echo: each text or binary message back as
+ *                     it came (up to 1 MiB); the page's echo box uses it
  *   GET  /stream      a streamed (chunked) answer, one line every 100 ms
  *   GET  /static/...  files below --root
  *
@@ -27,10 +32,14 @@
 
 #include "cli.h"
 #include "linger.h"
+#if !defined(LG_NO_WEBSOCKET)
+#include "linger_ws.h"
+#endif
 
 /* The page links several assets from /static (--root), so that a browser
- * fetches them over parallel connections; app.js then polls /api/stats
- * over the kept-alive ones (tests/interop/browser/ checks both). */
+ * fetches them over parallel connections; app.js then fills the table from
+ * /events and echoes the box's messages over /ws (tests/interop/browser/
+ * checks all three). */
 static const char index_html[] =
     "<!doctype html>\n"
     "<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
@@ -57,16 +66,30 @@ static const char index_html[] =
     "<tr><th>requests served</th><td id=\"requests\">&hellip;</td></tr>\n"
     "<tr><th>connections accepted</th><td id=\"connections\">&hellip;</td></tr>\n"
     "<tr><th>open connections</th><td id=\"active\">&hellip;</td></tr>\n"
+    "<tr><th>event streams open</th><td id=\"streams\">&hellip;</td></tr>\n"
+    "<tr><th>WebSockets open</th><td id=\"websockets\">&hellip;</td></tr>\n"
     "</table>\n"
     "<p id=\"status\">loading live data&hellip;</p>\n"
+    "<h2>Echo over a WebSocket</h2>\n"
+    "<form id=\"echo\"><input id=\"echo-text\" autocomplete=\"off\" "
+    "placeholder=\"type, then Enter\" value=\"hello, linger\">"
+    "<button>Send</button></form>\n"
+    "<p id=\"echo-status\">connecting&hellip;</p>\n"
+    "<ol id=\"echoes\"></ol>\n"
     "<p>Try <a href=\"/hello\">/hello</a>, <a href=\"/stream\">/stream</a>, "
+    "<code>curl -N http://HOST/events</code>, <code>linger ws ws://HOST/ws</code>, "
     "<code>curl -d hi http://HOST/echo</code>.</p>\n"
     "<script src=\"/static/app.js\"></script>\n"
     "</body></html>\n";
 
+typedef struct event_client event_client;
+
 typedef struct demo {
     lg_loop *loop;
     lg_server *srv;
+    event_client *event_clients; /* /events streams open */
+    lg_timer stats_timer;        /* once a second while there are some */
+    unsigned websockets;         /* /ws connections open */
     int quiet;
     int sigpipe[2];
     lg_io sigio;
@@ -108,22 +131,140 @@ static void on_echo(lg_req *req, lg_res *res, void *user)
     lg_res_send(res, 200, body.ptr, body.len);
 }
 
+/* The server's figures as JSON. `answering`: the request asking counts
+ * itself (it is answered after this is written). */
+static int stats_json(demo *d, char *json, size_t cap, int answering)
+{
+    const lg_server_stats *st = lg_server_get_stats(d->srv);
+    return snprintf(json, cap,
+                    "{\"uptime_ms\": %llu, \"requests\": %llu, \"connections\": %llu, "
+                    "\"active_connections\": %u, \"event_streams\": %u, \"websockets\": %u}",
+                    (unsigned long long)(lg_loop_now(d->loop) - st->start_ms),
+                    (unsigned long long)st->requests + (answering ? 1 : 0),
+                    (unsigned long long)st->connections, (unsigned)st->active_connections,
+                    (unsigned)st->event_streams, d->websockets);
+}
+
 static void on_stats(lg_req *req, lg_res *res, void *user)
 {
     demo *d = user;
     (void)req;
-    const lg_server_stats *st = lg_server_get_stats(d->srv);
-    char json[256];
-    int n = snprintf(json, sizeof json,
-                     "{\"uptime_ms\": %llu, \"requests\": %llu, \"connections\": %llu, "
-                     "\"active_connections\": %u}\n",
-                     (unsigned long long)(lg_loop_now(d->loop) - st->start_ms),
-                     (unsigned long long)st->requests + 1, (unsigned long long)st->connections,
-                     (unsigned)st->active_connections);
+    char json[320];
+    int n = stats_json(d, json, sizeof json - 1, 1);
+    json[n++] = '\n';
     lg_res_header(res, "Content-Type", "application/json");
     lg_res_header(res, "Cache-Control", "no-store");
     lg_res_send(res, 200, json, (size_t)n);
 }
+
+/* /events: the figures once a second to every stream, each with its own
+ * id counting up from where its client got to (Last-Event-ID: a browser
+ * that reconnects goes on from there). A stream too far behind misses a
+ * second rather than queueing it (lg_sse_send says LG_ERR_AGAIN). */
+struct event_client {
+    event_client *prev, *next;
+    demo *d;
+    lg_sse *sse;
+    unsigned long long next_id;
+};
+
+static void send_stats(event_client *e)
+{
+    char json[320], id[24];
+    stats_json(e->d, json, sizeof json, 0);
+    snprintf(id, sizeof id, "%llu", e->next_id);
+    if (lg_sse_send(e->sse, "stats", id, json, 0) == LG_OK) e->next_id++;
+}
+
+static void stats_tick(lg_timer *t)
+{
+    demo *d = LG_CONTAINER_OF(t, demo, stats_timer);
+    for (event_client *e = d->event_clients; e; e = e->next) send_stats(e);
+    if (d->event_clients) lg_timer_start(t, 1000);
+}
+
+static void event_client_gone(lg_sse *sse, void *user)
+{
+    event_client *e = user;
+    demo *d = e->d;
+    (void)sse;
+    if (e->prev) e->prev->next = e->next;
+    else d->event_clients = e->next;
+    if (e->next) e->next->prev = e->prev;
+    free(e);
+    if (!d->event_clients) lg_timer_stop(&d->stats_timer);
+}
+
+static void on_events(lg_req *req, lg_res *res, void *user)
+{
+    demo *d = user;
+    event_client *e = calloc(1, sizeof *e);
+    if (!e) {
+        lg_res_error(res, 503, "out of memory");
+        return;
+    }
+    lg_str last = lg_req_header(req, "Last-Event-ID");
+    char digits[24] = "0";
+    if (last.len && last.len < sizeof digits && last.ptr[0] >= '0' && last.ptr[0] <= '9') {
+        memcpy(digits, last.ptr, last.len);
+        digits[last.len] = 0;
+    }
+    e->d = d;
+    e->next_id = strtoull(digits, NULL, 10) + 1;
+    /* retry: a browser that loses the stream is back within a second */
+    lg_sse_config cfg = { .retry_ms = 1000, .on_close = event_client_gone, .user = e };
+    e->sse = lg_sse_start(req, res, &cfg);
+    if (!e->sse) {
+        free(e);
+        return;
+    }
+    e->next = d->event_clients;
+    if (e->next) e->next->prev = e;
+    d->event_clients = e;
+    send_stats(e); /* at once, then with the others every second */
+    if (!lg_timer_active(&d->stats_timer)) lg_timer_start(&d->stats_timer, 1000);
+}
+
+#if !defined(LG_NO_WEBSOCKET)
+/* /ws: every message back as it came. While the answers wait for the
+ * client (a megabyte of them), the echo reads no further (lg_ws_pause):
+ * a client that sends and does not read slows itself down, and the server
+ * holds at most that much for it. */
+static void ws_message(lg_ws *ws, unsigned opcode, lg_str data)
+{
+    lg_ws_send(ws, opcode, data.ptr, data.len);
+    if (lg_ws_queued(ws) >= (1u << 20)) lg_ws_pause(ws);
+}
+
+static void ws_drain(lg_ws *ws)
+{
+    lg_ws_resume(ws);
+}
+
+static void ws_open(lg_ws *ws)
+{
+    demo *d = lg_ws_user(ws);
+    d->websockets++;
+}
+
+static void ws_close(lg_ws *ws, unsigned code, lg_str reason)
+{
+    demo *d = lg_ws_user(ws);
+    (void)code;
+    (void)reason;
+    d->websockets--;
+}
+
+static const lg_ws_callbacks ws_echo = { .on_open = ws_open,
+                                         .on_message = ws_message,
+                                         .on_drain = ws_drain,
+                                         .on_close = ws_close };
+
+static void on_ws(lg_req *req, lg_res *res, void *user)
+{
+    lg_ws_accept(req, res, NULL, &ws_echo, user);
+}
+#endif
 
 /* /stream: an answer that comes later than the handler's return, in pieces,
  * paced by a timer. */
@@ -249,7 +390,12 @@ static int worker_setup(demo *d, unsigned max_conns, const char *root, int say_r
     lg_route(d->srv, "GET", "/hello", on_hello, d);
     lg_route(d->srv, "POST", "/echo", on_echo, d);
     lg_route(d->srv, "GET", "/api/stats", on_stats, d);
+    lg_route(d->srv, "GET", "/events", on_events, d);
+#if !defined(LG_NO_WEBSOCKET)
+    lg_route(d->srv, "GET", "/ws", on_ws, d);
+#endif
     lg_route(d->srv, "GET", "/stream", on_stream, d);
+    lg_timer_init(d->loop, &d->stats_timer, stats_tick);
     int rc = lg_server_static(d->srv, "/static", root);
     if (rc != LG_OK && say_root)
         fprintf(stderr, "linger serve: not serving /static from %s: %s\n", root, lg_strerror(rc));

@@ -1,12 +1,12 @@
-// The demo page's live figures: GET /api/stats once a second (see
-// tools/cmd_serve.c for the JSON) and fill in the table. The requests go
-// over the browser's kept-alive connections, so the counters show the
-// server's keep-alive at work: "connections accepted" stays put while
-// "requests served" climbs.
+// The demo page's live parts (see tools/cmd_serve.c):
+//  - the table: Server-Sent Events from /events, one "stats" event a
+//    second (no polling). If the stream drops, EventSource reconnects by
+//    itself and says where it got to (Last-Event-ID), and the server goes
+//    on counting from there.
+//  - the echo box: a WebSocket to /ws, which sends each message back.
 'use strict';
 
 (function () {
-  const POLL_MS = 1000;
   const el = (id) => document.getElementById(id);
 
   // "3 s", "2 min 05 s", "1 h 02 min"
@@ -18,31 +18,74 @@
     return Math.floor(s / 3600) + ' h ' + pad(Math.floor(s / 60) % 60) + ' min';
   }
 
-  function show(stats) {
+  function show(stats, id) {
     el('uptime').textContent = formatUptime(stats.uptime_ms);
     el('uptime').dataset.ms = String(stats.uptime_ms);
     el('requests').textContent = String(stats.requests);
     el('connections').textContent = String(stats.connections);
     el('active').textContent = String(stats.active_connections);
+    el('streams').textContent = String(stats.event_streams);
+    el('websockets').textContent = String(stats.websockets);
+    el('stats').dataset.eventId = id;
+    el('stats').dataset.updates = String(Number(el('stats').dataset.updates || 0) + 1);
     el('status').textContent = 'live';
     el('status').className = 'live';
   }
 
   function offline(why) {
-    el('status').textContent = 'offline (' + why + '), retrying';
+    el('status').textContent = 'offline (' + why + '), reconnecting';
     el('status').className = 'offline';
   }
 
-  async function poll() {
+  // --- live figures over Server-Sent Events ---
+  const events = new EventSource('/events');
+  events.addEventListener('stats', (e) => {
     try {
-      const res = await fetch('/api/stats', { cache: 'no-store' });
-      if (!res.ok) throw new Error('HTTP ' + res.status);
-      show(await res.json());
+      show(JSON.parse(e.data), e.lastEventId);
     } catch (err) {
-      offline(err.message || String(err));
+      offline('bad data');
     }
-    setTimeout(poll, POLL_MS);
+  });
+  events.onerror = () => offline('stream lost');
+
+  // --- the echo box over a WebSocket ---
+  const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  let ws = null;
+
+  function say(text, cls) {
+    const li = document.createElement('li');
+    li.textContent = text;
+    if (cls) li.className = cls;
+    el('echoes').appendChild(li);
   }
 
-  poll();
+  function connect() {
+    ws = new WebSocket(proto + '//' + location.host + '/ws');
+    ws.onopen = () => {
+      el('echo-status').textContent = 'connected';
+      el('echo-status').className = 'live';
+      // One message at once, so the page shows the echo working.
+      send(el('echo-text').value);
+    };
+    ws.onmessage = (e) => say(String(e.data), 'echoed');
+    ws.onclose = (e) => {
+      el('echo-status').textContent = 'closed (' + e.code + '), reconnecting';
+      el('echo-status').className = 'offline';
+      setTimeout(connect, 2000);
+    };
+  }
+
+  function send(text) {
+    if (!ws || ws.readyState !== WebSocket.OPEN || !text) return;
+    ws.send(text);
+    say(text, 'sent');
+  }
+
+  el('echo').addEventListener('submit', (e) => {
+    e.preventDefault();
+    send(el('echo-text').value);
+    el('echo-text').value = '';
+  });
+
+  connect();
 })();
