@@ -75,7 +75,7 @@ static const char index_html[] =
     "placeholder=\"type, then Enter\" value=\"hello, linger\">"
     "<button>Send</button></form>\n"
     "<p id=\"echo-status\">connecting&hellip;</p>\n"
-    "<ol id=\"echoes\"></ol>\n"
+    "<ul id=\"echoes\"></ul>\n"
     "<p>Try <a href=\"/hello\">/hello</a>, <a href=\"/stream\">/stream</a>, "
     "<code>curl -N http://HOST/events</code>, <code>linger ws ws://HOST/ws</code>, "
     "<code>curl -d hi http://HOST/echo</code>.</p>\n"
@@ -307,7 +307,8 @@ static void access_log(lg_req *req, int status, uint64_t bytes, uint32_t ms, voi
 {
     (void)user;
     char peer[64] = "-";
-    lg_addr_format(lg_req_peer(req), peer, sizeof peer);
+    const lg_addr *a = lg_req_peer(req);
+    if (a->family) lg_addr_format(a, peer, sizeof peer); /* (a client gone: "-") */
     lg_str m = lg_req_method(req), t = lg_req_target(req);
     if (!m.len) {
         /* A head that never parsed (408 mid-head, 400): no request line to

@@ -27,6 +27,11 @@
     el('streams').textContent = String(stats.event_streams);
     el('websockets').textContent = String(stats.websockets);
     el('stats').dataset.eventId = id;
+    // the last ids seen (tests/interop/browser checks they run on after a
+    // reconnection)
+    const ids = (el('stats').dataset.ids || '').split(',').filter(Boolean);
+    ids.push(id);
+    el('stats').dataset.ids = ids.slice(-50).join(',');
     el('stats').dataset.updates = String(Number(el('stats').dataset.updates || 0) + 1);
     el('status').textContent = 'live';
     el('status').className = 'live';

@@ -2,12 +2,24 @@
 
 Headless Chromium (Debian's chromium) loads the page of `linger serve` and
 its static assets (www/, served under /static), then runs www/app.js,
-which polls /api/stats once a second and fills in the page. The test reads
-the DOM the browser rendered: the live figures must be there, as numbers,
-with the status "live". The server's access log (stderr, one line per
-request with the client's address and port) must show every asset fetched,
-more than one connection used (the browser loads in parallel) and a
-connection that carried several requests (keep-alive).
+which fills the page's table from Server-Sent Events (GET /events, one
+"stats" event a second) and talks to the echo over a WebSocket (GET /ws).
+The test drives the browser over the DevTools protocol (through Python's
+websockets) and reads the page as it runs:
+
+ - the table is live and changes: "stats" events arrive, their ids count
+   up, the figures are the server's own;
+ - the echo box's message comes back over the WebSocket, and so does one
+   typed afterwards;
+ - the server is stopped (a graceful shutdown ends the event stream and
+   says 1001 to the WebSocket) and started again on the same port: the
+   browser's EventSource reconnects by itself with Last-Event-ID, and the
+   new server goes on counting from there (ids without a gap or a restart
+   at 1), and the echo box reconnects too.
+
+The server's access log (stderr, one line per request with the client's
+address and port) must show every asset fetched, more than one connection
+used (the browser loads in parallel), /events and /ws answered (200, 101).
 
 app.js is also served precompressed (app.js.gz beside it, in a copy of
 www/): the page can only go live if the browser decoded what linger sent
@@ -16,21 +28,27 @@ with Content-Encoding: gzip.
 Paths come from ctest (tests/interop/browser/CMakeLists.txt): LINGER_BIN
 (the linger tool) and LINGER_WWW (the repository's www/).
 """
+import asyncio
 import collections
 import gzip
 import html.parser
+import json
 import os
 import re
 import shutil
 import signal
 import subprocess
 import threading
+import time
+import urllib.request
 
 import pytest
 
-# Virtual time lets the page's one-second polls run in a fraction of a
-# real second; what stops a hung browser is the real timeout.
-VIRTUAL_TIME_MS = 4000
+try:
+    import websockets
+except ImportError:  # pragma: no cover
+    websockets = None
+
 BROWSER_TIMEOUT_S = 60
 
 # What the page links (tools/cmd_serve.c, index_html). The favicon is left
@@ -57,11 +75,11 @@ def _chromium():
 
 
 class DemoServer:
-    """`linger serve --port 0` on a copy of www/; stderr collected."""
+    """`linger serve` on a copy of www/ (port 0: a free one); stderr collected."""
 
-    def __init__(self, binary, root):
+    def __init__(self, binary, root, port=0):
         self.proc = subprocess.Popen(
-            [binary, "serve", "--host", "127.0.0.1", "--port", "0", "--root", root],
+            [binary, "serve", "--host", "127.0.0.1", "--port", str(port), "--root", root],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         self.lines = []
         self._ready = threading.Event()
@@ -125,6 +143,87 @@ class Dom(html.parser.HTMLParser):
                 self.text[i] += data
 
 
+class Browser:
+    """Headless Chromium, driven over the DevTools protocol: one page."""
+
+    def __init__(self, path, profile):
+        self.proc = subprocess.Popen([
+            path, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+            f"--user-data-dir={profile}", "--remote-debugging-port=0",
+            # No internet here, and nothing but the page should be fetched.
+            "--no-first-run", "--no-default-browser-check", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--disable-extensions",
+            "--disable-default-apps", "--disable-domain-reliability", "--no-pings",
+            "--disable-client-side-phishing-detection", "--metrics-recording-only",
+            "--disable-features=Translate,OptimizationHints,MediaRouter,AutofillServerCommunication",
+            "about:blank",
+        ], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        port_file = os.path.join(profile, "DevToolsActivePort")
+        deadline = time.monotonic() + 20
+        while not os.path.exists(port_file) or os.path.getsize(port_file) == 0:
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                raise RuntimeError("chromium did not start its DevTools endpoint")
+            time.sleep(0.05)
+        port = int(open(port_file).read().split()[0])
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as r:
+            pages = [t for t in json.load(r) if t["type"] == "page"]
+        self.ws_url = pages[0]["webSocketDebuggerUrl"]
+        self.loop = asyncio.new_event_loop()
+
+        async def connect():
+            return await websockets.connect(self.ws_url, max_size=None)
+        self.ws = self.loop.run_until_complete(connect())
+        self.next_id = 0
+
+    def call(self, method, **params):
+        async def go():
+            self.next_id += 1
+            mid = self.next_id
+            await self.ws.send(json.dumps({"id": mid, "method": method, "params": params}))
+            while True:
+                msg = json.loads(await self.ws.recv())
+                if msg.get("id") == mid:
+                    if "error" in msg:
+                        raise RuntimeError(f"{method}: {msg['error']}")
+                    return msg.get("result", {})
+        return self.loop.run_until_complete(asyncio.wait_for(go(), 20))
+
+    def eval(self, expr):
+        r = self.call("Runtime.evaluate", expression=expr, returnByValue=True)
+        return r.get("result", {}).get("value")
+
+    def wait_for(self, expr, what, timeout=15):
+        """Until the page's expr is truthy; returns its value."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            v = self.eval(expr)
+            if v:
+                return v
+            time.sleep(0.1)
+        raise AssertionError(f"the page never showed {what}: {self.state()}")
+
+    def state(self):
+        return self.eval("""JSON.stringify({
+            status: document.getElementById('status').textContent,
+            updates: Number(document.getElementById('stats').dataset.updates || 0),
+            ids: (document.getElementById('stats').dataset.ids || '').split(',').filter(Boolean).map(Number),
+            echoes: [...document.querySelectorAll('#echoes li.echoed')].map(li => li.textContent),
+            echo: document.getElementById('echo-status').textContent })""")
+
+    def close(self):
+        try:
+            self.loop.run_until_complete(self.ws.close())
+        except Exception:
+            pass
+        self.loop.close()
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
 @pytest.fixture
 def served(tmp_path):
     binary = os.environ.get("LINGER_BIN")
@@ -135,72 +234,90 @@ def served(tmp_path):
     shutil.copytree(www, root)
     with open(root / "app.js", "rb") as f, gzip.open(root / "app.js.gz", "wb") as g:
         g.write(f.read())
-    server = DemoServer(binary, str(root))
-    yield server, root
-    server.stop()
+    servers = [DemoServer(binary, str(root))]
+    yield servers, binary, root
+    for s in servers:
+        s.stop()
 
 
-def test_browser_renders_live_figures(served, tmp_path):
-    browser = _chromium()
-    if not browser:
+def test_browser_live_page(served, tmp_path):
+    browser_path = _chromium()
+    if not browser_path:
         pytest.skip("chromium is not installed (scripts/deps.sh check installs it)")
-    server, root = served
+    if websockets is None:
+        pytest.skip("python3-websockets is not installed (scripts/deps.sh check installs it)")
+    servers, binary, root = served
+    server = servers[0]
     url = f"http://127.0.0.1:{server.port}/"
-    argv = [
-        browser, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-        f"--user-data-dir={tmp_path / 'profile'}",
-        # No internet here, and nothing but the page should be fetched.
-        "--no-first-run", "--no-default-browser-check", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--disable-extensions",
-        "--disable-default-apps", "--disable-domain-reliability", "--no-pings",
-        "--disable-client-side-phishing-detection", "--metrics-recording-only",
-        "--disable-features=Translate,OptimizationHints,MediaRouter,AutofillServerCommunication",
-        f"--virtual-time-budget={VIRTUAL_TIME_MS}", "--dump-dom", url,
-    ]
-    run = subprocess.run(argv, capture_output=True, text=True, timeout=BROWSER_TIMEOUT_S)
-    dom_html = run.stdout
-    assert run.returncode == 0 and "<html" in dom_html, \
-        f"chromium failed ({run.returncode}): {run.stderr[-2000:]}"
-    exit_status = server.stop()
-    log = server.access_log()
-    print(f"{len(log)} requests logged; rendered:",
-          re.findall(r'<td id="\w+"[^>]*>[^<]*</td>|<p id="status"[^>]*>[^<]*</p>', dom_html))
+    browser = Browser(browser_path, str(tmp_path / "profile"))
+    try:
+        browser.call("Page.enable")
+        browser.call("Page.navigate", url=url)
+
+        # --- live over SSE, and the echo over the WebSocket ---
+        browser.wait_for("document.getElementById('status').textContent === 'live'", "'live'")
+        browser.wait_for("Number(document.getElementById('stats').dataset.updates || 0) >= 3",
+                         "three stats events")
+        browser.wait_for("[...document.querySelectorAll('#echoes li.echoed')]"
+                         ".some(li => li.textContent === 'hello, linger')", "the first echo")
+        browser.eval("document.getElementById('echo-text').value = 'typed \\u00e9\\u00e8 later';"
+                     "document.getElementById('echo').requestSubmit(); true")
+        browser.wait_for("[...document.querySelectorAll('#echoes li.echoed')]"
+                         ".some(li => li.textContent === 'typed \\u00e9\\u00e8 later')", "the typed echo")
+        before = json.loads(browser.state())
+        assert before["ids"] == list(range(1, len(before["ids"]) + 1)), before
+        dom_html = browser.eval("document.documentElement.outerHTML")
+
+        # --- the server goes away and comes back on the same port ---
+        assert server.stop() == 0, "linger serve did not shut down cleanly:\n" + "\n".join(server.lines[-20:])
+        browser.wait_for("document.getElementById('status').className === 'offline'", "offline")
+        again = DemoServer(binary, str(root), port=server.port)
+        servers.append(again)
+        last = before["ids"][-1]
+        browser.wait_for(f"(document.getElementById('stats').dataset.ids || '').split(',')"
+                         f".map(Number).filter(i => i > {last} + 1).length >= 1",
+                         "events from the new server")
+        after = json.loads(browser.state())
+        # Last-Event-ID: the new server resumed after the last id seen (it
+        # would have started at 1 without it), with nothing lost or repeated
+        assert after["ids"] == list(range(1, len(after["ids"]) + 1)), after
+        assert after["status"] == "live"
+        browser.wait_for("document.getElementById('echo-status').textContent === 'connected'",
+                         "the WebSocket reconnected", timeout=10)
+        print("ids seen:", after["ids"], "echoes:", after["echoes"])
+    finally:
+        browser.close()
+    assert again.stop() == 0
 
     # --- what the page rendered ---
     dom = Dom()
     dom.feed(dom_html)
     assert dom.text["status"].strip() == "live", dom.text["status"]
-    assert "live" in dom.attrs["status"].get("class", "")
-    figures = {k: dom.text[k].strip() for k in ("uptime", "requests", "connections", "active")}
-    for k in ("requests", "connections", "active"):
+    figures = {k: dom.text[k].strip() for k in ("uptime", "requests", "connections", "active", "streams",
+                                                 "websockets")}
+    for k in ("requests", "connections", "active", "streams", "websockets"):
         assert figures[k].isdigit(), f"#{k} shows {figures[k]!r}, not a number"
-    # app.js's own format, from the server's milliseconds.
     assert re.fullmatch(r"\d+ s|\d+ min \d\d s|\d+ h \d\d min", figures["uptime"]), figures
-    uptime_ms = dom.attrs["uptime"].get("data-ms", "")
-    assert uptime_ms.isdigit() and int(uptime_ms) > 0, uptime_ms
-    requests, connections, active = (int(figures[k]) for k in ("requests", "connections", "active"))
-    # The figures are the server's own: the page's requests were counted
-    # (the page, its assets and the first poll at least), and never more
-    # than the log shows (/api/stats counts itself before it is answered).
-    assert len(PAGE_ASSETS) + 1 <= requests <= len(log) + 1, (requests, len(log))
-    # (Connections may outnumber the log's peers: Chromium opens spare
-    # ones that never carry a request.)
-    peers = collections.Counter(e["peer"] for e in log)
+    assert int(figures["streams"]) >= 1 and int(figures["websockets"]) >= 1, figures
+    log = server.access_log()
+    requests, connections = int(figures["requests"]), int(figures["connections"])
+    # The page and its assets were counted (and the WebSocket's 101).
+    assert len(PAGE_ASSETS) + 1 <= requests <= len(log), (requests, len(log))
     assert connections >= 2, connections
-    assert 1 <= active <= connections
 
-    # --- what the server saw ---
-    assert exit_status == 0, "linger serve did not shut down cleanly:\n" + "\n".join(server.lines[-20:])
+    # --- what the first server saw ---
     got = {(e["method"], e["target"]): e for e in log}
     for target in ["/"] + PAGE_ASSETS:
         assert ("GET", target) in got, f"{target} was never fetched: {[e['target'] for e in log]}"
         assert got[("GET", target)]["status"] in ("200", "304"), got[("GET", target)]
     # app.js went out compressed (and the page ran it: it is live).
     assert int(got[("GET", "/static/app.js")]["bytes"]) == os.path.getsize(root / "app.js.gz")
-    polls = [e for e in log if e["target"] == "/api/stats"]
-    assert len(polls) >= 2, "the page polled /api/stats only once"
-    assert all(e["status"] == "200" for e in polls)
-    # Parallel connections, and keep-alive on at least one of them.
+    assert got[("GET", "/events")]["status"] == "200"
+    assert got[("GET", "/ws")]["status"] == "101"
+    assert not [e for e in log if e["target"] == "/api/stats"], "the page still polls"
+    peers = collections.Counter(e["peer"] for e in log)
     assert len(peers) > 1, f"one connection only: {peers}"
-    assert max(peers.values()) > 1, f"no connection carried two requests: {peers}"
     print(f"connections: {len(peers)}, requests per connection: {sorted(peers.values())}")
+    # the second server: the EventSource and the WebSocket came back
+    log2 = {(e["method"], e["target"]): e for e in again.access_log()}
+    assert ("GET", "/events") in log2 and ("GET", "/ws") in log2, again.lines
