@@ -542,13 +542,15 @@ long lg_ws_broadcast(lg_ws *const *conns, size_t n, unsigned opcode, const void 
                      unsigned slow_policy);
 
 /* Other threads and tasks. lg_ws_post is the one way for another thread
- * to send: it copies the message into a frame (masked for a client) and
- * posts it (lg_loop_post) to the loop's thread, which queues it whole, so
- * two senders never interleave a frame. LG_OK; LG_ERR_AGAIN while frames
- * posted and not yet sent add up to max_queued_bytes (nothing posted: try
- * again later); LG_ERR_NOMEM; LG_ERR_INVALID_ARG and LG_ERR_WS_UTF8 as
- * lg_ws_send; LG_ERR_UNSUPPORTED without threads (LG_NO_THREADS) or C11
- * atomics. A frame that arrives after the closing handshake began is
+ * to send: it copies the message, posts it (lg_loop_post) to the loop's
+ * thread, which makes it a frame in place (masked for a client) and
+ * queues it whole, so two senders never interleave a frame. LG_OK;
+ * LG_ERR_AGAIN while frames posted and not yet sent add up to
+ * max_queued_bytes (nothing posted: try again later); LG_ERR_NOMEM;
+ * LG_ERR_INVALID_ARG and LG_ERR_WS_UTF8 as lg_ws_send; LG_ERR_CLOSED for
+ * a client's connection not open yet; LG_ERR_UNSUPPORTED without threads
+ * (LG_NO_THREADS) or a lock-free C11 atomic (Cortex-M0+, RV32 without the
+ * A extension). A frame that arrives after the closing handshake began is
  * dropped. The lg_ws must stay valid meanwhile: lg_ws_keep it (on the
  * loop's thread, before another thread may use it), and lg_ws_release it
  * (from any thread, once: after the last lg_ws_post of that thread, whose

@@ -209,6 +209,19 @@ static int send_frame(lg_ws *ws, unsigned opcode, const void *data, size_t len)
     return lg__ws_queue_block(ws, b, NULL);
 }
 
+static void close_tcp(lg_ws *ws, int peer_closed);
+
+/* What a send returns. A socket that failed (the peer reset, a send
+ * timeout) ends the connection: the stream tells its owner only of
+ * failures it meets itself, not of those a write call returns. */
+static int sent(lg_ws *ws, int rc)
+{
+    if (rc == LG_OK || rc == LG_ERR_NOMEM) return rc;
+    if (!ws->error) ws->error = rc;
+    if (lg_stream_is_open(ws->s)) close_tcp(ws, 0);
+    return LG_ERR_CLOSED;
+}
+
 int lg__ws_check_message(unsigned opcode, const void *data, size_t len)
 {
     if (opcode != LG_WS_TEXT && opcode != LG_WS_BINARY) return LG_ERR_INVALID_ARG;
@@ -251,7 +264,7 @@ int lg_ws_send(lg_ws *ws, unsigned opcode, const void *data, size_t len)
     if (rc) return rc;
     if (!can_send(ws)) return LG_ERR_CLOSED;
     if (lg_stream_queued(ws->s) >= ws->max_queued) return full(ws);
-    rc = send_frame(ws, opcode, data, len);
+    rc = sent(ws, send_frame(ws, opcode, data, len));
     /* Full now: on_drain will say when it has emptied (an owner that
      * paused its reading at this point resumes there). */
     if (rc == LG_OK && lg_stream_queued(ws->s) >= ws->max_queued) want_drain(ws);
@@ -273,7 +286,7 @@ int lg_ws_send_ping(lg_ws *ws, const void *data, size_t len)
     if (len > LG_WS_MAX_CONTROL_PAYLOAD || (len && !data)) return LG_ERR_INVALID_ARG;
     if (!can_send(ws)) return LG_ERR_CLOSED;
     if (lg_stream_queued(ws->s) >= ws->max_queued) return full(ws);
-    return send_frame(ws, LG_WS_PING, data, len);
+    return sent(ws, send_frame(ws, LG_WS_PING, data, len));
 }
 
 /* A Pong for the Ping whose payload is in ws->ctl; with the queue full it
@@ -287,7 +300,7 @@ static void send_pong(lg_ws *ws)
         return;
     }
     ws->pong_due = 0;
-    send_frame(ws, LG_WS_PONG, ws->ctl, ws->ctl_len);
+    sent(ws, send_frame(ws, LG_WS_PONG, ws->ctl, ws->ctl_len));
 }
 
 static int send_close_frame(lg_ws *ws, unsigned code, lg_str reason)
@@ -391,7 +404,7 @@ static int append(lg_ws *ws, lg_str d)
     size_t need = ws->msg_len + d.len;
     if (need > ws->msg_cap) {
         size_t cap = ws->msg_cap ? ws->msg_cap : 256;
-        while (cap < need) cap *= 2;
+        while (cap < need) cap = cap <= SIZE_MAX / 2 ? cap * 2 : need;
         if (cap > ws->max_message && need <= ws->max_message) cap = (size_t)ws->max_message;
         char *p = ws->msg ? lg__realloc(ws->msg, ws->msg_cap, cap) : lg__alloc(cap);
         if (!p) return LG_ERR_NOMEM;
@@ -572,7 +585,8 @@ static void ws_on_timeout(lg_stream *s)
         if (!ws->ping_out) {
             /* Quiet for ping_interval: ask. With the queue full, the send
              * timeout watches the peer instead. */
-            if (lg_stream_queued(s) < ws->max_queued && send_frame(ws, LG_WS_PING, NULL, 0) == LG_OK)
+            if (lg_stream_queued(s) < ws->max_queued &&
+                sent(ws, send_frame(ws, LG_WS_PING, NULL, 0)) == LG_OK)
                 ws->ping_out = 1;
             arm(ws);
             return;
@@ -735,7 +749,7 @@ long lg_ws_broadcast(lg_ws *const *conns, size_t n, unsigned opcode, const void 
         if (len) memcpy(f->frame + w.len, data, len);
         f->len = w.len + len;
     }
-    long sent = 0;
+    long nsent = 0;
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         lg_ws *ws = conns[i];
@@ -745,18 +759,18 @@ long lg_ws_broadcast(lg_ws *const *conns, size_t n, unsigned opcode, const void 
             continue;
         }
         if (ws->client) {
-            if (send_frame(ws, opcode, data, len) == LG_OK) sent++;
+            if (sent(ws, send_frame(ws, opcode, data, len)) == LG_OK) nsent++;
             continue;
         }
         if (k == servers) continue; /* (cannot happen: counted above) */
         lg_write_req *req = &f->reqs[k++];
         req->data = f;
         f->refs++;
-        if (lg_stream_write_ref(ws->s, req, f->frame, f->len, shared_done) == LG_OK) sent++;
+        if (lg_stream_write_ref(ws->s, req, f->frame, f->len, shared_done) == LG_OK) nsent++;
         else f->refs--; /* refused before it was queued: no callback */
     }
     if (f) shared_unref(f);
-    return sent;
+    return nsent;
 }
 
 #endif /* !LG_NO_WEBSOCKET */

@@ -11,12 +11,20 @@
 
 #if !defined(LG_NO_WEBSOCKET)
 
+/* Other threads' frames are counted with a lock-free atomic where the CPU
+ * has one (Cortex-M3 and up, x86, the A-class cores; not Cortex-M0+ nor
+ * RV32 without the A extension, whose compilers would call a libatomic
+ * that devices do not have): lg_ws_post needs it. */
 #if !defined(LG_NO_THREADS) && !defined(__STDC_NO_ATOMICS__) && __STDC_VERSION__ >= 201112L
 #include <stdatomic.h>
+#if ATOMIC_INT_LOCK_FREE == 2
 #define LG_WS_ATOMICS 1
-typedef atomic_uint_fast32_t lg_ws_counter;
+#endif
+#endif
+#if defined(LG_WS_ATOMICS)
+typedef atomic_uint lg_ws_counter;
 #else
-typedef uint32_t lg_ws_counter;
+typedef unsigned lg_ws_counter;
 #endif
 
 /* ws->state */

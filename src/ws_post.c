@@ -44,7 +44,7 @@ static void posted_done(lg_write_req *req, int status)
 {
     ws_block *b = (ws_block *)(void *)req;
     LG_UNUSED(status);
-    atomic_fetch_sub(&b->ws->posted, (uint_fast32_t)(b->size - sizeof *b));
+    atomic_fetch_sub(&b->ws->posted, (unsigned)(b->size - sizeof *b));
     lg__ws_block_free(b);
 }
 
@@ -80,15 +80,15 @@ int lg_ws_post(lg_ws *ws, unsigned opcode, const void *data, size_t len)
     if (rc) return rc;
     if (!ws->loop) return LG_ERR_CLOSED; /* a client not open yet */
     size_t count = LG_WS_MAX_HEADER + len;
-    if (count > UINT32_MAX) return LG_ERR_INVALID_ARG;
-    uint_fast32_t before = atomic_fetch_add(&ws->posted, (uint_fast32_t)count);
+    if (count > UINT32_MAX / 2) return LG_ERR_INVALID_ARG;
+    size_t before = atomic_fetch_add(&ws->posted, (unsigned)count);
     if (before && before + count > ws->max_queued) {
-        atomic_fetch_sub(&ws->posted, (uint_fast32_t)count);
+        atomic_fetch_sub(&ws->posted, (unsigned)count);
         return LG_ERR_AGAIN;
     }
     ws_block *b = lg__ws_block_new(count);
     if (!b) {
-        atomic_fetch_sub(&ws->posted, (uint_fast32_t)count);
+        atomic_fetch_sub(&ws->posted, (unsigned)count);
         return LG_ERR_NOMEM;
     }
     b->ws = ws;
@@ -97,7 +97,7 @@ int lg_ws_post(lg_ws *ws, unsigned opcode, const void *data, size_t len)
     if (len) memcpy(b->bytes + LG_WS_MAX_HEADER, data, len);
     rc = lg_loop_post(ws->loop, &b->post, post_arrived);
     if (rc) {
-        atomic_fetch_sub(&ws->posted, (uint_fast32_t)count);
+        atomic_fetch_sub(&ws->posted, (unsigned)count);
         lg__ws_block_free(b);
     }
     return rc;
