@@ -499,10 +499,11 @@ int lg_ws_send_ping(lg_ws *ws, const void *data, size_t len);
  * one lg_ws_close_code_valid accepts) and reason (NULL or UTF-8 of at
  * most 123 bytes), after what is queued. No message can be sent after it;
  * what the peer sent before its own Close is still delivered. Then as
- * described above, on_close last. Before
- * the connection is open, a client's handshake is cancelled
- * (lg_call_cancel). LG_OK, LG_ERR_INVALID_ARG (code or reason), or
- * LG_ERR_CLOSED when closing already. */
+ * described above, on_close last. While a
+ * client's handshake is under way, on_close comes at once, before this
+ * returns (1006, LG_ERR_CANCELLED), and the server's answer is left to
+ * close gracefully when it comes. LG_OK, LG_ERR_INVALID_ARG (code or
+ * reason), or LG_ERR_CLOSED when closing already. */
 int lg_ws_close(lg_ws *ws, unsigned code, const char *reason);
 
 /* Back-pressure on receiving: after lg_ws_pause no message is delivered

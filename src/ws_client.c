@@ -44,6 +44,11 @@ static void on_response(lg_response *res, void *user)
 {
     lg_ws *ws = user;
     ws->call = NULL;
+    if (ws->abandoned) { /* told already; the connection is not taken */
+        ws->abandoned = 2;
+        if (!ws->kept) lg__ws_free(ws);
+        return;
+    }
     ws->http_status = res->status;
     int err = res->err ? res->err : check_answer(ws, res);
     lg_stream *s = err ? NULL : lg_response_take_stream(res, &lg__ws_stream_callbacks, ws);
@@ -74,11 +79,26 @@ static char *http_url(const char *url, size_t *size)
     return u;
 }
 
+/* lg_ws_close while connecting: the owner is told at once, and the
+ * handshake's answer, whenever it comes, is not taken: the client closes
+ * that connection gracefully (lg_call_cancel would reset it). The memory
+ * waits for the answer. */
+static void give_up(lg_ws *ws)
+{
+    if (ws->abandoned) return;
+    ws->abandoned = 1;
+    ws->error = LG_ERR_CANCELLED;
+    ws->state = WS_GONE;
+    ws->freed_at_close = 1;
+    if (ws->cbs->on_close) ws->cbs->on_close(ws, LG_WS_CLOSE_ABNORMAL, LG_STR(""));
+}
+
 lg_ws *lg_ws_connect(lg_client *cli, const char *url, const lg_ws_config *cfg,
                      const lg_ws_callbacks *cbs, void *user)
 {
     lg_ws *ws = lg__ws_new(NULL, cfg, cbs, user, 1);
     if (!ws) return NULL;
+    ws->cancel = give_up;
     ws->offered = cfg ? cfg->protocols : NULL;
     uint8_t nonce[16];
     lg__ws_random(ws, nonce, sizeof nonce);

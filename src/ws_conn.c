@@ -355,12 +355,12 @@ int lg_ws_close(lg_ws *ws, unsigned code, const char *reason)
     lg_ws_utf8_init(&v);
     if (lg_ws_utf8_check(&v, r.ptr, r.len) != LG_OK || lg_ws_utf8_end(&v) != LG_OK)
         return LG_ERR_INVALID_ARG;
-#if !defined(LG_NO_CLIENT)
     if (ws->state == WS_CONNECTING) {
-        if (ws->call) lg_call_cancel(ws->call); /* on_close follows (LG_ERR_CANCELLED) */
+        /* on_close now (through a pointer: a server's program links
+         * nothing of the client) */
+        if (ws->cancel) ws->cancel(ws);
         return LG_OK;
     }
-#endif
     if (ws->state != WS_OPEN || !lg_stream_is_open(ws->s)) return LG_ERR_CLOSED;
     if (send_close_frame(ws, code, r) != LG_OK) {
         if (!ws->error) ws->error = LG_ERR_CLOSED;

@@ -72,6 +72,9 @@ struct lg_ws {
     void (*random)(void *buf, size_t n, void *user);
     void *random_user;
     uint64_t rng;              /* the fallback generator's state */
+    void (*cancel)(lg_ws *ws); /* client: give up the handshake (ws_client.c) */
+    uint8_t abandoned;         /* client: given up while connecting; 1: its answer is
+                                  still awaited (the memory with it), 2: came */
 #if !defined(LG_NO_CLIENT)
     lg_call *call;             /* the handshake's request */
     const char *const *offered;

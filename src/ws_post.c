@@ -27,7 +27,7 @@ static void release_now(lg_defer *d)
 {
     lg_ws *ws = LG_CONTAINER_OF(d, lg_ws, release);
     ws->kept = 0;
-    if (ws->freed_at_close) lg__ws_free(ws);
+    if (ws->freed_at_close && ws->abandoned != 1) lg__ws_free(ws);
 }
 
 void lg_ws_release(lg_ws *ws)

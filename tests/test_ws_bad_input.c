@@ -18,7 +18,8 @@
  *   - a server that answers the Close but never closes TCP: the client
  *     closes after close_timeout, gracefully;
  *   - handshakes that must be refused: a wrong Accept, an extension or a
- *     subprotocol not offered, no Upgrade.
+ *     subprotocol not offered, no Upgrade;
+ *   - a handshake given up (lg_ws_close) before its answer came.
  * Nothing is ever reset (the loop's aborts stay 0, and no raw peer reads
  * ECONNRESET).
  */
@@ -554,6 +555,7 @@ typedef struct rserver {
     char send[512];       /* frames to send after the 101 */
     size_t send_len;
     int keep_open;        /* after answering the client's Close, keep TCP open */
+    int answer_delay_ms;  /* before the 101 */
     unsigned client_close;/* the client's Close code */
     int eof, reset;
     atomic_int done;
@@ -576,6 +578,7 @@ static void *raw_server(void *arg)
     char accept_[LG_WS_ACCEPT_BYTES] = "x";
     if (key) lg_ws_accept_value((lg_str){ key + 19, 24 }, accept_, sizeof accept_);
     if (!r->good_accept) accept_[3] ^= 1;
+    if (r->answer_delay_ms) usleep((useconds_t)r->answer_delay_ms * 1000);
     char head[1024];
     int n = snprintf(head, sizeof head,
                      "HTTP/1.1 101 Switching Protocols\r\n%sSec-WebSocket-Accept: %s\r\n\r\n", r->answer,
@@ -736,6 +739,33 @@ static void test_client(void)
         CHECK_EQ_INT(c.code, LG_WS_CLOSE_ABNORMAL);
         CHECK_EQ_INT(c.error, LG_ERR_WS_HANDSHAKE);
         CHECK_EQ_INT(r.reset, 0);
+    }
+    /* Given up while the handshake is under way: on_close at once
+     * (LG_ERR_CANCELLED), and the 101 that comes later is not taken: that
+     * connection closes gracefully (EOF at the server, no reset). */
+    {
+        memset(&r, 0, sizeof r);
+        memset(&c, 0, sizeof c);
+        r.answer = good;
+        r.good_accept = 1;
+        r.answer_delay_ms = 300;
+        CHECK_EQ_INT(rserver_open(&r), 0);
+        pthread_t t;
+        pthread_create(&t, NULL, raw_server, &r);
+        char url[64];
+        snprintf(url, sizeof url, "ws://127.0.0.1:%u/", r.port);
+        lg_ws *ws = lg_ws_connect(cli, url, NULL, &client_cbs, &c);
+        RUN_UNTIL(0, 100);
+        CHECK_EQ_INT(lg_ws_close(ws, 1000, NULL), LG_OK);
+        CHECK_EQ_INT(c.closed, 1); /* before lg_ws_close returned */
+        CHECK_EQ_INT(c.error, LG_ERR_CANCELLED);
+        CHECK_EQ_INT(c.opened, 0);
+        RUN_UNTIL(atomic_load(&r.done), 5000);
+        pthread_join(t, NULL);
+        close(r.lfd);
+        CHECK_EQ_INT(r.eof, 1);
+        CHECK_EQ_INT(r.reset, 0);
+        CHECK_EQ_INT(c.opened, 0);
     }
     /* The agreed subprotocol. */
     memset(&r, 0, sizeof r);
