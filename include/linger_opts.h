@@ -73,9 +73,10 @@
 /* LG_NO_MULTIPART: the multipart/form-data decoder (lg_multipart_*,
  * src/multipart.c) and its error strings. */
 
-/* LG_NO_WEBSOCKET: the WebSocket codec (include/linger_ws.h, src/ws_*.c,
- * src/sha1.c) and its error strings. (CMake: -DLINGER_WEBSOCKET=OFF does
- * the same and leaves its files out of the build.) */
+/* LG_NO_WEBSOCKET: WebSocket (include/linger_ws.h: the connections,
+ * src/ws_*.c, and the codec with src/sha1.c) and its error strings.
+ * (CMake: -DLINGER_WEBSOCKET=OFF does the same and leaves its files out
+ * of the build.) Server-Sent Events are the server's and stay. */
 
 /* LG_NO_SIMD: scalar scanners only in the codec (a CPU without vectors
  * gets them anyway). LG_NO_POLL: no poll() backend (a platform with its

@@ -6,10 +6,11 @@
 #ifndef LG_WS_INTERNAL_H
 #define LG_WS_INTERNAL_H
 
-#include "linger_ws.h"
-#include "alloc_internal.h"
+#include "linger_opts.h" /* LG_NO_WEBSOCKET leaves all of it out */
 
 #if !defined(LG_NO_WEBSOCKET)
+#include "linger_ws.h"
+#include "alloc_internal.h"
 
 /* Other threads' frames are counted with a lock-free atomic where the CPU
  * has one (Cortex-M3 and up, x86, the A-class cores; not Cortex-M0+ nor
