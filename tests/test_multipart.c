@@ -195,8 +195,8 @@ static void test_refusals(void)
         "multipart/form-data; boundary=\"\"", "multipart/form-data; boundary=a b ",
         "multipart/form-data; boundary=x; boundary=y", "multipart/form-data; boundary=\"x",
         "multipart/form-data; boundary=x{}",
-        "multipart/form-data; boundary=12345678901234567890123456789012345678901234567890"
-        "123456789012345678901",
+        ("multipart/form-data; boundary=12345678901234567890123456789012345678901234567890"
+         "123456789012345678901"), /* 71 characters */
     };
     for (size_t i = 0; i < sizeof bad_types / sizeof bad_types[0]; i++) {
         transcript t;
