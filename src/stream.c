@@ -108,15 +108,27 @@ int lg_stream_socket_shutdown(lg_stream *s)
     return loop->net->shutdown_write(loop->net_ctx, s->io.fd);
 }
 
+static void update_events(lg_stream *s);
+
+/* A transport that says "would block" may have taken a step (of a
+ * handshake) after which it waits for other readiness than before: its
+ * want is asked again, or the stream would sleep on the old one (or spin
+ * on a writability nobody uses). */
+static long transport_called(lg_stream *s, long n)
+{
+    if (n == LG_ERR_AGAIN && s->transport && s->transport->ops->want) update_events(s);
+    return n;
+}
+
 static long io_recv(lg_stream *s, void *buf, size_t len)
 {
-    if (s->transport) return s->transport->ops->recv(s, buf, len);
+    if (s->transport) return transport_called(s, s->transport->ops->recv(s, buf, len));
     return lg_stream_socket_recv(s, buf, len);
 }
 
 static long io_send(lg_stream *s, const lg_str *parts, size_t n)
 {
-    if (s->transport) return s->transport->ops->send(s, parts, n);
+    if (s->transport) return transport_called(s, s->transport->ops->send(s, parts, n));
     return lg_stream_socket_send(s, parts, n);
 }
 

@@ -563,6 +563,77 @@ static void test_transport_handshake_and_shutdown(void)
     wenv_close(&e);
 }
 
+/* A handshake that must read before it is done (a client's: the server's
+ * flight), with the owner's first bytes queued meanwhile (its send says
+ * "not yet"). The step that completes it is a recv that says "would block"
+ * (no application data yet): the stream must ask want again then, or it
+ * keeps sleeping on readability alone, and the queued request never goes
+ * out to a peer that waits for it. */
+typedef struct rhs_transport {
+    lg_transport base;
+    size_t got;
+    int recv_calls;
+} rhs_transport;
+
+static long rhs_recv(lg_stream *s, void *buf, size_t len)
+{
+    rhs_transport *t = (rhs_transport *)(void *)s->transport;
+    t->recv_calls++;
+    if (t->got < 2) {
+        char hi[2];
+        long n = lg_stream_socket_recv(s, hi, 2 - t->got);
+        if (n <= 0) return n;
+        t->got += (size_t)n;
+        return LG_ERR_AGAIN;
+    }
+    return lg_stream_socket_recv(s, buf, len);
+}
+
+static long rhs_send(lg_stream *s, const lg_str *parts, size_t n)
+{
+    rhs_transport *t = (rhs_transport *)(void *)s->transport;
+    if (t->got < 2) return LG_ERR_AGAIN;
+    return lg_stream_socket_send(s, parts, n);
+}
+
+static int rhs_shutdown(lg_stream *s)
+{
+    return lg_stream_socket_shutdown(s);
+}
+
+static unsigned rhs_want(const lg_stream *s, unsigned events)
+{
+    const rhs_transport *t = (const rhs_transport *)(const void *)s->transport;
+    return t->got < 2 ? LG_READABLE : events;
+}
+
+static const lg_transport_ops rhs_ops = { "read-handshake", rhs_recv, rhs_send, rhs_shutdown,
+                                          NULL,             rhs_want, hs_close };
+
+static void test_transport_want_asked_again(void)
+{
+    wenv e;
+    fault_sock script = { 0 };
+    script.in = "HI";
+    script.in_len = 2;
+    script.in_end = FAULT_SILENT; /* then it waits for the request */
+    wenv_open(&e, &script, NULL);
+    rhs_transport t = { { &rhs_ops }, 0, 0 };
+    CHECK_EQ_INT(lg_stream_set_transport(&e.c.s, &t.base), LG_OK);
+    CHECK_EQ_INT(lg_stream_write(&e.c.s, "request", 7), LG_OK);
+    CHECK_EQ_INT(lg_stream_queued(&e.c.s), 7);
+    fault_run(e.loop, 1000);
+    fault_sock *k = wenv_sock(&e);
+    CHECK_EQ_INT(t.got, 2);
+    CHECK_EQ_INT(k->out_len, 7);
+    CHECK(k->out_len == 7 && memcmp(k->out, "request", 7) == 0);
+    CHECK_EQ_INT(lg_stream_queued(&e.c.s), 0);
+    CHECK(t.recv_calls <= 3); /* no spinning on readiness nobody uses */
+    lg_stream_abort(&e.c.s);
+    lg_loop_run_once(e.loop, 0);
+    wenv_close(&e);
+}
+
 /* lg_close_unserved: a socket nobody will serve, whose client has already
  * sent a request (in pieces): all of it is read before the close, and FIN
  * goes first, so the client sees EOF rather than a reset. */
@@ -942,6 +1013,7 @@ int main(void)
     test_fail_writes();
     test_close_unserved();
     test_transport_handshake_and_shutdown();
+    test_transport_want_asked_again();
     test_owner_timeout();
     test_send_timeout_open();
     test_linger_budget();
