@@ -131,7 +131,21 @@ typedef enum lg_err {
     LG_ERR_MULTIPART = -101,        /* a multipart body that breaks RFC 2046's grammar (400) */
     LG_ERR_MULTIPART_TRUNCATED = -102, /* the body ended before its final boundary (400) */
     LG_ERR_MULTIPART_PARTS = -103,  /* more parts than allowed (413) */
-    LG_ERR_MULTIPART_HEADER = -104  /* a part's header section larger than allowed (413) */
+    LG_ERR_MULTIPART_HEADER = -104, /* a part's header section larger than allowed (413) */
+
+    /* --- TLS (include/linger_tls.h): how a secured connection failed (-112..) --- */
+    LG_ERR_TLS = -112,              /* a TLS record failed its check, or the TLS library failed */
+    LG_ERR_TLS_HANDSHAKE = -113,    /* handshake failed: malformed, or no version/cipher in common */
+    LG_ERR_TLS_PLAINTEXT = -114,    /* the peer spoke plain HTTP where TLS was expected */
+    LG_ERR_TLS_CUT = -115,          /* the connection closed in the middle of the handshake */
+    LG_ERR_TLS_TRUNCATED = -116,    /* input ended without close_notify: data may be cut */
+    LG_ERR_TLS_ALERT = -117,        /* the peer sent a fatal alert (refused the handshake) */
+    LG_ERR_TLS_TIMEOUT = -118,      /* the handshake did not complete in time */
+    LG_ERR_TLS_CERT_EXPIRED = -119, /* the peer's certificate has expired (or is not yet valid) */
+    LG_ERR_TLS_CERT_UNTRUSTED = -120, /* self-signed, or signed by a CA not trusted here */
+    LG_ERR_TLS_CERT_HOST = -121,    /* the certificate is for another host name */
+    LG_ERR_TLS_CERT = -122,         /* the certificate was rejected for another reason */
+    LG_ERR_TLS_CONFIG = -123        /* a certificate, key or CA that does not load or match */
 } lg_err;
 
 /* A short English sentence for an error code ("connection reset by peer").

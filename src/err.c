@@ -66,7 +66,8 @@
     X(LG_ERR_PROTOCOL, 0, "protocol error") \
     X(LG_ERR_AGAIN, 0, "the call would block") \
     LG_WS_ERRORS(X) \
-    LG_MULTIPART_ERRORS(X)
+    LG_MULTIPART_ERRORS(X) \
+    LG_TLS_ERRORS(X)
 
 /* multipart/form-data's, only in a build that has it. */
 #if defined(LG_NO_MULTIPART)
@@ -78,6 +79,25 @@
     X(LG_ERR_MULTIPART_TRUNCATED, 400, "multipart body ended before its final boundary") \
     X(LG_ERR_MULTIPART_PARTS, 413, "too many parts in a multipart body") \
     X(LG_ERR_MULTIPART_HEADER, 413, "a part's header section is too large")
+#endif
+
+/* TLS's (include/linger_tls.h), unless the build says it has none. */
+#if defined(LG_NO_TLS)
+#define LG_TLS_ERRORS(X)
+#else
+#define LG_TLS_ERRORS(X) \
+    X(LG_ERR_TLS, 0, "TLS error: a record failed its integrity check, or the TLS library failed") \
+    X(LG_ERR_TLS_HANDSHAKE, 0, "TLS handshake failed: malformed, or no protocol version or cipher in common") \
+    X(LG_ERR_TLS_PLAINTEXT, 0, "plain HTTP where TLS was expected (http:// sent to an https port?)") \
+    X(LG_ERR_TLS_CUT, 0, "connection closed in the middle of the TLS handshake") \
+    X(LG_ERR_TLS_TRUNCATED, 0, "connection closed without TLS close_notify: the data may be truncated") \
+    X(LG_ERR_TLS_ALERT, 0, "the peer sent a fatal TLS alert (in a handshake: it refused our certificate or terms)") \
+    X(LG_ERR_TLS_TIMEOUT, 0, "TLS handshake timed out") \
+    X(LG_ERR_TLS_CERT_EXPIRED, 0, "certificate has expired (or is not yet valid)") \
+    X(LG_ERR_TLS_CERT_UNTRUSTED, 0, "certificate is not trusted: self-signed, or signed by an unknown CA") \
+    X(LG_ERR_TLS_CERT_HOST, 0, "certificate is for another host name") \
+    X(LG_ERR_TLS_CERT, 0, "certificate is not acceptable (key usage, signature or format)") \
+    X(LG_ERR_TLS_CONFIG, 0, "TLS certificate, key or CA does not load, or the key does not match")
 #endif
 
 /* WebSocket's, only in a build that has it. */

@@ -25,7 +25,7 @@
     X(LG_ERR_NOMEM) X(LG_ERR_ADDR_IN_USE) X(LG_ERR_ADDR_INVALID) X(LG_ERR_RESOLVE)      \
     X(LG_ERR_CANCELLED) X(LG_ERR_CLOSED) X(LG_ERR_LIMIT) X(LG_ERR_IO) X(LG_ERR_NOT_FOUND) \
     X(LG_ERR_ACCESS) X(LG_ERR_URL) X(LG_ERR_REDIRECTS) X(LG_ERR_PROTOCOL) X(LG_ERR_AGAIN) \
-    WS_CODES(X) MP_CODES(X)
+    WS_CODES(X) MP_CODES(X) TLS_CODES(X)
 
 /* WebSocket's codes are in the table only in a build that has WebSocket;
  * without it they are unknown (and still enumerators: the switch lists
@@ -50,6 +50,18 @@
 #define MP_CODES(X) MP_ALL_CODES(X)
 #endif
 
+/* TLS's likewise, without LG_NO_TLS. */
+#define TLS_ALL_CODES(X)                                                                \
+    X(LG_ERR_TLS) X(LG_ERR_TLS_HANDSHAKE) X(LG_ERR_TLS_PLAINTEXT) X(LG_ERR_TLS_CUT)     \
+    X(LG_ERR_TLS_TRUNCATED) X(LG_ERR_TLS_ALERT) X(LG_ERR_TLS_TIMEOUT)                   \
+    X(LG_ERR_TLS_CERT_EXPIRED) X(LG_ERR_TLS_CERT_UNTRUSTED) X(LG_ERR_TLS_CERT_HOST)     \
+    X(LG_ERR_TLS_CERT) X(LG_ERR_TLS_CONFIG)
+#if defined(LG_NO_TLS)
+#define TLS_CODES(X)
+#else
+#define TLS_CODES(X) TLS_ALL_CODES(X)
+#endif
+
 typedef struct code_name {
     int code;
     const char *name;
@@ -72,6 +84,10 @@ static int codes_listed(lg_err e)
 #endif
 #if defined(LG_NO_MULTIPART)
         MP_ALL_CODES(CASE)
+        return 0;
+#endif
+#if defined(LG_NO_TLS)
+        TLS_ALL_CODES(CASE)
         return 0;
 #endif
     }
@@ -143,6 +159,17 @@ static void test_websocket(void)
 #endif
 }
 
+/* TLS's codes are no request's: no status. Without TLS they are unknown. */
+static void test_tls(void)
+{
+#if defined(LG_NO_TLS)
+    CHECK(strcmp(lg_err_name(LG_ERR_TLS_CERT_HOST), unknown_name) == 0);
+#else
+    CHECK(strcmp(lg_err_name(LG_ERR_TLS_CERT_HOST), "LG_ERR_TLS_CERT_HOST") == 0);
+    CHECK_EQ_INT(lg_err_http_status(LG_ERR_TLS_PLAINTEXT), 0);
+#endif
+}
+
 int main(void)
 {
     unknown_name = lg_err_name(-1000);
@@ -157,5 +184,6 @@ int main(void)
     test_no_code_beyond_the_enum();
     test_again();
     test_websocket();
+    test_tls();
     TEST_MAIN_END();
 }
