@@ -816,9 +816,17 @@ struct lg_transport {
     const lg_transport_ops *ops;
 };
 
-/* Makes a transport for a stream a server accepted or a client connected
- * (scheme: "http", "https", ...); NULL to refuse the connection. */
+/* Makes a transport for a stream a server accepted (scheme NULL); NULL to
+ * refuse the connection. */
 typedef lg_transport *(*lg_transport_fn)(lg_stream *s, const char *scheme, void *user);
+
+/* Makes the transport of a client's new connection to scheme://host:port
+ * (host as in the URL, percent-decoded: what TLS checks the certificate
+ * against and sends as SNI). Returns LG_OK with *out set, or NULL for
+ * plain TCP; or an lg_err, which the request fails with (LG_ERR_UNSUPPORTED
+ * for a scheme the factory does not speak). */
+typedef int (*lg_client_transport_fn)(lg_stream *s, const char *scheme, const char *host,
+                                      uint16_t port, lg_transport **out, void *user);
 
 struct lg_write_req {
     lg_write_req *next;
@@ -1667,8 +1675,10 @@ typedef struct lg_client_config {
     uint64_t max_body_bytes;       /* buffered bodies (not on_body ones) (default 4 MiB) */
     uint32_t upload_chunk_bytes;   /* producer bodies: bytes asked for at a time (default 16384) */
     const char *user_agent;        /* NULL: "linger/<version>"; "": no User-Agent */
-    lg_transport_fn transport;     /* NULL: plain TCP; else called for each new connection
-                                      with its URL's scheme to make its transport */
+    lg_client_transport_fn transport; /* NULL: plain TCP, and https:// URLs fail with
+                                      LG_ERR_UNSUPPORTED; else called for each new
+                                      connection (http and https) to make its transport:
+                                      lg_tls_client_transport (linger_tls.h) for TLS */
     void *transport_user;
 } lg_client_config;
 
@@ -1697,7 +1707,7 @@ typedef void (*lg_response_cb)(lg_response *res, void *user);
 
 typedef struct lg_request {
     const char *method;          /* NULL: GET, or POST when there is a body */
-    const char *url;             /* "http://host[:port]/path?query", userinfo for Basic auth */
+    const char *url;             /* "http[s]://host[:port]/path?query", userinfo for Basic auth */
     const lg_header *headers;    /* extra fields (copied); Host, Content-Length and
                                     Transfer-Encoding are the client's to write */
     size_t num_headers;

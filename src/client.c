@@ -568,8 +568,9 @@ void lg__call_attempt(lg_call *call)
         lg__call_fail(call, LG_ERR_URL);
         return;
     }
-    if (!lg__str_ieq(call->u.scheme, "http")) {
-        /* https needs TLS, which this build does not have */
+    if (!lg__str_ieq(call->u.scheme, "http") &&
+        !(lg__str_ieq(call->u.scheme, "https") && cli->cfg.transport)) {
+        /* https needs TLS: a transport factory (lg_tls_client_transport) */
         lg__call_fail(call, lg__str_ieq(call->u.scheme, "https") ? LG_ERR_UNSUPPORTED : LG_ERR_URL);
         return;
     }

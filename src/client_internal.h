@@ -48,6 +48,7 @@ struct origin {
     uint32_t open;               /* connections counted against the limit */
     uint16_t port;
     uint16_t host_len;
+    uint8_t https;               /* the scheme: 0 http, 1 https */
     char host[];                 /* lower-cased, percent-decoded, NUL-terminated */
 };
 

@@ -1,7 +1,8 @@
 /*
- * Connections and the pool: one origin (host and port; the scheme is always
- * http here) keeps its kept-alive connections, a count against its limit,
- * and a queue of calls waiting for a connection.
+ * Connections and the pool: one origin (scheme, host and port; https only
+ * with a transport factory, which makes each connection's TLS) keeps its
+ * kept-alive connections, a count against its limit, and a queue of calls
+ * waiting for a connection.
  *
  * Life of a connection (c->state):
  *
@@ -39,14 +40,17 @@ static int origin_host(const lg_url *u, char *out, size_t cap)
 
 static void origin_kick_cb(lg_defer *d);
 
-static origin *origin_get(lg_client *cli, const char *host, size_t len, uint16_t port)
+static origin *origin_get(lg_client *cli, int https, const char *host, size_t len, uint16_t port)
 {
     for (origin *o = cli->origins; o; o = o->next)
-        if (o->port == port && o->host_len == len && lg__ieq(o->host, host, len)) return o;
+        if (o->port == port && o->https == https && o->host_len == len &&
+            lg__ieq(o->host, host, len))
+            return o;
     origin *o = lg__alloc(sizeof *o + len + 1);
     if (!o) return NULL;
     memset(o, 0, sizeof *o);
     o->cli = cli;
+    o->https = (uint8_t)https;
     o->port = port;
     o->host_len = (uint16_t)len;
     memcpy(o->host, host, len + 1);
@@ -209,11 +213,15 @@ static void on_connected(lg_connect_req *req, int status, int fd)
     c->stream_open = 1;
     cli->stats.connects++;
     if (cli->cfg.transport) {
-        /* The connection's transport (TLS); none to be had: the connection
-         * fails as if out of memory, closed before a byte went either way. */
-        lg_transport *t = cli->cfg.transport(&c->s, "http", cli->cfg.transport_user);
-        if (!t || lg_stream_set_transport(&c->s, t) != LG_OK) {
-            conn_failed(c, LG_ERR_NOMEM);
+        /* The connection's transport (TLS, or none for http); none to be
+         * had: the connection fails with the factory's reason, closed
+         * before a byte went either way. */
+        lg_transport *t = NULL;
+        rc = cli->cfg.transport(&c->s, c->org->https ? "https" : "http", c->org->host,
+                                c->org->port, &t, cli->cfg.transport_user);
+        if (rc == LG_OK && t) rc = lg_stream_set_transport(&c->s, t);
+        if (rc != LG_OK) {
+            conn_failed(c, rc);
             CLIENT_LEAVE(cli);
             return;
         }
@@ -285,7 +293,7 @@ int lg__origin_dispatch(lg_call *call)
     char host[256];
     int n = origin_host(&call->u, host, sizeof host);
     if (n < 0) return n;
-    origin *o = origin_get(cli, host, (size_t)n, call->u.port);
+    origin *o = origin_get(cli, lg__str_ieq(call->u.scheme, "https"), host, (size_t)n, call->u.port);
     if (!o) return LG_ERR_NOMEM;
     if (o->idle && !(call->flags & CF_FRESH)) {
         client_conn *c = o->idle;

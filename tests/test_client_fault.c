@@ -633,6 +633,129 @@ static void test_keep_alive_and_retry(void)
     }
 }
 
+/* https:// with a transport factory: the factory learns the scheme, host
+ * and port (what TLS sends as SNI and checks the certificate against),
+ * says NULL for plain http, and its error is the call's; origins are per
+ * scheme, so http://h:443 and https://h:443 share no connection. */
+typedef struct factory_log {
+    int calls, made, fail;
+    char scheme[8], host[64];
+    unsigned port;
+} factory_log;
+static factory_log FL;
+
+typedef struct pass_transport {
+    lg_transport base;
+} pass_transport;
+
+static long pass_recv(lg_stream *s, void *buf, size_t len)
+{
+    return lg_stream_socket_recv(s, buf, len);
+}
+
+static long pass_send(lg_stream *s, const lg_str *parts, size_t n)
+{
+    return lg_stream_socket_send(s, parts, n);
+}
+
+static int pass_shutdown(lg_stream *s)
+{
+    return lg_stream_socket_shutdown(s);
+}
+
+static void pass_close(lg_stream *s, int abort)
+{
+    (void)abort;
+    free(s->transport);
+}
+
+static const lg_transport_ops pass_ops = { "pass", pass_recv, pass_send, pass_shutdown,
+                                           NULL,   NULL,      pass_close };
+
+static int pass_factory(lg_stream *s, const char *scheme, const char *host, uint16_t port,
+                        lg_transport **out, void *user)
+{
+    (void)s;
+    (void)user;
+    FL.calls++;
+    snprintf(FL.scheme, sizeof FL.scheme, "%s", scheme);
+    snprintf(FL.host, sizeof FL.host, "%s", host);
+    FL.port = port;
+    if (FL.fail) return FL.fail;
+    if (strcmp(scheme, "https") != 0) return LG_OK; /* *out stays NULL: plain */
+    pass_transport *t = calloc(1, sizeof *t);
+    if (!t) return LG_ERR_NOMEM;
+    t->base.ops = &pass_ops;
+    FL.made++;
+    *out = &t->base;
+    return LG_OK;
+}
+
+static void test_https_transport_factory(void)
+{
+    lg_client_config cfg = small_cfg();
+    cfg.transport = pass_factory;
+    const char *ok = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+    fault_sock script = { .in = ok, .in_len = strlen(ok), .in_end = FAULT_SILENT };
+    outcome o;
+    fault_sock *k;
+    memset(&FL, 0, sizeof FL);
+    lg_request req = { .url = "https://10.0.0.1/x" };
+    CHECK_EQ_INT(run(&req, &cfg, &script, &o, &k), 0);
+    CHECK_EQ_INT(o.err, LG_OK);
+    CHECK(o.body_len == 2 && memcmp(o.body, "ok", 2) == 0);
+    CHECK_EQ_INT(FL.calls, 1);
+    CHECK_EQ_INT(FL.made, 1);
+    CHECK(strcmp(FL.scheme, "https") == 0 && strcmp(FL.host, "10.0.0.1") == 0);
+    CHECK_EQ_INT(FL.port, 443);
+    CHECK_EQ_INT(FN.connect_addr[0].port, 443);
+
+    req.url = "http://10.0.0.1:8080/x";
+    CHECK_EQ_INT(run(&req, &cfg, &script, &o, &k), 0);
+    CHECK_EQ_INT(o.err, LG_OK);
+    CHECK_EQ_INT(FL.calls, 2);
+    CHECK_EQ_INT(FL.made, 1); /* plain */
+    CHECK(strcmp(FL.scheme, "http") == 0);
+    CHECK_EQ_INT(FL.port, 8080);
+
+    FL.fail = LG_ERR_TLS_CONFIG;
+    req.url = "https://10.0.0.1/x";
+    CHECK_EQ_INT(run(&req, &cfg, &script, &o, &k), 0);
+    CHECK_EQ_INT(o.err, LG_ERR_TLS_CONFIG);
+    CHECK(k && k->out_len == 0);
+    FL.fail = 0;
+
+    /* other schemes stay refused with a factory too */
+    req.url = "ftp://10.0.0.1/x";
+    CHECK_EQ_INT(run(&req, &cfg, NULL, &o, NULL), 0);
+    CHECK_EQ_INT(o.err, LG_ERR_URL);
+
+    /* one origin per scheme: a kept-alive http connection to port 443 is
+     * not taken for https://...:443 */
+    seq sq;
+    memset(&sq, 0, sizeof sq);
+    fault_net_free(&FN);
+    fault_net_init(&FN);
+    lg_loop *loop = fault_loop_new(&FN);
+    sq.cli = lg_client_new(loop, &cfg);
+    fault_sock a = { .in = ok, .in_len = strlen(ok), .in_end = FAULT_SILENT };
+    fault_sock b = { .in = ok, .in_len = strlen(ok), .in_end = FAULT_SILENT };
+    fault_expect_connect(&FN, &a);
+    fault_expect_connect(&FN, &b);
+    sq.next.url = "https://10.0.0.1:443/2";
+    sq.next_end = FAULT_SILENT;
+    lg_request first = { .url = "http://10.0.0.1:443/1" };
+    lg_fetch(sq.cli, &first, seq_first, &sq);
+    for (int i = 0; i < 10000 && !sq.o[1].calls; i++) lg_loop_run_once(loop, -1);
+    lg_client_free(sq.cli);
+    CHECK(fault_run(loop, 100000) > 0);
+    CHECK_EQ_INT(sq.o[0].err, LG_OK);
+    CHECK_EQ_INT(sq.o[1].err, LG_OK);
+    CHECK(!(sq.o[1].flags & LG_RES_REUSED));
+    CHECK_EQ_INT(FN.connects_made, 2);
+    lg_loop_free(loop);
+}
+
 /* Streaming to on_body, pausing after every chunk: the same bytes come
  * back after lg_call_resume, none lost, none twice. */
 static void test_stream_and_pause(void)
@@ -1002,6 +1125,7 @@ int main(void)
     test_producer_chunked();
     test_expect_continue();
     test_keep_alive_and_retry();
+    test_https_transport_factory();
     test_stream_and_pause();
     test_redirects();
     test_timeouts();

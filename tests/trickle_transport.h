@@ -111,6 +111,17 @@ static lg_transport *trickle_new(lg_stream *s, const char *scheme, void *user)
     return &t->base;
 }
 
+/* The client's factory: plain http only (the test transport is no TLS). */
+static int trickle_client_new(lg_stream *s, const char *scheme, const char *host, uint16_t port,
+                              lg_transport **out, void *user)
+{
+    (void)host;
+    (void)port;
+    if (strcmp(scheme, "http") != 0) return LG_ERR_UNSUPPORTED;
+    *out = trickle_new(s, scheme, user);
+    return *out ? LG_OK : LG_ERR_NOMEM;
+}
+
 static int trickle_wanted(void)
 {
     const char *v = getenv("LINGER_TEST_TRANSPORT");
@@ -133,7 +144,7 @@ static inline const lg_client_config *tt_client(lg_client_config *cfg)
     static lg_client_config defaults;
     if (!trickle_wanted()) return cfg;
     if (!cfg) cfg = &defaults;
-    cfg->transport = trickle_new;
+    cfg->transport = trickle_client_new;
     return cfg;
 }
 
