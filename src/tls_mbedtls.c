@@ -248,14 +248,15 @@ static int fail_with(tls_conn *t, int err, int r)
     lg_timer_stop(&t->hs_timer);
     if (err == LG_ERR_TLS_PLAINTEXT && t->ctx->is_server) answer_plain_http(t);
 #if !defined(LG_NO_LOG)
-    if (err != LG_ERR_TLS_TRUNCATED && err != LG_ERR_RESET) {
+    /* (After the handshake, how input ends is the stream's to tell.) */
+    if (!t->hs_done || (err != LG_ERR_TLS_TRUNCATED && err != LG_ERR_RESET)) {
         char detail[200] = "";
         if (err == LG_ERR_TLS_CERT_EXPIRED || err == LG_ERR_TLS_CERT_UNTRUSTED ||
             err == LG_ERR_TLS_CERT_HOST || err == LG_ERR_TLS_CERT) {
             mbedtls_x509_crt_verify_info(detail, sizeof detail, "",
                                          mbedtls_ssl_get_verify_result(&t->ssl));
             for (char *p = detail; *p; p++)
-                if (*p == '\n') *p = ';';
+                if (*p == '\n') *p = p[1] ? ';' : 0; /* one line, no trailing separator */
         } else if (r) {
 #if defined(MBEDTLS_ERROR_C)
             mbedtls_strerror(r, detail, sizeof detail);

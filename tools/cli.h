@@ -30,7 +30,16 @@ enum exit_status {
     EXIT_NOMEM = 16,
     EXIT_WS_REFUSED = 17,  /* linger ws: the server refused the handshake (or answered it wrong) */
     EXIT_WS_CLOSED = 18,   /* linger ws: closed otherwise than by a normal closing handshake */
-    EXIT_HTTP_ERROR = 22   /* --fail and a 4xx/5xx status */
+    EXIT_HTTP_ERROR = 22,  /* --fail and a 4xx/5xx status */
+    /* https (linger_tls.h): how the TLS handshake or ending failed */
+    EXIT_TLS = 23,         /* handshake failed (no common ground, garbage, refused by the server) */
+    EXIT_CERT_EXPIRED = 24,
+    EXIT_CERT_UNTRUSTED = 25, /* self-signed, or an unknown CA */
+    EXIT_CERT_HOST = 26,   /* the certificate is for another host */
+    EXIT_CERT = 27,        /* the certificate is wrong otherwise */
+    EXIT_TLS_PLAIN = 28,   /* plain HTTP where TLS was expected */
+    EXIT_TLS_CUT = 29,     /* the connection closed during the TLS handshake */
+    EXIT_TLS_TRUNCATED = 30 /* a body that ends at the close ended without close_notify */
 };
 
 #endif

@@ -4,6 +4,10 @@
  *   linger get URL... [-o FILE]... [-H 'Name: value']... [-i] [--timeout S]
  *   linger post URL (-d DATA | --data-file FILE) [options]
  *
+ * https:// URLs where the build has TLS (linger_tls.h): the server's
+ * certificate is checked against the system's CAs, or --cacert FILE's;
+ * -k/--insecure checks nothing, and says so on every connection.
+ *
  * As in curl, the n-th -o names the file of the n-th URL, wherever it stands
  * on the line; URLs without one go to stdout.
  *
@@ -23,6 +27,15 @@
 
 #include "cli.h"
 #include "linger.h"
+#if defined(LINGER_CLI_TLS)
+#include "linger_tls.h"
+#endif
+
+#if defined(LINGER_CLI_TLS)
+#define LINGER_CLI_CA_FILE LG_TLS_DEFAULT_CA_FILE
+#else
+#define LINGER_CLI_CA_FILE "no TLS in this build"
+#endif
 
 static void usage(FILE *f, const char *cmd)
 {
@@ -42,11 +55,17 @@ static void usage(FILE *f, const char *cmd)
             "  -f, --fail       exit 22 for a 4xx or 5xx status\n"
             "  -v               one line per response on stderr (connection reuse, timing)\n"
             "  -q               no progress bar\n"
+            "  --cacert FILE    https: trust the CAs in FILE (default: the system's,\n"
+            "                   " LINGER_CLI_CA_FILE ")\n"
+            "  -k, --insecure   https: do not check the server's certificate at all\n"
             "exit status: 0 complete response; 2 usage; 3 bad URL; 4 unsupported scheme;\n"
             "  5 name not resolved; 6 cannot connect; 7 timeout; 8 closed before a response;\n"
             "  9 closed before the end of the body; 10 reset during the body;\n"
             "  11 malformed response; 12 response head too large; 13 too large;\n"
             "  14 too many redirects; 15 local file error; 16 out of memory; 22 --fail;\n"
+            "  TLS: 23 handshake failed; certificate 24 expired, 25 not trusted (self-signed,\n"
+            "  unknown CA), 26 for another host, 27 otherwise wrong; 28 plain HTTP at the\n"
+            "  other end; 29 closed during the handshake; 30 body ended without close_notify;\n"
             "  1 anything else\n");
     (void)cmd;
 }
@@ -193,8 +212,45 @@ static int describe(const cli_state *st, const lg_response *res, char *msg, size
         snprintf(msg, cap, "invalid URL");
         return EXIT_URL;
     case LG_ERR_UNSUPPORTED:
+#if defined(LINGER_CLI_TLS)
+        snprintf(msg, cap, "unsupported scheme");
+#else
         snprintf(msg, cap, "unsupported scheme (this build has no TLS)");
+#endif
         return EXIT_UNSUPPORTED;
+    case LG_ERR_TLS_TIMEOUT:
+        snprintf(msg, cap, "timed out in the TLS handshake");
+        return EXIT_TIMEOUT;
+    case LG_ERR_TLS:
+    case LG_ERR_TLS_HANDSHAKE:
+    case LG_ERR_TLS_ALERT:
+        snprintf(msg, cap, "%s", lg_strerror(e));
+        return EXIT_TLS;
+    case LG_ERR_TLS_CERT_EXPIRED:
+    case LG_ERR_TLS_CERT_UNTRUSTED:
+    case LG_ERR_TLS_CERT_HOST:
+    case LG_ERR_TLS_CERT:
+        snprintf(msg, cap, "TLS: the server's %s%s", lg_strerror(e),
+                 e == LG_ERR_TLS_CERT_UNTRUSTED ? " (--cacert FILE to trust its CA)" : "");
+        return e == LG_ERR_TLS_CERT_EXPIRED     ? EXIT_CERT_EXPIRED
+               : e == LG_ERR_TLS_CERT_UNTRUSTED ? EXIT_CERT_UNTRUSTED
+               : e == LG_ERR_TLS_CERT_HOST      ? EXIT_CERT_HOST
+                                                : EXIT_CERT;
+    case LG_ERR_TLS_PLAINTEXT:
+        snprintf(msg, cap, "the server answered in plain HTTP, not TLS (http:// instead?)");
+        return EXIT_TLS_PLAIN;
+    case LG_ERR_TLS_CUT:
+        snprintf(msg, cap, "%s", lg_strerror(e));
+        return EXIT_TLS_CUT;
+    case LG_ERR_TLS_TRUNCATED:
+        if (res->stage < LG_STAGE_BODY) {
+            snprintf(msg, cap, "connection closed (without TLS close_notify) before a complete "
+                               "response head");
+            return EXIT_NO_RESPONSE;
+        }
+        snprintf(msg, cap, "connection closed without TLS close_notify after %llu bytes of a body "
+                           "that ends at the close: it may be incomplete", got);
+        return EXIT_TLS_TRUNCATED;
     case LG_ERR_RESOLVE:
         snprintf(msg, cap, "host name not found");
         return EXIT_RESOLVE;
@@ -439,6 +495,12 @@ static int has_header(cli_state *st, const char *name)
     return lg_head_get(&fields, name).ptr != NULL;
 }
 
+static void on_log(int level, const char *message, void *user)
+{
+    (void)level;
+    fprintf(stderr, "linger %s: %s\n", (const char *)user, message);
+}
+
 static int run(int argc, char **argv, int post)
 {
     const char *cmd = post ? "post" : "get";
@@ -448,6 +510,8 @@ static int run(int argc, char **argv, int post)
     st.out_fd = 1;
     st.data_file = -1;
     const char *data_file = NULL;
+    const char *cacert = NULL;
+    int insecure = 0;
     /* one allocation: at most argc URLs and argc -o, and one free() */
     char **urls = calloc(2 * (size_t)argc, sizeof *urls);
     if (!urls) {
@@ -499,6 +563,11 @@ static int run(int argc, char **argv, int post)
             }
             st.timeout_ms = (uint32_t)(s * 1000 + 0.5);
             i++;
+        } else if (!strcmp(a, "--cacert") && val) {
+            cacert = val;
+            i++;
+        } else if (!strcmp(a, "-k") || !strcmp(a, "--insecure")) {
+            insecure = 1;
         } else if (!strcmp(a, "-d") && val && post) {
             st.data = val;
             st.data_len = strlen(val);
@@ -548,9 +617,42 @@ static int run(int argc, char **argv, int post)
     st.urls = urls;
     st.outs = outs;
     st.nurls = nurls;
-    st.loop = lg_loop_new(NULL);
+    /* The library's warnings (an insecure connection) and, with -v, what
+     * failed in a TLS handshake, in its words. */
+    st.loop = lg_loop_new(&(lg_loop_config){ .log = on_log, .log_user = (void *)cmd,
+                                             .log_level = st.verbose ? LG_LOG_INFO : LG_LOG_WARN });
     /* Downloads: a larger buffer means fewer system calls per byte. */
     lg_client_config cfg = { .recv_buffer_bytes = 256u << 10, .max_conns_per_origin = 1 };
+#if defined(LINGER_CLI_TLS)
+    lg_tls_client *tls = NULL;
+    int https = 0;
+    for (int i = 0; i < nurls; i++) https |= !strncmp(urls[i], "https:", 6);
+    char why[300];
+    int trc = lg_tls_client_new(&tls, &(lg_tls_client_config){ .ca = { .file = cacert },
+                                                               .insecure = (uint8_t)insecure },
+                                why, sizeof why);
+    if (trc && (cacert || https)) {
+        fprintf(stderr, "linger %s: TLS: %s\n", cmd, why[0] ? why : lg_strerror(trc));
+        if (st.loop) lg_loop_free(st.loop);
+        free(urls);
+        return trc == LG_ERR_NOMEM ? EXIT_NOMEM : EXIT_LOCAL_FILE;
+    }
+    if (insecure)
+        fprintf(stderr, "linger %s: WARNING: --insecure: the server's certificate is not "
+                        "checked; anybody on the path can read and change this exchange\n", cmd);
+    if (tls) {
+        cfg.transport = lg_tls_client_transport;
+        cfg.transport_user = tls;
+    }
+#else
+    if (cacert || insecure) {
+        fprintf(stderr, "linger %s: this build has no TLS (mbedTLS was not found: LINGER_TLS)\n",
+                cmd);
+        if (st.loop) lg_loop_free(st.loop);
+        free(urls);
+        return EXIT_UNSUPPORTED;
+    }
+#endif
     st.cli = st.loop ? lg_client_new(st.loop, &cfg) : NULL;
     if (!st.cli) {
         fprintf(stderr, "linger %s: out of memory\n", cmd);
@@ -559,6 +661,9 @@ static int run(int argc, char **argv, int post)
     start_next(&st);
     lg_loop_run(st.loop);
     lg_loop_free(st.loop);
+#if defined(LINGER_CLI_TLS)
+    lg_tls_client_free(tls);
+#endif
     if (st.data_file >= 0) close(st.data_file);
     free(st.url_buf);
     free(urls);

@@ -19,6 +19,11 @@
  * listening on the same port (SO_REUSEPORT: the kernel spreads connections
  * over them). Each loop stays single-threaded; nothing is shared between
  * them but the signal that stops them all.
+ *
+ * --tls-cert FILE --tls-key FILE serve HTTPS on --port (TLS on mbedTLS:
+ * linger_tls.h); with --tls-port N as well, plain HTTP stays on --port and
+ * HTTPS is on N (a second server on the same loop: a server has one
+ * transport for all its connections). Each loop has its own TLS context.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -34,6 +39,9 @@
 #include "linger.h"
 #if !defined(LG_NO_WEBSOCKET)
 #include "linger_ws.h"
+#endif
+#if defined(LINGER_CLI_TLS)
+#include "linger_tls.h"
 #endif
 
 /* The page links several assets from /static (--root), so that a browser
@@ -86,7 +94,12 @@ typedef struct event_client event_client;
 
 typedef struct demo {
     lg_loop *loop;
-    lg_server *srv;
+    lg_server *srv;   /* on --port: plain HTTP, or HTTPS when TLS is asked without --tls-port */
+    lg_server *srv2;  /* on --tls-port: HTTPS beside the plain one */
+#if defined(LINGER_CLI_TLS)
+    lg_tls_server *tls;
+#endif
+    int servers_down;
     event_client *event_clients; /* /events streams open */
     lg_timer stats_timer;        /* once a second while there are some */
     unsigned websockets;         /* /ws connections open */
@@ -341,7 +354,7 @@ static void shutdown_done(lg_server *srv, void *user)
 {
     demo *d = user;
     (void)srv;
-    lg_io_close(&d->sigio);
+    if (++d->servers_down == (d->srv2 ? 2 : 1)) lg_io_close(&d->sigio);
 }
 
 static void on_signal_readable(lg_io *io, unsigned events)
@@ -354,6 +367,7 @@ static void on_signal_readable(lg_io *io, unsigned events)
     if (d->id == 0) fprintf(stderr, "linger: shutting down (in-flight requests finish first)\n");
     lg_io_close(io);
     lg_server_shutdown(d->srv, 10000, shutdown_done, d);
+    if (d->srv2) lg_server_shutdown(d->srv2, 10000, shutdown_done, d);
 }
 
 static void usage(FILE *f)
@@ -365,12 +379,37 @@ static void usage(FILE *f)
                "  --max-conns N connection limit (default 256; per worker)\n"
                "  --workers N   N event loops, one thread each, sharing the port\n"
                "                (SO_REUSEPORT; default 1: one loop, no extra thread)\n"
+               "  --tls-cert FILE  certificate chain (PEM or DER): HTTPS on --port\n"
+               "  --tls-key FILE   its private key\n"
+               "  --tls-port N  HTTPS on N, plain HTTP staying on --port\n"
                "  --quiet       no access log on stderr\n");
 }
 
-/* One loop with its own server, routes and signal pipe. Called for every
- * worker from the main thread, before any loop runs. */
-static int worker_setup(demo *d, unsigned max_conns, const char *root, int say_root)
+typedef struct tls_opts {
+    const char *cert, *key;
+    int port;         /* -1: HTTPS on --port (when cert is given) */
+} tls_opts;
+
+static void add_routes(demo *d, lg_server *srv, const char *root, int say_root)
+{
+    lg_route(srv, "GET", "/", on_index, d);
+    lg_route(srv, "GET", "/hello", on_hello, d);
+    lg_route(srv, "POST", "/echo", on_echo, d);
+    lg_route(srv, "GET", "/api/stats", on_stats, d);
+    lg_route(srv, "GET", "/events", on_events, d);
+#if !defined(LG_NO_WEBSOCKET)
+    lg_route(srv, "GET", "/ws", on_ws, d);
+#endif
+    lg_route(srv, "GET", "/stream", on_stream, d);
+    int rc = lg_server_static(srv, "/static", root);
+    if (rc != LG_OK && say_root)
+        fprintf(stderr, "linger serve: not serving /static from %s: %s\n", root, lg_strerror(rc));
+}
+
+/* One loop with its own server(s), routes and signal pipe. Called for
+ * every worker from the main thread, before any loop runs. */
+static int worker_setup(demo *d, unsigned max_conns, const char *root, int say_root,
+                        const tls_opts *tls)
 {
     d->sigpipe[0] = d->sigpipe[1] = -1;
     d->loop = lg_loop_new(NULL);
@@ -382,24 +421,34 @@ static int worker_setup(demo *d, unsigned max_conns, const char *root, int say_r
     memset(&cfg, 0, sizeof cfg);
     cfg.max_conns = max_conns;
     if (!d->quiet) cfg.access_log = access_log;
-    d->srv = lg_server_new(d->loop, &cfg);
-    if (!d->srv) {
+    lg_server_config tls_cfg = cfg;
+    if (tls->cert) {
+#if defined(LINGER_CLI_TLS)
+        char why[300];
+        int err = lg_tls_server_new(&d->tls,
+                                    &(lg_tls_server_config){ .cert = { .file = tls->cert },
+                                                             .key = { .file = tls->key } },
+                                    why, sizeof why);
+        if (err) {
+            fprintf(stderr, "linger serve: TLS: %s\n", why[0] ? why : lg_strerror(err));
+            return -1;
+        }
+        tls_cfg.transport = lg_tls_server_transport;
+        tls_cfg.transport_user = d->tls;
+#else
+        return -1; /* said before */
+#endif
+    }
+    int both = tls->cert && tls->port >= 0;
+    d->srv = lg_server_new(d->loop, both ? &cfg : &tls_cfg);
+    if (d->srv && both) d->srv2 = lg_server_new(d->loop, &tls_cfg);
+    if (!d->srv || (both && !d->srv2)) {
         fprintf(stderr, "linger serve: cannot create the server\n");
         return -1;
     }
-    lg_route(d->srv, "GET", "/", on_index, d);
-    lg_route(d->srv, "GET", "/hello", on_hello, d);
-    lg_route(d->srv, "POST", "/echo", on_echo, d);
-    lg_route(d->srv, "GET", "/api/stats", on_stats, d);
-    lg_route(d->srv, "GET", "/events", on_events, d);
-#if !defined(LG_NO_WEBSOCKET)
-    lg_route(d->srv, "GET", "/ws", on_ws, d);
-#endif
-    lg_route(d->srv, "GET", "/stream", on_stream, d);
+    add_routes(d, d->srv, root, say_root);
+    if (d->srv2) add_routes(d, d->srv2, root, 0);
     lg_timer_init(d->loop, &d->stats_timer, stats_tick);
-    int rc = lg_server_static(d->srv, "/static", root);
-    if (rc != LG_OK && say_root)
-        fprintf(stderr, "linger serve: not serving /static from %s: %s\n", root, lg_strerror(rc));
 
     if (pipe(d->sigpipe) == 0) {
         fcntl(d->sigpipe[0], F_SETFL, O_NONBLOCK);
@@ -423,9 +472,13 @@ int cmd_serve(int argc, char **argv)
     const char *host = "127.0.0.1", *root = "www";
     int port = 8080, quiet = 0, nworkers = 1;
     unsigned max_conns = 0;
+    tls_opts tls = { NULL, NULL, -1 };
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--host") == 0 && i + 1 < argc) host = argv[++i];
+        else if (strcmp(a, "--tls-cert") == 0 && i + 1 < argc) tls.cert = argv[++i];
+        else if (strcmp(a, "--tls-key") == 0 && i + 1 < argc) tls.key = argv[++i];
+        else if (strcmp(a, "--tls-port") == 0 && i + 1 < argc) tls.port = atoi(argv[++i]);
         else if (strcmp(a, "--port") == 0 && i + 1 < argc) port = atoi(argv[++i]);
         else if (strcmp(a, "--root") == 0 && i + 1 < argc) root = argv[++i];
         else if (strcmp(a, "--max-conns") == 0 && i + 1 < argc) max_conns = (unsigned)atoi(argv[++i]);
@@ -448,6 +501,20 @@ int cmd_serve(int argc, char **argv)
         fprintf(stderr, "linger serve: --workers must be 1..%d\n", MAX_WORKERS);
         return 2;
     }
+    if (!tls.cert != !tls.key || (tls.port >= 0 && !tls.cert)) {
+        fprintf(stderr, "linger serve: HTTPS needs --tls-cert and --tls-key\n");
+        return 2;
+    }
+    if (tls.port > 65535) {
+        fprintf(stderr, "linger serve: --tls-port must be 0..65535\n");
+        return 2;
+    }
+#if !defined(LINGER_CLI_TLS)
+    if (tls.cert) {
+        fprintf(stderr, "linger serve: this build has no TLS (mbedTLS was not found: LINGER_TLS)\n");
+        return 2;
+    }
+#endif
 
     static demo workers[MAX_WORKERS];
     memset(workers, 0, sizeof workers);
@@ -462,9 +529,9 @@ int cmd_serve(int argc, char **argv)
         demo *d = &workers[i];
         d->quiet = quiet;
         d->id = i;
-        rc = worker_setup(d, max_conns, root, i == 0);
+        rc = worker_setup(d, max_conns, root, i == 0, &tls);
+        ready = i + 1;
         if (rc == 0) {
-            ready = i + 1;
             snprintf(addr, sizeof addr, v6 ? "[%s]:%d" : "%s:%d", host, port);
             int err = lg_server_listen(d->srv, addr, flags);
             if (err != LG_OK) {
@@ -474,11 +541,26 @@ int cmd_serve(int argc, char **argv)
                 port = lg_server_port(d->srv);
             }
         }
+        if (rc == 0 && d->srv2) {
+            snprintf(addr, sizeof addr, v6 ? "[%s]:%d" : "%s:%d", host, tls.port);
+            int err = lg_server_listen(d->srv2, addr, flags);
+            if (err != LG_OK) {
+                fprintf(stderr, "linger serve: cannot listen on %s: %s\n", addr, lg_strerror(err));
+                rc = -1;
+            } else {
+                tls.port = lg_server_port(d->srv2);
+            }
+        }
     }
     if (rc != 0) {
         for (int i = 0; i < ready; i++) {
             if (workers[i].srv) lg_server_free(workers[i].srv);
-            lg_loop_free(workers[i].loop);
+            if (workers[i].srv2) lg_server_free(workers[i].srv2);
+            if (workers[i].sigpipe[0] >= 0) lg_io_close(&workers[i].sigio);
+            if (workers[i].loop) lg_loop_free(workers[i].loop);
+#if defined(LINGER_CLI_TLS)
+            lg_tls_server_free(workers[i].tls);
+#endif
         }
         return 1;
     }
@@ -491,11 +573,17 @@ int cmd_serve(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     snprintf(addr, sizeof addr, v6 ? "[%s]:%d" : "%s:%d", host, port);
+    const char *scheme = tls.cert && tls.port < 0 ? "https" : "http";
+    char also[160] = "";
+    if (tls.cert && tls.port >= 0)
+        snprintf(also, sizeof also, v6 ? " and https://[%s]:%d/" : " and https://%s:%d/", host,
+                 tls.port);
     if (nworkers > 1)
-        fprintf(stderr, "linger serve: listening on http://%s/ with %d loops (Ctrl-C stops)\n",
-                addr, nworkers);
+        fprintf(stderr, "linger serve: listening on %s://%s/%s with %d loops (Ctrl-C stops)\n",
+                scheme, addr, also, nworkers);
     else
-        fprintf(stderr, "linger serve: listening on http://%s/ (Ctrl-C stops)\n", addr);
+        fprintf(stderr, "linger serve: listening on %s://%s/%s (Ctrl-C stops)\n", scheme, addr,
+                also);
 
     /* The workers' threads leave the signals to the main thread, which runs
      * the first loop itself. */
@@ -518,14 +606,20 @@ int cmd_serve(int argc, char **argv)
     for (int i = started; i < nworkers; i++) {
         lg_server_free(workers[i].srv);
         workers[i].srv = NULL;
+        if (workers[i].srv2) lg_server_free(workers[i].srv2);
+        workers[i].srv2 = NULL;
     }
 
     rc = lg_loop_run(workers[0].loop);
     for (int i = 1; i < started; i++) pthread_join(workers[i].thread, NULL);
     for (int i = 0; i < nworkers; i++) {
         if (workers[i].srv) lg_server_free(workers[i].srv);
+        if (workers[i].srv2) lg_server_free(workers[i].srv2);
         if (i >= started && workers[i].sigpipe[0] >= 0) lg_io_close(&workers[i].sigio);
         lg_loop_free(workers[i].loop);
+#if defined(LINGER_CLI_TLS)
+        lg_tls_server_free(workers[i].tls);
+#endif
     }
     return rc == LG_OK ? 0 : 1;
 }

@@ -6,7 +6,11 @@
  *   interop_server [--port 0] [--host 127.0.0.1] [--max-body BYTES]
  *                  [--header-timeout-ms MS] [--body-timeout-ms MS]
  *                  [--idle-timeout-ms MS] [--linger-timeout-ms MS]
- *                  [--max-conns N] [--reject-when-full] [--file-bytes N] [--log]
+ *                  [--max-conns N] [--reject-when-full] [--file-bytes N] [--log] [--lib-log]
+ *                  [--tls-cert FILE --tls-key FILE [--tls-handshake-timeout-ms MS]]
+ *
+ * With --tls-cert (builds with linger::tls) it serves HTTPS only, for the
+ * TLS interop tests (tests/tls/).
  *
  * Prints the port it listens on (one line on stdout) once it is listening.
  * SIGTERM (or SIGINT) shuts it down gracefully: requests in flight are
@@ -24,6 +28,9 @@
 
 #include "interop.h"
 #include "trickle_transport.h"
+#if defined(LINGER_INTEROP_TLS)
+#include "linger_tls.h"
+#endif
 
 /* The routes are in interop_handlers.c and interop_bodies.c. */
 
@@ -54,6 +61,15 @@ static void on_signal_readable(lg_io *io, unsigned events)
     /* The loop runs on until the last request is answered and the last
      * connection has closed (gracefully), then lg_loop_run returns. */
     lg_server_shutdown(a->d.srv, 5000, NULL, NULL);
+}
+
+/* --lib-log: the library's own lines (a TLS handshake that failed, and
+ * why), as "linger: ..." on stderr. */
+static void lib_log(int level, const char *message, void *user)
+{
+    (void)level;
+    (void)user;
+    fprintf(stderr, "linger: %s\n", message);
 }
 
 static void access_log(lg_req *req, int status, uint64_t bytes, uint32_t ms, void *user)
@@ -88,7 +104,8 @@ static void usage(void)
     fprintf(stderr, "usage: interop_server [--port N] [--host ADDR] [--max-body BYTES]\n"
                     "  [--header-timeout-ms MS] [--body-timeout-ms MS] [--idle-timeout-ms MS]\n"
                     "  [--linger-timeout-ms MS] [--max-conns N] [--reject-when-full]\n"
-                    "  [--file-bytes N] [--log]\n");
+                    "  [--file-bytes N] [--log] [--lib-log]\n"
+                    "  [--tls-cert FILE --tls-key FILE [--tls-handshake-timeout-ms MS]]\n");
 }
 
 int main(int argc, char **argv)
@@ -96,6 +113,9 @@ int main(int argc, char **argv)
     const char *host = "127.0.0.1";
     long port = 0;
     uint64_t file_bytes = (1u << 20) + 123;
+    const char *tls_cert = NULL, *tls_key = NULL;
+    int lib_logging = 0;
+    uint32_t tls_handshake_ms = 0;
     lg_server_config cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.max_body_bytes = 64u << 10;
@@ -103,6 +123,10 @@ int main(int argc, char **argv)
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--log") == 0) {
             cfg.access_log = access_log;
+            continue;
+        }
+        if (strcmp(a, "--lib-log") == 0) {
+            lib_logging = 1;
             continue;
         }
         if (strcmp(a, "--reject-when-full") == 0) {
@@ -123,6 +147,9 @@ int main(int argc, char **argv)
         else if (strcmp(a, "--linger-timeout-ms") == 0) cfg.linger_timeout_ms = (uint32_t)strtoul(v, NULL, 10);
         else if (strcmp(a, "--max-conns") == 0) cfg.max_conns = (uint32_t)strtoul(v, NULL, 10);
         else if (strcmp(a, "--file-bytes") == 0) file_bytes = strtoull(v, NULL, 10);
+        else if (strcmp(a, "--tls-cert") == 0) tls_cert = v;
+        else if (strcmp(a, "--tls-key") == 0) tls_key = v;
+        else if (strcmp(a, "--tls-handshake-timeout-ms") == 0) tls_handshake_ms = (uint32_t)strtoul(v, NULL, 10);
         else {
             usage();
             return 2;
@@ -136,10 +163,34 @@ int main(int argc, char **argv)
         perror("interop_server: temporary file");
         return 1;
     }
-    d->loop = lg_loop_new(NULL);
+    d->loop = lg_loop_new(lib_logging ? &(lg_loop_config){ .log = lib_log, .log_level = LG_LOG_INFO }
+                                      : NULL);
+#if defined(LINGER_INTEROP_TLS)
+    lg_tls_server *tls = NULL;
+    if (tls_cert) {
+        char why[300];
+        int trc = lg_tls_server_new(&tls, &(lg_tls_server_config){
+                                              .cert = { .file = tls_cert },
+                                              .key = { .file = tls_key },
+                                              .handshake_timeout_ms = tls_handshake_ms },
+                                    why, sizeof why);
+        if (trc) {
+            fprintf(stderr, "interop_server: TLS: %s\n", why);
+            return 1;
+        }
+        cfg.transport = lg_tls_server_transport;
+        cfg.transport_user = tls;
+    }
+#else
+    (void)tls_handshake_ms;
+    if (tls_cert || tls_key) {
+        fprintf(stderr, "interop_server: no TLS in this build\n");
+        return 2;
+    }
+#endif
     /* LINGER_TEST_TRANSPORT=trickle: every connection through the test
      * transport (tests/trickle_transport.h), for the suites' second run. */
-    d->srv = lg_server_new(d->loop, tt_server(&cfg));
+    d->srv = lg_server_new(d->loop, cfg.transport ? &cfg : tt_server(&cfg));
     if (!d->loop || !d->srv) return 1;
     interop_routes_basic(d);
     interop_routes_bodies(d);
@@ -174,6 +225,9 @@ int main(int argc, char **argv)
             (unsigned long long)st->requests, (unsigned long long)st->connections);
     lg_server_free(d->srv);
     lg_loop_free(d->loop);
+#if defined(LINGER_INTEROP_TLS)
+    lg_tls_server_free(tls);
+#endif
     close(d->file_fd);
     unlink(d->file_path);
     close(a.sigpipe[0]);
