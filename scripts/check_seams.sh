@@ -19,10 +19,19 @@ if grep -nE "(\.|->)s\.($stream_fields)\b|\bs->($stream_fields)\b|loop->|stream_
   status=1
 fi
 
+# A transport (TLS) has its own state in s->transport, and nothing else of
+# the stream's.
+tls_fields=$(echo "$stream_fields" | sed 's/|transport//')
+if [ -f src/tls_mbedtls.c ] &&
+   grep -nE "(\.|->)s\.($tls_fields)\b|\bs->($tls_fields)\b|loop->|_internal\.h|\blg__[a-z_]+\(" src/tls_mbedtls.c; then
+  echo "check_seams: the TLS transport reaches into the stream's or loop's insides (above)" >&2
+  status=1
+fi
+
 ports='src/net_posix.c src/loop_epoll.c src/loop_poll.c ports/lwip/net_lwip.c tests/fault/fault_net.c'
 if grep -nE "loop_internal\.h|stream_internal\.h|server_internal\.h|->backend_data|->net_ctx\b|\blg__[a-z_]+\(" $ports; then
   echo "check_seams: a port uses more than include/linger_port.h (above)" >&2
   status=1
 fi
-[ $status -eq 0 ] && echo "check_seams: server and client use the stream and loop through public calls; ports through linger_port.h"
+[ $status -eq 0 ] && echo "check_seams: server, client and TLS use the stream and loop through public calls; ports through linger_port.h"
 exit $status

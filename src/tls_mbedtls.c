@@ -125,6 +125,14 @@ static lg_loop *loop_of(const tls_conn *t)
     return lg_stream_loop(t->s);
 }
 
+/* Who is at the other end, for a log line ("127.0.0.1:5555"). */
+static const char *peer_name(const lg_stream *s, char *buf, size_t cap)
+{
+    lg_addr a;
+    if (lg_stream_peer(s, &a) != LG_OK || lg_addr_format(&a, buf, cap) < 0) snprintf(buf, cap, "?");
+    return buf;
+}
+
 static void say(char *why, size_t why_len, const char *fmt, const char *a, int mbed_err)
 {
     if (!why || !why_len) return;
@@ -147,14 +155,13 @@ static void say(char *why, size_t why_len, const char *fmt, const char *a, int m
  * ------------------------------------------------------------------------ */
 
 /* Plain HTTP where TLS was expected: a request ("GET /") at a server, an
- * answer ("HTTP/") at a client. A TLS record starts with its type (22 for a
- * handshake, 21 for an alert), never with a capital letter. */
+ * answer ("HTTP/", or an HTTP/0.9 one's "<!DOC") at a client. A TLS record
+ * starts with its type (20..24) and version (3, x): never with text. */
 static int looks_like_http(const unsigned char *p, size_t n)
 {
-    if (!n || p[0] < 'A' || p[0] > 'Z') return 0;
-    for (size_t i = 1; i < n && i < 5; i++)
-        if (!((p[i] >= 'A' && p[i] <= 'Z') || p[i] == ' ' || p[i] == '/' || p[i] == '-' ||
-              p[i] == '_'))
+    if (!n) return 0;
+    for (size_t i = 0; i < n && i < 5; i++)
+        if ((p[i] < 0x20 || p[i] > 0x7e) && p[i] != '\r' && p[i] != '\n' && p[i] != '\t')
             return 0;
     return 1;
 }
@@ -264,7 +271,8 @@ static int fail_with(tls_conn *t, int err, int r)
             snprintf(detail, sizeof detail, "-0x%04x", (unsigned)-r);
 #endif
         }
-        lg_log(loop_of(t), LG_LOG_INFO, "fd %d: TLS %s: %s%s%s%s", t->s->io.fd,
+        char peer[64];
+        lg_log(loop_of(t), LG_LOG_INFO, "%s: TLS %s: %s%s%s%s", peer_name(t->s, peer, sizeof peer),
                t->hs_done ? "failed" : "handshake failed", lg_strerror(err),
                detail[0] ? " [" : "", detail, detail[0] ? "]" : "");
     }
@@ -485,8 +493,8 @@ static tls_conn *conn_new(tls_ctx *c, lg_stream *s, int *err)
     mbedtls_ssl_init(&t->ssl);
     int r = mbedtls_ssl_setup(&t->ssl, &c->conf);
     if (r) {
-        lg_log(lg_stream_loop(s), LG_LOG_WARN, "fd %d: no TLS session (mbedTLS -0x%04x)",
-               s->io.fd, (unsigned)-r);
+        lg_log(lg_stream_loop(s), LG_LOG_WARN, "no TLS session for a connection (mbedTLS -0x%04x)",
+               (unsigned)-r);
         mbedtls_ssl_free(&t->ssl);
         lg_port_free(t, sizeof *t);
         *err = r == MBEDTLS_ERR_SSL_ALLOC_FAILED ? LG_ERR_NOMEM : LG_ERR_TLS;
@@ -612,9 +620,9 @@ int lg_tls_client_transport(lg_stream *s, const char *scheme, const char *host, 
     }
     if (cli->c.insecure)
         lg_log(lg_stream_loop(s), LG_LOG_WARN,
-               "fd %d: TLS to %s:%u WITHOUT certificate verification (insecure): anybody on "
+               "TLS to %s:%u WITHOUT certificate verification (insecure): anybody on "
                "the path can read and change this exchange",
-               s->io.fd, name, (unsigned)port);
+               name, (unsigned)port);
     t->port = port;
     lg_addr ip;
     char bracketed[sizeof name + 2];

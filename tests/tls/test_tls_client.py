@@ -1,0 +1,148 @@
+"""linger's TLS client (the `linger get/post` tool) against servers nobody
+here wrote: Python's http.server wrapped in ssl, and aiohttp's server with
+ssl (tests/tls/py_tls_server.py). Certificates that must be refused, each
+with its exit status; truncation (no close_notify) told from a whole body;
+sessions resumed; plain HTTP where TLS was expected.
+"""
+import os
+import subprocess
+import sys
+import zlib
+
+import pytest
+
+from conftest import Server
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PATTERN = bytes((ord("a") + i % 26) for i in range(1 << 20))
+MIB = 1 << 20
+
+EXIT_CERT_EXPIRED, EXIT_CERT_UNTRUSTED, EXIT_CERT_HOST = 24, 25, 26
+EXIT_TLS_PLAIN, EXIT_TLS_TRUNCATED = 28, 30
+
+
+def cli():
+    path = os.environ.get("LINGER_CLI")
+    if not path or not os.path.exists(path):
+        pytest.skip("LINGER_CLI is not set (run through ctest)")
+    return path
+
+
+def linger(*args, timeout=60):
+    return subprocess.run([cli(), *[str(a) for a in args]], capture_output=True, timeout=timeout,
+                          stdin=subprocess.DEVNULL)
+
+
+def py_server(certs, cert="chain.pem", key="server.key", *flags):
+    return Server([sys.executable, os.path.join(HERE, "py_tls_server.py"), certs(cert), certs(key),
+                   *flags])
+
+
+@pytest.fixture(scope="module")
+def pyssl(certs):
+    srv = py_server(certs)
+    yield srv
+    srv.proc.kill()
+    srv.proc.wait()
+
+
+def test_get_post_keepalive(pyssl, certs):
+    base = f"https://localhost:{pyssl.port}"
+    r = linger("get", "-v", "--cacert", certs("ca.pem"), f"{base}/hello", f"{base}/hello")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == b"hello from python" * 2
+    assert b"1 connection(s) so far" in r.stderr.splitlines()[-1], r.stderr  # kept alive
+    r = linger("post", "--cacert", certs("ca.pem"), f"{base}/echo", "-d", "x=1&y=2")
+    assert r.returncode == 0 and r.stdout == b"x=1&y=2", r
+
+
+def test_by_ip_address(pyssl, certs):
+    """The certificate names 127.0.0.1 as an iPAddress: checked as one."""
+    r = linger("get", "--cacert", certs("ca.pem"), f"https://127.0.0.1:{pyssl.port}/hello")
+    assert r.returncode == 0, r.stderr
+
+
+def test_session_resumed(pyssl, certs):
+    url = f"https://localhost:{pyssl.port}/session"  # Connection: close: a new one each time
+    r = linger("get", "--cacert", certs("ca.pem"), url, url, url)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == b"reused=0\nreused=1\nreused=1\n", r.stdout
+
+
+def test_truncation_is_not_success(pyssl, certs):
+    base = f"https://localhost:{pyssl.port}"
+    r = linger("get", "--cacert", certs("ca.pem"), f"{base}/close-delimited?n=100000&notify=1")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == PATTERN[:100000]
+    r = linger("get", "--cacert", certs("ca.pem"), f"{base}/close-delimited?n=100000&notify=0")
+    assert r.returncode == EXIT_TLS_TRUNCATED, r.stderr
+    assert b"without TLS close_notify" in r.stderr
+    assert r.stdout == PATTERN[:100000]  # every byte that came, but not as success
+    # a framed answer is whole by its framing, close_notify or not
+    r = linger("get", "--cacert", certs("ca.pem"), f"{base}/length-no-notify")
+    assert r.returncode == 0 and r.stdout == b"framed", r
+
+
+@pytest.mark.parametrize("cert,status", [
+    ("expired", EXIT_CERT_EXPIRED),
+    ("wronghost", EXIT_CERT_HOST),
+    ("selfsigned", EXIT_CERT_UNTRUSTED),
+    ("unknown", EXIT_CERT_UNTRUSTED),
+])
+def test_certificates_refused(certs, cert, status):
+    srv = py_server(certs, f"{cert}.pem", f"{cert}.key")
+    try:
+        url = f"https://localhost:{srv.port}/hello"
+        r = linger("get", "--cacert", certs("ca.pem"), url)
+        assert r.returncode == status, r.stderr
+        assert b"TLS: the server's certificate" in r.stderr
+        # -v says what mbedTLS found
+        r = linger("get", "-v", "--cacert", certs("ca.pem"), url)
+        assert b"TLS handshake failed" in r.stderr, r.stderr
+        # and -k takes it, loudly
+        r = linger("get", "-k", url)
+        assert r.returncode == 0 and r.stdout == b"hello from python", r
+        assert b"WARNING: --insecure" in r.stderr
+    finally:
+        srv.proc.kill()
+        srv.proc.wait()
+
+
+def test_system_cas_do_not_know_the_test_ca(pyssl):
+    r = linger("get", f"https://localhost:{pyssl.port}/hello")
+    assert r.returncode == EXIT_CERT_UNTRUSTED, r.stderr
+
+
+def test_plain_http_at_the_other_end(certs):
+    srv = py_server(certs, "chain.pem", "server.key", "--plain")
+    try:
+        r = linger("get", "--cacert", certs("ca.pem"), f"https://localhost:{srv.port}/hello")
+        assert r.returncode == EXIT_TLS_PLAIN, r.stderr
+        r = linger("get", f"http://localhost:{srv.port}/hello")  # and plain is plain
+        assert r.returncode == 0 and r.stdout == b"hello from python", r
+    finally:
+        srv.proc.kill()
+        srv.proc.wait()
+
+
+def test_aiohttp_server(certs, tmp_path):
+    srv = py_server(certs, "chain.pem", "server.key", "--aiohttp")
+    try:
+        base = f"https://localhost:{srv.port}"
+        ca = certs("ca.pem")
+        r = linger("get", "--cacert", ca, f"{base}/hello")
+        assert r.returncode == 0 and r.stdout == b"hello from aiohttp", r
+        r = linger("get", "--cacert", ca, f"{base}/chunked?n=300000")
+        assert r.returncode == 0 and r.stdout == PATTERN[:300000], r.stderr
+        r = linger("get", "--cacert", ca, f"{base}/download?n={MIB}")
+        assert r.returncode == 0 and r.stdout == PATTERN[:MIB], r.stderr
+        for n in (0, 1, 1000, 65536, MIB):
+            body = os.urandom(n)
+            f = tmp_path / f"body{n}"
+            f.write_bytes(body)
+            r = linger("post", "--cacert", ca, f"{base}/echo", "--data-file", f)
+            assert r.returncode == 0, r.stderr
+            assert zlib.crc32(r.stdout) == zlib.crc32(body) and len(r.stdout) == n
+    finally:
+        srv.proc.kill()
+        srv.proc.wait()
