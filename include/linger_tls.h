@@ -84,6 +84,11 @@ typedef struct lg_tls_client_config {
     uint32_t handshake_timeout_ms; /* default 10000 */
     uint8_t no_resumption;         /* 1: keep no sessions (default: the last one per origin,
                                       for up to LG_TLS_CLIENT_SESSIONS origins) */
+    uint16_t max_fragment;         /* ask servers for records of at most 512, 1024, 2048 or
+                                      4096 bytes (RFC 6066 max_fragment_length), for a device
+                                      whose mbedTLS has small record buffers
+                                      (MBEDTLS_SSL_IN_CONTENT_LEN); 0: not asked. A server
+                                      that ignores it sends records up to 16 KiB */
     lg_tls_rng_fn rng;             /* NULL: mbedTLS's entropy and CTR-DRBG */
     void *rng_ctx;
 } lg_tls_client_config;

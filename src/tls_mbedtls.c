@@ -931,6 +931,24 @@ int lg_tls_client_new(lg_tls_client **out, const lg_tls_client_config *config, c
             mbedtls_ssl_conf_ca_chain(&c->conf, &c->ca, NULL);
         }
     }
+    if (!rc && config->max_fragment) {
+#if defined(MBEDTLS_SSL_MAX_FRAGMENT_LENGTH)
+        unsigned char code = config->max_fragment == 512    ? MBEDTLS_SSL_MAX_FRAG_LEN_512
+                             : config->max_fragment == 1024 ? MBEDTLS_SSL_MAX_FRAG_LEN_1024
+                             : config->max_fragment == 2048 ? MBEDTLS_SSL_MAX_FRAG_LEN_2048
+                             : config->max_fragment == 4096 ? MBEDTLS_SSL_MAX_FRAG_LEN_4096
+                                                            : MBEDTLS_SSL_MAX_FRAG_LEN_NONE;
+        if (code == MBEDTLS_SSL_MAX_FRAG_LEN_NONE) {
+            say(why, why_len, "max_fragment must be 512, 1024, 2048 or 4096", NULL, 0);
+            rc = LG_ERR_INVALID_ARG;
+        } else {
+            mbedtls_ssl_conf_max_frag_len(&c->conf, code);
+        }
+#else
+        say(why, why_len, "this mbedTLS has no max_fragment_length", NULL, 0);
+        rc = LG_ERR_UNSUPPORTED;
+#endif
+    }
     if (!rc && (blob_given(&config->cert) || blob_given(&config->key))) {
         rc = load_certs(&c->chain, &config->cert, "the client certificate", why, why_len);
         if (!rc) rc = load_key(c, &config->key, config->key_password, why, why_len);

@@ -87,13 +87,16 @@ static lg_tls_server *server_tls(const char *cert, const char *key, uint32_t hs_
     return tls;
 }
 
+static uint16_t max_fragment; /* the client's, for the next client_tls() */
+
 static lg_tls_client *client_tls(int insecure, uint32_t hs_ms)
 {
     lg_tls_client *tls = NULL;
     char why[200];
     int rc = lg_tls_client_new(&tls, &(lg_tls_client_config){ .ca = { .file = path("ca.pem") },
                                                               .insecure = (uint8_t)insecure,
-                                                              .handshake_timeout_ms = hs_ms },
+                                                              .handshake_timeout_ms = hs_ms,
+                                                              .max_fragment = max_fragment },
                                why, sizeof why);
     if (rc) fprintf(stderr, "client TLS: %s: %s\n", lg_err_name(rc), why);
     CHECK_EQ_INT(rc, LG_OK);
@@ -190,8 +193,9 @@ static got fetch_one(lg_loop *loop, lg_tls_client *tls, lg_client_transport_fn f
 
 /* --- every exchange over TLS --- */
 
-static void test_exchanges(void)
+static void test_exchanges(uint16_t fragment)
 {
+    max_fragment = fragment;
     env e;
     env_start(&e, server_tls("chain.pem", "server.key", 0));
     lg_tls_client *ctls = client_tls(0, 0);
@@ -210,12 +214,96 @@ static void test_exchanges(void)
     for (int i = 0; i < 60000 && r.done < r.total; i++) lg_loop_run_once(e.loop, 10);
     CHECK_EQ_INT(r.done, r.total);
     CHECK_EQ_INT(r.ok, r.total);
-    printf("TLS exchanges: %d of %d whole (%d answered early), %llu connections\n", r.ok, r.total,
-           r.early, (unsigned long long)lg_client_get_stats(cli)->connects);
+    printf("TLS exchanges (records of at most %u bytes): %d of %d whole (%d answered early), "
+           "%llu connections\n", fragment ? fragment : 16384, r.ok, r.total, r.early,
+           (unsigned long long)lg_client_get_stats(cli)->connects);
     lg_client_free(cli);
     env_stop(&e);
     lg_tls_client_free(ctls);
     CHECK(!logged("aborted"));
+}
+
+/* --- TLS on a stream of one's own (no client): read until EOF --- */
+
+typedef struct raw {
+    lg_loop *loop;
+    lg_connect_req cr;
+    lg_stream s;
+    lg_read_req rr;
+    lg_tls_client *tls;
+    char buf[4096];
+    int status, done, closed;
+    size_t len;
+    lg_tls_info info;
+    int info_rc;
+} raw;
+
+static void raw_closed(lg_stream *s)
+{
+    raw *r = s->data;
+    r->closed = 1;
+}
+
+static const lg_stream_callbacks raw_cbs = { .on_close = raw_closed };
+
+static void raw_read(lg_read_req *req, int status, size_t len)
+{
+    raw *r = req->data;
+    r->status = status;
+    r->len = len;
+    r->done = 1;
+    r->info_rc = lg_tls_get_info(&r->s, &r->info);
+    lg_stream_close(&r->s);
+}
+
+static void raw_connected(lg_connect_req *req, int status, int fd)
+{
+    raw *r = req->data;
+    CHECK_EQ_INT(status, LG_OK);
+    if (status) {
+        r->done = r->closed = 1;
+        return;
+    }
+    CHECK_EQ_INT(lg_stream_open(r->loop, &r->s, fd, NULL, &raw_cbs, r), LG_OK);
+    lg_transport *t = NULL;
+    CHECK_EQ_INT(lg_tls_client_transport(&r->s, "https", "localhost", 0, &t, r->tls), LG_OK);
+    CHECK_EQ_INT(lg_stream_set_transport(&r->s, t), LG_OK);
+    CHECK_EQ_INT(lg_tls_get_info(&r->s, &r->info), LG_ERR_AGAIN); /* not yet */
+    static const char req_text[] = "GET /hello HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+    CHECK_EQ_INT(lg_stream_write(&r->s, req_text, sizeof req_text - 1), LG_OK);
+    r->rr.data = r;
+    lg_stream_read_until_eof(&r->s, &r->rr, r->buf, sizeof r->buf, raw_read);
+}
+
+static void test_raw_stream(void)
+{
+    env e;
+    env_start(&e, server_tls("chain.pem", "server.key", 0));
+    raw r;
+    memset(&r, 0, sizeof r);
+    r.tls = client_tls(0, 0);
+    r.loop = e.loop;
+    lg_addr a;
+    char addr[32];
+    snprintf(addr, sizeof addr, "127.0.0.1:%u", e.port);
+    CHECK_EQ_INT(lg_addr_parse(&a, addr, 0), LG_OK);
+    r.cr.data = &r;
+    CHECK_EQ_INT(lg_connect(e.loop, &r.cr, &a, 2000, raw_connected), LG_OK);
+    pump(e.loop, &r.closed, 5000);
+    CHECK(r.done && r.closed);
+    /* EOF after close_notify: the whole answer, LG_OK */
+    CHECK_EQ_INT(r.status, LG_OK);
+    CHECK(r.len > 5 && memcmp(r.buf, "HTTP/1.1 200 OK", 15) == 0);
+    CHECK(r.len >= 5 && memcmp(r.buf + r.len - 5, "hello", 5) == 0);
+    CHECK_EQ_INT(r.info_rc, LG_OK);
+    CHECK(r.info.version && strcmp(r.info.version, "TLSv1.2") == 0);
+    CHECK(r.info.alpn && strcmp(r.info.alpn, "http/1.1") == 0);
+    CHECK(r.info.cipher != NULL);
+    lg_stream plain;
+    memset(&plain, 0, sizeof plain);
+    CHECK_EQ_INT(lg_tls_get_info(&plain, &r.info), LG_ERR_INVALID_ARG);
+    lg_tls_client_free(r.tls);
+    env_stop(&e);
 }
 
 /* --- certificates the client must refuse --- */
@@ -526,6 +614,8 @@ static void test_contexts(void)
     rc = lg_tls_client_new(&c, &(lg_tls_client_config){ .ca = { .file = path("server.key") } },
                            why, sizeof why);
     CHECK_EQ_INT(rc, LG_ERR_TLS_CONFIG);
+    rc = lg_tls_client_new(&c, &(lg_tls_client_config){ .max_fragment = 3000 }, why, sizeof why);
+    CHECK_EQ_INT(rc, LG_ERR_INVALID_ARG);
     /* the system's CAs by default */
     rc = lg_tls_client_new(&c, NULL, why, sizeof why);
     CHECK_EQ_INT(rc, LG_OK);
@@ -570,7 +660,9 @@ int main(int argc, char **argv)
     dir = argv[1];
     printf("mbedTLS %s\n", lg_tls_library_version());
     test_contexts();
-    test_exchanges();
+    test_exchanges(0);
+    test_exchanges(1024); /* max_fragment_length: small records both ways */
+    test_raw_stream();
     test_certificates();
     test_host_names();
     test_plain_and_tls_mixed_up();
