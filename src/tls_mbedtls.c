@@ -54,8 +54,7 @@
 
 typedef struct tls_ctx {
     mbedtls_ssl_config conf;
-    mbedtls_entropy_context entropy;
-    mbedtls_ctr_drbg_context drbg;
+    struct rng_state *own_rng;   /* mbedTLS's entropy and CTR-DRBG, unless cfg.rng */
     mbedtls_x509_crt chain;      /* our certificate chain (server, or a client's own) */
     mbedtls_pk_context key;
     mbedtls_x509_crt ca;         /* client: whom we trust */
@@ -68,6 +67,13 @@ typedef struct tls_ctx {
     uint32_t refs;               /* the owner's, and one per connection */
     uint8_t is_server, insecure, resume;
 } tls_ctx;
+
+/* The default random generator: allocated only when the application gives
+ * none (the entropy context alone is 38 KB in Debian's mbedTLS). */
+typedef struct rng_state {
+    mbedtls_entropy_context entropy;
+    mbedtls_ctr_drbg_context drbg;
+} rng_state;
 
 typedef struct session_slot {
     mbedtls_ssl_session session;
@@ -671,14 +677,12 @@ static int ctx_rng(void *p, unsigned char *out, size_t len)
 {
     tls_ctx *c = p;
     if (c->rng) return c->rng(c->rng_ctx, out, len);
-    return mbedtls_ctr_drbg_random(&c->drbg, out, len);
+    return mbedtls_ctr_drbg_random(&c->own_rng->drbg, out, len);
 }
 
 static void ctx_init(tls_ctx *c)
 {
     mbedtls_ssl_config_init(&c->conf);
-    mbedtls_entropy_init(&c->entropy);
-    mbedtls_ctr_drbg_init(&c->drbg);
     mbedtls_x509_crt_init(&c->chain);
     mbedtls_pk_init(&c->key);
     mbedtls_x509_crt_init(&c->ca);
@@ -697,8 +701,12 @@ static void ctx_free(tls_ctx *c)
     mbedtls_x509_crt_free(&c->ca);
     mbedtls_pk_free(&c->key);
     mbedtls_x509_crt_free(&c->chain);
-    mbedtls_ctr_drbg_free(&c->drbg);
-    mbedtls_entropy_free(&c->entropy);
+    if (c->own_rng) {
+        mbedtls_ctr_drbg_free(&c->own_rng->drbg);
+        mbedtls_entropy_free(&c->own_rng->entropy);
+        lg_port_free(c->own_rng, sizeof *c->own_rng);
+        c->own_rng = NULL;
+    }
 }
 
 /* A file that cannot be opened, in linger's words (mbedTLS says only
@@ -815,7 +823,11 @@ static int ctx_setup(tls_ctx *c, int endpoint, lg_tls_rng_fn rng, void *rng_ctx,
     }
     if (!rng) {
         static const char pers[] = "linger";
-        int r = mbedtls_ctr_drbg_seed(&c->drbg, mbedtls_entropy_func, &c->entropy,
+        c->own_rng = lg_port_alloc(sizeof *c->own_rng);
+        if (!c->own_rng) return LG_ERR_NOMEM;
+        mbedtls_entropy_init(&c->own_rng->entropy);
+        mbedtls_ctr_drbg_init(&c->own_rng->drbg);
+        int r = mbedtls_ctr_drbg_seed(&c->own_rng->drbg, mbedtls_entropy_func, &c->own_rng->entropy,
                                       (const unsigned char *)pers, sizeof pers - 1);
         if (r) {
             say(why, why_len, "no random generator: no entropy source", NULL, r);

@@ -3,6 +3,7 @@
 #include "linger.h"
 #include "linger_port.h"
 #include "linger_ws.h"
+#include "linger_tls.h" /* (its declarations only: no mbedTLS header) */
 
 int main(void)
 {

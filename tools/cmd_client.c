@@ -495,10 +495,13 @@ static int has_header(cli_state *st, const char *name)
     return lg_head_get(&fields, name).ptr != NULL;
 }
 
+/* The library's lines about TLS only: an insecure connection (a warning),
+ * and with -v what failed in a handshake, in mbedTLS's words. (Its other
+ * lines -- a reset sent, a close that waited -- are not the user's.) */
 static void on_log(int level, const char *message, void *user)
 {
     (void)level;
-    fprintf(stderr, "linger %s: %s\n", (const char *)user, message);
+    if (strstr(message, "TLS")) fprintf(stderr, "linger %s: %s\n", (const char *)user, message);
 }
 
 static int run(int argc, char **argv, int post)

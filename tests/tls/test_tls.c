@@ -588,6 +588,14 @@ static char *slurp(const char *name, size_t *len)
     return b;
 }
 
+static int urandom_calls;
+
+static int urandom_rng(void *ctx, unsigned char *out, size_t len)
+{
+    urandom_calls++;
+    return fread(out, 1, len, (FILE *)ctx) == len ? 0 : -1;
+}
+
 static void test_contexts(void)
 {
     lg_tls_server *s;
@@ -641,6 +649,27 @@ static void test_contexts(void)
     CHECK(strcmp(g.body, "hello") == 0);
     env_stop(&e);
     lg_tls_client_free(c);
+
+    /* the application's random generator instead of mbedTLS's (a device's
+     * hardware one) */
+    FILE *urandom = fopen("/dev/urandom", "rb");
+    rc = lg_tls_server_new(&s, &(lg_tls_server_config){ .cert = { .file = path("chain.pem") },
+                                                        .key = { .file = path("server.key") },
+                                                        .rng = urandom_rng, .rng_ctx = urandom },
+                           why, sizeof why);
+    CHECK_EQ_INT(rc, LG_OK);
+    rc = lg_tls_client_new(&c, &(lg_tls_client_config){ .ca = { .file = path("ca.pem") },
+                                                        .rng = urandom_rng, .rng_ctx = urandom },
+                           why, sizeof why);
+    CHECK_EQ_INT(rc, LG_OK);
+    env_start(&e, s);
+    snprintf(url, sizeof url, "https://localhost:%u/hello", e.port);
+    g = fetch_one(e.loop, c, NULL, url);
+    CHECK_EQ_INT(g.err, LG_OK);
+    env_stop(&e);
+    lg_tls_client_free(c);
+    CHECK(urandom_calls > 0);
+    fclose(urandom);
 
     cert = slurp("chain.pem", &clen);
     key = slurp("server.key", &klen);

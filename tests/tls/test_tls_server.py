@@ -105,6 +105,24 @@ def test_openssl_session_resumption(server, certs, tmp_path):
     assert "\nReused, " in again.stdout.decode(), again.stdout
 
 
+def test_openssl_renegotiation_refused(certs):
+    """s_client's "R" asks to renegotiate: refused (a no_renegotiation
+    warning, which OpenSSL answers with a fatal alert)."""
+    srv = start_linger(certs)
+    proc = subprocess.Popen(["openssl", "s_client", "-connect", f"{HOST}:{srv.port}",
+                             "-CAfile", certs("ca.pem")], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    time.sleep(0.5)
+    proc.stdin.write(b"R\n")  # (stdin stays open: at its EOF s_client would leave first)
+    proc.stdin.flush()
+    time.sleep(1)
+    out, _ = proc.communicate(timeout=20)
+    assert b"RENEGOTIATING" in out and b"no renegotiation" in out, out[-500:]
+    code, log = srv.stop()
+    assert code == 0 and "aborted" not in log, log
+    assert "TLS failed: the peer sent a fatal TLS alert" in log, log
+
+
 def test_openssl_old_versions_refused(server):
     for flag in ("-tls1", "-tls1_1"):
         r = s_client(server.port, flag)
@@ -267,7 +285,7 @@ def test_client_that_distrusts_us(certs):
             ctx.wrap_socket(raw, server_hostname="localhost")
     time.sleep(0.2)
     log = stopped_log(srv)
-    assert ("TLS handshake failed: the peer refused the TLS handshake" in log
+    assert ("TLS handshake failed: the peer sent a fatal TLS alert" in log
             or "TLS handshake failed: connection reset by peer" in log), log
 
 

@@ -205,8 +205,8 @@ int main(int argc, char **argv)
     figures plain_c, tls_c;
     figures plain_s = measure(0, &plain_c);
     figures tls_s = measure(1, &tls_c);
-    printf("mbedTLS %s, %d connections at once, receive buffers 4096, x86-64 (glibc "
-           "malloc_usable_size)\n",
+    printf("mbedTLS %s, %d connections at once, receive buffers 4 KiB (server) and 8 KiB "
+           "(client: its max_head_bytes), glibc malloc_usable_size\n",
            lg_tls_library_version(), N);
     printf("                  idle (after one answer)   peak (handshakes)\n");
     printf("server plain TCP  %8ld bytes/conn        %8ld bytes/conn\n", plain_s.idle_per_conn,
