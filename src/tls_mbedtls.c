@@ -126,11 +126,7 @@ static tls_conn *conn_of(const lg_stream *s)
     return (tls_conn *)(void *)s->transport;
 }
 
-static lg_loop *loop_of(const tls_conn *t)
-{
-    return lg_stream_loop(t->s);
-}
-
+#if !defined(LG_NO_LOG)
 /* Who is at the other end, for a log line ("127.0.0.1:5555"). */
 static const char *peer_name(const lg_stream *s, char *buf, size_t cap)
 {
@@ -138,6 +134,7 @@ static const char *peer_name(const lg_stream *s, char *buf, size_t cap)
     if (lg_stream_peer(s, &a) != LG_OK || lg_addr_format(&a, buf, cap) < 0) snprintf(buf, cap, "?");
     return buf;
 }
+#endif
 
 static void say(char *why, size_t why_len, const char *fmt, const char *a, int mbed_err)
 {
@@ -256,6 +253,7 @@ static void answer_plain_http(tls_conn *t)
 /* The connection failed (err), in mbedTLS's words r: say it once. */
 static int fail_with(tls_conn *t, int err, int r)
 {
+    (void)r; /* (for the log line) */
     if (t->fail) return t->fail;
     t->fail = err;
     lg_timer_stop(&t->hs_timer);
@@ -278,7 +276,8 @@ static int fail_with(tls_conn *t, int err, int r)
 #endif
         }
         char peer[64];
-        lg_log(loop_of(t), LG_LOG_INFO, "%s: TLS %s: %s%s%s%s", peer_name(t->s, peer, sizeof peer),
+        lg_log(lg_stream_loop(t->s), LG_LOG_INFO, "%s: TLS %s: %s%s%s%s",
+               peer_name(t->s, peer, sizeof peer),
                t->hs_done ? "failed" : "handshake failed", lg_strerror(err),
                detail[0] ? " [" : "", detail, detail[0] ? "]" : "");
     }
