@@ -449,12 +449,18 @@ static size_t tls_pending(const lg_stream *s)
     return t->hs_done ? mbedtls_ssl_get_bytes_avail(&t->ssl) : 0;
 }
 
+/* What to wait for, given what the stream wants (events). Readiness the
+ * stream would not act on is never asked for: a level-triggered loop
+ * would report it for ever. */
 static unsigned tls_want(const lg_stream *s, unsigned events)
 {
     const tls_conn *t = conn_of(s);
-    if (t->fail) return t->fail_told ? events : LG_READABLE;
-    if (!t->hs_done) return t->hs_want;
-    if (t->read_wants_write) events |= LG_WRITABLE;
+    if (t->fail) return t->fail_told ? events : LG_READABLE; /* the error, to be read */
+    /* The handshake: whichever way the stream calls, recv or send, drives
+     * it; a stream that wants nothing lets it wait. */
+    if (!t->hs_done) return events ? t->hs_want : 0;
+    /* A read that must write first is driven by recv when writable. */
+    if (t->read_wants_write && (events & LG_READABLE)) events |= LG_WRITABLE;
     return events;
 }
 
@@ -607,8 +613,8 @@ int lg_tls_client_transport(lg_stream *s, const char *scheme, const char *host, 
     tls_conn *t = conn_new(&cli->c, s, &err);
     if (!t) return err;
     /* SNI and the name the certificate must carry ("[::1]" loses its
-     * brackets; an IP address is checked as a name, which is what mbedTLS
-     * 2.28 can do). */
+     * brackets). An IP address is checked against the certificate's
+     * iPAddress names too (verify_ip): mbedTLS 2.28 compares names only. */
     char name[256];
     size_t n = strlen(host);
     if (n >= 2 && host[0] == '[' && host[n - 1] == ']') {
