@@ -8,6 +8,7 @@ import concurrent.futures
 import ctypes
 import os
 import random
+import signal
 import socket
 import ssl
 import subprocess
@@ -427,3 +428,37 @@ def test_original_bug_over_tls(certs):
     assert failures, "the naive server should have failed some exchanges"
     if in_netns:
         assert resets["TcpExt:TCPAbortOnClose"] + resets["TcpExt:TCPAbortOnData"] > 0, resets
+
+
+# --- `linger serve` with TLS ---
+
+def test_linger_serve_http_and_https(certs):
+    """`linger serve --tls-cert --tls-key --tls-port`: plain HTTP on --port,
+    HTTPS on --tls-port, both from one loop; SIGTERM ends it cleanly."""
+    cli = os.environ.get("LINGER_CLI")
+    if not cli or not os.path.exists(cli):
+        pytest.skip("LINGER_CLI is not set (run through ctest)")
+    proc = subprocess.Popen([cli, "serve", "--port", "0", "--tls-port", "0", "--tls-cert",
+                             certs("chain.pem"), "--tls-key", certs("server.key"), "--quiet"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        line = b""
+        while b"listening on" not in line:
+            line = proc.stderr.readline()
+            assert line, "linger serve did not start"
+        words = line.decode().split()
+        plain = next(w for w in words if w.startswith("http://"))
+        secure = next(w for w in words if w.startswith("https://"))
+        port_plain = plain.rstrip("/").rsplit(":", 1)[1]
+        port_tls = secure.rstrip("/").rsplit(":", 1)[1]
+        r = subprocess.run(["curl", "-sS", f"http://127.0.0.1:{port_plain}/hello"],
+                           capture_output=True, timeout=30)
+        assert r.stdout == b"Hello, World!", r
+        r = curl(certs, f"https://localhost:{port_tls}/hello")
+        assert r.stdout == b"Hello, World!", r
+        r = subprocess.run(["curl", "-sS", f"http://127.0.0.1:{port_tls}/hello"],
+                           capture_output=True, timeout=30)
+        assert b"plain HTTP request was sent to HTTPS port" in r.stdout, r
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
