@@ -78,6 +78,11 @@
  * (CMake: -DLINGER_WEBSOCKET=OFF does the same and leaves its files out
  * of the build.) Server-Sent Events are the server's and stay. */
 
+/* LG_NO_TLS: the TLS error codes' names and sentences (LG_ERR_TLS_*), for
+ * a build that will have no TLS transport (src/tls_mbedtls.c is not in the
+ * library either way: linger::tls, docs/tls.md). CMake then builds no
+ * linger::tls. */
+
 /* LG_NO_SIMD: scalar scanners only in the codec (a CPU without vectors
  * gets them anyway). LG_NO_POLL: no poll() backend (a platform with its
  * own lg_backend). */
