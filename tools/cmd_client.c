@@ -58,6 +58,7 @@ static void usage(FILE *f, const char *cmd)
             "  --cacert FILE    https: trust the CAs in FILE (default: the system's,\n"
             "                   " LINGER_CLI_CA_FILE ")\n"
             "  -k, --insecure   https: do not check the server's certificate at all\n"
+            "  --cert FILE      https: a client certificate (PEM or DER), with --key FILE\n"
             "exit status: 0 complete response; 2 usage; 3 bad URL; 4 unsupported scheme;\n"
             "  5 name not resolved; 6 cannot connect; 7 timeout; 8 closed before a response;\n"
             "  9 closed before the end of the body; 10 reset during the body;\n"
@@ -513,7 +514,7 @@ static int run(int argc, char **argv, int post)
     st.out_fd = 1;
     st.data_file = -1;
     const char *data_file = NULL;
-    const char *cacert = NULL;
+    const char *cacert = NULL, *client_cert = NULL, *client_key = NULL;
     int insecure = 0;
     /* one allocation: at most argc URLs and argc -o, and one free() */
     char **urls = calloc(2 * (size_t)argc, sizeof *urls);
@@ -568,6 +569,12 @@ static int run(int argc, char **argv, int post)
             i++;
         } else if (!strcmp(a, "--cacert") && val) {
             cacert = val;
+            i++;
+        } else if (!strcmp(a, "--cert") && val) {
+            client_cert = val;
+            i++;
+        } else if (!strcmp(a, "--key") && val) {
+            client_key = val;
             i++;
         } else if (!strcmp(a, "-k") || !strcmp(a, "--insecure")) {
             insecure = 1;
@@ -632,9 +639,11 @@ static int run(int argc, char **argv, int post)
     for (int i = 0; i < nurls; i++) https |= !strncmp(urls[i], "https:", 6);
     char why[300];
     int trc = lg_tls_client_new(&tls, &(lg_tls_client_config){ .ca = { .file = cacert },
-                                                               .insecure = (uint8_t)insecure },
+                                                               .insecure = (uint8_t)insecure,
+                                                               .cert = { .file = client_cert },
+                                                               .key = { .file = client_key } },
                                 why, sizeof why);
-    if (trc && (cacert || https)) {
+    if (trc && (cacert || client_cert || client_key || https)) {
         fprintf(stderr, "linger %s: TLS: %s\n", cmd, why[0] ? why : lg_strerror(trc));
         if (st.loop) lg_loop_free(st.loop);
         free(urls);
@@ -648,7 +657,7 @@ static int run(int argc, char **argv, int post)
         cfg.transport_user = tls;
     }
 #else
-    if (cacert || insecure) {
+    if (cacert || insecure || client_cert || client_key) {
         fprintf(stderr, "linger %s: this build has no TLS (mbedTLS was not found: LINGER_TLS)\n",
                 cmd);
         if (st.loop) lg_loop_free(st.loop);

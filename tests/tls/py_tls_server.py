@@ -2,7 +2,7 @@
 (test_tls_client.py). Prints its port. HTTP/1.1 with Content-Length (kept
 alive) unless a route says otherwise.
 
-  py_tls_server.py CERT KEY [--plain] [--aiohttp]
+  py_tls_server.py CERT KEY [--plain] [--aiohttp] [--client-ca CA]
 
   GET  /hello                    "hello from python"
   POST /echo                     the body back
@@ -15,7 +15,8 @@ alive) unless a route says otherwise.
   GET  /session                  "reused=0|1": did this connection resume a
                                  TLS session? (Connection: close)
 
---plain serves the same without TLS; --aiohttp serves /hello, /echo, a
+--client-ca CA asks for a client certificate signed by CA (mutual TLS), and
+/whoami answers its subject's CN. --plain serves the same without TLS; --aiohttp serves /hello, /echo, a
 chunked /chunked?n=N and /download?n=N with aiohttp's server instead.
 """
 import socket
@@ -71,6 +72,10 @@ class Handler(BaseHTTPRequestHandler):
         elif url.path == "/length-no-notify":
             self.answer(b"framed", close=True)
             self.end_without_notify()
+        elif url.path == "/whoami":
+            peer = self.connection.getpeercert() or {}
+            cn = [v for rdn in peer.get("subject", ()) for k, v in rdn if k == "commonName"]
+            self.answer(("cn=%s\n" % (cn[0] if cn else "-")).encode())
         elif url.path == "/session":
             reused = getattr(self.connection, "session_reused", False)
             self.answer(b"reused=%d\n" % reused, close=True)
@@ -83,12 +88,15 @@ class Handler(BaseHTTPRequestHandler):
         self.answer(body)
 
 
-def serve_http(cert, key, plain):
+def serve_http(cert, key, plain, client_ca=None):
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     httpd.daemon_threads = True
     if not plain:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(cert, key)
+        if client_ca:
+            ctx.verify_mode = ssl.CERT_REQUIRED
+            ctx.load_verify_locations(client_ca)
         httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
     print(httpd.server_address[1], flush=True)
     httpd.serve_forever()
@@ -139,4 +147,5 @@ if __name__ == "__main__":
     if "--aiohttp" in sys.argv:
         serve_aiohttp(cert, key)
     else:
-        serve_http(cert, key, "--plain" in sys.argv)
+        ca = sys.argv[sys.argv.index("--client-ca") + 1] if "--client-ca" in sys.argv else None
+        serve_http(cert, key, "--plain" in sys.argv, ca)
