@@ -85,7 +85,8 @@
 
 /* LG_NO_SIMD: scalar scanners only in the codec (a CPU without vectors
  * gets them anyway). LG_NO_POLL: no poll() backend (a platform with its
- * own lg_backend). */
+ * own lg_backend, which it names with -DLG_DEFAULT_BACKEND=... as it
+ * names its platform with -DLG_DEFAULT_NET=...). */
 
 /* --- sizes ------------------------------------------------------------ */
 

@@ -27,6 +27,12 @@
 #define LG_DEFAULT_NET lg_net_posix
 #endif
 extern const lg_net LG_DEFAULT_NET;
+/* Likewise the readiness backend: a port with a backend of its own (lwIP's
+ * raw API: a superloop, ports/lwip_raw) defines LG_DEFAULT_BACKEND, and
+ * with LG_NO_POLL nothing refers to the poll backend. */
+#if defined(LG_DEFAULT_BACKEND)
+extern const lg_backend LG_DEFAULT_BACKEND;
+#endif
 
 /* ---------------------------------------------------------------------------
  * Timer heap (min-heap on due_ms; ties keep no particular order). Due times
@@ -341,7 +347,9 @@ void lg_port_io_ready(lg_io *io, unsigned events)
 static const lg_backend *pick_backend(const lg_loop_config *config)
 {
     if (config && config->backend) return config->backend;
-#if defined(__linux__) && !defined(LG_NO_EPOLL)
+#if defined(LG_DEFAULT_BACKEND)
+    return &LG_DEFAULT_BACKEND;
+#elif defined(__linux__) && !defined(LG_NO_EPOLL)
     const char *env = getenv("LINGER_BACKEND");
     if (env && strcmp(env, "poll") == 0) return &lg_backend_poll;
     return &lg_backend_epoll;
