@@ -4,7 +4,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 MAKEFLAGS += --no-print-directory
 CMAKE_FLAGS ?=
 
-.PHONY: all build run check bench fuzz size soak install clean micropython
+.PHONY: all build run check bench fuzz size device soak install clean micropython
 
 all: build
 
@@ -32,6 +32,10 @@ size:
 # binary's path is the last line.
 micropython:
 	@scripts/micropython.sh
+
+# The firmware for QEMU's mps2-an386 board (device/); scripts/run-device.sh PORT boots it.
+device:
+	@scripts/device.sh
 
 soak:
 	@scripts/soak.sh $${SOAK_REQUESTS:-1000000}

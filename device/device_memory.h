@@ -1,0 +1,20 @@
+/* The firmware's memory for linger (memory.c): the server's static block
+ * and an arena for what is allocated at start-up, then nothing. */
+#ifndef DEVICE_MEMORY_H
+#define DEVICE_MEMORY_H
+
+#include <stddef.h>
+
+#include "linger.h"
+
+#define DEVICE_SERVER_MEMORY 11520 /* >= lg_server_memory_size (main.c prints it) */
+#define DEVICE_ARENA 2048
+
+extern unsigned char device_server_memory[DEVICE_SERVER_MEMORY];
+extern const lg_allocator device_allocator;
+/* Start-up is over: every allocation from now on fails, and is counted. */
+void device_memory_started(void);
+size_t device_arena_used(void);
+unsigned long device_late_allocs(void);
+
+#endif
