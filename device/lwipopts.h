@@ -36,7 +36,7 @@
 #define MEM_ALIGNMENT 4
 #define MEM_SIZE (16 * 1024) /* lwIP's heap: copies of what is sent until acknowledged */
 #define MEMP_NUM_PBUF 8
-#define MEMP_NUM_TCP_PCB 10  /* connections, those in TIME_WAIT and those lwIP queues */
+#define MEMP_NUM_TCP_PCB 16  /* connections, those in TIME_WAIT and those waiting in the backlog */
 #define MEMP_NUM_TCP_PCB_LISTEN 2
 #define MEMP_NUM_TCP_SEG 32
 #define MEMP_NUM_ARP_QUEUE 4
@@ -50,6 +50,11 @@
 #define TCP_LISTEN_BACKLOG 1 /* so that newcomers beyond the backlog wait (their SYNs are dropped) */
 #define TCP_QUEUE_OOSEQ 1
 #define LWIP_TCP_KEEPALIVE 0
+
+/* linger's raw-API port reads its settings here too: connections lwIP may
+ * accept before linger takes them (each is a pcb; beyond them, SYNs are
+ * dropped and the clients retransmit). */
+#define LG_LWIP_RAW_BACKLOG 8
 
 /* Checksums in software (the LAN9118 in QEMU offloads nothing). */
 #define CHECKSUM_GEN_IP 1

@@ -111,6 +111,10 @@ static size_t stats_line(char *buf)
     p = put_uint(p, " requests=", (unsigned long)ss->requests);
     p = put_uint(p, " connections=", (unsigned long)ss->connections);
     p = put_uint(p, " active=", ss->active_connections);
+    const lg_loop_stats *ls = lg_loop_get_stats(loop);
+    p = put_uint(p, " closes_at_once=", (unsigned long)ls->closes_at_once);
+    p = put_uint(p, " lingering_closes=", (unsigned long)ls->lingering_closes);
+    p = put_uint(p, " linger_timeouts=", (unsigned long)ls->linger_timeouts);
     p = put_uint(p, " port_sockets=", ps.sockets);
     p = put_uint(p, " rx_queued=", ps.rx_queued);
     p = put_uint(p, " peer_resets=", ps.resets);
@@ -146,7 +150,7 @@ static void on_echo(lg_req *req, lg_res *res, void *user)
 static void on_stats(lg_req *req, lg_res *res, void *user)
 {
     (void)req, (void)user;
-    char line[400];
+    char line[480];
     size_t n = stats_line(line);
     board_putn(line, n);
     lg_res_header(res, "Content-Type", "text/plain");
@@ -285,7 +289,7 @@ int main(void)
     board_puts("\nlistening on http://10.0.2.15:80/ (naive server on port ");
     board_put_uint(DEVICE_NAIVE_PORT);
     board_puts(")\n");
-    char line[400];
+    char line[480];
     board_putn(line, stats_line(line));
     return lg_loop_run(loop);
 }

@@ -10,6 +10,9 @@
 #      and RV32IMC code under qemu (scripts/target_tests.sh)
 #   6. the lwIP port on a real lwIP (Debian's 2.1), plain and with the
 #      sanitizers (scripts/lwip_tests.sh)
+#   7. the firmware (device/: linger on lwIP's raw API, no operating
+#      system) on QEMU's emulated mps2-an386 board, tested from the host
+#      over 127.0.0.1 (scripts/device_tests.sh)
 set -eu
 cd "$(dirname "$0")/.."
 JOBS=$(nproc 2>/dev/null || echo 2)
@@ -46,5 +49,8 @@ scripts/target_tests.sh
 
 step "the lwIP port on lwIP"
 scripts/lwip_tests.sh
+
+step "the firmware on an emulated Cortex-M4 board"
+scripts/device_tests.sh
 
 printf '\nmake check: all passed\n'
