@@ -111,6 +111,9 @@ static size_t stats_line(char *buf)
     p = put_uint(p, " requests=", (unsigned long)ss->requests);
     p = put_uint(p, " connections=", (unsigned long)ss->connections);
     p = put_uint(p, " active=", ss->active_connections);
+    p = put_uint(p, " timeouts=", (unsigned long)ss->timeouts);
+    p = put_uint(p, " idle_recycled=", (unsigned long)ss->idle_recycled);
+    p = put_uint(p, " bad_requests=", (unsigned long)ss->bad_requests);
     const lg_loop_stats *ls = lg_loop_get_stats(loop);
     p = put_uint(p, " closes_at_once=", (unsigned long)ls->closes_at_once);
     p = put_uint(p, " lingering_closes=", (unsigned long)ls->lingering_closes);
@@ -119,6 +122,7 @@ static size_t stats_line(char *buf)
     p = put_uint(p, " rx_queued=", ps.rx_queued);
     p = put_uint(p, " peer_resets=", ps.resets);
     p = put_uint(p, " aborts=", ps.aborts);
+    p = put_uint(p, " write_blocked=", ps.write_blocked);
     p = put_uint(p, " late_allocs=", device_late_allocs());
     p = put_uint(p, " rx_dropped=", lan9118_counters.rx_dropped);
     p = put(p, "\n");
@@ -150,7 +154,7 @@ static void on_echo(lg_req *req, lg_res *res, void *user)
 static void on_stats(lg_req *req, lg_res *res, void *user)
 {
     (void)req, (void)user;
-    char line[480];
+    char line[600];
     size_t n = stats_line(line);
     board_putn(line, n);
     lg_res_header(res, "Content-Type", "text/plain");
@@ -289,7 +293,7 @@ int main(void)
     board_puts("\nlistening on http://10.0.2.15:80/ (naive server on port ");
     board_put_uint(DEVICE_NAIVE_PORT);
     board_puts(")\n");
-    char line[480];
+    char line[600];
     board_putn(line, stats_line(line));
     return lg_loop_run(loop);
 }
