@@ -4,14 +4,15 @@
  * operating system's poll() will not do, a readiness backend (lg_backend).
  * A port uses this header and linger.h, nothing else of linger's; the
  * POSIX platform (src/net_posix.c), the epoll and poll backends
- * (src/loop_epoll.c, src/loop_poll.c) and the lwIP port
- * (ports/lwip/net_lwip.c) are written against it. docs/porting.md says how
- * a readiness-based port (sockets and poll, as those) and a callback-driven
- * one (lwIP's raw API, where the stack calls you with received data) each
- * plug in.
+ * (src/loop_epoll.c, src/loop_poll.c), the lwIP port
+ * (ports/lwip/net_lwip.c) and the lwIP raw-API port with its superloop
+ * backend (ports/lwip_raw/net_lwip_raw.c) are written against it.
+ * docs/porting.md says how a readiness-based port (sockets and poll) and a
+ * callback-driven one (lwIP's raw API, where the stack calls you with
+ * received data) each plug in.
  *
  * Give the loop a port with lg_loop_config.net / .backend (or make it the
- * default: LG_DEFAULT_NET).
+ * default: LG_DEFAULT_NET, LG_DEFAULT_BACKEND).
  *
  * SPDX-License-Identifier: MIT
  */

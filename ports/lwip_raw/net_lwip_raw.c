@@ -61,7 +61,10 @@
 
 /* Every tcp_pcb lwIP can make may need a slot (a listener's newcomers are
  * given one in its accept callback, where refusing means RST), so the
- * table has one per pcb unless told otherwise. */
+ * table has one per pcb unless told otherwise. A slot whose pcb lwIP freed
+ * (a reset) is free again once linger closes it, at the next turn of the
+ * loop: where resets come in bursts while every pcb is in use, give it a
+ * few more. */
 #ifndef LG_LWIP_RAW_SOCKETS
 #define LG_LWIP_RAW_SOCKETS (MEMP_NUM_TCP_PCB + MEMP_NUM_TCP_PCB_LISTEN)
 #endif
