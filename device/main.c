@@ -21,6 +21,11 @@
  * listens — and counts it (GET /stats: late_allocs, which must stay 0):
  * memory.c.
  *
+ * Built as linger-client.elf (DEVICE_CLIENT), it also fetches a URL once at
+ * boot with linger's client (DEVICE_FETCH_URL, on the host through QEMU's
+ * guestfwd) and prints the answer on the console; start-up, and with it
+ * the arena, ends when that answer has come.
+ *
  * Port 81 (DEVICE_NAIVE_PORT) is a deliberately naive server written on
  * the raw API directly, for the tests: it answers and closes without
  * reading the request, as the servers of the bug linger exists for do, so
@@ -235,6 +240,61 @@ static void naive_listen(void)
     else tcp_close(pcb);
 }
 
+/* --- the client (linger-client.elf): one fetch at boot --- */
+
+#if defined(DEVICE_CLIENT)
+/* 10.0.2.100 is an address of QEMU's user-mode network that
+ * scripts/run-device.sh maps to 127.0.0.1:DEVICE_FETCH_PORT on the host
+ * (guestfwd): nothing else is reachable. */
+#ifndef DEVICE_FETCH_URL
+#define DEVICE_FETCH_URL "http://10.0.2.100/device.txt"
+#endif
+
+static lg_client *cli;
+static const lg_client_config cli_cfg = {
+    .recv_buffer_bytes = 2048,
+    .max_head_bytes = 1024,
+    .max_headers = 16,
+    .max_body_bytes = 1024,
+    .connect_timeout_ms = 5000,
+    .timeout_ms = 10000,
+};
+
+static void on_fetched(lg_response *res, void *user)
+{
+    (void)user;
+    board_puts("fetch " DEVICE_FETCH_URL ": ");
+    if (res->err) {
+        board_puts("failed, ");
+        board_puts(lg_strerror(res->err));
+        board_puts(" at stage ");
+        board_put_uint(res->stage);
+    } else {
+        board_puts("status ");
+        board_put_uint(res->status);
+        board_puts(", ");
+        board_put_uint((unsigned long)res->body_bytes);
+        board_puts(" bytes: ");
+        board_putn(res->body.ptr, res->body.len);
+    }
+    board_puts("\nfetch: start-up arena ");
+    board_put_uint(device_arena_used());
+    board_puts(" of ");
+    board_put_uint(DEVICE_ARENA);
+    board_puts("\n");
+    device_memory_started(); /* start-up ends with the boot's fetch */
+}
+
+static void fetch_at_boot(void)
+{
+    cli = lg_client_new(loop, &cli_cfg);
+    if (!cli || !lg_fetch(cli, &(lg_request){ .url = DEVICE_FETCH_URL }, on_fetched, NULL)) {
+        board_puts("fetch: could not start\n");
+        device_memory_started();
+    }
+}
+#endif
+
 /* --- the superloop's hooks --- */
 
 static void eth_input(void *user)
@@ -280,7 +340,11 @@ int main(void)
     int rc = lg_server_listen(srv, "0.0.0.0:80", 0);
     if (rc) board_panic(lg_strerror(rc));
     naive_listen();
+#if defined(DEVICE_CLIENT)
+    fetch_at_boot(); /* start-up ends when it has its answer */
+#else
     device_memory_started(); /* from here on, nothing is allocated */
+#endif
 
     board_puts("memory: server ");
     board_put_uint(need);

@@ -34,7 +34,7 @@ cmake --build "$OUT/fw" -j "$JOBS" >"$OUT/build.log" 2>&1 || {
   grep -E 'error|warning' "$OUT/build.log" || tail -20 "$OUT/build.log"
   exit 1
 }
-echo "device: $OUT/fw/linger-device.elf (lwIP's httpd: $OUT/fw/lwip-httpd.elf)"
+echo "device: $OUT/fw/linger-device.elf (lwIP's httpd: lwip-httpd.elf; with linger's client: linger-client.elf)"
 [ "${1:-}" = build ] && exit 0
 
 # Flash (text + data) and RAM (data + bss + the 8 KiB stack), by component,
@@ -43,6 +43,7 @@ split() { # $1 = program
   awk -f scripts/mapsize.awk "$OUT/fw/$1.map" | awk -v prog="$1" '
     function part(f) {
       if (f ~ /net_lwip_raw/) return "linger: lwIP raw-API port"
+      if (f ~ /^liblinger_with_client/) return "linger: server, client, stream, loop, codec"
       if (f ~ /^liblinger/) return "linger: server, stream, loop, codec"
       if (f ~ /^(httpd|fs)\.c/) return "lwIP httpd app (+ its pages)"
       if (f ~ /^liblwip/) return "lwIP: TCP, IPv4, ARP, Ethernet, pools"
@@ -54,7 +55,7 @@ split() { # $1 = program
     { p = part($1); t[p] += $2; d[p] += $3; b[p] += $4; T += $2; D += $3; B += $4 }
     END {
       printf "%s\n  %-46s %8s %8s\n", prog, "component", "flash", "RAM"
-      n = split("linger: server, stream, loop, codec|linger: lwIP raw-API port|lwIP httpd app (+ its pages)|lwIP: TCP, IPv4, ARP, Ethernet, pools|board: start-up, clock, UART, LAN9118 driver|application (routes, page)|linger memory: server block, start-up arena|C library, compiler runtime", order, "|")
+      n = split("linger: server, stream, loop, codec|linger: server, client, stream, loop, codec|linger: lwIP raw-API port|lwIP httpd app (+ its pages)|lwIP: TCP, IPv4, ARP, Ethernet, pools|board: start-up, clock, UART, LAN9118 driver|application (routes, page)|linger memory: server block, start-up arena|C library, compiler runtime", order, "|")
       for (i = 1; i <= n; i++) if ((order[i] in t) || (order[i] in b))
         printf "  %-46s %8d %8d\n", order[i], t[order[i]] + d[order[i]], d[order[i]] + b[order[i]]
       printf "  %-46s %8d %8d\n", "stack", 0, 8192
@@ -64,3 +65,4 @@ split() { # $1 = program
 printf '\nflash and RAM, bytes (arm-none-eabi-gcc -Os, Cortex-M4; RAM = data + bss + stack)\n'
 split linger-device
 split lwip-httpd
+split linger-client

@@ -10,7 +10,10 @@
 #   curl http://127.0.0.1:PORT/hello
 #
 # DEVICE_NAIVE_PORT=N also forwards 127.0.0.1:N to the firmware's naive
-# server (port 81, for the tests).
+# server (port 81, for the tests). DEVICE_FETCH_PORT=N maps the address
+# 10.0.2.100:80 of QEMU's network to a server on 127.0.0.1:N (guestfwd:
+# QEMU connects to it when it starts, and it carries one connection), for
+# the client in linger-client.elf.
 set -eu
 cd "$(dirname "$0")/.."
 [ $# -ge 1 ] || { echo "usage: $0 PORT [FIRMWARE.elf]" >&2; exit 2; }
@@ -30,6 +33,9 @@ fi
 fwd="hostfwd=tcp:127.0.0.1:$PORT-10.0.2.15:80"
 if [ -n "${DEVICE_NAIVE_PORT:-}" ]; then
   fwd="$fwd,hostfwd=tcp:127.0.0.1:$DEVICE_NAIVE_PORT-10.0.2.15:81"
+fi
+if [ -n "${DEVICE_FETCH_PORT:-}" ]; then
+  fwd="$fwd,guestfwd=tcp:10.0.2.100:80-tcp:127.0.0.1:$DEVICE_FETCH_PORT"
 fi
 qemu-system-arm -M mps2-an386 -display none -monitor none -serial stdio -kernel "$ELF" \
   -nic "user,model=lan9118,restrict=on,$fwd" </dev/null &

@@ -24,8 +24,12 @@ port 81), and talks to it over 127.0.0.1 only:
      connection and serves on
   6. more connections at once than the device has room for (4): they wait,
      all are answered, nothing crashes
+  7. linger's client on the device (linger-client.elf): at boot it fetches
+     http://10.0.2.100/device.txt, an address of QEMU's network that
+     guestfwd maps to a server of this test on 127.0.0.1, and prints the
+     answer on its console
 
-Usage: tests/device/test_device.py [FIRMWARE.elf]
+Usage: tests/device/test_device.py [FIRMWARE.elf [CLIENT-FIRMWARE.elf]]
 """
 import os
 import re
@@ -325,9 +329,68 @@ def test_crowd(port, n=12):
     check(status == 200, "the device serves on")
 
 
+def test_client(elf):
+    """linger-client.elf fetches http://10.0.2.100/device.txt at boot; QEMU
+    maps that address to a server here on 127.0.0.1 (guestfwd)."""
+    print("the client on the device: a fetch at boot, through QEMU's guestfwd", flush=True)
+    srv = socket.socket()
+    srv.bind((HOST, 0))
+    srv.listen(1)
+    srv.settimeout(30)
+    got = {}
+    body = b"Hello from the host, %d." % os.getpid()
+
+    def serve():
+        try:
+            c, _ = srv.accept()  # QEMU connects when it starts
+            c.settimeout(30)
+            data = b""
+            while b"\r\n\r\n" not in data:
+                chunk = c.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+            got["request"] = data
+            c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n"
+                      b"Connection: close\r\n\r\n" % len(body) + body)
+            c.close()
+        except OSError as e:
+            got["error"] = repr(e)
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    port = free_port()
+    log_path = os.path.join(ROOT, "build-device", "console-client.log")
+    env = dict(os.environ, DEVICE_FETCH_PORT=str(srv.getsockname()[1]))
+    proc = subprocess.Popen([os.path.join(ROOT, "scripts", "run-device.sh"), str(port), elf],
+                            stdout=open(log_path, "wb"), stderr=subprocess.DEVNULL, env=env,
+                            start_new_session=True)
+    try:
+        deadline = time.time() + 30
+        console = ""
+        while time.time() < deadline and "fetch: start-up arena" not in console:
+            time.sleep(0.2)
+            console = open(log_path, "rb").read().decode("latin-1")
+        line = next((l for l in console.splitlines() if l.startswith("fetch http")), "(none)")
+        print("        console: " + line.strip())
+        check(line.strip().endswith("status 200, %d bytes: %s" % (len(body), body.decode())),
+              "the device fetched the host's page and printed it")
+        req = got.get("request", b"")
+        check(req.startswith(b"GET /device.txt HTTP/1.1\r\n") and b"\r\nHost: 10.0.2.100\r\n" in req,
+              "the host saw GET /device.txt, Host: 10.0.2.100")
+        st = stats(port)
+        check(st["late_allocs"] == 0,
+              "and the device serves on, allocating nothing (late_allocs %d)" % st["late_allocs"])
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(10)
+        srv.close()
+
+
 def main():
-    elf = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "build-device", "fw",
-                                                           "linger-device.elf")
+    fw = os.path.join(ROOT, "build-device", "fw")
+    elf = sys.argv[1] if len(sys.argv) > 1 else os.path.join(fw, "linger-device.elf")
+    client_elf = sys.argv[2] if len(sys.argv) > 2 else os.path.join(fw, "linger-client.elf")
     port, naive_port = free_port(), free_port()
     log_path = os.path.join(ROOT, "build-device", "console.log")
     log = open(log_path, "wb")
@@ -362,6 +425,7 @@ def main():
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(10)
         log.close()
+    test_client(client_elf)
     console = open(log_path, "rb").read().decode("latin-1")
     check("panic" not in console and "fault" not in console, "no panic or fault on the console")
     check(console.count("stats ") >= 2, "the device printed its figures on its console (%s)"
