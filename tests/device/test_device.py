@@ -217,8 +217,10 @@ def test_bug(port, naive_port):
     host_whole = sum(1 for ending, data in naive if ending == "eof" and whole(data, 200))
     check(sent > 0, "naive server (closes with the request unread): the device's lwIP sent %d RST"
           % sent)
-    print("        naive server, as the host saw it: %d resets, %d answers whole with EOF, %d other "
-          "(of %d)" % (host_resets, host_whole, len(SIZES) - host_resets - host_whole, len(SIZES)))
+    print("        naive server, as the host saw it: %d resets (bodies of %s bytes), %d answers whole "
+          "with EOF, %d other (of %d)"
+          % (host_resets, ", ".join(str(n) for (e, _), n in zip(naive, SIZES) if e == "reset") or "no",
+             host_whole, len(SIZES) - host_resets - host_whole, len(SIZES)))
     return sent, host_resets
 
 
