@@ -61,8 +61,7 @@ if ! fetch -q; then
     exit 1
   fi
 fi
-src=$(find "$OUT_ABS/lwip-pkg" -maxdepth 2 -name tcp.c -path '*/src/core/*' 2>/dev/null | head -1)
-[ -z "$src" ] && src=$(find "$OUT_ABS/lwip-pkg" -maxdepth 4 -path '*/src/core/tcp.c' | head -1)
+src=$(find "$OUT_ABS/lwip-pkg" -maxdepth 4 -path '*/src/core/tcp.c' | head -1)
 [ -n "$src" ] || { echo "lwip: the package unpacked without src/core/tcp.c (see $log)" >&2; exit 1; }
 rm -f "$TREE"
 ln -s "$(dirname "$(dirname "$(dirname "$src")")")" "$TREE"

@@ -570,6 +570,7 @@ static void raw_close(void *ctx, int fd)
         while (l->first >= 0) {
             sock *s = &socks[l->first];
             l->first = s->next;
+            if (s->pcb) tcp_backlog_accepted(s->pcb);
             close_conn(s);
         }
         tcp_arg(l->pcb, NULL);
