@@ -7,12 +7,12 @@
 
 #include "linger.h"
 
-#define DEVICE_SERVER_MEMORY 11520 /* >= lg_server_memory_size (main.c prints it) */
+#define DEVICE_SERVER_MEMORY 14400 /* >= lg_server_memory_size (main.c prints it) */
 #ifndef DEVICE_ARENA
 #if defined(DEVICE_CLIENT)
 #define DEVICE_ARENA 6144 /* the client, its call, connection and buffers too (4.7 KiB) */
 #else
-#define DEVICE_ARENA 2048
+#define DEVICE_ARENA 1536
 #endif
 #endif
 

@@ -11,6 +11,8 @@
  *   GET  /stats   what the device holds now: free pbufs and pools, the
  *                 resets lwIP has sent, linger's counters; also printed on
  *                 the serial console
+ *   GET  /big/KB  KB KiB made on the fly as the network takes them
+ *                 (back-pressure, for the tests)
  *   anything else 404, and the handler reads no body: the server's rule 3
  *                 reads and drops it, or closes gracefully
  *
@@ -71,7 +73,13 @@ static lg_server *srv;
 static lg_server_config cfg = {
     .max_conns = 4,
     .max_requests = 2,
-    .buffers = 6,
+    /* Each of the two requests in progress may hold its head's buffer and,
+     * streaming an answer, two more for what lwIP has not taken yet (the
+     * server lets the queue pass one buffer's worth: lg_res_write checks
+     * before it adds); the two connections waiting hold one each. With
+     * the default (max_conns + max_requests, 6) four concurrent GET /big
+     * had an answer cut for want of a buffer. */
+    .buffers = 8,
     .recv_buffer_bytes = 1536,
     .max_headers = 16,
     .response_header_bytes = 128,
@@ -154,6 +162,63 @@ static void on_echo(lg_req *req, lg_res *res, void *user)
     lg_str body = lg_req_body(req);
     lg_res_header(res, "Content-Type", "application/octet-stream");
     lg_res_send(res, 200, body.ptr, body.len);
+}
+
+/* GET /big/:kb — kb KiB (at most 1024), made a piece at a time as the
+ * network takes them (lg_res_stream): what back-pressure looks like here,
+ * from lwIP's send buffer (TCP_SND_BUF) and heap up to the client. Byte i
+ * is 'a' + i % 26. */
+#define BIG_MAX 4
+static struct big {
+    uint32_t left, off;
+    uint8_t used;
+} bigs[BIG_MAX];
+
+static void big_fill(lg_res *res, void *user)
+{
+    struct big *b = user;
+    char piece[256];
+    while (b->left) {
+        uint32_t n = b->left < sizeof piece ? b->left : (uint32_t)sizeof piece;
+        for (uint32_t i = 0; i < n; i++) piece[i] = (char)('a' + (b->off + i) % 26);
+        int rc = lg_res_write(res, piece, n);
+        if (rc == LG_ERR_LIMIT) return; /* called again when there is room */
+        if (rc != LG_OK) break;         /* the client is gone */
+        b->off += n;
+        b->left -= n;
+    }
+    lg_res_end(res);
+    b->used = 0;
+}
+
+static void on_big(lg_req *req, lg_res *res, void *user)
+{
+    (void)user;
+    lg_str kb = lg_req_param(req, "kb");
+    uint32_t n = 0;
+    for (size_t i = 0; i < kb.len && n <= 1024; i++) {
+        if (kb.ptr[i] < '0' || kb.ptr[i] > '9') n = 1025;
+        else n = n * 10 + (uint32_t)(kb.ptr[i] - '0');
+    }
+    if (!kb.len || n > 1024) {
+        lg_res_send_str(res, 400, "GET /big/KB, KB up to 1024\n");
+        return;
+    }
+    struct big *b = NULL;
+    for (int i = 0; i < BIG_MAX && !b; i++)
+        if (!bigs[i].used) b = &bigs[i];
+    if (!b) {
+        lg_res_send_str(res, 503, "busy\n");
+        return;
+    }
+    b->used = 1;
+    b->left = n * 1024;
+    b->off = 0;
+    char len[12];
+    len[put_uint(len, "", b->left) - len] = 0;
+    lg_res_header(res, "Content-Type", "text/plain");
+    lg_res_header(res, "Content-Length", len);
+    if (lg_res_stream(res, 200, big_fill, b) != LG_OK) b->used = 0;
 }
 
 static void on_stats(lg_req *req, lg_res *res, void *user)
@@ -337,6 +402,7 @@ int main(void)
     lg_route(srv, "GET", "/hello", on_hello, NULL);
     lg_route(srv, "POST", "/echo", on_echo, NULL);
     lg_route(srv, "GET", "/stats", on_stats, NULL);
+    lg_route(srv, "GET", "/big/:kb", on_big, NULL);
     int rc = lg_server_listen(srv, "0.0.0.0:80", 0);
     if (rc) board_panic(lg_strerror(rc));
     naive_listen();

@@ -17,7 +17,9 @@ port 81), and talks to it over 127.0.0.1 only:
      user-mode network stands between (it ends its own host-side socket
      when the guest resets, and the host may see a plain EOF)
   3. keep-alive (many requests on one connection) and pipelining (ten
-     requests in one write, the answers in order)
+     requests in one write, the answers in order); back-pressure: answers
+     larger than lwIP's send buffer, made as it takes them, four at once
+     (one read slowly), so that lwIP's memory runs out and writes wait
   4. 1,000 requests, then the device's free pbufs and pools, its sockets,
      linger's connections and allocations after start-up: as at the start
   5. a client that vanishes mid-body (FIN, and RST): the device frees the
@@ -245,6 +247,47 @@ def test_keepalive_pipelining(port):
         check(ok == 10, "10 pipelined requests in one write: %d answers, in order" % ok)
 
 
+def big(n):
+    return bytes((ord("a") + i % 26) for i in range(n))
+
+
+def test_backpressure(port):
+    print("back-pressure: answers larger than lwIP's send buffer, made as it takes them", flush=True)
+    status, _, data = fetch(port, "GET", "/big/256")
+    check(status == 200 and data == big(256 << 10), "GET /big/256: 256 KiB, every byte right")
+    before = stats(port)
+    results = [None] * 4
+
+    def client(i):
+        try:
+            with connect(port) as s:
+                s.sendall(request_bytes("GET", "/big/128", close=True))
+                data = b""
+                while True:
+                    chunk = s.recv(512 if i == 0 else 4096)
+                    if not chunk:
+                        break
+                    data += chunk
+                    if i == 0:
+                        time.sleep(0.002)  # a slow reader
+                results[i] = whole(data, 200) and data.split(b"\r\n\r\n", 1)[1] == big(128 << 10)
+        except OSError as e:
+            results[i] = repr(e)
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    ok = sum(1 for r in results if r is True)
+    after = quiet_stats(port)
+    check(ok == 4, "four at once (one reading slowly): %d of 4 whole and right" % ok)
+    blocked = after["write_blocked"] - before["write_blocked"]
+    check(blocked > 0, "lwIP ran out of memory for them %d times, and they waited for it" % blocked)
+    check(after["rst_sent"] == before["rst_sent"] and after["pbuf_free"] == after["pbuf_total"]
+          and after["heap_used"] == 0, "no RST, and lwIP's memory all back")
+
+
 def test_thousand(port):
     print("1,000 requests, then the device's memory", flush=True)
     base = quiet_stats(port)
@@ -414,6 +457,7 @@ def main():
         print("device: 127.0.0.1:%d -> 10.0.2.15:80 (naive server: 127.0.0.1:%d -> :81)"
               % (port, naive_port))
         t0 = time.time()
+        test_backpressure(port)
         test_curl(port)
         test_bug(port, naive_port)
         test_keepalive_pipelining(port)
