@@ -44,5 +44,7 @@ while [ $r -le "$ROUNDS" ]; do
   printf '%-6s %-28s %-28s %-28s\n' "$r" "$a" "$b" "$c"
   r=$((r + 1))
 done
-printf '(lwIP httpd answers HTTP/1.0 and closes: every request is a new connection,\n'
-printf ' and the first two columns ask for that; the third keeps its three connections: the device has four, and one\n retired after 1,000 requests lingers while its successor connects)\n'
+printf '(lwIP httpd answers HTTP/1.0 and closes: every request is a new connection, and\n'
+printf ' the first two columns ask for that; the third keeps its three connections: the\n'
+printf ' device has four, and one retired after 1,000 requests lingers while its successor\n'
+printf ' connects)\n'
