@@ -30,6 +30,7 @@ Paths come from ctest (tests/interop/browser/CMakeLists.txt): LINGER_BIN
 """
 import asyncio
 import collections
+import ctypes
 import gzip
 import html.parser
 import json
@@ -143,6 +144,17 @@ class Dom(html.parser.HTMLParser):
                 self.text[i] += data
 
 
+def _die_with_parent():
+    """In the child: SIGKILL when the test's process dies, however it dies
+    (a ctest timeout kills it with SIGKILL, and no cleanup runs then): a
+    headless Chromium left behind ran for many minutes at half a core."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 class Browser:
     """Headless Chromium, driven over the DevTools protocol: one page."""
 
@@ -157,7 +169,15 @@ class Browser:
             "--disable-client-side-phishing-detection", "--metrics-recording-only",
             "--disable-features=Translate,OptimizationHints,MediaRouter,AutofillServerCommunication",
             "about:blank",
-        ], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        ], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            preexec_fn=_die_with_parent)
+        try:
+            self._start(profile)
+        except BaseException:
+            self._kill()
+            raise
+
+    def _start(self, profile):
         port_file = os.path.join(profile, "DevToolsActivePort")
         deadline = time.monotonic() + 20
         while not os.path.exists(port_file) or os.path.getsize(port_file) == 0:
@@ -216,12 +236,23 @@ class Browser:
         except Exception:
             pass
         self.loop.close()
-        self.proc.terminate()
+        self._kill()
+
+    def _kill(self):
+        """Chromium and every process it started (its own session)."""
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
         try:
             self.proc.wait(10)
         except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+            pass
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait()
 
 
 @pytest.fixture
