@@ -63,7 +63,7 @@ lg_ws *lg__ws_new(lg_loop *loop, const lg_ws_config *cfg, const lg_ws_callbacks 
     ws->first_piece = 1;
     lg_ws_parser_init(&ws->parser, client ? LG_WS_CLIENT : 0, ws->max_message);
 #if defined(LG_WS_ATOMICS)
-    atomic_init(&ws->posted, 0);
+    ws->posted = 0;
 #endif
     return ws;
 }

@@ -16,17 +16,15 @@
  * has one (Cortex-M3 and up, x86, the A-class cores; not Cortex-M0+ nor
  * RV32 without the A extension, whose compilers would call a libatomic
  * that devices do not have): lg_ws_post needs it. */
-#if !defined(LG_NO_THREADS) && !defined(__STDC_NO_ATOMICS__) && __STDC_VERSION__ >= 201112L
-#include <stdatomic.h>
-#if ATOMIC_INT_LOCK_FREE == 2
+/* The compiler's own atomics (GCC and clang predefine
+ * __GCC_ATOMIC_INT_LOCK_FREE), not <stdatomic.h>: the one newlib ships
+ * for RV32 does not compile with GCC. */
+#if !defined(LG_NO_THREADS) && defined(__GCC_ATOMIC_INT_LOCK_FREE) && __GCC_ATOMIC_INT_LOCK_FREE == 2
 #define LG_WS_ATOMICS 1
+#define lg_ws_counter_add(p, n) __atomic_fetch_add((p), (n), __ATOMIC_SEQ_CST)
+#define lg_ws_counter_sub(p, n) __atomic_fetch_sub((p), (n), __ATOMIC_SEQ_CST)
 #endif
-#endif
-#if defined(LG_WS_ATOMICS)
-typedef atomic_uint lg_ws_counter;
-#else
 typedef unsigned lg_ws_counter;
-#endif
 
 /* ws->state */
 enum {

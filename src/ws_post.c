@@ -1,6 +1,6 @@
 /*
  * Sending from other threads and tasks. The only shared state is a byte
- * count (C11 atomics) and the loop's post queue (lg_loop_post, FIFO): the
+ * count (the compiler's atomics) and the loop's post queue (lg_loop_post, FIFO): the
  * posting thread copies the payload into a block with room for the
  * longest header before it; the loop's thread writes the header there,
  * masks a client's payload in place, and queues the block whole
@@ -44,7 +44,7 @@ static void posted_done(lg_write_req *req, int status)
 {
     ws_block *b = (ws_block *)(void *)req;
     LG_UNUSED(status);
-    atomic_fetch_sub(&b->ws->posted, (unsigned)(b->size - sizeof *b));
+    lg_ws_counter_sub(&b->ws->posted, (unsigned)(b->size - sizeof *b));
     lg__ws_block_free(b);
 }
 
@@ -81,14 +81,14 @@ int lg_ws_post(lg_ws *ws, unsigned opcode, const void *data, size_t len)
     if (!ws->loop) return LG_ERR_CLOSED; /* a client not open yet */
     size_t count = LG_WS_MAX_HEADER + len;
     if (count > UINT32_MAX / 2) return LG_ERR_INVALID_ARG;
-    size_t before = atomic_fetch_add(&ws->posted, (unsigned)count);
+    size_t before = lg_ws_counter_add(&ws->posted, (unsigned)count);
     if (before && before + count > ws->max_queued) {
-        atomic_fetch_sub(&ws->posted, (unsigned)count);
+        lg_ws_counter_sub(&ws->posted, (unsigned)count);
         return LG_ERR_AGAIN;
     }
     ws_block *b = lg__ws_block_new(count);
     if (!b) {
-        atomic_fetch_sub(&ws->posted, (unsigned)count);
+        lg_ws_counter_sub(&ws->posted, (unsigned)count);
         return LG_ERR_NOMEM;
     }
     b->ws = ws;
@@ -97,7 +97,7 @@ int lg_ws_post(lg_ws *ws, unsigned opcode, const void *data, size_t len)
     if (len) memcpy(b->bytes + LG_WS_MAX_HEADER, data, len);
     rc = lg_loop_post(ws->loop, &b->post, post_arrived);
     if (rc) {
-        atomic_fetch_sub(&ws->posted, (unsigned)count);
+        lg_ws_counter_sub(&ws->posted, (unsigned)count);
         lg__ws_block_free(b);
     }
     return rc;
