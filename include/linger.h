@@ -1666,7 +1666,8 @@ typedef struct lg_client_config {
     uint32_t expect_timeout_ms;    /* wait for "100 Continue", then send anyway (default 1000) */
     uint32_t close_timeout_ms;     /* graceful close: wait for the server's EOF (default 2000) */
     uint32_t close_max_bytes;      /* graceful close: read and drop at most this much of what
-                                      the server still sends (default 1 MiB) */
+                                      the server still sends (default 4 MiB, as large as the
+                                      default body limit) */
     uint32_t recv_buffer_bytes;    /* per connection; at least max_head_bytes (default 16384) */
     uint32_t max_head_bytes;       /* response head limit (default LG_DEFAULT_MAX_HEAD) */
     uint16_t max_headers;          /* response header fields (default 64) */
