@@ -181,6 +181,7 @@ layer_size "url" url
 layer_size "WebSocket codec" ws_codec ws_utf8 ws_handshake sha1
 layer_size "multipart decoder" multipart
 layer_size "JSON writer" json
+layer_size "SHA-256, HMAC-SHA-256" sha256
 layer_size "WebSocket connections" ws_conn ws_server ws_client ws_post
 layer_size "server: event streams (SSE)" server_sse
 layer_size "loop + stream + tcp" alloc addr loop loop_poll stream stream_read tcp resolve
