@@ -1304,8 +1304,11 @@ typedef struct lg_server_config {
      * connection whose request finds none waits for one, its bytes in its
      * buffer and the kernel) and `buffers` buffers of recv_buffer_bytes:
      * one for each connection that has bytes to read, the rest for answers
-     * the network did not take at once (a streamed answer may queue one
-     * buffer; lg_res_write says LG_ERR_LIMIT beyond). A body must fit the
+     * the network did not take at once (a streamed answer's queue stays
+     * within one buffer: lg_res_write says LG_ERR_LIMIT when a piece does
+     * not fit what is left of it, and LG_ERR_TOO_LARGE for a piece, with
+     * its chunk framing, longer than a buffer holds — recv_buffer_bytes
+     * less a header of some 40 bytes). A body must fit the
      * receive buffer (413 otherwise) unless its route streams it
      * (LG_ROUTE_STREAM_BODY), and the server waits when full (LG_FULL_WAIT).
      * One server per loop may have it. */
