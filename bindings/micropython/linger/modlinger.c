@@ -187,7 +187,12 @@ mp_obj_t lgmp_text(lg_str s)
             break;
         }
     }
-    return mp_obj_new_str(s.ptr, s.len);
+    /* Not mp_obj_new_str: it first looks the text up among the interned
+     * strings, searching the pools of code compiled at run time (a Python
+     * application's) one entry at a time -- with the str methods that do
+     * the same, an eighth of the server's time per request (perf, the
+     * unix port). A request's strings are rarely interned ones anyway. */
+    return mp_obj_new_str_copy(&mp_type_str, (const byte *)s.ptr, s.len);
 }
 
 void lgmp_dict_store_int(mp_obj_t dict, qstr key, uint64_t v)
