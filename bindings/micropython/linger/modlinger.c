@@ -274,9 +274,15 @@ lg_loop *lgmp_loop(void)
     lg_loop_config cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.backend = &lgmp_backend;
-    st->loop = lg_loop_new(&cfg);
-    if (!st->loop) lgmp_raise(LG_ERR_NOMEM);
-    return st->loop;
+    lg_loop *loop = lg_loop_new(&cfg);
+    if (!loop) lgmp_raise(LG_ERR_NOMEM);
+    int rc = lgmp_backend_start(loop);
+    if (rc) {
+        lg_loop_free(loop);
+        lgmp_raise(rc);
+    }
+    st->loop = loop;
+    return loop;
 }
 
 static mp_obj_t mod_loop(void)
