@@ -174,6 +174,12 @@ int lgmp_backend_ready(lg_loop *loop)
 
 #endif
 
+void lgmp_backend_release(lg_loop *loop)
+{
+    lgmp_backend_stop(loop);
+    BASE.destroy(loop);
+}
+
 /* linger's backend, but its wait never blocks: asyncio waited already. */
 static int bk_init(lg_loop *loop)
 {

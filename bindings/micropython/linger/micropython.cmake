@@ -24,6 +24,7 @@ target_sources(usermod_linger INTERFACE
   ${CMAKE_CURRENT_LIST_DIR}/lgmp_server.c
   ${CMAKE_CURRENT_LIST_DIR}/lgmp_client.c
   ${CMAKE_CURRENT_LIST_DIR}/lgmp_backend.c
+  ${CMAKE_CURRENT_LIST_DIR}/lgmp_sockets.c
   ${LINGER_MPY_SRC}
   ${LINGER_ROOT}/ports/lwip/net_lwip.c)
 target_include_directories(usermod_linger INTERFACE ${CMAKE_CURRENT_LIST_DIR} ${LINGER_ROOT}/include)

@@ -8,7 +8,8 @@ LINGER_MOD_DIR := $(USERMOD_DIR)
 LINGER_ROOT := $(abspath $(LINGER_MOD_DIR)/../../..)
 
 # The binding (scanned for qstrs).
-SRC_USERMOD_C += $(addprefix $(LINGER_MOD_DIR)/,modlinger.c lgmp_server.c lgmp_client.c lgmp_backend.c)
+SRC_USERMOD_C += $(addprefix $(LINGER_MOD_DIR)/,modlinger.c lgmp_server.c lgmp_client.c lgmp_backend.c \
+	lgmp_sockets.c)
 
 # linger itself: the portable layers, and the POSIX sockets. The build
 # leaves out what the binding does not use: threads (host names are looked
