@@ -54,6 +54,25 @@ def loop():
     return _lp
 
 
+def start(coro):
+    """A task for coro whose first step runs now, from inside linger's
+    turn (a route's callback): a request with no body to wait for and a
+    handler that does not wait is answered in that step, and never goes
+    through asyncio's run queue (a push, a pop and a turn of its loop with
+    a poll() each). A coroutine that does wait parks the new task, as it
+    would have parked it had asyncio started it."""
+    t = core.Task(coro)
+    prev = core.cur_task
+    core.cur_task = t
+    try:
+        coro.send(None)
+    except StopIteration:
+        pass
+    finally:
+        core.cur_task = prev
+    return t
+
+
 def park(obj):
     # Await this to wait for obj's next event (a body piece, a drain, the
     # end): obj keeps the task, linger's callback puts it back on the run
@@ -121,10 +140,10 @@ class Server:
         self.srv = _linger.Server(**config)
 
     def route(self, method, pattern, handler, stream_body=True):
-        def start(req):
-            core.create_task(self._run(handler, req))
+        def begin(req):
+            start(self._run(handler, req))
 
-        self.srv.route(method, pattern, _linger.ROUTE_STREAM_BODY if stream_body else 0, start)
+        self.srv.route(method, pattern, _linger.ROUTE_STREAM_BODY if stream_body else 0, begin)
 
     async def _run(self, handler, req):
         try:

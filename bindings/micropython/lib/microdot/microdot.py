@@ -963,8 +963,9 @@ class Microdot:
     # --- linger's side: a request arrives, an answer goes -------------------
 
     def _on_request(self, nreq):
-        # Called by linger (inside its loop's turn) for each request head.
-        asyncio.create_task(self._serve(nreq))
+        # Called by linger (inside its loop's turn) for each request head:
+        # the request's task takes its first step at once (linger.start).
+        linger.start(self._serve(nreq))
 
     async def _serve(self, nreq):
         req = None
