@@ -83,6 +83,41 @@ def park(obj):
     yield
 
 
+# --- header fields -----------------------------------------------------------
+
+
+class CaselessDict(dict):
+    """A dict whose str keys are looked up without regard to case (header
+    fields); a key keeps the case it was first stored with. What
+    microdot's NoCaseDict and aiohttp's CIMultiDict are built on."""
+
+    def __init__(self, pairs=()):
+        super().__init__()
+        self._keys = {}  # lowered -> as stored
+        for k, v in pairs:
+            self[k] = v
+
+    def __setitem__(self, key, value):
+        kl = key.lower()
+        stored = self._keys.get(kl)
+        if stored is None:
+            self._keys[kl] = stored = key
+        super().__setitem__(stored, value)
+
+    def __getitem__(self, key):
+        return super().__getitem__(self._keys.get(key.lower(), key))
+
+    def __delitem__(self, key):
+        super().__delitem__(self._keys.pop(key.lower(), key))
+
+    def __contains__(self, key):
+        return key.lower() in self._keys
+
+    def get(self, key, default=None):
+        stored = self._keys.get(key.lower())
+        return default if stored is None else super().__getitem__(stored)
+
+
 # --- server side -----------------------------------------------------------
 
 

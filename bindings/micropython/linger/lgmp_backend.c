@@ -20,9 +20,13 @@
  * is a poll() with no timeout over the backend's own pollfd array
  * (src/loop_poll_state.h), or a timer that has come.
  *
+ * On lwIP's raw API (-DLGMP_LWIP_RAW: MicroPython's rp2 port, NO_SYS=1):
+ * linger's raw-API port (ports/lwip_raw), asked the same question through
+ * lg_lwip_raw_ready().
+ *
  * SPDX-License-Identifier: MIT
  */
-#if defined(__linux__) && !defined(LGMP_PORTABLE_BACKEND)
+#if defined(__linux__) && !defined(LGMP_PORTABLE_BACKEND) && !defined(LGMP_LWIP_RAW)
 #define LGMP_EPOLL 1
 #endif
 
@@ -30,10 +34,13 @@
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
-#include <poll.h>
 #include <string.h>
 
 #include "lgmp.h"
+
+#if !defined(LGMP_LWIP_RAW)
+#include <poll.h>
+#endif
 
 #if defined(LGMP_EPOLL)
 #include <sys/timerfd.h>
@@ -130,6 +137,44 @@ int lgmp_backend_ready(lg_loop *loop)
     /* (select polls the descriptor itself; this is for anyone who asks) */
     struct pollfd p = { lgmp_backend_fd(loop), POLLIN, 0 };
     return poll(&p, 1, 0) > 0;
+}
+
+#elif defined(LGMP_LWIP_RAW) /* lwIP's raw API (rp2: NO_SYS=1) */
+
+#include "linger_lwip_raw.h"
+
+/* The raw-API port's superloop backend: with a timeout of 0 its wait runs
+ * lwIP's timers and hands linger what is ready. The MicroPython port
+ * feeds lwIP its frames itself, so the port's hooks are left empty. */
+#define BASE lg_backend_lwip_raw
+
+int lgmp_backend_start(lg_loop *loop)
+{
+    (void)loop;
+    return LG_OK;
+}
+
+void lgmp_backend_stop(lg_loop *loop)
+{
+    (void)loop;
+}
+
+int lgmp_backend_fd(lg_loop *loop)
+{
+    (void)loop;
+    return -1;
+}
+
+void lgmp_backend_arm(lg_loop *loop, int ms)
+{
+    (void)loop;
+    (void)ms; /* lgmp_backend_ready looks at the timers itself */
+}
+
+int lgmp_backend_ready(lg_loop *loop)
+{
+    lg_loop_update_time(loop);
+    return lg_loop_timeout(loop) == 0 || lg_lwip_raw_ready();
 }
 
 #else /* the portable half */

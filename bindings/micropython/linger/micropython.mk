@@ -24,16 +24,25 @@ LINGER_SRC := http1_chars.c http1_parse.c http1_body.c http1_lookup.c http1_writ
 SRC_USERMOD_LIB_C += $(addprefix $(LINGER_ROOT)/src/,$(LINGER_SRC))
 
 LINGER_OPTIONS ?= -DLG_NO_THREADS -DLG_NO_FILES -DLG_NO_WEBSOCKET -DLG_NO_LOG
-CFLAGS_USERMOD += -I$(LINGER_ROOT)/include $(LINGER_OPTIONS)
+# LINGER_CFLAGS: more flags for the module's objects (the size script's
+# -mcpu=cortex-m0plus, say).
+CFLAGS_USERMOD += -I$(LINGER_ROOT)/include $(LINGER_OPTIONS) $(LINGER_CFLAGS)
 
 # Sockets: the operating system's (the unix port), or lwIP's socket API
 # (LINGER_NET=lwip, with LINGER_LWIP_INCLUDE naming lwIP's include
 # directories and one with a <poll.h>: a make-based port on lwIP, or the
 # size measurement, scripts/micropython_size.sh).
+# LINGER_NET=lwip_raw: lwIP's raw API (NO_SYS=1, as MicroPython's rp2 port
+# runs it), with LINGER_LWIP_INCLUDE naming lwIP's include directory and
+# the one with the firmware's lwipopts.h and arch/cc.h.
 LINGER_NET ?= posix
 ifeq ($(LINGER_NET),lwip)
 SRC_USERMOD_LIB_C += $(LINGER_ROOT)/ports/lwip/net_lwip.c
 CFLAGS_USERMOD += -DLG_DEFAULT_NET=lg_net_lwip -DLGMP_PORTABLE_BACKEND $(addprefix -I,$(LINGER_LWIP_INCLUDE))
+else ifeq ($(LINGER_NET),lwip_raw)
+SRC_USERMOD_LIB_C += $(LINGER_ROOT)/ports/lwip_raw/net_lwip_raw.c
+CFLAGS_USERMOD += -DLG_DEFAULT_NET=lg_net_lwip_raw -DLG_DEFAULT_BACKEND=lg_backend_lwip_raw \
+	-DLG_NO_POLL -DLGMP_LWIP_RAW -I$(LINGER_ROOT)/ports/lwip_raw $(addprefix -I,$(LINGER_LWIP_INCLUDE))
 else
 SRC_USERMOD_LIB_C += $(LINGER_ROOT)/src/net_posix.c
 endif

@@ -74,39 +74,16 @@ def urlencode(s):
     return s
 
 
-class NoCaseDict(dict):
+class NoCaseDict(linger.CaselessDict):
     """A dict whose str keys are looked up without regard to case; a key
-    keeps the case it was first stored with."""
+    keeps the case it was first stored with (linger.CaselessDict)."""
 
     def __init__(self, initial_dict=None):
-        super().__init__()
-        self.keymap = {}
-        if initial_dict:
-            for k, v in initial_dict.items():
-                self[k] = v
+        super().__init__(initial_dict.items() if initial_dict else ())
 
-    def __setitem__(self, key, value):
-        kl = key.lower()
-        stored = self.keymap.get(kl)
-        if stored is None:
-            self.keymap[kl] = key
-            stored = key
-        super().__setitem__(stored, value)
-
-    def __getitem__(self, key):
-        return super().__getitem__(self.keymap.get(key.lower(), key))
-
-    def __delitem__(self, key):
-        super().__delitem__(self.keymap.pop(key.lower(), key))
-
-    def __contains__(self, key):
-        return key.lower() in self.keymap
-
-    def get(self, key, default=None):
-        stored = self.keymap.get(key.lower())
-        if stored is None:
-            return default
-        return super().get(stored, default)
+    @property
+    def keymap(self):  # (Microdot's name for the lowered keys)
+        return self._keys
 
     def update(self, other_dict):
         for key, value in other_dict.items():
