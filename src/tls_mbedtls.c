@@ -82,8 +82,18 @@ typedef struct session_slot {
     char host[64];
 } session_slot;
 
+/* A further certificate of a server, for its SNI callback. */
+struct lg_tls_cert {
+    mbedtls_x509_crt chain;
+    mbedtls_pk_context key;
+    struct lg_tls_cert *next;
+};
+
 struct lg_tls_server {
     tls_ctx c;
+    lg_tls_sni_fn sni;
+    void *sni_user;
+    lg_tls_cert *certs;          /* lg_tls_server_add_cert's, freed with the server */
 };
 
 struct lg_tls_client {
@@ -776,8 +786,8 @@ static int load_certs(mbedtls_x509_crt *crt, const lg_tls_blob *b, const char *w
     return LG_OK;
 }
 
-static int load_key(tls_ctx *c, const lg_tls_blob *b, const char *password, char *why,
-                    size_t why_len)
+static int load_key(tls_ctx *c, mbedtls_pk_context *pk, const mbedtls_x509_crt *chain,
+                    const lg_tls_blob *b, const char *password, char *why, size_t why_len)
 {
     int r;
     if (b->file) {
@@ -786,14 +796,14 @@ static int load_key(tls_ctx *c, const lg_tls_blob *b, const char *password, char
             say(why, why_len, "%s: cannot open it", b->file, 0);
             return fe;
         }
-        r = LG_TLS_PK_PARSE_KEYFILE(&c->key, b->file, password, ctx_rng, c);
+        r = LG_TLS_PK_PARSE_KEYFILE(pk, b->file, password, ctx_rng, c);
     } else {
         const unsigned char *p;
         size_t len;
         unsigned char *copy;
         int rc = blob_bytes(b, &p, &len, &copy);
         if (rc) return rc;
-        r = LG_TLS_PK_PARSE_KEY(&c->key, p, len, (const unsigned char *)password,
+        r = LG_TLS_PK_PARSE_KEY(pk, p, len, (const unsigned char *)password,
                                 password ? strlen(password) : 0, ctx_rng, c);
         if (copy) lg_port_free(copy, len);
     }
@@ -802,7 +812,7 @@ static int load_key(tls_ctx *c, const lg_tls_blob *b, const char *password, char
             b->file ? b->file : "the key", r);
         return LG_ERR_TLS_CONFIG;
     }
-    r = LG_TLS_PK_CHECK_PAIR(&c->chain.pk, &c->key, ctx_rng, c);
+    r = LG_TLS_PK_CHECK_PAIR(&chain->pk, pk, ctx_rng, c);
     if (r) {
         say(why, why_len, "%s: not the key of the certificate", b->file ? b->file : "the key", r);
         return LG_ERR_TLS_CONFIG;
@@ -856,18 +866,97 @@ static int ctx_setup(tls_ctx *c, int endpoint, lg_tls_rng_fn rng, void *rng_ctx,
     return LG_OK;
 }
 
+static void cert_free(lg_tls_cert *cert)
+{
+    mbedtls_pk_free(&cert->key);
+    mbedtls_x509_crt_free(&cert->chain);
+    lg_port_free(cert, sizeof *cert);
+}
+
 static void ctx_unref(tls_ctx *c)
 {
     if (--c->refs) return;
     ctx_free(c);
     if (c->is_server) {
-        lg_port_free(c, sizeof(lg_tls_server));
+        lg_tls_server *srv = (lg_tls_server *)(void *)c;
+        while (srv->certs) {
+            lg_tls_cert *cert = srv->certs;
+            srv->certs = cert->next;
+            cert_free(cert);
+        }
+        lg_port_free(srv, sizeof *srv);
     } else {
         lg_tls_client *cli = (lg_tls_client *)(void *)c;
         for (size_t i = 0; i < LG_TLS_CLIENT_SESSIONS; i++)
             mbedtls_ssl_session_free(&cli->sessions[i].session);
         lg_port_free(cli, sizeof *cli);
     }
+}
+
+/* --- SNI: a certificate chosen by the name the client asks for --- */
+
+#if defined(MBEDTLS_SSL_SERVER_NAME_INDICATION)
+/* mbedTLS's SNI callback, during the ClientHello: the application's
+ * choice, or (NULL) the server's own certificate. */
+static int sni_choose(void *p, mbedtls_ssl_context *ssl, const unsigned char *name, size_t len)
+{
+    lg_tls_server *srv = p;
+    char host[256];
+    if (len >= sizeof host) return 0; /* no DNS name is this long: the default */
+    memcpy(host, name, len);
+    host[len] = 0;
+    const lg_tls_cert *cert = srv->sni(srv->sni_user, host);
+    if (!cert) return 0;
+    /* (mbedTLS keeps these non-const pointers for the handshake only and
+     * does not change what they point to) */
+    lg_tls_cert *mine = (lg_tls_cert *)(uintptr_t)cert;
+    return mbedtls_ssl_set_hs_own_cert(ssl, &mine->chain, &mine->key);
+}
+#endif
+
+static int sni_setup(lg_tls_server *srv, const lg_tls_server_config *config, char *why,
+                     size_t why_len)
+{
+#if defined(MBEDTLS_SSL_SERVER_NAME_INDICATION)
+    (void)why;
+    (void)why_len;
+    srv->sni = config->sni;
+    srv->sni_user = config->sni_user;
+    mbedtls_ssl_conf_sni(&srv->c.conf, sni_choose, srv);
+    return LG_OK;
+#else
+    (void)srv;
+    (void)config;
+    say(why, why_len, "this mbedTLS has no SNI (MBEDTLS_SSL_SERVER_NAME_INDICATION)", NULL, 0);
+    return LG_ERR_UNSUPPORTED;
+#endif
+}
+
+int lg_tls_server_add_cert(lg_tls_server *tls, const lg_tls_blob *cert, const lg_tls_blob *key,
+                           const char *key_password, const lg_tls_cert **out, char *why,
+                           size_t why_len)
+{
+    *out = NULL;
+    if (why && why_len) why[0] = 0;
+    if (!tls || !cert || !key || !blob_given(cert) || !blob_given(key)) {
+        say(why, why_len, "a certificate needs its key", NULL, 0);
+        return LG_ERR_INVALID_ARG;
+    }
+    lg_tls_cert *c = lg_port_alloc(sizeof *c);
+    if (!c) return LG_ERR_NOMEM;
+    memset(c, 0, sizeof *c);
+    mbedtls_x509_crt_init(&c->chain);
+    mbedtls_pk_init(&c->key);
+    int rc = load_certs(&c->chain, cert, "the certificate", why, why_len);
+    if (!rc) rc = load_key(&tls->c, &c->key, &c->chain, key, key_password, why, why_len);
+    if (rc) {
+        cert_free(c);
+        return rc;
+    }
+    c->next = tls->certs;
+    tls->certs = c;
+    *out = c;
+    return LG_OK;
 }
 
 int lg_tls_server_new(lg_tls_server **out, const lg_tls_server_config *config, char *why,
@@ -888,7 +977,7 @@ int lg_tls_server_new(lg_tls_server **out, const lg_tls_server_config *config, c
     int rc = ctx_setup(c, MBEDTLS_SSL_IS_SERVER, config->rng, config->rng_ctx,
                        config->handshake_timeout_ms, why, why_len);
     if (!rc) rc = load_certs(&c->chain, &config->cert, "the certificate", why, why_len);
-    if (!rc) rc = load_key(c, &config->key, config->key_password, why, why_len);
+    if (!rc) rc = load_key(c, &c->key, &c->chain, &config->key, config->key_password, why, why_len);
     if (!rc) {
         int r = mbedtls_ssl_conf_own_cert(&c->conf, &c->chain, &c->key);
         if (r) {
@@ -896,6 +985,7 @@ int lg_tls_server_new(lg_tls_server **out, const lg_tls_server_config *config, c
             rc = LG_ERR_TLS_CONFIG;
         }
     }
+    if (!rc && config->sni) rc = sni_setup(srv, config, why, why_len);
 #if defined(MBEDTLS_SSL_TICKET_C) && defined(MBEDTLS_SSL_SESSION_TICKETS)
     if (!rc && !config->no_tickets) {
         uint32_t life = config->ticket_lifetime_s ? config->ticket_lifetime_s
@@ -968,7 +1058,8 @@ int lg_tls_client_new(lg_tls_client **out, const lg_tls_client_config *config, c
     }
     if (!rc && (blob_given(&config->cert) || blob_given(&config->key))) {
         rc = load_certs(&c->chain, &config->cert, "the client certificate", why, why_len);
-        if (!rc) rc = load_key(c, &config->key, config->key_password, why, why_len);
+        if (!rc) rc = load_key(c, &c->key, &c->chain, &config->key, config->key_password, why,
+                               why_len);
         if (!rc && mbedtls_ssl_conf_own_cert(&c->conf, &c->chain, &c->key) != 0) {
             say(why, why_len, "the client certificate cannot be used", NULL, 0);
             rc = LG_ERR_TLS_CONFIG;
