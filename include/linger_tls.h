@@ -85,6 +85,14 @@ typedef struct lg_tls_server_config {
     void *rng_ctx;
     lg_tls_sni_fn sni;             /* NULL: config.cert for every name */
     void *sni_user;
+    /* Memory caps (0: none beyond lg_server_config.max_conns). A connection
+     * beyond either waits, its ClientHello unread and nothing of mbedTLS
+     * allocated for it, until a slot frees (first come, first served);
+     * its handshake timeout starts then. It is never cut mid-handshake. */
+    uint16_t max_sessions;         /* TLS sessions at once: each holds its record
+                                      buffers from its handshake to its close */
+    uint16_t max_handshakes;       /* handshakes at once: each holds its key exchange's
+                                      state on top (the peak of a connection's memory) */
 } lg_tls_server_config;
 
 typedef struct lg_tls_client_config {

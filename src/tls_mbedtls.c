@@ -66,6 +66,11 @@ typedef struct tls_ctx {
     uint32_t handshake_ms;
     uint32_t refs;               /* the owner's, and one per connection */
     uint8_t is_server, insecure, resume;
+    /* The server's caps (0: none), what is held of them, and the
+     * connections waiting for a slot, oldest first. */
+    uint16_t max_sessions, max_handshakes;
+    uint16_t sessions, handshakes;
+    struct tls_conn *wait_head, *wait_tail;
 } tls_ctx;
 
 /* The default random generator: allocated only when the application gives
@@ -126,6 +131,10 @@ typedef struct tls_conn {
     uint8_t plain;               /* ... and they were plain HTTP */
     uint8_t eof;                 /* the peer's close_notify came */
     uint8_t notify_begun, notify_sent;
+    uint8_t waiting;             /* server: no session yet, waits for a slot (caps) */
+    uint8_t kicked;              /* ... got one: `pending` has the stream call recv */
+    uint8_t holds_session, holds_handshake; /* what it counts in its context's caps */
+    struct tls_conn *wait_next;
     char host[64];               /* client: the origin's host, for its session */
 } tls_conn;
 
@@ -260,6 +269,8 @@ static void answer_plain_http(tls_conn *t)
     (void)lg_stream_socket_send(t->s, &part, 1);
 }
 
+static void handshake_over(tls_conn *t);
+
 /* The connection failed (err), in mbedTLS's words r: say it once. */
 static int fail_with(tls_conn *t, int err, int r)
 {
@@ -267,6 +278,7 @@ static int fail_with(tls_conn *t, int err, int r)
     if (t->fail) return t->fail;
     t->fail = err;
     lg_timer_stop(&t->hs_timer);
+    handshake_over(t);
     if (err == LG_ERR_TLS_PLAINTEXT && t->ctx->is_server) answer_plain_http(t);
 #if !defined(LG_NO_LOG)
     /* (After the handshake, how input ends is the stream's to tell.) */
@@ -317,6 +329,7 @@ static int hs_step(tls_conn *t)
     if (r == 0) {
         t->hs_done = 1;
         lg_timer_stop(&t->hs_timer);
+        handshake_over(t);
         if (!t->ctx->is_server) session_store(t);
         return LG_OK;
     }
@@ -343,6 +356,8 @@ static long tls_recv(lg_stream *s, void *buf, size_t len)
         return t->fail;
     }
     if (t->eof) return 0;
+    t->kicked = 0;
+    if (t->waiting) return LG_ERR_AGAIN; /* (want says: nothing to wait for) */
     if (!t->hs_done) {
         int rc = hs_step(t);
         if (rc != LG_OK) {
@@ -381,6 +396,7 @@ static long tls_send(lg_stream *s, const lg_str *parts, size_t n)
          * of what it queued (it cannot read while closing: the handshake
          * would never finish). */
         if (!lg_stream_is_open(s)) return LG_ERR_CLOSED;
+        if (t->waiting) return LG_ERR_AGAIN;
         int rc = hs_step(t);
         /* A failure goes to the stream as the end of its input (pending
          * and want say so now): its owner learns why there. */
@@ -456,6 +472,7 @@ static size_t tls_pending(const lg_stream *s)
 {
     const tls_conn *t = conn_of(s);
     if (t->fail) return t->fail_told ? 0 : 1; /* the failure, to be read */
+    if (t->kicked) return 1;                  /* its handshake may start */
     return t->hs_done ? mbedtls_ssl_get_bytes_avail(&t->ssl) : 0;
 }
 
@@ -466,6 +483,8 @@ static unsigned tls_want(const lg_stream *s, unsigned events)
 {
     const tls_conn *t = conn_of(s);
     if (t->fail) return t->fail_told ? events : LG_READABLE; /* the error, to be read */
+    /* Waiting for a slot: the ClientHello stays in the socket, unread. */
+    if (t->waiting) return 0;
     /* The handshake: whichever way the stream calls, recv or send, drives
      * it; a stream that wants nothing lets it wait. */
     if (!t->hs_done) return events ? t->hs_want : 0;
@@ -476,12 +495,77 @@ static unsigned tls_want(const lg_stream *s, unsigned events)
 
 static void ctx_unref(tls_ctx *c);
 
+/* --- the server's caps: sessions and handshakes at once --- */
+
+static int slot_free(const tls_ctx *c)
+{
+    return (!c->max_sessions || c->sessions < c->max_sessions) &&
+           (!c->max_handshakes || c->handshakes < c->max_handshakes);
+}
+
+/* The connection's mbedTLS session (its record buffers) and its
+ * handshake's deadline: at once, or when it leaves the queue. */
+static int conn_start(tls_conn *t)
+{
+    tls_ctx *c = t->ctx;
+    int r = mbedtls_ssl_setup(&t->ssl, &c->conf);
+    if (r) {
+        lg_log(lg_stream_loop(t->s), LG_LOG_WARN,
+               "no TLS session for a connection (mbedTLS -0x%04x)", (unsigned)-r);
+        return r == MBEDTLS_ERR_SSL_ALLOC_FAILED ? LG_ERR_NOMEM : LG_ERR_TLS;
+    }
+    mbedtls_ssl_set_bio(&t->ssl, t, bio_send, bio_recv, NULL);
+    lg_timer_start(&t->hs_timer, c->handshake_ms);
+    t->holds_session = t->holds_handshake = 1;
+    c->sessions++;
+    c->handshakes++;
+    return LG_OK;
+}
+
+/* Slots freed: the oldest waiting connections start their handshakes. The
+ * stream is told through `pending` (its socket said nothing: it was not
+ * watched). */
+static void admit_waiting(tls_ctx *c)
+{
+    while (c->wait_head && slot_free(c)) {
+        tls_conn *t = c->wait_head;
+        c->wait_head = t->wait_next;
+        if (!c->wait_head) c->wait_tail = NULL;
+        t->wait_next = NULL;
+        t->waiting = 0;
+        int err = conn_start(t);
+        if (err) fail_with(t, err, 0); /* read as its input's end: a graceful close */
+        else t->kicked = 1;
+        lg_stream_redeliver(t->s);
+    }
+}
+
+static void handshake_over(tls_conn *t)
+{
+    if (!t->holds_handshake) return;
+    t->holds_handshake = 0;
+    t->ctx->handshakes--;
+    admit_waiting(t->ctx);
+}
+
 static void conn_free(tls_conn *t)
 {
-    lg_timer_stop(&t->hs_timer);
-    mbedtls_ssl_free(&t->ssl);
     tls_ctx *c = t->ctx;
+    lg_timer_stop(&t->hs_timer);
+    if (t->waiting) {
+        tls_conn **p = &c->wait_head, *prev = NULL;
+        while (*p != t) {
+            prev = *p;
+            p = &(*p)->wait_next;
+        }
+        *p = t->wait_next;
+        if (c->wait_tail == t) c->wait_tail = prev;
+    }
+    if (t->holds_handshake) c->handshakes--;
+    if (t->holds_session) c->sessions--;
+    mbedtls_ssl_free(&t->ssl);
     lg_port_free(t, sizeof *t);
+    admit_waiting(c);
     ctx_unref(c);
 }
 
@@ -512,19 +596,23 @@ static tls_conn *conn_new(tls_ctx *c, lg_stream *s, int *err)
     t->s = s;
     t->ctx = c;
     mbedtls_ssl_init(&t->ssl);
-    int r = mbedtls_ssl_setup(&t->ssl, &c->conf);
-    if (r) {
-        lg_log(lg_stream_loop(s), LG_LOG_WARN, "no TLS session for a connection (mbedTLS -0x%04x)",
-               (unsigned)-r);
-        mbedtls_ssl_free(&t->ssl);
-        lg_port_free(t, sizeof *t);
-        *err = r == MBEDTLS_ERR_SSL_ALLOC_FAILED ? LG_ERR_NOMEM : LG_ERR_TLS;
-        return NULL;
-    }
-    mbedtls_ssl_set_bio(&t->ssl, t, bio_send, bio_recv, NULL);
     t->hs_want = c->is_server ? LG_READABLE : LG_WRITABLE;
     lg_timer_init(lg_stream_loop(s), &t->hs_timer, hs_timeout);
-    lg_timer_start(&t->hs_timer, c->handshake_ms);
+    if (c->wait_head || !slot_free(c)) {
+        /* Beyond a cap: it waits, behind those already waiting. */
+        t->waiting = 1;
+        if (c->wait_tail) c->wait_tail->wait_next = t;
+        else c->wait_head = t;
+        c->wait_tail = t;
+    } else {
+        int rc = conn_start(t);
+        if (rc) {
+            mbedtls_ssl_free(&t->ssl);
+            lg_port_free(t, sizeof *t);
+            *err = rc;
+            return NULL;
+        }
+    }
     c->refs++;
     *err = LG_OK;
     return t;
@@ -974,6 +1062,8 @@ int lg_tls_server_new(lg_tls_server **out, const lg_tls_server_config *config, c
     tls_ctx *c = &srv->c;
     ctx_init(c);
     c->is_server = 1;
+    c->max_sessions = config->max_sessions;
+    c->max_handshakes = config->max_handshakes;
     int rc = ctx_setup(c, MBEDTLS_SSL_IS_SERVER, config->rng, config->rng_ctx,
                        config->handshake_timeout_ms, why, why_len);
     if (!rc) rc = load_certs(&c->chain, &config->cert, "the certificate", why, why_len);

@@ -8,7 +8,8 @@
  *                  [--idle-timeout-ms MS] [--linger-timeout-ms MS]
  *                  [--max-conns N] [--reject-when-full] [--file-bytes N] [--log] [--lib-log]
  *                  [--tls-cert FILE --tls-key FILE [--tls-handshake-timeout-ms MS]
- *                   [--tls-sni NAME:CERT:KEY]]
+ *                   [--tls-sni NAME:CERT:KEY] [--tls-max-sessions N]
+ *                   [--tls-max-handshakes N]]
  *
  * With --tls-cert (builds with linger::tls) it serves HTTPS only, for the
  * TLS interop tests (tests/tls/). --tls-sni gives it a second certificate,
@@ -141,7 +142,7 @@ static void usage(void)
                     "  [--linger-timeout-ms MS] [--max-conns N] [--reject-when-full]\n"
                     "  [--file-bytes N] [--log] [--lib-log]\n"
                     "  [--tls-cert FILE --tls-key FILE [--tls-handshake-timeout-ms MS]\n"
-                    "   [--tls-sni NAME:CERT:KEY]]\n");
+                    "   [--tls-sni NAME:CERT:KEY] [--tls-max-sessions N] [--tls-max-handshakes N]]\n");
 }
 
 int main(int argc, char **argv)
@@ -152,6 +153,7 @@ int main(int argc, char **argv)
     const char *tls_cert = NULL, *tls_key = NULL, *tls_sni = NULL;
     int lib_logging = 0;
     uint32_t tls_handshake_ms = 0;
+    uint16_t tls_max_sessions = 0, tls_max_handshakes = 0;
     lg_server_config cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.max_body_bytes = 64u << 10;
@@ -186,6 +188,8 @@ int main(int argc, char **argv)
         else if (strcmp(a, "--tls-cert") == 0) tls_cert = v;
         else if (strcmp(a, "--tls-key") == 0) tls_key = v;
         else if (strcmp(a, "--tls-sni") == 0) tls_sni = v;
+        else if (strcmp(a, "--tls-max-sessions") == 0) tls_max_sessions = (uint16_t)strtoul(v, NULL, 10);
+        else if (strcmp(a, "--tls-max-handshakes") == 0) tls_max_handshakes = (uint16_t)strtoul(v, NULL, 10);
         else if (strcmp(a, "--tls-handshake-timeout-ms") == 0) tls_handshake_ms = (uint32_t)strtoul(v, NULL, 10);
         else {
             usage();
@@ -210,7 +214,9 @@ int main(int argc, char **argv)
                                               .cert = { .file = tls_cert },
                                               .key = { .file = tls_key },
                                               .handshake_timeout_ms = tls_handshake_ms,
-                                              .sni = tls_sni ? choose_cert : NULL },
+                                              .sni = tls_sni ? choose_cert : NULL,
+                                              .max_sessions = tls_max_sessions,
+                                              .max_handshakes = tls_max_handshakes },
                                     why, sizeof why);
         if (trc) {
             fprintf(stderr, "interop_server: TLS: %s\n", why);
@@ -222,6 +228,8 @@ int main(int argc, char **argv)
     }
 #else
     (void)tls_handshake_ms;
+    (void)tls_max_sessions;
+    (void)tls_max_handshakes;
     if (tls_cert || tls_key || tls_sni) {
         fprintf(stderr, "interop_server: no TLS in this build\n");
         return 2;
