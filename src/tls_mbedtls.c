@@ -35,6 +35,14 @@
 #include "linger_tls.h"
 #include "tls_mbedtls_compat.h"
 
+/* Certificates and keys from files: not on a device (LG_NO_FILES), nor
+ * with an mbedTLS built without them (a device's: from memory only). */
+#if defined(MBEDTLS_FS_IO) && !defined(LG_NO_FILES)
+#define LG_TLS_FILES 1
+#else
+#define LG_TLS_FILES 0
+#endif
+
 #define DEFAULT_HANDSHAKE_MS 10000u
 #define DEFAULT_TICKET_LIFETIME_S 86400u
 
@@ -629,6 +637,7 @@ lg_transport *lg_tls_server_transport(lg_stream *s, const char *scheme, void *tl
 
 /* --- the client's sessions, one per origin --- */
 
+#if defined(MBEDTLS_SSL_CLI_C)
 static session_slot *session_find(lg_tls_client *cli, const char *host, uint16_t port)
 {
     for (size_t i = 0; i < LG_TLS_CLIENT_SESSIONS; i++) {
@@ -637,9 +646,11 @@ static session_slot *session_find(lg_tls_client *cli, const char *host, uint16_t
     }
     return NULL;
 }
+#endif
 
 static void session_store(tls_conn *t)
 {
+#if defined(MBEDTLS_SSL_CLI_C)
     lg_tls_client *cli = (lg_tls_client *)(void *)t->ctx;
     if (!t->ctx->resume || !t->host[0]) return;
     session_slot *e = session_find(cli, t->host, t->port);
@@ -655,6 +666,9 @@ static void session_store(tls_conn *t)
     e->used = ++cli->tick ? cli->tick : (cli->tick = 1);
     e->port = t->port;
     memcpy(e->host, t->host, sizeof e->host);
+#else
+    (void)t; /* (an mbedTLS without its client: lg_tls_client_new says so) */
+#endif
 }
 
 /* Does the certificate name this IP address (an iPAddress in its subject
@@ -743,8 +757,10 @@ int lg_tls_client_transport(lg_stream *s, const char *scheme, const char *host, 
     }
     if (n < sizeof t->host) {
         memcpy(t->host, name, n + 1);
+#if defined(MBEDTLS_SSL_CLI_C)
         session_slot *e = cli->c.resume ? session_find(cli, name, port) : NULL;
         if (e) (void)mbedtls_ssl_set_session(&t->ssl, &e->session);
+#endif
     }
     *out = &t->base;
     return LG_OK;
@@ -816,12 +832,25 @@ static void ctx_free(tls_ctx *c)
  * "file I/O error"). */
 static int file_error(const char *path)
 {
+#if !LG_TLS_FILES
+    (void)path;
+    return LG_ERR_UNSUPPORTED;
+#else
     FILE *f = fopen(path, "rb");
     if (f) {
         fclose(f);
         return LG_OK;
     }
     return errno == ENOENT ? LG_ERR_NOT_FOUND : errno == EACCES ? LG_ERR_ACCESS : LG_ERR_IO;
+#endif
+}
+
+static void say_file_error(char *why, size_t why_len, const char *path, int fe)
+{
+    say(why, why_len,
+        fe == LG_ERR_UNSUPPORTED ? "%s: this build reads no files: give the bytes (.data, .len)"
+                                 : "%s: cannot open it",
+        path, 0);
 }
 
 /* PEM in memory must end in a NUL for mbedTLS (and its length count it);
@@ -848,14 +877,16 @@ static int blob_bytes(const lg_tls_blob *b, const unsigned char **p, size_t *len
 static int load_certs(mbedtls_x509_crt *crt, const lg_tls_blob *b, const char *what, char *why,
                       size_t why_len)
 {
-    int r;
+    int r = 0;
     if (b->file) {
         int fe = file_error(b->file);
         if (fe) {
-            say(why, why_len, "%s: cannot open it", b->file, 0);
+            say_file_error(why, why_len, b->file, fe);
             return fe;
         }
+#if LG_TLS_FILES
         r = mbedtls_x509_crt_parse_file(crt, b->file);
+#endif
     } else {
         const unsigned char *p;
         size_t len;
@@ -877,14 +908,16 @@ static int load_certs(mbedtls_x509_crt *crt, const lg_tls_blob *b, const char *w
 static int load_key(tls_ctx *c, mbedtls_pk_context *pk, const mbedtls_x509_crt *chain,
                     const lg_tls_blob *b, const char *password, char *why, size_t why_len)
 {
-    int r;
+    int r = 0;
     if (b->file) {
         int fe = file_error(b->file);
         if (fe) {
-            say(why, why_len, "%s: cannot open it", b->file, 0);
+            say_file_error(why, why_len, b->file, fe);
             return fe;
         }
+#if LG_TLS_FILES
         r = LG_TLS_PK_PARSE_KEYFILE(pk, b->file, password, ctx_rng, c);
+#endif
     } else {
         const unsigned char *p;
         size_t len;
@@ -1106,6 +1139,10 @@ int lg_tls_client_new(lg_tls_client **out, const lg_tls_client_config *config, c
     *out = NULL;
     if (why && why_len) why[0] = 0;
     if (!config) config = &defaults;
+#if !defined(MBEDTLS_SSL_CLI_C)
+    say(why, why_len, "this mbedTLS has no TLS client (MBEDTLS_SSL_CLI_C)", NULL, 0);
+    return LG_ERR_UNSUPPORTED;
+#endif
     lg_tls_client *cli = lg_port_alloc(sizeof *cli);
     if (!cli) return LG_ERR_NOMEM;
     memset(cli, 0, sizeof *cli);
