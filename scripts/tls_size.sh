@@ -39,29 +39,13 @@ transport() { # $1 target, $2 minimal|debian, $3 extra defines; prints the objec
   echo "$o"
 }
 
-# mbedTLS for Cortex-M4, minimal configuration, server only: built once
-# (again when the configuration changes).
-mbedtls_lib() {
-  d="$OUT/mbedtls-m4-server"
-  lib="$d/libmbedtls-all.a"
-  if [ -f "$lib" ] && [ "$lib" -nt ports/mbedtls/linger_mbedtls_config.h ]; then echo "$lib"; return; fi
-  rm -rf "$d"; mkdir -p "$d"
-  # (mbedTLS's own code: its warnings are not ours to fail on)
-  for f in "$tree"/library/*.c; do echo "$f"; done |
-    xargs -P "$(nproc 2>/dev/null || echo 2)" -I{} sh -c 'arm-none-eabi-gcc -std=c99 -mcpu=cortex-m4 -mthumb \
-      -Os -ffunction-sections -fdata-sections -Iports/mbedtls -I"$1/include" \
-      -DMBEDTLS_CONFIG_FILE="\"linger_mbedtls_config.h\"" -DLG_MBEDTLS_SERVER_ONLY \
-      -c "$2" -o "$3/$(basename "$2" .c).o"' _ "$tree" {} "$d"
-  arm-none-eabi-ar rcs "$lib" "$d"/*.o
-  echo "$lib"
-}
 
 for t in m4 rv32; do
   transport "$t" debian "" >/dev/null
   transport "$t" minimal "" >/dev/null
 done
 tm4=$(transport m4 minimal -DLG_MBEDTLS_SERVER_ONLY)
-lib=$(mbedtls_lib)
+lib=$(scripts/mbedtls_build.sh "$tree" "$OUT/mbedtls-m4-server" -DLG_MBEDTLS_SERVER_ONLY)
 
 # The whole TLS server, linked.
 [ -f "$SIZE/m4-server/liblinger.a" ] || { echo "tls size: run scripts/size.sh first" >&2; exit 1; }
@@ -99,3 +83,14 @@ row "the whole TLS server (all three)" "$all"
 printf '  (the application, the C library and lwIP are not counted; what the program\n'
 printf '   calls of theirs: %s)\n' \
   "$(awk -v kept=stubs -f scripts/mapsize.awk "$d/fp_tls.map" | sort | tr '\n' ' ')"
+
+# linger's state per TLS connection on the target (sizeof, read with nm).
+# shellcheck disable=SC2086
+arm-none-eabi-gcc -std=c11 -mcpu=cortex-m4 -mthumb -Os $WARN -Iinclude -Isrc -I"$tree/include" \
+  -Iports/mbedtls $CONF -DLG_NO_FILES -DLG_NO_CLIENT -c ports/footprint/tls_sizes.c -o "$OUT/tls_sizes.o"
+arm-none-eabi-nm -S -t d "$OUT/tls_sizes.o" | awk '$4 ~ /^size_/ { v[$4] = $2 + 0 }
+  END { printf "\nlinger'"'"'s TLS state per connection on Cortex-M4: %d bytes (of which mbedtls_ssl_context: %d)\n",
+        v["size_tls_conn"], v["size_ssl_context"] }'
+
+# And what mbedTLS allocates for one, measured under qemu-arm.
+scripts/tls_ram.sh
