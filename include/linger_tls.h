@@ -158,6 +158,19 @@ lg_transport *lg_tls_server_transport(lg_stream *s, const char *scheme, void *tl
 int lg_tls_client_transport(lg_stream *s, const char *scheme, const char *host, uint16_t port,
                             lg_transport **out, void *tls);
 
+/* Static memory: everything TLS allocates — mbedTLS's sessions, record
+ * buffers, handshakes, certificates, and the transport's own state — comes
+ * from this one block from now on (mbedTLS's memory_buffer_alloc; with
+ * lg_server_config.memory, a program that allocates nothing once it
+ * runs). For the whole program, once, before any context is made; the
+ * block stays in use until the program ends. A connection that finds no
+ * room for its session and its handshake waits for one that closes, or is
+ * refused before a byte is read when none holds any: never cut in the
+ * middle of a handshake. LG_ERR_UNSUPPORTED when mbedTLS was built without
+ * MBEDTLS_MEMORY_BUFFER_ALLOC_C (Debian's is not; ports/mbedtls/
+ * linger_mbedtls_config.h has it). */
+int lg_tls_memory(void *block, size_t bytes);
+
 /* What a stream's TLS agreed on, once its handshake is done. */
 typedef struct lg_tls_info {
     const char *version;   /* "TLSv1.2" ... */

@@ -57,6 +57,49 @@
 #endif
 
 /* ---------------------------------------------------------------------------
+ * Memory: linger's allocator, or mbedTLS's fixed block (lg_tls_memory)
+ * ------------------------------------------------------------------------ */
+
+/* Set by lg_tls_memory: everything of TLS — mbedTLS's allocations and the
+ * transport's own state — then comes from one block. */
+static uint8_t tls_block_mode;
+
+/* Bytes a handshake may take on top of its session (its key exchange):
+ * with a block, a connection starts its handshake only when that much is
+ * free in one piece, so that it does not run out in the middle.
+ * tests/tls/tls_ram_target.c measures it (docs/tls.md: about 2 KB on
+ * Cortex-M4, 3.4 KB with variable buffers). */
+#ifndef LG_TLS_HANDSHAKE_RESERVE
+#define LG_TLS_HANDSHAKE_RESERVE 6144
+#endif
+
+static void *tls_alloc(size_t n)
+{
+    if (tls_block_mode) return mbedtls_calloc(1, n);
+    return lg_port_alloc(n);
+}
+
+static void tls_free(void *p, size_t n)
+{
+    if (tls_block_mode) mbedtls_free(p);
+    else lg_port_free(p, n);
+}
+
+int lg_tls_memory(void *block, size_t bytes)
+{
+#if defined(MBEDTLS_MEMORY_BUFFER_ALLOC_C)
+    if (!block || bytes < 1024) return LG_ERR_INVALID_ARG;
+    mbedtls_memory_buffer_alloc_init(block, bytes);
+    tls_block_mode = 1;
+    return LG_OK;
+#else
+    (void)block;
+    (void)bytes;
+    return LG_ERR_UNSUPPORTED;
+#endif
+}
+
+/* ---------------------------------------------------------------------------
  * Contexts: what the connections of a server or a client share.
  * ------------------------------------------------------------------------ */
 
@@ -518,9 +561,19 @@ static int conn_start(tls_conn *t)
     tls_ctx *c = t->ctx;
     int r = mbedtls_ssl_setup(&t->ssl, &c->conf);
     if (r) {
-        lg_log(lg_stream_loop(t->s), LG_LOG_WARN,
-               "no TLS session for a connection (mbedTLS -0x%04x)", (unsigned)-r);
+        mbedtls_ssl_free(&t->ssl);
+        mbedtls_ssl_init(&t->ssl);
         return r == MBEDTLS_ERR_SSL_ALLOC_FAILED ? LG_ERR_NOMEM : LG_ERR_TLS;
+    }
+    if (tls_block_mode) {
+        /* Room for the handshake too, or it waits (see the reserve) */
+        void *probe = mbedtls_calloc(1, LG_TLS_HANDSHAKE_RESERVE);
+        if (!probe) {
+            mbedtls_ssl_free(&t->ssl);
+            mbedtls_ssl_init(&t->ssl);
+            return LG_ERR_NOMEM;
+        }
+        mbedtls_free(probe);
     }
     mbedtls_ssl_set_bio(&t->ssl, t, bio_send, bio_recv, NULL);
     lg_timer_start(&t->hs_timer, c->handshake_ms);
@@ -537,13 +590,21 @@ static void admit_waiting(tls_ctx *c)
 {
     while (c->wait_head && slot_free(c)) {
         tls_conn *t = c->wait_head;
+        int err = conn_start(t);
+        /* No memory for it while others hold some: it waits on, first in
+         * line, until one of them closes. */
+        if (err == LG_ERR_NOMEM && c->sessions) return;
         c->wait_head = t->wait_next;
         if (!c->wait_head) c->wait_tail = NULL;
         t->wait_next = NULL;
         t->waiting = 0;
-        int err = conn_start(t);
-        if (err) fail_with(t, err, 0); /* read as its input's end: a graceful close */
-        else t->kicked = 1;
+        if (err) {
+            lg_log(lg_stream_loop(t->s), LG_LOG_WARN, "no TLS session for a connection: %s",
+                   lg_strerror(err));
+            fail_with(t, err, 0); /* read as its input's end: a graceful close */
+        } else {
+            t->kicked = 1;
+        }
         lg_stream_redeliver(t->s);
     }
 }
@@ -572,7 +633,7 @@ static void conn_free(tls_conn *t)
     if (t->holds_handshake) c->handshakes--;
     if (t->holds_session) c->sessions--;
     mbedtls_ssl_free(&t->ssl);
-    lg_port_free(t, sizeof *t);
+    tls_free(t, sizeof *t);
     admit_waiting(c);
     ctx_unref(c);
 }
@@ -594,7 +655,7 @@ static const lg_transport_ops tls_ops = {
 
 static tls_conn *conn_new(tls_ctx *c, lg_stream *s, int *err)
 {
-    tls_conn *t = lg_port_alloc(sizeof *t);
+    tls_conn *t = tls_alloc(sizeof *t);
     if (!t) {
         *err = LG_ERR_NOMEM;
         return NULL;
@@ -606,20 +667,22 @@ static tls_conn *conn_new(tls_ctx *c, lg_stream *s, int *err)
     mbedtls_ssl_init(&t->ssl);
     t->hs_want = c->is_server ? LG_READABLE : LG_WRITABLE;
     lg_timer_init(lg_stream_loop(s), &t->hs_timer, hs_timeout);
-    if (c->wait_head || !slot_free(c)) {
-        /* Beyond a cap: it waits, behind those already waiting. */
+    int rc = c->wait_head || !slot_free(c) ? LG_ERR_LIMIT : conn_start(t);
+    if (rc == LG_ERR_LIMIT || (rc == LG_ERR_NOMEM && c->sessions)) {
+        /* Beyond a cap, or no memory while other sessions hold some: it
+         * waits, behind those already waiting. */
         t->waiting = 1;
         if (c->wait_tail) c->wait_tail->wait_next = t;
         else c->wait_head = t;
         c->wait_tail = t;
-    } else {
-        int rc = conn_start(t);
-        if (rc) {
-            mbedtls_ssl_free(&t->ssl);
-            lg_port_free(t, sizeof *t);
-            *err = rc;
-            return NULL;
-        }
+    } else if (rc) {
+        /* Refused before a byte is read: the server closes it gracefully. */
+        lg_log(lg_stream_loop(s), LG_LOG_WARN, "no TLS session for a connection: %s",
+               lg_strerror(rc));
+        mbedtls_ssl_free(&t->ssl);
+        tls_free(t, sizeof *t);
+        *err = rc;
+        return NULL;
     }
     c->refs++;
     *err = LG_OK;
@@ -823,7 +886,7 @@ static void ctx_free(tls_ctx *c)
     if (c->own_rng) {
         mbedtls_ctr_drbg_free(&c->own_rng->drbg);
         mbedtls_entropy_free(&c->own_rng->entropy);
-        lg_port_free(c->own_rng, sizeof *c->own_rng);
+        tls_free(c->own_rng, sizeof *c->own_rng);
         c->own_rng = NULL;
     }
 }
@@ -865,7 +928,7 @@ static int blob_bytes(const lg_tls_blob *b, const unsigned char **p, size_t *len
     int pem = 0;
     for (size_t i = 0; !pem && i + 10 <= b->len; i++) pem = memcmp(d + i, "-----BEGIN", 10) == 0;
     if (!pem || d[b->len - 1] == 0) return LG_OK;
-    *copy = lg_port_alloc(b->len + 1);
+    *copy = tls_alloc(b->len + 1);
     if (!*copy) return LG_ERR_NOMEM;
     memcpy(*copy, d, b->len);
     (*copy)[b->len] = 0;
@@ -894,7 +957,7 @@ static int load_certs(mbedtls_x509_crt *crt, const lg_tls_blob *b, const char *w
         int rc = blob_bytes(b, &p, &len, &copy);
         if (rc) return rc;
         r = mbedtls_x509_crt_parse(crt, p, len);
-        if (copy) lg_port_free(copy, len);
+        if (copy) tls_free(copy, len);
     }
     /* > 0: some certificates of a bundle did not parse; the rest is used
      * (Debian's bundle parses whole). */
@@ -926,7 +989,7 @@ static int load_key(tls_ctx *c, mbedtls_pk_context *pk, const mbedtls_x509_crt *
         if (rc) return rc;
         r = LG_TLS_PK_PARSE_KEY(pk, p, len, (const unsigned char *)password,
                                 password ? strlen(password) : 0, ctx_rng, c);
-        if (copy) lg_port_free(copy, len);
+        if (copy) tls_free(copy, len);
     }
     if (r) {
         say(why, why_len, "%s: not a private key in PEM or DER (or a wrong password)",
@@ -959,7 +1022,7 @@ static int ctx_setup(tls_ctx *c, int endpoint, lg_tls_rng_fn rng, void *rng_ctx,
     }
     if (!rng) {
         static const char pers[] = "linger";
-        c->own_rng = lg_port_alloc(sizeof *c->own_rng);
+        c->own_rng = tls_alloc(sizeof *c->own_rng);
         if (!c->own_rng) return LG_ERR_NOMEM;
         mbedtls_entropy_init(&c->own_rng->entropy);
         mbedtls_ctr_drbg_init(&c->own_rng->drbg);
@@ -991,7 +1054,7 @@ static void cert_free(lg_tls_cert *cert)
 {
     mbedtls_pk_free(&cert->key);
     mbedtls_x509_crt_free(&cert->chain);
-    lg_port_free(cert, sizeof *cert);
+    tls_free(cert, sizeof *cert);
 }
 
 static void ctx_unref(tls_ctx *c)
@@ -1005,12 +1068,12 @@ static void ctx_unref(tls_ctx *c)
             srv->certs = cert->next;
             cert_free(cert);
         }
-        lg_port_free(srv, sizeof *srv);
+        tls_free(srv, sizeof *srv);
     } else {
         lg_tls_client *cli = (lg_tls_client *)(void *)c;
         for (size_t i = 0; i < LG_TLS_CLIENT_SESSIONS; i++)
             mbedtls_ssl_session_free(&cli->sessions[i].session);
-        lg_port_free(cli, sizeof *cli);
+        tls_free(cli, sizeof *cli);
     }
 }
 
@@ -1063,7 +1126,7 @@ int lg_tls_server_add_cert(lg_tls_server *tls, const lg_tls_blob *cert, const lg
         say(why, why_len, "a certificate needs its key", NULL, 0);
         return LG_ERR_INVALID_ARG;
     }
-    lg_tls_cert *c = lg_port_alloc(sizeof *c);
+    lg_tls_cert *c = tls_alloc(sizeof *c);
     if (!c) return LG_ERR_NOMEM;
     memset(c, 0, sizeof *c);
     mbedtls_x509_crt_init(&c->chain);
@@ -1089,7 +1152,7 @@ int lg_tls_server_new(lg_tls_server **out, const lg_tls_server_config *config, c
         say(why, why_len, "a TLS server needs a certificate and its key", NULL, 0);
         return LG_ERR_INVALID_ARG;
     }
-    lg_tls_server *srv = lg_port_alloc(sizeof *srv);
+    lg_tls_server *srv = tls_alloc(sizeof *srv);
     if (!srv) return LG_ERR_NOMEM;
     memset(srv, 0, sizeof *srv);
     tls_ctx *c = &srv->c;
@@ -1125,7 +1188,7 @@ int lg_tls_server_new(lg_tls_server **out, const lg_tls_server_config *config, c
 #endif
     if (rc) {
         ctx_free(c);
-        lg_port_free(srv, sizeof *srv);
+        tls_free(srv, sizeof *srv);
         return rc;
     }
     *out = srv;
@@ -1143,7 +1206,7 @@ int lg_tls_client_new(lg_tls_client **out, const lg_tls_client_config *config, c
     say(why, why_len, "this mbedTLS has no TLS client (MBEDTLS_SSL_CLI_C)", NULL, 0);
     return LG_ERR_UNSUPPORTED;
 #endif
-    lg_tls_client *cli = lg_port_alloc(sizeof *cli);
+    lg_tls_client *cli = tls_alloc(sizeof *cli);
     if (!cli) return LG_ERR_NOMEM;
     memset(cli, 0, sizeof *cli);
     tls_ctx *c = &cli->c;
@@ -1194,7 +1257,7 @@ int lg_tls_client_new(lg_tls_client **out, const lg_tls_client_config *config, c
     }
     if (rc) {
         ctx_free(c);
-        lg_port_free(cli, sizeof *cli);
+        tls_free(cli, sizeof *cli);
         return rc;
     }
     *out = cli;
