@@ -18,6 +18,8 @@ cd "$(dirname "$0")/.."
 OUT=build-tls
 SIZE=build-size
 tree=$(scripts/mbedtls_source.sh "$OUT")
+# (the quotes are the macro's: "linger_mbedtls_config.h" is what #include gets)
+# shellcheck disable=SC2089
 CONF='-DMBEDTLS_CONFIG_FILE="linger_mbedtls_config.h"'
 WARN="-Wall -Wextra -Werror"
 
@@ -33,7 +35,7 @@ transport() { # $1 target, $2 minimal|debian, $3 extra defines; prints the objec
   info=$(flags_of "$1"); prefix=${info%%|*}; flags=${info#*|}
   o="$OUT/tls_mbedtls-$1-$2.o"
   conf=""; [ "$2" = minimal ] && conf="$CONF -Iports/mbedtls"
-  # shellcheck disable=SC2086
+  # shellcheck disable=SC2086,SC2090
   "$prefix-gcc" -std=c11 $flags -Os -ffunction-sections -fdata-sections $WARN -Iinclude -Isrc \
     -I"$tree/include" $conf -DLG_NO_FILES -DLG_NO_CLIENT $3 -c src/tls_mbedtls.c -o "$o"
   echo "$o"
@@ -68,6 +70,7 @@ part() { # $1 = awk regex on the file column; prints "text data bss"
     "$d/fp_tls.sizes"
 }
 row() { # $1 label, $2 "text data bss"
+  # shellcheck disable=SC2086
   set -- "$1" $2
   printf '  %-34s text %6d  data %4d  bss %5d  flash %6d\n' "$1" "$2" "$3" "$4" $(($2 + $3))
 }
@@ -85,7 +88,7 @@ printf '   calls of theirs: %s)\n' \
   "$(awk -v kept=stubs -f scripts/mapsize.awk "$d/fp_tls.map" | sort | tr '\n' ' ')"
 
 # linger's state per TLS connection on the target (sizeof, read with nm).
-# shellcheck disable=SC2086
+# shellcheck disable=SC2086,SC2090
 arm-none-eabi-gcc -std=c11 -mcpu=cortex-m4 -mthumb -Os $WARN -Iinclude -Isrc -I"$tree/include" \
   -Iports/mbedtls $CONF -DLG_NO_FILES -DLG_NO_CLIENT -c ports/footprint/tls_sizes.c -o "$OUT/tls_sizes.o"
 arm-none-eabi-nm -S -t d "$OUT/tls_sizes.o" | awk '$4 ~ /^size_/ { v[$4] = $2 + 0 }
