@@ -668,9 +668,10 @@ static tls_conn *conn_new(tls_ctx *c, lg_stream *s, int *err)
     t->hs_want = c->is_server ? LG_READABLE : LG_WRITABLE;
     lg_timer_init(lg_stream_loop(s), &t->hs_timer, hs_timeout);
     int rc = c->wait_head || !slot_free(c) ? LG_ERR_LIMIT : conn_start(t);
-    if (rc == LG_ERR_LIMIT || (rc == LG_ERR_NOMEM && c->sessions)) {
+    if (rc == LG_ERR_LIMIT || (rc == LG_ERR_NOMEM && c->sessions && c->is_server)) {
         /* Beyond a cap, or no memory while other sessions hold some: it
-         * waits, behind those already waiting. */
+         * waits, behind those already waiting. (A client's request fails
+         * with LG_ERR_NOMEM instead: its caller decides.) */
         t->waiting = 1;
         if (c->wait_tail) c->wait_tail->wait_next = t;
         else c->wait_head = t;
