@@ -3,8 +3,8 @@ max_handshakes): a connection beyond them waits, its ClientHello unread,
 and is served once a slot frees; none fails in the middle of a handshake.
 Python's ssl clients against interop_server --tls-max-sessions/-handshakes.
 """
-import concurrent.futures
 import socket
+import ssl
 import threading
 import time
 
@@ -111,6 +111,29 @@ def test_many_at_once_none_fails(certs):
             c.join(60)
             assert c.error is None, c.error
             assert served(c.answer, c.n), c.answer
+    finally:
+        log = stop(srv)
+    assert "handshake failed" not in log, log
+
+
+def test_a_wait_ends_at_the_header_timeout_with_a_clean_eof(certs):
+    """A connection still waiting when the server's header timeout comes is
+    closed as a slow client is: before a byte of it was read, so its peer
+    reads an EOF (no reset), and no handshake failed."""
+    srv = start_linger(certs, "chain.pem", "server.key", "--tls-max-sessions", "1",
+                       "--header-timeout-ms", "1500", "--idle-timeout-ms", "20000")
+    ctx = client_context(certs)
+    try:
+        held = handshaken(srv.port, ctx)
+        held.sendall(b"GET /items/1 HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        assert held.recv(65536).startswith(b"HTTP/1.1 200 OK")  # kept alive: the slot is held
+        t0 = time.monotonic()
+        with socket.create_connection((HOST, srv.port), timeout=20) as raw:
+            # (an EOF in OpenSSL's words, whichever it picks: not ConnectionResetError)
+            with pytest.raises((ssl.SSLEOFError, ssl.SSLZeroReturnError)):
+                ctx.wrap_socket(raw, server_hostname="localhost")
+        assert 1.0 < time.monotonic() - t0 < 10
+        held.close()
     finally:
         log = stop(srv)
     assert "handshake failed" not in log, log
