@@ -9,6 +9,9 @@
 # it with Python's ssl.
 #
 # Usage: scripts/tls_static_tests.sh [BUILD]   (BUILD: a host build, default build/)
+#   SANITIZE=1 (with CC=clang and a -DLINGER_SANITIZE=ON BUILD): the server
+#   and the transport with AddressSanitizer and UBSan, which fail it on the
+#   first report
 set -eu
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
@@ -32,12 +35,19 @@ if [ ! -f "$lib" ] || [ "$conf" -nt "$lib" ]; then
 fi
 
 d="$OUT/static-test"
+san=""
+if [ "${SANITIZE:-0}" = 1 ]; then
+  d="$OUT/static-test-san"
+  san="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+fi
 mkdir -p "$d"
 for f in src/tls_mbedtls.c tests/tls/tls_static_server.c; do
-  "$CC" -std=c11 -O2 -g -Wall -Wextra -Werror -Iinclude -Isrc -Iports/mbedtls -I"$tree/include" \
+  # shellcheck disable=SC2086
+  "$CC" -std=c11 -O2 -g $san -Wall -Wextra -Werror -Iinclude -Isrc -Iports/mbedtls -I"$tree/include" \
     -DMBEDTLS_CONFIG_FILE='"linger_mbedtls_config.h"' -c "$f" -o "$d/$(basename "$f" .c).o"
 done
-"$CC" -o "$d/tls_static_server" "$d/tls_static_server.o" "$d/tls_mbedtls.o" "$BUILD/liblinger.a" \
+# shellcheck disable=SC2086
+"$CC" $san -o "$d/tls_static_server" "$d/tls_static_server.o" "$d/tls_mbedtls.o" "$BUILD/liblinger.a" \
   "$lib" -lpthread
 tests/tls/make_certs.sh "$OUT/certs"
 LINGER_TLS_CERTS="$(pwd)/$OUT/certs" LINGER_TLS_STATIC_SERVER="$(pwd)/$d/tls_static_server" \

@@ -73,16 +73,30 @@ static uint8_t tls_block_mode;
 #define LG_TLS_HANDSHAKE_RESERVE 6144
 #endif
 
+/* mbedTLS's block aligns what it gives to MBEDTLS_MEMORY_ALIGN_MULTIPLE,
+ * 4 by default: too little for our structs' pointers and 64-bit integers
+ * on a 64-bit CPU. Ours are aligned to 8 here, the offset kept in the byte
+ * before. */
+#define BLOCK_ALIGN 8u
+
 static void *tls_alloc(size_t n)
 {
-    if (tls_block_mode) return mbedtls_calloc(1, n);
-    return lg_port_alloc(n);
+    if (!tls_block_mode) return lg_port_alloc(n);
+    unsigned char *raw = n <= SIZE_MAX - BLOCK_ALIGN ? mbedtls_calloc(1, n + BLOCK_ALIGN) : NULL;
+    if (!raw) return NULL;
+    unsigned char *p = raw + (BLOCK_ALIGN - (uintptr_t)raw % BLOCK_ALIGN); /* 1..8 bytes on */
+    p[-1] = (unsigned char)(p - raw);
+    return p;
 }
 
 static void tls_free(void *p, size_t n)
 {
-    if (tls_block_mode) mbedtls_free(p);
-    else lg_port_free(p, n);
+    if (!tls_block_mode) {
+        lg_port_free(p, n);
+    } else if (p) {
+        unsigned char *q = p;
+        mbedtls_free(q - q[-1]);
+    }
 }
 
 int lg_tls_memory(void *block, size_t bytes)

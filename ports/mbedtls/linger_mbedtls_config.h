@@ -24,6 +24,9 @@
 #define MBEDTLS_PLATFORM_C
 #define MBEDTLS_PLATFORM_MEMORY          /* calloc/free replaceable at run time */
 #define MBEDTLS_MEMORY_BUFFER_ALLOC_C    /* ... by a fixed block */
+/* Its blocks aligned for pointers and 64-bit integers (mbedTLS's default,
+ * 4, misaligns them on a 64-bit host) */
+#define MBEDTLS_MEMORY_ALIGN_MULTIPLE 8
 #if defined(LG_MBEDTLS_MEMORY_DEBUG)
 #define MBEDTLS_MEMORY_DEBUG
 #endif
