@@ -11,7 +11,8 @@
 #
 # and, for reference, the sum of the objects per layer (Cortex-M4, full
 # configuration), which is what a build without --gc-sections would pay.
-# docs/footprint.md explains the figures.
+# docs/footprint.md explains the figures; scripts/tls_size.sh adds TLS
+# (docs/tls.md).
 set -eu
 cd "$(dirname "$0")/.."
 JOBS=$(nproc 2>/dev/null || echo 2)
@@ -251,3 +252,7 @@ layer_size "server: static files" static static_http
 layer_size "server: authentication, CORS" server_auth server_cors
 layer_size "client" client client_pool client_send client_recv client_sync
 layer_size "platform: lwIP port" net_lwip
+
+# TLS: the transport cross-built against mbedTLS's headers, and the whole
+# TLS server's flash with mbedTLS built minimal (Cortex-M4).
+scripts/tls_size.sh
