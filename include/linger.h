@@ -517,10 +517,10 @@ int lg_json_finish(const lg_json *j);
  *
  *   lg_sha256_ctx h; uint8_t sum[LG_SHA256_BYTES]; char hex[2 * LG_SHA256_BYTES + 1];
  *   lg_sha256_init(&h);
- *   lg_sha256_update(&h, "ab", 2);      (as many pieces as come)
+ *   lg_sha256_update(&h, "ab", 2);   // as many pieces as come
  *   lg_sha256_update(&h, "c", 1);
  *   lg_sha256_final(&h, sum);
- *   lg_hex_encode(sum, sizeof sum, hex, sizeof hex);   "ba7816bf8f01cfea..."
+ *   lg_hex_encode(sum, sizeof sum, hex, sizeof hex);   // "ba7816bf8f01cfea..."
  *
  * A context is finished by _final; init it again to reuse it. An HMAC
  * context holds both pads hashed, so one set up from a long-lived key can
