@@ -1401,7 +1401,8 @@ lg_str lg_req_query(lg_req *req, const char *name);
 lg_str lg_req_header(const lg_req *req, const char *name);
 lg_str lg_req_cookie(lg_req *req, const char *name);
 lg_str lg_req_param(const lg_req *req, const char *name);
-/* application/x-www-form-urlencoded body field (needs a buffered body). */
+/* application/x-www-form-urlencoded body field (needs a buffered body;
+ * lg_req_read_form reads both kinds of form on a streamed route). */
 lg_str lg_req_form(lg_req *req, const char *name);
 const lg_head *lg_req_head(const lg_req *req);
 /* The client's address, asked of the socket the first time (a connection
