@@ -32,6 +32,7 @@ enum { SINK_EVENTS, SINK_MEMORY, SINK_FD };
 enum { F_RUNNING, F_ENDED };
 
 struct lg_form {
+    lg_form_head head;         /* first: the server frees the form through it */
     lg_req *req;
     lg_form_fn fn;
     void *user;
@@ -386,6 +387,7 @@ static int decode_urlencoded(lg_form *f)
 /* --- the body --- */
 
 static void form_free(lg_form *f);
+static void form_free_with(lg_exchange *ex);
 
 /* A feed is over: 1 when the form was freed meanwhile (nothing more may
  * touch it or the request). */
@@ -471,10 +473,11 @@ int lg_req_read_form(lg_req *req, const lg_form_config *config, lg_form_fn fn, v
             return rc;
         }
     }
-    ex->form = f;
+    f->head.free = form_free_with;
+    ex->form = &f->head;
     uint64_t max_body = cfg->max_body_bytes ? cfg->max_body_bytes : ex->srv->cfg.max_body_bytes;
     int rc = lg_req_read_body(req, max_body, on_chunk, f);
-    if (rc) lg__form_free(ex);
+    if (rc) form_free_with(ex);
     return rc;
 }
 
@@ -484,9 +487,9 @@ static void form_free(lg_form *f)
     lg__free(f, f->alloc_bytes);
 }
 
-void lg__form_free(lg_exchange *ex)
+static void form_free_with(lg_exchange *ex)
 {
-    lg_form *f = ex->form;
+    lg_form *f = (lg_form *)ex->form;
     ex->form = NULL;
     /* An answer from an event can end the request while a piece is being
      * fed: the feed finishes first (feed_done). */
