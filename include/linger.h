@@ -1404,7 +1404,8 @@ lg_str lg_req_query(lg_req *req, const char *name);
 lg_str lg_req_header(const lg_req *req, const char *name);
 lg_str lg_req_cookie(lg_req *req, const char *name);
 lg_str lg_req_param(const lg_req *req, const char *name);
-/* application/x-www-form-urlencoded body field (needs a buffered body). */
+/* application/x-www-form-urlencoded body field (needs a buffered body;
+ * lg_req_read_form reads both kinds of form on a streamed route). */
 lg_str lg_req_form(lg_req *req, const char *name);
 const lg_head *lg_req_head(const lg_req *req);
 /* The client's address, asked of the socket the first time (a connection
@@ -1434,6 +1435,107 @@ int lg_req_read_body(lg_req *req, uint64_t max_bytes, lg_body_chunk_fn on_chunk,
  * streamed body is under way. */
 int lg_req_pause_body(lg_req *req);
 int lg_req_resume_body(lg_req *req);
+
+/* --- forms and uploads (src/server_form.c) ---
+ * One API for both kinds of form a browser sends, read as the body
+ * streams in (on a route with LG_ROUTE_STREAM_BODY):
+ * application/x-www-form-urlencoded, and multipart/form-data (RFC 7578),
+ * whose parts come one at a time: each part's headers, then its content
+ * in pieces as they arrive, to a sink chosen when the part begins —
+ *   - into memory (lg_form_to_memory; the default for a field, one without
+ *     a filename): kept as a field, up to max_field_bytes for all together;
+ *   - into a file descriptor (lg_form_to_fd, not with LG_NO_FILES);
+ *   - to your callback (the default for a file): LG_FORM_DATA events.
+ * Limits: the whole body (max_body_bytes: 413), parts or fields
+ * (max_parts: 413), a part's header section (max_header_bytes: 413), and
+ * the fields kept (max_field_bytes: 413); a body that breaks the grammar,
+ * or multipart without its final boundary, is 400 (never a short file
+ * taken as whole). lg_err_http_status(ev->status) gives the status.
+ *
+ * Back-pressure: an LG_FORM_DATA callback returns how many bytes it took;
+ * fewer than offered pauses the upload (the rest comes again, first, after
+ * lg_form_resume), as does lg_form_pause from any event. While paused,
+ * nothing more is read from the client and no body timeout runs.
+ *
+ * LG_FORM_END comes once, last, with status LG_OK or why the form failed
+ * (a limit, a malformed body, a callback's error, the client gone); the
+ * handler answers then (or earlier: the server then drains or closes as
+ * rule 3 says). The form, its fields and the event's strings live until
+ * the answer is complete; the part's name, filename and content type are
+ * valid in all of its events.
+ *
+ *   static int on_form(lg_form *form, const lg_form_event *ev, void *user) {
+ *       lg_res *res = user;
+ *       if (ev->type == LG_FORM_DATA) return (int)ev->data.len; // a file: dropped
+ *       if (ev->type != LG_FORM_END) return LG_OK;
+ *       int st = lg_err_http_status(ev->status); // 0: the client left, or your error
+ *       if (ev->status) return lg_res_error(res, st ? st : 500, lg_strerror(ev->status));
+ *       lg_str who = lg_form_field(form, "who");
+ *       return lg_res_send(res, 200, who.ptr, who.len);
+ *   }
+ *   static void on_post(lg_req *req, lg_res *res, void *user) {
+ *       (void)user;
+ *       int rc = lg_req_read_form(req, NULL, on_form, res);
+ *       if (rc) lg_res_error(res, rc == LG_ERR_UNSUPPORTED ? 415 : lg_err_http_status(rc), NULL);
+ *   }
+ *   // lg_route_ex(srv, "POST", "/form", LG_ROUTE_STREAM_BODY, on_post, NULL);
+ *
+ * Not in builds with LG_NO_FORMS (or LG_NO_MULTIPART). */
+#if !defined(LG_NO_FORMS)
+typedef struct lg_form lg_form;
+typedef struct lg_form_config {
+    uint64_t max_body_bytes;    /* the whole body (default: the server's max_body_bytes) */
+    uint32_t max_parts;         /* parts, or urlencoded fields (default 128) */
+    uint16_t max_header_bytes;  /* one part's header section (default 1024) */
+    uint32_t max_field_bytes;   /* fields kept in memory, names and values (default 8192) */
+} lg_form_config;
+
+enum {
+    LG_FORM_PART = 1,     /* a multipart part begins: choose its sink now */
+    LG_FORM_DATA = 2,     /* content of a part whose sink is the callback */
+    LG_FORM_PART_END = 3, /* the part is whole: part_bytes is its size */
+    LG_FORM_END = 4       /* the form is whole (status LG_OK) or failed */
+};
+
+typedef struct lg_form_event {
+    int type;             /* LG_FORM_* */
+    int status;           /* LG_FORM_END: LG_OK, or why the form failed */
+    uint32_t part;        /* the part's index, from 0 */
+    lg_str name, filename, content_type; /* the part's, as sent; filename.ptr is
+                                            NULL for a field, content_type.ptr
+                                            NULL when none was given */
+    lg_str data;          /* LG_FORM_DATA: the bytes */
+    uint64_t part_bytes;  /* the part's bytes before this event */
+} lg_form_event;
+
+/* LG_FORM_DATA: the bytes taken (0..data.len), or a negative lg_err to stop.
+ * Other events: LG_OK, or a negative lg_err to stop (LG_FORM_END follows
+ * with it; what LG_FORM_END returns is ignored). */
+typedef int (*lg_form_fn)(lg_form *form, const lg_form_event *ev, void *user);
+
+/* Start reading the request's body as a form (config NULL: defaults).
+ * LG_OK, and the events follow; or, with no event to come:
+ * LG_ERR_UNSUPPORTED (not a form's Content-Type: 415),
+ * LG_ERR_MULTIPART_BOUNDARY (400), LG_ERR_BODY_TOO_LARGE (its
+ * Content-Length is over the limit: 413), LG_ERR_NOMEM,
+ * LG_ERR_INVALID_ARG (not a streamed-body route, or asked twice). */
+int lg_req_read_form(lg_req *req, const lg_form_config *config, lg_form_fn fn, void *user);
+/* Sinks, from an LG_FORM_PART event: keep this part in memory as a field
+ * (at most max_bytes of it, and within max_field_bytes: 413 beyond), or
+ * write it to fd (which stays yours: the form never closes it; a write
+ * that fails ends the form with LG_ERR_IO). LG_ERR_INVALID_ARG elsewhere. */
+int lg_form_to_memory(lg_form *form, uint32_t max_bytes);
+int lg_form_to_fd(lg_form *form, int fd);
+/* Back-pressure (see above); resume may run events before it returns. */
+int lg_form_pause(lg_form *form);
+int lg_form_resume(lg_form *form);
+/* A field's value (the first with that name; urlencoded ones decoded);
+ * ptr NULL when there is none. */
+lg_str lg_form_field(const lg_form *form, const char *name);
+/* Every field in order: *pos starts at 0; 1 while there is one. */
+int lg_form_next(const lg_form *form, uint32_t *pos, lg_str *name, lg_str *value);
+lg_req *lg_form_req(const lg_form *form);
+#endif
 
 /* --- the response ---
  * Every answer call (lg_res_send*, lg_res_redirect, lg_res_error,

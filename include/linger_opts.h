@@ -76,6 +76,13 @@
 /* LG_NO_MULTIPART: the multipart/form-data decoder (lg_multipart_*,
  * src/multipart.c) and its error strings. */
 
+/* LG_NO_FORMS: forms and streamed uploads in the server (lg_req_read_form,
+ * lg_form_*; src/server_form.c). A build without the multipart decoder
+ * has none either. */
+#if defined(LG_NO_MULTIPART) && !defined(LG_NO_FORMS)
+#define LG_NO_FORMS
+#endif
+
 /* LG_NO_WEBSOCKET: WebSocket (include/linger_ws.h: the connections,
  * src/ws_*.c, and the codec with src/sha1.c) and its error strings.
  * (CMake: -DLINGER_WEBSOCKET=OFF does the same and leaves its files out

@@ -250,6 +250,7 @@ layer_size "loop + stream + tcp" alloc addr loop loop_poll stream stream_read tc
 layer_size "server core" server server_conn server_req server_res router
 layer_size "server: static files" static static_http
 layer_size "server: authentication, CORS" server_auth server_cors
+layer_size "server: forms and uploads" server_form
 layer_size "client" client client_pool client_send client_recv client_sync
 layer_size "platform: lwIP port" net_lwip
 
