@@ -1003,6 +1003,14 @@ int lg_stream_sendfile(lg_stream *s, lg_write_req *req, int file, uint64_t offse
 /* Bytes waiting to be sent. While a graceful close lingers: the bytes the
  * platform still held for the peer at the last look (where it can tell). */
 uint64_t lg_stream_queued(const lg_stream *s);
+/* Bytes the stream copies go into buffers of recv_buffer_bytes taken
+ * from the loop (with static memory, from the loop's fixed set):
+ * lg_stream_block_bytes is what one of them holds, lg_stream_copy_room the
+ * room left in the last one queued (0 when the queue does not end in
+ * one). A write of at most that room takes no new buffer: a writer that
+ * must keep its queue within one buffer asks before it writes. */
+size_t lg_stream_block_bytes(const lg_stream *s);
+size_t lg_stream_copy_room(const lg_stream *s);
 /* While corked, writes are queued but not sent; uncorking sends them in as
  * few system calls as possible (responses to pipelined requests). */
 void lg_stream_cork(lg_stream *s);
