@@ -66,6 +66,7 @@
  * against 3.7 ms with X25519 (bench/tls). This is the order OpenSSL and
  * 3.x prefer; the rest stay acceptable after them (a peer that offers
  * only those, a certificate on such a curve). */
+#if defined(MBEDTLS_ECP_C)
 static const mbedtls_ecp_group_id lg_tls_curves[] = {
 #if defined(MBEDTLS_ECP_DP_CURVE25519_ENABLED)
     MBEDTLS_ECP_DP_CURVE25519,
@@ -108,9 +109,8 @@ static const mbedtls_ecp_group_id lg_tls_curves[] = {
 #endif
     MBEDTLS_ECP_DP_NONE,
 };
-#if defined(MBEDTLS_ECP_C)
 #define LG_TLS_CONF_CURVES(conf) mbedtls_ssl_conf_curves(conf, lg_tls_curves)
-#else
+#else /* no elliptic curves in this build: nothing to order */
 #define LG_TLS_CONF_CURVES(conf) ((void)(conf))
 #endif
 
