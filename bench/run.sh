@@ -7,6 +7,9 @@
 #   client   linger's client against curl and libcurl
 #   size     flash per configuration (scripts/size.sh) and the peers' code
 #            size (bench/size/peers.sh)
+#   ws       WebSocket servers side by side (bench/ws/run.py): only with
+#            ONLY=ws; the report does not read it yet (docs/benchmarks.md
+#            quotes its figures by hand)
 # Each writes its figures, every round of them, under RESULTS (default
 # build-bench/results; the previous run's move to RESULTS.prev), and
 # bench/report.py turns them into docs/benchmarks.md and docs/img/*.png.
@@ -78,6 +81,7 @@ for b in $ONLY; do
     loop) step loop env BENCH_TSV="$abs/loop.tsv" bench/loop.sh $loop_args ;;
     http) step http bench/http/run.sh ;;
     client) step client bench/client/client.sh $client_args --json "$abs/client.json" ;;
+    ws) step ws bench/ws/run.py --json "$abs/ws.json" ;; # (only when asked: ONLY=ws)
     size)
       step size sh -c "scripts/size.sh >'$abs/size.txt' 2>'$abs/size.err'; rc=\$?; cat '$abs/size.txt'; exit \$rc"
       step size_peers bench/size/peers.sh "$abs/size_peers.tsv"

@@ -73,13 +73,11 @@ static lg_server *srv;
 static lg_server_config cfg = {
     .max_conns = 4,
     .max_requests = 2,
-    /* Each of the two requests in progress may hold its head's buffer and,
-     * streaming an answer, two more for what lwIP has not taken yet (the
-     * server lets the queue pass one buffer's worth: lg_res_write checks
-     * before it adds); the two connections waiting hold one each. With
-     * the default (max_conns + max_requests, 6) four concurrent GET /big
-     * had an answer cut for want of a buffer. */
-    .buffers = 8,
+    /* buffers: the default, max_conns + max_requests = 6: each of the two
+     * requests in progress holds its head's buffer and, streaming an
+     * answer, one more for what lwIP has not taken yet (lg_res_write keeps
+     * an answer's queue within one); the two connections waiting hold one
+     * each. */
     .recv_buffer_bytes = 1536,
     .max_headers = 16,
     .response_header_bytes = 128,

@@ -510,6 +510,43 @@ void lg_json_null(lg_json *j);
 /* LG_OK when one whole value was written and it fit; else the error. */
 int lg_json_finish(const lg_json *j);
 
+/*
+ * SHA-256 (FIPS 180-4) and HMAC-SHA-256 (RFC 2104), incremental, no
+ * allocation: to check an upload's checksum as it streams past, sign a
+ * cookie, answer a Digest challenge.
+ *
+ *   lg_sha256_ctx h; uint8_t sum[LG_SHA256_BYTES]; char hex[2 * LG_SHA256_BYTES + 1];
+ *   lg_sha256_init(&h);
+ *   lg_sha256_update(&h, "ab", 2);      (as many pieces as come)
+ *   lg_sha256_update(&h, "c", 1);
+ *   lg_sha256_final(&h, sum);
+ *   lg_hex_encode(sum, sizeof sum, hex, sizeof hex);   "ba7816bf8f01cfea..."
+ *
+ * A context is finished by _final; init it again to reuse it. An HMAC
+ * context holds both pads hashed, so one set up from a long-lived key can
+ * be copied per message instead of hashing the key again. Not in builds
+ * with LG_NO_SHA256.
+ */
+#define LG_SHA256_BYTES 32
+typedef struct lg_sha256_ctx {
+    uint32_t h[8];
+    uint64_t bytes;    /* private: message bytes so far */
+    uint8_t block[64]; /* private: bytes % 64 of them */
+} lg_sha256_ctx;
+void lg_sha256_init(lg_sha256_ctx *c);
+void lg_sha256_update(lg_sha256_ctx *c, const void *data, size_t len);
+void lg_sha256_final(lg_sha256_ctx *c, uint8_t out[LG_SHA256_BYTES]);
+void lg_sha256(const void *data, size_t len, uint8_t out[LG_SHA256_BYTES]);
+
+typedef struct lg_hmac_sha256_ctx {
+    lg_sha256_ctx inner, outer; /* private */
+} lg_hmac_sha256_ctx;
+void lg_hmac_sha256_init(lg_hmac_sha256_ctx *c, const void *key, size_t key_len);
+void lg_hmac_sha256_update(lg_hmac_sha256_ctx *c, const void *data, size_t len);
+void lg_hmac_sha256_final(lg_hmac_sha256_ctx *c, uint8_t out[LG_SHA256_BYTES]);
+void lg_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len,
+                    uint8_t out[LG_SHA256_BYTES]);
+
 /* ======================================================================
  * 3. Memory, logging, addresses
  * ====================================================================== */
@@ -1172,6 +1209,10 @@ int lg_query_get(lg_str query, const char *key, char *out, size_t cap);
  * LG_ERR_BUFFER_TOO_SMALL. */
 int lg_base64_encode(const void *in, size_t len, char *out, size_t cap);
 int lg_base64_decode(const char *in, size_t len, void *out, size_t cap);
+/* Lower-case hexadecimal, two characters a byte and a NUL (a checksum
+ * for a person or a JSON answer). Returns the length written (2 * len),
+ * LG_ERR_BUFFER_TOO_SMALL when out cannot hold it and the NUL. */
+int lg_hex_encode(const void *in, size_t len, char *out, size_t cap);
 
 #if !defined(LG_NO_SERVER)
 /* ======================================================================
@@ -1263,8 +1304,11 @@ typedef struct lg_server_config {
      * connection whose request finds none waits for one, its bytes in its
      * buffer and the kernel) and `buffers` buffers of recv_buffer_bytes:
      * one for each connection that has bytes to read, the rest for answers
-     * the network did not take at once (a streamed answer may queue one
-     * buffer; lg_res_write says LG_ERR_LIMIT beyond). A body must fit the
+     * the network did not take at once (a streamed answer's queue stays
+     * within one buffer: lg_res_write says LG_ERR_LIMIT when a piece does
+     * not fit what is left of it, and LG_ERR_TOO_LARGE for a piece, with
+     * its chunk framing, longer than a buffer holds — recv_buffer_bytes
+     * less a header of some 40 bytes). A body must fit the
      * receive buffer (413 otherwise) unless its route streams it
      * (LG_ROUTE_STREAM_BODY), and the server waits when full (LG_FULL_WAIT).
      * One server per loop may have it. */

@@ -70,6 +70,9 @@
 
 /* LG_NO_JSON: the JSON writer (lg_json_*, src/json.c). */
 
+/* LG_NO_SHA256: SHA-256 and HMAC-SHA-256 (lg_sha256_*, lg_hmac_sha256_*,
+ * src/sha256.c). */
+
 /* LG_NO_MULTIPART: the multipart/form-data decoder (lg_multipart_*,
  * src/multipart.c) and its error strings. */
 

@@ -61,6 +61,14 @@ if [ "$(cksum <"$mk")" != "$(cat "$OUT/.module-mk" 2>/dev/null)" ]; then
   cksum <"$mk" >"$OUT/.module-mk"
 fi
 
+# The frozen modules' qstrs are made once and not again when the module
+# gains a name that frozen code also uses (a clash at compile time): after
+# the binding changed, they are made again (seconds).
+frozen="$objs/frozen_content.c"
+if [ -f "$frozen" ] && [ -n "$(find "$ROOT/bindings/micropython/linger" -newer "$frozen" -name '*.[ch]' | head -1)" ]; then
+  rm -f "$frozen"
+fi
+
 log="$OUT/build.log"
 : >"$log"
 if ! make -C "$OUT/micropython/mpy-cross" -j"$JOBS" >>"$log" 2>&1; then

@@ -11,7 +11,8 @@
 #
 # and, for reference, the sum of the objects per layer (Cortex-M4, full
 # configuration), which is what a build without --gc-sections would pay.
-# docs/footprint.md explains the figures.
+# docs/footprint.md explains the figures; scripts/tls_size.sh adds TLS
+# (docs/tls.md).
 set -eu
 cd "$(dirname "$0")/.."
 JOBS=$(nproc 2>/dev/null || echo 2)
@@ -51,6 +52,11 @@ link_app() { # $1 target, $2 config name, $3 options, $4 program (server|client|
     client) apps="-DAPP_CLIENT"; srcs="main app_client" ;;
     both) apps="-DAPP_SERVER -DAPP_CLIENT"; srcs="main app_server app_client" ;;
     ws) apps=""; srcs="app_ws" ;; # the WebSocket codec alone: its own main
+    # the server with a WebSocket echo route, or with an event stream; the
+    # client with a WebSocket connection
+    server+ws) apps="-DAPP_SERVER -DAPP_WS"; srcs="main app_server app_ws_server" ;;
+    server+sse) apps="-DAPP_SERVER -DAPP_SSE"; srcs="main app_server app_sse" ;;
+    client+ws) apps="-DAPP_CLIENT -DAPP_WS_CLIENT"; srcs="main app_client app_ws_client" ;;
   esac
   objs=""
   for f in $srcs stubs; do
@@ -80,6 +86,8 @@ printf '\nlinger in a linked program (--gc-sections, -Os): text data bss, bytes\
 printf '%-11s %-14s %-20s %-20s %-20s\n' configuration program "Cortex-M0+" "Cortex-M4" "RV32IMC"
 echo "$CONFIGS" | while IFS=: read -r name opts; do
   case $name in
+    server) progs="server server+ws server+sse" ;;
+    client) progs="client client+ws" ;;
     *server) progs=server ;;
     *client) progs=client ;;
     *) progs="server both" ;;
@@ -103,6 +111,60 @@ for t in $TARGETS; do
   line="$line $(printf '%6d %5d %5d   ' "$1" "$2" "$3")"
 done
 echo "$line"
+# What the WebSocket layer and the event streams cost a program that uses
+# them: the server (client) program with a WebSocket echo route (an event
+# stream; a WebSocket connection) less the same program without, in the
+# server (client) configuration. (The footprint programs were linked above:
+# their sizes are read back from the maps.)
+linked() { # $1 target, $2 config, $3 program: text + data of linger's part
+  awk '$1 ~ /^lib(linger|gcc)\.a/ { t += $2 + $3 } END { print t + 0 }' "$OUT/$1-$2/fp_$3.sizes"
+}
+printf '\nWhat a program adds when it uses them (text + data, bytes):\n'
+printf '%-40s %-10s %-10s %s\n' "" "Cortex-M0+" "Cortex-M4" "RV32IMC"
+for pair in "WebSocket server (a /ws echo route)|server|server+ws|server" \
+            "Server-Sent Events (a /events route)|server|server+sse|server" \
+            "WebSocket client (lg_ws_connect)|client|client+ws|client"; do
+  IFS='|' read -r label cfg with without <<EOF_PAIR
+$pair
+EOF_PAIR
+  line=$(printf '%-40s' "$label")
+  for t in $TARGETS; do
+    line="$line $(printf '%-10d' $(($(linked "$t" "$cfg" "$with") - $(linked "$t" "$cfg" "$without"))))"
+  done
+  echo "$line"
+done
+
+# LG_NO_WEBSOCKET leaves all of it out: no WebSocket function or table is
+# defined in a library built with it (the min-* configurations set it), and a
+# program that does not use WebSocket links none of it even without it (the
+# full configuration's server program). What the option still saves such a
+# program is the error table's WebSocket entries (err.c with and without).
+for t in $TARGETS; do
+  for c in min-server min-both min-client; do
+    left=$("$(target_info "$t" | cut -d'|' -f3)-nm" -A --defined-only "$OUT/$t-$c/liblinger.a" 2>/dev/null |
+      awk '$NF ~ /(^|_)ws_|^lg_ws|sha1/' || true)
+    if [ -n "$left" ]; then
+      printf 'size.sh: LG_NO_WEBSOCKET left WebSocket code in %s-%s:\n%s\n' "$t" "$c" "$left" >&2
+      exit 1
+    fi
+  done
+  if grep -qE '(ws_[a-z0-9_]*|sha1)\.c\.obj' "$OUT/$t-full/fp_server.sizes"; then
+    printf 'size.sh: the full server program links WebSocket objects it does not use (%s)\n' "$t" >&2
+    exit 1
+  fi
+done
+errsize() { # $1 = extra flags: text + data of err.c on Cortex-M4, full configuration
+  # shellcheck disable=SC2086
+  arm-none-eabi-gcc -std=c11 -mcpu=cortex-m4 -mthumb -Os -Iinclude -Isrc $1 -c src/err.c -o "$OUT/err$2.o"
+  arm-none-eabi-size "$OUT/err$2.o" | awk 'NR == 2 { print $1 + $2 }'
+}
+e_with=$(errsize "" ws); e_without=$(errsize -DLG_NO_WEBSOCKET nows)
+e_with_min=$(errsize -DLG_NO_ERROR_STRINGS ws-min); e_without_min=$(errsize "-DLG_NO_ERROR_STRINGS -DLG_NO_WEBSOCKET" nows-min)
+printf 'LG_NO_WEBSOCKET: no WebSocket code in the min-* libraries (each target); none linked by the\n'
+printf ' full server program, which does not use it; the error table, Cortex-M4: %d bytes less\n' \
+  $((e_with - e_without))
+printf ' (%d with LG_NO_ERROR_STRINGS)\n' $((e_with_min - e_without_min))
+
 for c in full min-server; do
   printf '%s: C library, lwIP and OS functions it calls: %s\n' "$c" \
     "$(awk -v kept=stubs.o -f scripts/mapsize.awk "$OUT/m4-$c/fp_server.map" | sort | tr '\n' ' ')"
@@ -181,6 +243,7 @@ layer_size "url" url
 layer_size "WebSocket codec" ws_codec ws_utf8 ws_handshake sha1
 layer_size "multipart decoder" multipart
 layer_size "JSON writer" json
+layer_size "SHA-256, HMAC-SHA-256" sha256
 layer_size "WebSocket connections" ws_conn ws_server ws_client ws_post
 layer_size "server: event streams (SSE)" server_sse
 layer_size "loop + stream + tcp" alloc addr loop loop_poll stream stream_read tcp resolve
@@ -189,3 +252,7 @@ layer_size "server: static files" static static_http
 layer_size "server: authentication, CORS" server_auth server_cors
 layer_size "client" client client_pool client_send client_recv client_sync
 layer_size "platform: lwIP port" net_lwip
+
+# TLS: the transport cross-built against mbedTLS's headers, and the whole
+# TLS server's flash with mbedTLS built minimal (Cortex-M4).
+scripts/tls_size.sh

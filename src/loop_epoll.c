@@ -9,13 +9,11 @@
 #include <unistd.h>
 
 #include "linger_port.h"
+#include "loop_epoll_state.h"
 
-#define MAX_EVENTS 256
+#define MAX_EVENTS LG_EPOLL_MAX_EVENTS
 
-typedef struct epoll_state {
-    int epfd;
-    struct epoll_event events[MAX_EVENTS];
-} epoll_state;
+typedef lg_epoll_state epoll_state;
 
 static int ep_init(lg_loop *loop)
 {

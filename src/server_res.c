@@ -20,6 +20,7 @@
 #include "server_internal.h" /* first: the build options decide what else */
 #include "http1_internal.h"
 #include "assert_internal.h"
+#include "stream_internal.h"
 #if !defined(LG_NO_FILES)
 #include <unistd.h> /* close */
 #endif
@@ -27,7 +28,8 @@
 #if !defined(LG_NO_SERVER)
 
 /* A streamed answer may queue srv->high_water bytes before lg_res_write
- * says "wait" (256 KiB; one buffer with static memory). */
+ * says "wait" (256 KiB; with static memory what one buffer holds, see
+ * room_for). */
 
 static lg_conn *conn_of(const lg_res *res)
 {
@@ -516,6 +518,24 @@ int lg_res_start(lg_res *res, int status)
     return LG_OK;
 }
 
+/* Whether a piece of `framed` bytes may be queued now. From the heap an
+ * answer's queue may pass high_water by the piece that crosses it. With
+ * static memory the buffers are shared by every connection, and the count
+ * a configuration needs (one for each request's head, one for each
+ * answer's queue, one for each waiting connection) holds only if an
+ * answer never takes a second: a piece is queued when the queue is empty
+ * or the piece fits the room left in its buffer, and a piece that could
+ * not fit an empty buffer is refused outright. */
+static int room_for(const lg_res *res, lg_conn *c, size_t framed)
+{
+    const lg_server *srv = res->ex->srv;
+    uint64_t queued = lg_stream_queued(&c->s);
+    if (!srv->static_mem) return queued > srv->high_water ? LG_ERR_LIMIT : LG_OK;
+    if (framed > lg__stream_block_bytes(&c->s)) return LG_ERR_TOO_LARGE;
+    if (queued && framed > lg__stream_copy_room(&c->s)) return LG_ERR_LIMIT;
+    return LG_OK;
+}
+
 int lg_res_write(lg_res *res, const void *data, size_t len)
 {
     if (res->state != RES_STARTED) return LG_ERR_INVALID_ARG;
@@ -526,22 +546,19 @@ int lg_res_write(lg_res *res, const void *data, size_t len)
      * the next answer: the answer is cut here instead. */
     if (res->by_length && !res->no_body && len > res->length - res->body_bytes)
         return break_answer(res, LG_ERR_TOO_LARGE);
-    if (lg_stream_queued(&c->s) > res->ex->srv->high_water) return LG_ERR_LIMIT;
     if (res->no_body) {
+        if (lg_stream_queued(&c->s) > res->ex->srv->high_water) return LG_ERR_LIMIT;
         res->body_bytes += len;
         return LG_OK;
     }
-    int rc;
-    if (res->chunked) {
-        char line[24];
-        lg_writer w;
-        lg_writer_init(&w, line, sizeof line);
-        lg_write_chunk_start(&w, len);
-        lg_str parts[3] = { { line, w.len }, { data, len }, { "\r\n", 2 } };
-        rc = lg_stream_writev(&c->s, parts, 3);
-    } else {
-        rc = lg_stream_write(&c->s, data, len);
-    }
+    char line[24];
+    lg_writer w;
+    lg_writer_init(&w, line, sizeof line);
+    if (res->chunked) lg_write_chunk_start(&w, len);
+    lg_str parts[3] = { { line, w.len }, { data, len }, { "\r\n", res->chunked ? 2 : 0 } };
+    int rc = room_for(res, c, w.len + len + parts[2].len);
+    if (rc) return rc;
+    rc = lg_stream_writev(&c->s, parts, 3);
     /* Nothing was written: wait for on_drain, or (with an empty queue) the
      * piece is larger than the queue can ever hold — write smaller ones. */
     if (rc == LG_ERR_LIMIT) return lg_stream_queued(&c->s) ? LG_ERR_LIMIT : LG_ERR_TOO_LARGE;

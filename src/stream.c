@@ -1002,6 +1002,20 @@ int lg_stream_sendfile(lg_stream *s, lg_write_req *req, int file, uint64_t offse
 #endif
 }
 
+size_t lg__stream_block_bytes(const lg_stream *s)
+{
+    uint32_t std = CFG(s, recv_buffer_bytes);
+    return std > sizeof(copy_block) ? std - sizeof(copy_block) : 0;
+}
+
+size_t lg__stream_copy_room(const lg_stream *s)
+{
+    const lg_write_req *tail = s->wq_tail;
+    if (!tail || tail->kind != WQ_COPY) return 0;
+    const copy_block *b = (const copy_block *)(const void *)tail;
+    return b->cap - b->used;
+}
+
 uint64_t lg_stream_queued(const lg_stream *s)
 {
     return s->queued;

@@ -16,6 +16,10 @@
 #include <mbedtls/error.h>
 #include <mbedtls/net_sockets.h> /* MBEDTLS_ERR_NET_* only: its code is not used */
 #include <mbedtls/pk.h>
+#include <mbedtls/platform.h> /* mbedtls_calloc/free */
+#if defined(MBEDTLS_MEMORY_BUFFER_ALLOC_C)
+#include <mbedtls/memory_buffer_alloc.h>
+#endif
 #include <mbedtls/ssl.h>
 #include <mbedtls/asn1.h>
 #include <mbedtls/x509_crt.h>

@@ -548,6 +548,19 @@ int lg_base64_encode(const void *in, size_t len, char *out, size_t cap)
     return (int)w;
 }
 
+int lg_hex_encode(const void *in, size_t len, char *out, size_t cap)
+{
+    static const char digits[] = "0123456789abcdef";
+    const unsigned char *p = in;
+    if (len > (SIZE_MAX - 1) / 2 || cap < 2 * len + 1) return LG_ERR_BUFFER_TOO_SMALL;
+    for (size_t i = 0; i < len; i++) {
+        out[2 * i] = digits[p[i] >> 4];
+        out[2 * i + 1] = digits[p[i] & 15];
+    }
+    out[2 * len] = 0;
+    return (int)(2 * len);
+}
+
 static int b64_value(char c)
 {
     if (c >= 'A' && c <= 'Z') return c - 'A';

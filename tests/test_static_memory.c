@@ -163,12 +163,60 @@ static void on_later(lg_req *req, lg_res *res, void *user)
     answer(res, 500, NULL, 0);
 }
 
+/* A streamed answer of STREAM_BYTES in pieces of STREAM_PIECE, written
+ * for as long as lg_res_write takes them: each answer's queue must stay
+ * within one buffer, or answers in parallel run out of them. */
+#define STREAM_BYTES 6000
+#define STREAM_PIECE 200
+typedef struct streamed {
+    lg_res *res;
+    size_t sent;
+} streamed;
+static streamed streams[REQUESTS];
+static int stream_cut;
+
+static void stream_fill(lg_res *res, void *user)
+{
+    streamed *st = user;
+    static char piece[STREAM_PIECE];
+    memset(piece, 's', sizeof piece);
+    while (st->sent < STREAM_BYTES) {
+        int rc = lg_res_write(res, piece, sizeof piece);
+        if (rc == LG_ERR_LIMIT) return; /* asked again when the queue drains */
+        if (rc != LG_OK) {
+            stream_cut++;
+            break;
+        }
+        st->sent += sizeof piece;
+    }
+    if (lg_res_end(res) != LG_OK) stream_cut++;
+    st->res = NULL;
+    in_handler--;
+    answered++;
+}
+
+static void on_stream(lg_req *req, lg_res *res, void *user)
+{
+    (void)user;
+    note_request(req);
+    for (int i = 0; i < REQUESTS; i++) {
+        if (streams[i].res) continue;
+        streams[i].res = res;
+        streams[i].sent = 0;
+        lg_res_stream(res, 200, stream_fill, &streams[i]);
+        return;
+    }
+    CHECK(!"more requests in handlers than request slots");
+    answer(res, 500, NULL, 0);
+}
+
 static void add_routes(lg_server *srv)
 {
     CHECK_EQ_INT(lg_route(srv, "GET", "/hello", on_hello, NULL), LG_OK);
     CHECK_EQ_INT(lg_route(srv, "POST", "/echo", on_echo, NULL), LG_OK);
     CHECK_EQ_INT(lg_route(srv, "GET", "/big", on_big, NULL), LG_OK);
     CHECK_EQ_INT(lg_route(srv, "GET", "/later", on_later, NULL), LG_OK);
+    CHECK_EQ_INT(lg_route(srv, "GET", "/stream", on_stream, NULL), LG_OK);
 }
 
 /* --- part 1: client threads with blocking sockets --- */
@@ -478,6 +526,83 @@ static void test_fault_injector(void)
     free(mem);
 }
 
+/* --- part 3: streamed answers in parallel, taken 5 bytes at a time ---
+ * Four clients each ask for a streamed answer of 6000 bytes in 200-byte
+ * pieces; both request slots stream at once while the other two
+ * connections wait holding their heads. With the default buffer count
+ * (max_conns + max_requests) every answer must come whole: a streamed
+ * answer's queue stays within one buffer, so two streams, their two heads
+ * and two waiting heads fit in six. */
+static size_t chunked_body_bytes(const fault_sock *k)
+{
+    const char *end = memmem(k->out, k->out_len, "\r\n\r\n", 4);
+    if (!end) return 0;
+    size_t at = (size_t)(end + 4 - k->out), total = 0;
+    while (at < k->out_len) {
+        char *after;
+        unsigned long n = strtoul(k->out + at, &after, 16);
+        const char *crlf = memmem(after, k->out_len - (size_t)(after - k->out), "\r\n", 2);
+        if (!crlf) return 0;
+        at = (size_t)(crlf + 2 - k->out);
+        if (n == 0) return at + 2 == k->out_len ? total : 0; /* the last chunk, then the end */
+        if (at + n + 2 > k->out_len) return 0;
+        total += n;
+        at += n + 2;
+    }
+    return 0;
+}
+
+static void test_streams_in_parallel(const profile *p, uint16_t buffers)
+{
+    P = p;
+    fault_net fn;
+    fault_net_init(&fn);
+    lg_loop *loop = fault_loop_new(&fn);
+    lg_server_config cfg = small_config(NULL, 0);
+    cfg.buffers = buffers;
+    size_t need = lg_server_memory_size(&cfg);
+    char *mem = malloc(need);
+    cfg.memory = mem;
+    cfg.memory_bytes = need;
+    cfg.no_date = 1;
+    lg_server *srv = lg_server_new(loop, &cfg);
+    CHECK(srv != NULL);
+    if (!srv) return;
+    add_routes(srv);
+    CHECK_EQ_INT(lg_server_listen(srv, "127.0.0.1:80", 0), LG_OK);
+    static const char ask[] = "GET /stream HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
+    int fds[CONNS];
+    for (int i = 0; i < CONNS; i++) {
+        fault_sock script = { 0 };
+        script.in = ask;
+        script.in_len = sizeof ask - 1;
+        script.in_end = FAULT_EOF_AFTER_FIN;
+        script.out_piece = 5;
+        script.out_again = 1;
+        fds[i] = fault_accept_queue(&fn, &script);
+    }
+    stream_cut = 0;
+    started = 1;
+    fault_run(loop, 400000);
+    int whole = 0;
+    for (int i = 0; i < CONNS; i++) {
+        fault_sock *k = fault_sock_get(&fn, fds[i]);
+        CHECK(k->closed);
+        CHECK(!k->aborted);
+        whole += chunked_body_bytes(k) == STREAM_BYTES;
+    }
+    printf("streams in parallel (%s, %u buffers of %u): %d of %d answers whole, %d cut\n", p->name,
+           (unsigned)buffers, (unsigned)p->recv, whole, CONNS, stream_cut);
+    CHECK_EQ_INT(whole, CONNS);
+    CHECK_EQ_INT(stream_cut, 0);
+    CHECK_EQ_INT(allocs_after_start, 0);
+    started = 0;
+    lg_server_free(srv);
+    lg_loop_free(loop);
+    fault_net_free(&fn);
+    free(mem);
+}
+
 int main(void)
 {
     lg_set_allocator(&strict);
@@ -485,6 +610,8 @@ int main(void)
     test_real_sockets(&four);
     test_real_sockets(&tight);
     test_fault_injector();
+    test_streams_in_parallel(&four, CONNS + four.requests); /* the default count */
+    test_streams_in_parallel(&tight, CONNS + tight.requests);
     lg_set_allocator(NULL);
     TEST_MAIN_END();
 }

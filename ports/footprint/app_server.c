@@ -27,10 +27,18 @@ static void on_led(lg_req *req, lg_res *res, void *user)
 }
 
 void app_server(lg_loop *loop);
+void app_ws_routes(lg_server *srv);  /* app_ws_server.c, with APP_WS */
+void app_sse_routes(lg_server *srv); /* app_sse.c, with APP_SSE */
 void app_server(lg_loop *loop)
 {
     lg_server *srv = lg_server_new(loop, &(lg_server_config){ .max_conns = 4 });
     lg_route(srv, "GET", "/", on_status, NULL);
     lg_route(srv, "POST", "/led", on_led, NULL);
+#if defined(APP_WS)
+    app_ws_routes(srv);
+#endif
+#if defined(APP_SSE)
+    app_sse_routes(srv);
+#endif
     lg_server_listen(srv, "0.0.0.0:80", 0);
 }

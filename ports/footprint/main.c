@@ -4,6 +4,7 @@
 
 void app_server(lg_loop *loop);
 void app_client(lg_loop *loop);
+void app_ws_client(lg_loop *loop); /* app_ws_client.c */
 
 int main(void)
 {
@@ -13,6 +14,9 @@ int main(void)
 #endif
 #if defined(APP_CLIENT)
     app_client(loop);
+#endif
+#if defined(APP_WS_CLIENT)
+    app_ws_client(loop);
 #endif
     return lg_loop_run(loop);
 }

@@ -32,6 +32,9 @@ STUB_INT(strncasecmp, const char *a, const char *b, size_t n)
 STUB_PTR(strchr, const char *s, int c)
 STUB_PTR(strrchr, const char *s, int c)
 STUB_PTR(strstr, const char *a, const char *b)
+STUB_PTR(strpbrk, const char *s, const char *set)
+size_t strcspn(const char *s, const char *reject);
+size_t strcspn(const char *s, const char *reject) { (void)s; (void)reject; return 0; }
 /* <stdlib.h>, <stdio.h>, <time.h>, <unistd.h>, <fcntl.h>, <sys/stat.h> */
 STUB_PTR(malloc, size_t n)
 void free(void *p);

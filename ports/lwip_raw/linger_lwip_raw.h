@@ -49,6 +49,13 @@ typedef struct lg_lwip_raw_hooks {
 /* Before lg_loop_new. The hooks are copied. */
 void lg_lwip_raw_set_hooks(const lg_lwip_raw_hooks *hooks);
 
+/* 1 when a turn of the loop would hand linger a connection now (queued
+ * bytes, a FIN, an error, send room, a pending accept, for what its io
+ * watches), else 0. Does not run lwIP. For a host that waits itself and
+ * turns linger's loop with a timeout of 0 (the MicroPython binding: its
+ * asyncio asks this before it sleeps). */
+int lg_lwip_raw_ready(void);
+
 /* What the port holds, for a device's diagnostics. */
 typedef struct lg_lwip_raw_stats {
     uint32_t sockets;       /* slots in use: listeners, connections, pending accepts */

@@ -701,6 +701,16 @@ static int dispatch(void)
     return n;
 }
 
+int lg_lwip_raw_ready(void)
+{
+    for (int i = 0; i < LG_LWIP_RAW_SOCKETS; i++) {
+        const sock *s = &socks[i];
+        if (s->kind == K_FREE || !s->io || (s->flags & F_CLOSING)) continue;
+        if (ready(s) & s->io->events) return 1;
+    }
+    return 0;
+}
+
 static int rb_wait(lg_loop *loop, int timeout_ms)
 {
     LWIP_UNUSED_ARG(loop);

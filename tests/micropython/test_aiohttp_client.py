@@ -84,7 +84,8 @@ def serve(conn):
                 continue
             if path == "/echo":
                 conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Target: "
-                             + target.encode() + b"\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+                             + target.encode() + b"\r\nSet-Cookie: a=1\r\nset-cookie: b=2\r\n"
+                             b"Content-Length: %d\r\n\r\n" % len(body) + body)
                 continue
             conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
 
@@ -123,4 +124,6 @@ def test_aiohttp_reads_by_framing():
     assert out["/slow"] == ["timeout"]
     assert out["/big"] == ["ok", 200, len(BIG), True]
     assert out["/echo"] == ["ok", 200, {"k": [1, 2]}, "/echo?a=b%20c"]
+    # a repeated field: the first by [] and get(), every one by getall(), any case
+    assert out["/echo headers"] == ["a=1", ["a=1", "b=2"], "application/json", True, []]
     assert out["refused"] == ["connector", 111]

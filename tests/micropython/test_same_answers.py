@@ -130,3 +130,50 @@ def test_same_answers():
     assert by[("GET", "/api/item/11")]["status"] == 404
     assert want[REQUESTS.index(("GET", "/", {"X-Long": "a" * 2100}, None))]["status"] == 400
     print(f"{len(REQUESTS)} answers alike")
+
+
+PLAIN = HERE / "apps/plain_app.py"
+PLAIN_REQUESTS = [
+    ("GET", "/", {}, None),
+    ("HEAD", "/", {}, None),
+    ("GET", "/bytes", {}, None),
+    ("GET", "/empty", {}, None),
+    ("GET", "/json/5", {}, None),
+    ("GET", "/list", {}, None),
+    ("POST", "/echo", {"Content-Type": "text/plain"}, b"small body"),
+    ("POST", "/echo", {}, b"b" * 3000),  # over max_body_length: from the stream
+    ("GET", "/seen?x=1&y=%20z", {"User-Agent": "test/2", "Cookie": "c=1; d=2"}, None),
+    ("POST", "/seen", {"Content-Type": "application/json"}, b"{}"),
+    ("GET", "/late", {}, None),
+    ("POST", "/", {}, b"x"),
+    ("GET", "/nothing", {}, None),
+]
+
+
+def test_same_plain_answers():
+    """Handlers that return plain values, without hooks: linger's fast path
+    (no Response object) answers as the real Microdot does."""
+    global REQUESTS
+    saved, REQUESTS = REQUESTS, PLAIN_REQUESTS
+    try:
+        real = MpyServer("microdot", PLAIN)
+        try:
+            want = ask_all(real.port, keep_alive=False)
+        finally:
+            real.stop()
+        ours = MpyServer("linger", PLAIN)
+        try:
+            got = ask_all(ours.port, keep_alive=True)
+        finally:
+            ours.stop()
+    finally:
+        REQUESTS = saved
+    diffs = [f"{m} {p}:\n  Microdot {w}\n  linger   {g}"
+             for (m, p, _, _), w, g in zip(PLAIN_REQUESTS, want, got) if w != g]
+    assert not diffs, "\n".join(diffs)
+    assert want[0]["headers"]["content-type"] == ["text/plain; charset=UTF-8"]
+    assert json.loads(want[4]["body"]) == {"n": 5, "squares": [0, 1, 4, 9, 16]}
+    assert want[7]["body"] == b"b" * 3000
+    seen = json.loads(want[8]["body"])
+    assert seen["args"] == {"x": ["1"], "y": [" z"]} and seen["cookies"] == {"c": "1", "d": "2"}
+    assert want[10]["headers"]["x-late"] == ["yes"]

@@ -54,6 +54,25 @@ def loop():
     return _lp
 
 
+def start(coro):
+    """A task for coro whose first step runs now, from inside linger's
+    turn (a route's callback): a request with no body to wait for and a
+    handler that does not wait is answered in that step, and never goes
+    through asyncio's run queue (a push, a pop and a turn of its loop with
+    a poll() each). A coroutine that does wait parks the new task, as it
+    would have parked it had asyncio started it."""
+    t = core.Task(coro)
+    prev = core.cur_task
+    core.cur_task = t
+    try:
+        coro.send(None)
+    except StopIteration:
+        pass
+    finally:
+        core.cur_task = prev
+    return t
+
+
 def park(obj):
     # Await this to wait for obj's next event (a body piece, a drain, the
     # end): obj keeps the task, linger's callback puts it back on the run
@@ -62,6 +81,41 @@ def park(obj):
     obj.wait(t)
     t.data = obj
     yield
+
+
+# --- header fields -----------------------------------------------------------
+
+
+class CaselessDict(dict):
+    """A dict whose str keys are looked up without regard to case (header
+    fields); a key keeps the case it was first stored with. What
+    microdot's NoCaseDict and aiohttp's CIMultiDict are built on."""
+
+    def __init__(self, pairs=()):
+        super().__init__()
+        self._keys = {}  # lowered -> as stored
+        for k, v in pairs:
+            self[k] = v
+
+    def __setitem__(self, key, value):
+        kl = key.lower()
+        stored = self._keys.get(kl)
+        if stored is None:
+            self._keys[kl] = stored = key
+        super().__setitem__(stored, value)
+
+    def __getitem__(self, key):
+        return super().__getitem__(self._keys.get(key.lower(), key))
+
+    def __delitem__(self, key):
+        super().__delitem__(self._keys.pop(key.lower(), key))
+
+    def __contains__(self, key):
+        return key.lower() in self._keys
+
+    def get(self, key, default=None):
+        stored = self._keys.get(key.lower())
+        return default if stored is None else super().__getitem__(stored)
 
 
 # --- server side -----------------------------------------------------------
@@ -121,10 +175,10 @@ class Server:
         self.srv = _linger.Server(**config)
 
     def route(self, method, pattern, handler, stream_body=True):
-        def start(req):
-            core.create_task(self._run(handler, req))
+        def begin(req):
+            start(self._run(handler, req))
 
-        self.srv.route(method, pattern, _linger.ROUTE_STREAM_BODY if stream_body else 0, start)
+        self.srv.route(method, pattern, _linger.ROUTE_STREAM_BODY if stream_body else 0, begin)
 
     async def _run(self, handler, req):
         try:

@@ -46,6 +46,9 @@ typedef struct lgmp_state {
     mp_obj_t wake;           /* Python: wake(task) puts a parked task back on the run queue */
     mp_obj_t loop_obj;       /* the Loop object (there is one) */
     mp_obj_t pending_exc;    /* raised in a callback: raised again after the loop's turn */
+    void *backend;           /* lgmp_backend.c's (Linux: the timerfd) */
+    int *sockets;            /* every socket linger has open (lgmp_sockets.c) */
+    uint32_t nsockets, cap_sockets;
     size_t bytes;            /* what linger holds now (asked sizes, without headers) */
     size_t peak_bytes;
     size_t nblocks;
@@ -92,8 +95,21 @@ int lgmp_buf_reserve(lgmp_buf *b, size_t n);
 mp_obj_t lgmp_buf_take(lgmp_buf *b, mp_int_t n);
 void lgmp_buf_free(lgmp_buf *b);
 
+/* linger's platform with its sockets noted (lgmp_sockets.c), and closing
+ * what is still open (a soft reset). */
+const lg_net *lgmp_net(void);
+void lgmp_close_sockets(void *net_ctx);
+
 /* The readiness backend (lgmp_backend.c). */
 extern const lg_backend lgmp_backend;
+/* After lg_loop_new: what asyncio's wait needs besides linger's backend
+ * (Linux: the timerfd for linger's timers). LG_OK or an lg_err. */
+int lgmp_backend_start(lg_loop *loop);
+/* Before lg_loop_free: undoes lgmp_backend_start. */
+void lgmp_backend_stop(lg_loop *loop);
+/* A soft reset: the backend's descriptors closed (the loop is not used
+ * again). */
+void lgmp_backend_release(lg_loop *loop);
 /* The descriptor asyncio waits on (Linux: the epoll set), or -1. */
 int lgmp_backend_fd(lg_loop *loop);
 /* Arm the wake-up for linger's next timer: ms from now (0: at once), -1

@@ -41,6 +41,7 @@ typedef struct req_obj {
     mp_obj_t waiter;
     lgmp_buf body;
     size_t high;
+    lg_addr peer; /* a copy: client_addr is asked for lazily, maybe after the answer */
     int body_status;
     uint8_t started, ended, paused, answered, drained;
 } req_obj;
@@ -275,6 +276,8 @@ static void on_request(lg_req *req, lg_res *res, void *user)
         r->res = res;
         r->server = MP_OBJ_FROM_PTR(s);
         r->waiter = mp_const_none;
+        const lg_addr *a = lg_req_peer(req);
+        if (a) r->peer = *a;
         lgmp_pin(r);
         mp_call_function_1(items[idx], MP_OBJ_FROM_PTR(r));
         nlr_pop();
@@ -352,9 +355,8 @@ static MP_DEFINE_CONST_FUN_OBJ_1(req_headers_obj, req_headers);
 
 /* The longest line of the head as the client sent it, with its CRLF
  * (Microdot's Request.max_readline). */
-static mp_obj_t req_max_line(mp_obj_t self_in)
+static size_t head_max_line(const lg_head *h)
 {
-    const lg_head *h = lg_req_head(req_live(self_in)->req);
     /* "METHOD SP target SP HTTP/1.x CRLF" */
     size_t longest = h->method.len + 1 + h->target.len + 1 + 8 + 2;
     for (uint16_t i = 0; i < h->num_headers; i++) {
@@ -363,24 +365,61 @@ static mp_obj_t req_max_line(mp_obj_t self_in)
         size_t n = (size_t)(end - f->name.ptr) + 2;
         if (n > longest) longest = n;
     }
-    return MP_OBJ_NEW_SMALL_INT(longest);
+    return longest;
+}
+
+static mp_obj_t req_max_line(mp_obj_t self_in)
+{
+    return MP_OBJ_NEW_SMALL_INT(head_max_line(lg_req_head(req_live(self_in)->req)));
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(req_max_line_obj, req_max_line);
 
-/* The body's announced length: n, 0 for none, -1 for a chunked body. */
-static mp_obj_t req_content_length(mp_obj_t self_in)
+static mp_obj_t head_content_length(const lg_head *h)
 {
-    const lg_head *h = lg_req_head(req_live(self_in)->req);
     if (h->framing == LG_FRAMING_CHUNKED) return MP_OBJ_NEW_SMALL_INT(-1);
     if (h->framing != LG_FRAMING_LENGTH) return MP_OBJ_NEW_SMALL_INT(0);
     return mp_obj_new_int_from_ull(h->content_length);
 }
+
+/* head(): what Microdot's Request needs, in one call from Python instead
+ * of six: (method, target, minor version, content length (-1: chunked),
+ * longest line, [(name, value), ...]). The target or the headers are None
+ * when some of their text is not UTF-8 (Microdot answers 400 then). */
+static mp_obj_t req_head(mp_obj_t self_in)
+{
+    const lg_head *h = lg_req_head(req_live(self_in)->req);
+    mp_obj_t list = mp_obj_new_list(h->num_headers, NULL);
+    mp_obj_list_t *l = MP_OBJ_TO_PTR(list);
+    for (uint16_t i = 0; i < h->num_headers; i++) {
+        mp_obj_t kv[2] = { lgmp_text(h->headers[i].name), lgmp_text(h->headers[i].value) };
+        if (!mp_obj_is_str(kv[0]) || !mp_obj_is_str(kv[1])) {
+            list = mp_const_none;
+            break;
+        }
+        l->items[i] = mp_obj_new_tuple(2, kv);
+    }
+    mp_obj_t target = lgmp_text(h->target);
+    mp_obj_t t[6] = {
+        lgmp_text(h->method), mp_obj_is_str(target) ? target : mp_const_none,
+        MP_OBJ_NEW_SMALL_INT(h->version_minor), head_content_length(h),
+        MP_OBJ_NEW_SMALL_INT(head_max_line(h)), list,
+    };
+    return mp_obj_new_tuple(6, t);
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(req_head_obj, req_head);
+
+/* The body's announced length: n, 0 for none, -1 for a chunked body. */
+static mp_obj_t req_content_length(mp_obj_t self_in)
+{
+    return head_content_length(lg_req_head(req_live(self_in)->req));
+}
 static MP_DEFINE_CONST_FUN_OBJ_1(req_content_length_obj, req_content_length);
 
+/* (host, port): works after the answer too (a copy taken on arrival). */
 static mp_obj_t req_peer(mp_obj_t self_in)
 {
-    const lg_addr *a = lg_req_peer(req_live(self_in)->req);
-    if (!a || !a->family) return mp_const_none;
+    const lg_addr *a = &((req_obj *)MP_OBJ_TO_PTR(self_in))->peer;
+    if (!a->family) return mp_const_none;
     char text[64];
     int n = lg_addr_format(a, text, sizeof text);
     if (n < 0) return mp_const_none;
@@ -517,19 +556,24 @@ static mp_obj_t req_add_header(mp_obj_t self_in, mp_obj_t name, mp_obj_t value)
 }
 static MP_DEFINE_CONST_FUN_OBJ_3(req_add_header_obj, req_add_header);
 
-/* send(status, body): the whole answer (the body copied where the network
- * does not take it at once). Returns 0 or an lg_err; answered either way. */
-static mp_obj_t req_send(mp_obj_t self_in, mp_obj_t status, mp_obj_t body)
+/* send(status, body[, content_type]): the whole answer (the body copied
+ * where the network does not take it at once; a str is sent as its
+ * UTF-8). The content type, when given, saves a call from Python for the
+ * commonest answer. Returns 0 or an lg_err; answered either way. */
+static mp_obj_t req_send(size_t n_args, const mp_obj_t *args)
 {
-    req_obj *r = req_live(self_in);
+    req_obj *r = req_live(args[0]);
     mp_buffer_info_t b = { 0 };
-    if (body != mp_const_none) mp_get_buffer_raise(body, &b, MP_BUFFER_READ);
-    int rc = lg_res_send(r->res, mp_obj_get_int(status), b.buf, b.len);
+    if (args[2] != mp_const_none) mp_get_buffer_raise(args[2], &b, MP_BUFFER_READ);
+    int rc = LG_OK;
+    if (n_args > 3) rc = lg_res_header(r->res, "Content-Type", mp_obj_str_get_str(args[3]));
+    if (rc == LG_OK) rc = lg_res_send(r->res, mp_obj_get_int(args[1]), b.buf, b.len);
+    else lg_res_error(r->res, 500, "Internal Server Error");
     answered(r);
     lgmp_kick();
     return MP_OBJ_NEW_SMALL_INT(rc);
 }
-static MP_DEFINE_CONST_FUN_OBJ_3(req_send_obj, req_send);
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(req_send_obj, 3, 4, req_send);
 
 static mp_obj_t req_error(mp_obj_t self_in, mp_obj_t status, mp_obj_t msg)
 {
@@ -626,6 +670,7 @@ static const mp_rom_map_elem_t req_locals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_header), MP_ROM_PTR(&req_header_obj) },
     { MP_ROM_QSTR(MP_QSTR_headers), MP_ROM_PTR(&req_headers_obj) },
     { MP_ROM_QSTR(MP_QSTR_max_line), MP_ROM_PTR(&req_max_line_obj) },
+    { MP_ROM_QSTR(MP_QSTR_head), MP_ROM_PTR(&req_head_obj) },
     { MP_ROM_QSTR(MP_QSTR_content_length), MP_ROM_PTR(&req_content_length_obj) },
     { MP_ROM_QSTR(MP_QSTR_peer), MP_ROM_PTR(&req_peer_obj) },
     { MP_ROM_QSTR(MP_QSTR_read_start), MP_ROM_PTR(&req_read_start_obj) },

@@ -4,9 +4,12 @@
 # ports). The make-based unix port uses micropython.mk next to this file.
 if(MICROPY_PORT_DIR MATCHES "rp2$")
   # MicroPython's rp2 port runs lwIP without its socket API (NO_SYS=1):
-  # linger needs a port to lwIP's raw API there, which it does not have
-  # yet (docs/porting.md says how one plugs in).
-  message(FATAL_ERROR "linger: the rp2 port needs an lwIP raw-API port of linger (docs/micropython.md)")
+  # the module would use linger's raw-API port there (micropython.mk's
+  # LINGER_NET=lwip_raw: ports/lwip_raw/net_lwip_raw.c, LGMP_LWIP_RAW), but
+  # rp2 runs lwIP's input and timers from PendSV, and the binding does
+  # not yet hold lwip_lock_acquire() around its calls into linger
+  # (docs/micropython.md, "rp2").
+  message(FATAL_ERROR "linger: on rp2 the binding does not yet take the lwIP lock (docs/micropython.md)")
 endif()
 
 get_filename_component(LINGER_ROOT ${CMAKE_CURRENT_LIST_DIR}/../../.. ABSOLUTE)
@@ -24,6 +27,7 @@ target_sources(usermod_linger INTERFACE
   ${CMAKE_CURRENT_LIST_DIR}/lgmp_server.c
   ${CMAKE_CURRENT_LIST_DIR}/lgmp_client.c
   ${CMAKE_CURRENT_LIST_DIR}/lgmp_backend.c
+  ${CMAKE_CURRENT_LIST_DIR}/lgmp_sockets.c
   ${LINGER_MPY_SRC}
   ${LINGER_ROOT}/ports/lwip/net_lwip.c)
 target_include_directories(usermod_linger INTERFACE ${CMAKE_CURRENT_LIST_DIR} ${LINGER_ROOT}/include)

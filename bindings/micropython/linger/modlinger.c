@@ -73,14 +73,21 @@ static void mp_free_hook(void *ptr, size_t size, void *user)
 #endif
 }
 
+typedef struct loop_obj {
+    mp_obj_base_t base;
+} loop_obj;
+
 static lgmp_state *state_get_or_make(void)
 {
     lgmp_state *st = MP_STATE_VM(lgmp_state);
     if (st) return st;
     st = m_new0(lgmp_state, 1);
     st->wake = mp_const_none;
-    st->loop_obj = mp_const_none;
     st->pending_exc = MP_OBJ_NULL;
+    /* The Loop object, made now with a finaliser: the soft reset's sweep
+     * calls it (loop_del), the one hook MicroPython gives a module on
+     * every port. It is reachable from the root until then. */
+    st->loop_obj = MP_OBJ_FROM_PTR(mp_obj_malloc_with_finaliser(loop_obj, &lgmp_type_loop));
     MP_STATE_VM(lgmp_state) = st;
     /* Every allocation of linger's from now on comes from this heap. */
     static lg_allocator a;
@@ -187,7 +194,12 @@ mp_obj_t lgmp_text(lg_str s)
             break;
         }
     }
-    return mp_obj_new_str(s.ptr, s.len);
+    /* Not mp_obj_new_str: it first looks the text up among the interned
+     * strings, searching the pools of code compiled at run time (a Python
+     * application's) one entry at a time -- with the str methods that do
+     * the same, an eighth of the server's time per request (perf, the
+     * unix port). A request's strings are rarely interned ones anyway. */
+    return mp_obj_new_str_copy(&mp_type_str, (const byte *)s.ptr, s.len);
 }
 
 void lgmp_dict_store_int(mp_obj_t dict, qstr key, uint64_t v)
@@ -258,10 +270,6 @@ void lgmp_buf_free(lgmp_buf *b)
 
 /* --- the loop --- */
 
-typedef struct loop_obj {
-    mp_obj_base_t base;
-} loop_obj;
-
 lg_loop *lgmp_loop(void)
 {
     lgmp_state *st = state_get_or_make();
@@ -269,19 +277,22 @@ lg_loop *lgmp_loop(void)
     lg_loop_config cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.backend = &lgmp_backend;
-    st->loop = lg_loop_new(&cfg);
-    if (!st->loop) lgmp_raise(LG_ERR_NOMEM);
-    return st->loop;
+    cfg.net = lgmp_net();
+    lg_loop *loop = lg_loop_new(&cfg);
+    if (!loop) lgmp_raise(LG_ERR_NOMEM);
+    int rc = lgmp_backend_start(loop);
+    if (rc) {
+        lg_loop_free(loop);
+        lgmp_raise(rc);
+    }
+    st->loop = loop;
+    return loop;
 }
 
 static mp_obj_t mod_loop(void)
 {
     lgmp_state *st = state_get_or_make();
     lgmp_loop();
-    if (st->loop_obj == mp_const_none) {
-        loop_obj *o = mp_obj_malloc(loop_obj, &lgmp_type_loop);
-        st->loop_obj = MP_OBJ_FROM_PTR(o);
-    }
     return st->loop_obj;
 }
 static MP_DEFINE_CONST_FUN_OBJ_0(mod_loop_obj, mod_loop);
@@ -311,6 +322,25 @@ static mp_obj_t loop_run(mp_obj_t self_in)
     return MP_OBJ_NEW_SMALL_INT(t);
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(loop_run_obj, loop_run);
+
+/* __del__, run by the sweep of a soft reset (gc_sweep_all, on the device
+ * ports and at the unix port's exit), before any block is freed: close
+ * every socket linger has open, and forget the state, whose memory is
+ * about to go (the root pointer would otherwise point into the next
+ * session's heap). Nothing of linger's is called: its structures are as
+ * dead as the heap they are in. A Loop other than the state's does
+ * nothing. */
+static mp_obj_t loop_del(mp_obj_t self_in)
+{
+    lgmp_state *st = MP_STATE_VM(lgmp_state);
+    if (!st || st->loop_obj != self_in) return mp_const_none;
+    lgmp_close_sockets(st->loop ? lg_port_net_ctx(st->loop) : NULL);
+    if (st->loop) lgmp_backend_release(st->loop);
+    lg_set_allocator(NULL);
+    MP_STATE_VM(lgmp_state) = NULL;
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(loop_del_obj, loop_del);
 
 static mp_obj_t loop_set_wake(mp_obj_t self_in, mp_obj_t fn)
 {
@@ -364,6 +394,7 @@ static const mp_stream_p_t loop_stream_p = {
 
 static const mp_rom_map_elem_t loop_locals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_run), MP_ROM_PTR(&loop_run_obj) },
+    { MP_ROM_QSTR(MP_QSTR___del__), MP_ROM_PTR(&loop_del_obj) },
     { MP_ROM_QSTR(MP_QSTR_set_wake), MP_ROM_PTR(&loop_set_wake_obj) },
     { MP_ROM_QSTR(MP_QSTR_stats), MP_ROM_PTR(&loop_stats_obj) },
 };

@@ -290,7 +290,9 @@ def test_slow_reader(server):
                 async for chunk in r.content.iter_chunked(1 << 20):
                     got += len(chunk)
                     if got < (24 << 20):
-                        await asyncio.sleep(0.01)
+                        # 16 MB/s at most: slower than the producer in any
+                        # build, on a loaded machine too
+                        await asyncio.sleep(len(chunk) / (16 << 20))
                 assert got == n
     run(main())
     assert server.stats()["stream_refusals"] > before

@@ -48,6 +48,9 @@ async def main():
         # json, params and a posted body: echoed by the server
         async with s.post(base + '/echo', params={'a': 'b c'}, json={'k': [1, 2]}) as resp:
             out['/echo'] = ['ok', resp.status, await resp.json(), resp.headers['x-target']]
+            h = resp.headers
+            out['/echo headers'] = [h['SET-COOKIE'], h.getall('Set-Cookie'), h.get('content-type'),
+                                    'X-Target' in h, h.getall('X-None', [])]
     async with aiohttp.ClientSession() as s:
         try:
             async with s.get('http://127.0.0.1:1/') as resp:

@@ -123,38 +123,26 @@ def _errno(err):
 # --- headers ----------------------------------------------------------------
 
 
-class CIMultiDict(dict):
-    """Response headers: looked up without regard to case; getall() has
-    every value of a repeated field, [] and get() the first."""
+class CIMultiDict(linger.CaselessDict):
+    """Response headers: looked up without regard to case
+    (linger.CaselessDict); getall() has every value of a repeated field,
+    [] and get() the first."""
 
     def __init__(self, pairs=()):
+        self._more = {}  # lowered -> the values after the first
         super().__init__()
-        self._all = {}
         for k, v in pairs:
             self.add(k, v)
 
     def add(self, key, value):
-        kl = key.lower()
-        if kl in self._all:
-            self._all[kl][1].append(value)
+        if key in self:
+            self._more.setdefault(key.lower(), []).append(value)
         else:
-            self._all[kl] = (key, [value])
-            super().__setitem__(key, value)
-
-    def __getitem__(self, key):
-        return self._all[key.lower()][1][0]
-
-    def __contains__(self, key):
-        return key.lower() in self._all
-
-    def get(self, key, default=None):
-        e = self._all.get(key.lower())
-        return e[1][0] if e else default
+            self[key] = value
 
     def getall(self, key, default=None):
-        e = self._all.get(key.lower())
-        if e:
-            return list(e[1])
+        if key in self:
+            return [self[key]] + self._more.get(key.lower(), [])
         if default is not None:
             return default
         raise KeyError(key)

@@ -74,39 +74,16 @@ def urlencode(s):
     return s
 
 
-class NoCaseDict(dict):
+class NoCaseDict(linger.CaselessDict):
     """A dict whose str keys are looked up without regard to case; a key
-    keeps the case it was first stored with."""
+    keeps the case it was first stored with (linger.CaselessDict)."""
 
     def __init__(self, initial_dict=None):
-        super().__init__()
-        self.keymap = {}
-        if initial_dict:
-            for k, v in initial_dict.items():
-                self[k] = v
+        super().__init__(initial_dict.items() if initial_dict else ())
 
-    def __setitem__(self, key, value):
-        kl = key.lower()
-        stored = self.keymap.get(kl)
-        if stored is None:
-            self.keymap[kl] = key
-            stored = key
-        super().__setitem__(stored, value)
-
-    def __getitem__(self, key):
-        return super().__getitem__(self.keymap.get(key.lower(), key))
-
-    def __delitem__(self, key):
-        super().__delitem__(self.keymap.pop(key.lower(), key))
-
-    def __contains__(self, key):
-        return key.lower() in self.keymap
-
-    def get(self, key, default=None):
-        stored = self.keymap.get(key.lower())
-        if stored is None:
-            return default
-        return super().get(stored, default)
+    @property
+    def keymap(self):  # (Microdot's name for the lowered keys)
+        return self._keys
 
     def update(self, other_dict):
         for key, value in other_dict.items():
@@ -282,34 +259,28 @@ class Request:
         pass
 
     def __init__(self, app, client_addr, method, url, http_version, headers, body=None, stream=None, sock=None, url_prefix="", subapp=None, scheme=None, route=None):
+        # What every request needs is set here; the rest (headers, args,
+        # cookies, content_type, content_length, g, client_addr and
+        # after_request_handlers) is made by __getattr__ the first time it
+        # is asked for: most handlers look at little of it, and every
+        # object a request does not make is time and heap saved.
         self.app = app
-        self.client_addr = client_addr
+        if client_addr is not None:
+            self.client_addr = client_addr
         self.method = method
         self.scheme = scheme or "http"
         self.url = url
         self.url_prefix = url_prefix
         self.subapp = subapp
         self.route = route
-        self.path = url
-        self.query_string = None
-        self.args = {}
-        self.headers = headers
-        self.cookies = {}
-        self.content_length = 0
-        self.content_type = None
-        self.g = Request.G()
         self.http_version = http_version
-        if "?" in self.path:
-            self.path, self.query_string = self.path.split("?", 1)
-            self.args = self._parse_urlencoded(self.query_string)
-        if "Content-Length" in self.headers:
-            self.content_length = int(self.headers["Content-Length"])
-        if "Content-Type" in self.headers:
-            self.content_type = self.headers["Content-Type"]
-        if "Cookie" in self.headers:
-            for cookie in self.headers["Cookie"].split(";"):
-                c = cookie.strip().split("=", 1)
-                self.cookies[c[0]] = c[1] if len(c) > 1 else ""
+        if "?" in url:
+            self.path, self.query_string = url.split("?", 1)
+        else:
+            self.path = url
+            self.query_string = None
+        if headers is not None:
+            self.headers = headers
         self._body = body
         self.body_used = False
         self._stream = stream
@@ -317,7 +288,42 @@ class Request:
         self._json = None
         self._form = None
         self._files = None
-        self.after_request_handlers = []
+
+    # (class-level defaults of what __getattr__ makes)
+    _nreq = None  # linger's request (client_addr from it)
+    _fields = ()  # linger's header fields, [(name, value)], for headers
+    _length = None  # the body's length as linger parsed it
+    _after = False  # after_request_handlers was made (a handler may be in it)
+
+    def __getattr__(self, name):
+        if name == "headers":
+            v = NoCaseDict()
+            for k, value in self._fields:
+                v[k] = value
+        elif name == "args":
+            v = self._parse_urlencoded(self.query_string) if self.query_string is not None else {}
+        elif name == "cookies":
+            v = {}
+            cookie = self.headers.get("Cookie")
+            if cookie is not None:
+                for c in cookie.split(";"):
+                    c = c.strip().split("=", 1)
+                    v[c[0]] = c[1] if len(c) > 1 else ""
+        elif name == "content_length":
+            v = self._length if self._length is not None else int(self.headers.get("Content-Length", 0))
+        elif name == "content_type":
+            v = self.headers.get("Content-Type")
+        elif name == "g":
+            v = Request.G()
+        elif name == "client_addr":
+            v = self._nreq.peer() if self._nreq is not None else None
+        elif name == "after_request_handlers":
+            v = []
+            self._after = True
+        else:
+            raise AttributeError(name)
+        setattr(self, name, v)
+        return v
 
     @staticmethod
     async def create(app, client_reader, client_writer, client_addr, scheme=None):
@@ -784,7 +790,9 @@ class Microdot:
         self.server.close()
 
     def find_route(self, req):
-        method = req.method.upper()
+        method = req.method
+        if not method.isupper():  # (upper() makes a string; methods rarely need it)
+            method = method.upper()
         if method == "OPTIONS" and self.options_handler:
             return self.options_handler(req), "", None
         if method == "HEAD":
@@ -792,8 +800,9 @@ class Microdot:
         f = 404
         p = ""
         s = None
+        path = req.path
         for route_methods, route_pattern, route_handler, url_prefix, subapp in self.url_map:
-            req.url_args = route_pattern.match(req.path)
+            req.url_args = route_pattern.match(path)
             if req.url_args is not None:
                 p = url_prefix
                 s = subapp
@@ -826,7 +835,20 @@ class Microdot:
         return reason or "N/A", status_code
 
     async def dispatch_request(self, req):
+        res = await self._dispatch(req)
+        if type(res) in _PLAIN:
+            res = _make_response(res)
+            res.is_head = req.method == "HEAD"
+        return res
+
+    async def _dispatch(self, req):
+        # Microdot's dispatch_request, with handlers called in place rather
+        # than through a coroutine each (invoke_handler). When the handler
+        # returned a plain str, bytes, dict or list and no after_request
+        # hook is there to see it as a Response, that value is returned as
+        # it is: _serve sends it without making a Response.
         after_request_handled = False
+        plain = False
         if req:
             if req.content_length > req.max_content_length:
                 res = await self.error_response(req, 413, "Payload too large")
@@ -836,17 +858,39 @@ class Microdot:
                     res = None
                     if callable(f):
                         req.route = f
-                        for handler in self.get_request_handlers(req, "before_request", False):
-                            res = await invoke_handler(handler, req)
+                        sub = req.subapp
+                        hooks = self.before_request_handlers
+                        if sub is not None and sub.before_request_handlers:
+                            hooks = hooks + sub.before_request_handlers
+                        for handler in hooks:
+                            res = handler(req)
+                            if iscoroutine(res):
+                                res = await res
                             if res:
                                 break
                         if res is None:
-                            res = await invoke_handler(f, req, **req.url_args)
-                        res = _make_response(res)
-                        for handler in self.get_request_handlers(req, "after_request", True):
-                            res = await invoke_handler(handler, req, res) or res
-                        for handler in req.after_request_handlers:
-                            res = await invoke_handler(handler, req, res) or res
+                            res = f(req, **req.url_args)
+                            if iscoroutine(res):
+                                res = await res
+                        hooks = self.after_request_handlers
+                        if sub is not None and sub.after_request_handlers:
+                            hooks = sub.after_request_handlers + hooks
+                        if hooks or req._after:
+                            res = _make_response(res)
+                            for handler in hooks:
+                                r = handler(req, res)
+                                if iscoroutine(r):
+                                    r = await r
+                                res = r or res
+                            for handler in req.after_request_handlers if req._after else ():
+                                r = handler(req, res)
+                                if iscoroutine(r):
+                                    r = await r
+                                res = r or res
+                        elif type(res) in _PLAIN:
+                            plain = True
+                        else:
+                            res = _make_response(res)
                         after_request_handled = True
                     elif isinstance(f, dict):
                         res = Response(headers=f)
@@ -867,6 +911,8 @@ class Microdot:
                         res = await self.error_response(req, 500, "Internal server error")
         else:
             res = await self.error_response(req, 400, "Bad request")
+        if plain:
+            return res
         if isinstance(res, tuple):
             res = Response(*res)
         elif not isinstance(res, Response):
@@ -894,25 +940,38 @@ class Microdot:
     # --- linger's side: a request arrives, an answer goes -------------------
 
     def _on_request(self, nreq):
-        # Called by linger (inside its loop's turn) for each request head.
-        asyncio.create_task(self._serve(nreq))
+        # Called by linger (inside its loop's turn) for each request head:
+        # the request's task takes its first step at once (linger.start).
+        linger.start(self._serve(nreq))
 
     async def _serve(self, nreq):
         req = None
         started = False
         try:
             try:
-                req = await self._request(nreq)
+                req = self._request(nreq)
+                if req._body is None:  # a body within max_body_length: read before the handler
+                    req._body = await linger.read_all(nreq, req._length)
             except Exception as exc:
                 print_exception(exc)
                 req = None
-            res = await self.dispatch_request(req)
-            if res is Response.already_handled:
+            res = await self._dispatch(req)
+            if type(res) in _PLAIN:
+                # The commonest answer, in one call to linger: no Response
+                # object, no header dictionary, the body as it is.
+                if type(res) is str or type(res) is bytes:
+                    nreq.send(200, res, _default_type())
+                else:
+                    nreq.send(200, json.dumps(res), "application/json; charset=UTF-8")
+                status = 200
+            elif res is Response.already_handled:
                 nreq.error(500, "not supported by linger's microdot")
                 return
-            started = await self._answer(nreq, res)
+            else:
+                started = await self._answer(nreq, res)
+                status = res.status_code
             if self.debug and req:
-                print("{method} {path} {status_code}".format(method=req.method, path=req.path, status_code=res.status_code))
+                print("{method} {path} {status_code}".format(method=req.method, path=req.path, status_code=status))
         except Exception as exc:
             print_exception(exc)
         finally:
@@ -922,26 +981,25 @@ class Microdot:
                 else:
                     nreq.error(500, "Internal Server Error")
 
-    async def _request(self, nreq):
-        if nreq.max_line() > Request.max_readline:
+    def _request(self, nreq):
+        # The request's head from linger, in one call; its body, when it is
+        # to be read before the handler, is left None for _serve to read.
+        method, target, minor, length, longest, fields = nreq.head()
+        if longest > Request.max_readline:
             raise ValueError("line too long")
-        headers = NoCaseDict()
-        for name, value in nreq.headers():
-            if not isinstance(value, str) or not isinstance(name, str):
-                raise ValueError("header not UTF-8")
-            headers[name] = value
-        target = nreq.target()
-        if not isinstance(target, str):
+        if fields is None:
+            raise ValueError("header not UTF-8")
+        if target is None:
             raise ValueError("target not UTF-8")
-        length = nreq.content_length()  # -1: chunked
+        req = Request(self, None, method, target, "1.1" if minor else "1.0", None, body=b"")
+        req._nreq = nreq
+        req._fields = fields
+        req._length = length if length > 0 else 0  # (-1: chunked, no Content-Length)
         limit = Request.max_content_length
         if 0 < length <= Request.max_body_length and length <= limit:
-            body = await linger.read_all(nreq, length)
-            stream = None
-        else:
-            body = b""
-            stream = _BodyStream(nreq, limit) if length else None
-        req = Request(self, nreq.peer(), nreq.method(), target, "1.%d" % nreq.version(), headers, body=body, stream=stream)
+            req._body = None
+        elif length:
+            req._stream = _BodyStream(nreq, limit)
         return req
 
     async def _answer(self, nreq, res):
@@ -982,6 +1040,22 @@ class Microdot:
                 await it.aclose()
         nreq.end()
         return True
+
+
+# What a handler may return that _serve sends as it is (exactly these
+# types: a subclass may behave otherwise).
+_PLAIN = (str, bytes, dict, list)
+_ctype = [None, None]  # Response.default_content_type, and its header value
+
+
+def _default_type():
+    # Response.complete()'s Content-Type for a str or bytes body, made once
+    # for each default_content_type an application sets.
+    d = Response.default_content_type
+    if _ctype[0] is not d:
+        _ctype[0] = d
+        _ctype[1] = d if "charset=" in d else d + "; charset=UTF-8"
+    return _ctype[1]
 
 
 def _make_response(res):
