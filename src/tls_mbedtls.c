@@ -1056,6 +1056,7 @@ static int ctx_setup(tls_ctx *c, int endpoint, lg_tls_rng_fn rng, void *rng_ctx,
     }
     mbedtls_ssl_conf_rng(&c->conf, ctx_rng, c);
     LG_TLS_MIN_TLS12(&c->conf);
+    LG_TLS_CONF_CURVES(&c->conf); /* X25519, P-256, P-384 first (tls_mbedtls_compat.h) */
 #if defined(MBEDTLS_SSL_ALPN)
     mbedtls_ssl_conf_alpn_protocols(&c->conf, alpn_list);
 #endif
