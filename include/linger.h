@@ -1569,6 +1569,71 @@ int lg_req_bearer(lg_req *req, lg_str *token);
 int lg_res_ask_basic(lg_res *res, const char *realm);
 int lg_res_ask_bearer(lg_res *res, const char *realm, int invalid_token);
 
+/* --- Digest authentication (RFC 7616; src/server_digest.c) ---
+ * The password never crosses the network: the client proves it knows it
+ * by hashing it with a nonce the server gave, the method and the URI.
+ * SHA-256 and MD5 (MD5 for older clients: Python's urllib knows no other),
+ * qop=auth. Nonces are signed, not stored: a nonce is the time it was made
+ * and an HMAC-SHA-256 of that time under the configuration's key, so the
+ * server keeps no table that a flood of requests could fill, and a nonce
+ * is good for nonce_seconds from then, on any connection. An expired nonce
+ * with the right password gets a new challenge with stale=true, which the
+ * client answers again without asking its user. What a signed nonce cannot
+ * do is see a nonce used twice: nc (the client's count) goes into the hash
+ * but is not remembered, so a request captured on the way can be replayed
+ * as it was (the same method and URI) until its nonce expires. Keep
+ * nonce_seconds short where that matters, or use TLS.
+ *
+ *   static const lg_digest digest = { .realm = "device", .key = key, .key_len = 32 };
+ *       (key: 32 random bytes, made at start-up)
+ *   static void on_admin(lg_req *req, lg_res *res, void *user) {
+ *       lg_digest_auth a;
+ *       (void)user;
+ *       if (lg_req_digest(req, &digest, &a) != LG_OK ||
+ *           !lg_equal_ct(a.user.ptr, a.user.len, "admin", 5) ||
+ *           !lg_digest_check(&a, "s3cret", 6)) {
+ *           lg_res_ask_digest(res, &digest, &a);
+ *           return;
+ *       }
+ *       lg_res_send_str(res, 200, "welcome");
+ *   }
+ *
+ * Not in builds with LG_NO_DIGEST (nor with LG_NO_SHA256, which it needs). */
+#define LG_DIGEST_SHA256 0x01u
+#define LG_DIGEST_MD5 0x02u
+typedef struct lg_digest {
+    const char *realm;       /* no quote, backslash or control character */
+    const void *key;         /* signs the nonces: at least 16 bytes, secret, random (a
+                                new key at start-up is fine: old nonces turn stale) */
+    size_t key_len;
+    uint32_t nonce_seconds;  /* a nonce's lifetime (default 300) */
+    uint8_t algorithms;      /* LG_DIGEST_*; 0: both, SHA-256 offered first */
+} lg_digest;
+typedef struct lg_digest_auth {
+    lg_str user;             /* the username (a slice of the request or of buf) */
+    uint8_t stale;           /* the nonce was genuine but has expired */
+    uint8_t matched;         /* private: lg_digest_check found the password right */
+    uint8_t alg;             /* private */
+    lg_str realm, nonce, uri, response, cnonce, nc, qop; /* private */
+    lg_str method;           /* private */
+    char buf[128];           /* private: values that came with escapes */
+} lg_digest_auth;
+/* Read "Authorization: Digest ..." and check what can be checked without
+ * the password: the realm, the algorithm, qop=auth, that the URI is the
+ * request's, and that the nonce is one this configuration signed.
+ * LG_OK (a->stale set when its time is up), LG_ERR_NOT_FOUND without
+ * Digest credentials, LG_ERR_INVALID_ARG for anything else (malformed,
+ * another realm, a nonce not ours). *a is usable by lg_res_ask_digest
+ * whatever this returns. */
+int lg_req_digest(lg_req *req, const lg_digest *cfg, lg_digest_auth *a);
+/* 1 when the client hashed this password (compared in constant time) and
+ * its nonce is fresh; 0 otherwise. */
+int lg_digest_check(lg_digest_auth *a, const char *password, size_t len);
+/* Answer 401 with a Digest challenge (one WWW-Authenticate per algorithm)
+ * and a fresh nonce; stale=true when a (may be NULL) was right but for its
+ * nonce's age. LG_ERR_INVALID_ARG for a bad realm or a key under 16 bytes. */
+int lg_res_ask_digest(lg_res *res, const lg_digest *cfg, const lg_digest_auth *a);
+
 /* --- CORS (the Fetch standard's cross-origin resource sharing) ---
  * A before hook: register it with its configuration as the hook's user
  * data (which must outlive the server):

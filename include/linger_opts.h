@@ -66,6 +66,14 @@
 /* LG_NO_AUTH: the server's authentication helpers (lg_req_basic_auth,
  * lg_req_bearer, lg_res_ask_*, lg_equal_ct; src/server_auth.c). */
 
+/* LG_NO_DIGEST: Digest authentication (RFC 7616), the server's
+ * (lg_req_digest, lg_digest_check, lg_res_ask_digest; src/server_digest.c)
+ * and the client's answer to a Digest challenge (src/client_auth.c), with
+ * MD5 (src/md5.c, src/digest.c). Implied by LG_NO_SHA256. */
+#if defined(LG_NO_SHA256) && !defined(LG_NO_DIGEST)
+#define LG_NO_DIGEST
+#endif
+
 /* LG_NO_CORS: the CORS hook (lg_cors_hook, src/server_cors.c). */
 
 /* LG_NO_JSON: the JSON writer (lg_json_*, src/json.c). */
