@@ -1,0 +1,96 @@
+/*
+ * auth_server: linger's authentication on routes, for the interop tests in
+ * this directory (curl --digest, Python's urllib, linger's own client).
+ * Listens on 127.0.0.1, port 0, and prints the port; runs until killed.
+ *
+ *   /basic          Basic, admin:s3cret
+ *   /bearer         Bearer, token "t0ken"
+ *   /digest         Digest, SHA-256 and MD5 offered, admin:s3cret
+ *   /digest-md5     Digest, MD5 only (Python's urllib knows no other)
+ *   /digest-short   Digest, MD5 and SHA-256, nonces good for 1 second
+ *
+ * Every route takes any method; an accepted request is answered 200 with
+ * "hello USER METHOD BODYBYTES".
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "linger.h"
+
+static uint8_t key[32];
+
+static const lg_digest digest_both = { .realm = "linger test", .key = key, .key_len = sizeof key };
+static const lg_digest digest_md5 = { .realm = "linger test",
+                                      .key = key,
+                                      .key_len = sizeof key,
+                                      .algorithms = LG_DIGEST_MD5 };
+static const lg_digest digest_short = { .realm = "linger test",
+                                        .key = key,
+                                        .key_len = sizeof key,
+                                        .nonce_seconds = 1 };
+
+static void welcome(lg_req *req, lg_res *res, lg_str user)
+{
+    char text[256];
+    lg_str m = lg_req_method(req);
+    snprintf(text, sizeof text, "hello %.*s %.*s %zu", (int)user.len, user.ptr, (int)m.len, m.ptr,
+             lg_req_body(req).len);
+    lg_res_send_str(res, 200, text);
+}
+
+static void on_basic(lg_req *req, lg_res *res, void *user)
+{
+    char buf[128];
+    lg_str name, pass;
+    (void)user;
+    if (lg_req_basic_auth(req, buf, sizeof buf, &name, &pass) != LG_OK ||
+        !lg_equal_ct(name.ptr, name.len, "admin", 5) || !lg_equal_ct(pass.ptr, pass.len, "s3cret", 6)) {
+        lg_res_ask_basic(res, "linger test");
+        return;
+    }
+    welcome(req, res, name);
+}
+
+static void on_bearer(lg_req *req, lg_res *res, void *user)
+{
+    lg_str token;
+    (void)user;
+    int rc = lg_req_bearer(req, &token);
+    if (rc != LG_OK || !lg_equal_ct(token.ptr, token.len, "t0ken", 5)) {
+        lg_res_ask_bearer(res, "linger test", rc != LG_ERR_NOT_FOUND);
+        return;
+    }
+    welcome(req, res, LG_STR("bearer"));
+}
+
+static void on_digest(lg_req *req, lg_res *res, void *user)
+{
+    const lg_digest *cfg = user;
+    lg_digest_auth a;
+    if (lg_req_digest(req, cfg, &a) != LG_OK || !lg_equal_ct(a.user.ptr, a.user.len, "admin", 5) ||
+        !lg_digest_check(&a, "s3cret", 6)) {
+        lg_res_ask_digest(res, cfg, &a);
+        return;
+    }
+    welcome(req, res, a.user);
+}
+
+int main(void)
+{
+    FILE *r = fopen("/dev/urandom", "rb");
+    if (!r || fread(key, 1, sizeof key, r) != sizeof key) return 1;
+    fclose(r);
+    lg_loop *loop = lg_loop_new(NULL);
+    lg_server *srv = lg_server_new(loop, NULL);
+    if (!loop || !srv) return 1;
+    lg_route(srv, "*", "/basic", on_basic, NULL);
+    lg_route(srv, "*", "/bearer", on_bearer, NULL);
+    lg_route(srv, "*", "/digest", on_digest, (void *)&digest_both);
+    lg_route(srv, "*", "/digest-md5", on_digest, (void *)&digest_md5);
+    lg_route(srv, "*", "/digest-short", on_digest, (void *)&digest_short);
+    if (lg_server_listen(srv, "127.0.0.1:0", 0) != LG_OK) return 1;
+    printf("%u\n", lg_server_port(srv));
+    fflush(stdout);
+    lg_loop_run(loop);
+    return 0;
+}
