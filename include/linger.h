@@ -1811,10 +1811,14 @@ typedef void (*lg_response_cb)(lg_response *res, void *user);
 #define LG_FETCH_NO_REDIRECTS    0x02u /* deliver 3xx responses instead of following them */
 #define LG_FETCH_BODY_FILE       0x04u /* the body is body_len bytes of body_file from body_offset */
 #define LG_FETCH_CLOSE           0x08u /* "Connection: close": do not reuse the connection */
+#define LG_FETCH_BASIC           0x10u /* send user and password as Basic at once, without
+                                          waiting for a challenge (one round trip less; the
+                                          password goes in the clear without TLS) */
 
 typedef struct lg_request {
     const char *method;          /* NULL: GET, or POST when there is a body */
-    const char *url;             /* "http[s]://host[:port]/path?query", userinfo for Basic auth */
+    const char *url;             /* "http[s]://host[:port]/path?query", userinfo for Basic auth
+                                    (see user below) */
     const lg_header *headers;    /* extra fields (copied); Host, Content-Length and
                                     Transfer-Encoding are the client's to write */
     size_t num_headers;
@@ -1828,6 +1832,18 @@ typedef struct lg_request {
     uint64_t max_body_bytes;     /* 0: the client's */
     uint32_t timeout_ms;         /* 0: the client's */
     uint32_t flags;              /* LG_FETCH_* */
+    /* Credentials (RFC 9110 11), sent only to the origin of url (never after
+     * a redirect elsewhere). With user (and password: NULL is ""), a 401
+     * is answered once, with Digest (RFC 7616: SHA-256 or MD5) when the
+     * server offers it, else Basic; a second 401 is the response (except
+     * one Digest stale=true, answered again). Nothing is sent before the
+     * challenge unless LG_FETCH_BASIC. Credentials in url's userinfo
+     * ("http://user:pass@host/") go as Basic at once, and answer a Digest
+     * challenge too. bearer: "Authorization: Bearer <token>" on every
+     * request (not with user). A user with ':' or a token with spaces or
+     * control characters is LG_ERR_INVALID_ARG. */
+    const char *user, *password;
+    const char *bearer;
 } lg_request;
 
 /* Where a call got to: a failure names the stage it happened in. */
