@@ -1634,6 +1634,70 @@ int lg_digest_check(lg_digest_auth *a, const char *password, size_t len);
  * nonce's age. LG_ERR_INVALID_ARG for a bad realm or a key under 16 bytes. */
 int lg_res_ask_digest(lg_res *res, const lg_digest *cfg, const lg_digest_auth *a);
 
+/* --- Sessions in a signed cookie (src/server_session.c) ---
+ * What a handler remembers about a browser (who logged in, a language)
+ * travels in a cookie the server signs with HMAC-SHA-256, so the server
+ * keeps no session table: a changed byte, another key, or the time past
+ * its expiry, and the cookie counts for nothing. The data are readable by
+ * whoever holds the cookie (signed, not encrypted): no secrets in them.
+ * The keys rotate: keys[0] signs, every key verifies, and a session signed
+ * with an older key is signed again with keys[0] when it is saved. The
+ * expiry is inside the signed value (and in Max-Age): a session lasts
+ * max_age_s from its last save. The cookie is HttpOnly, SameSite=Lax,
+ * Path=/ by default, and Secure when the server's connections are TLS (a
+ * transport). The whole session lives in the lg_session (on the
+ * handler's stack: LG_SESSION_MAX_BYTES of data, linger_opts.h); nothing
+ * is allocated.
+ *
+ *   static const lg_str keys[] = { { "a long random secret, the newest", 32 },
+ *                                  { "the one before, still accepted", 30 } };
+ *   static const lg_session_config sessions = { .keys = keys, .num_keys = 2 };
+ *   static void on_login(lg_req *req, lg_res *res, void *user) {
+ *       lg_session s;
+ *       (void)user;
+ *       lg_session_load(req, &sessions, &s);       // empty if none, forged or expired
+ *       lg_session_set(&s, "user", "ann");
+ *       lg_session_save(res, &s);                  // Set-Cookie, before the answer
+ *       lg_res_send_str(res, 200, "welcome");
+ *   }
+ *
+ * Not in builds with LG_NO_SESSION (nor with LG_NO_SHA256). */
+typedef struct lg_session_config {
+    const lg_str *keys;          /* keys[0] signs, all verify; each at least 16 bytes, secret */
+    size_t num_keys;
+    const char *name;            /* the cookie's name (default "session") */
+    uint32_t max_age_s;          /* lifetime from the last save (default 86400) */
+    const char *path;            /* default "/" */
+    const char *same_site;       /* default "Lax" */
+    uint8_t secure;              /* 0: Secure when the server has a transport (TLS); 1: always */
+} lg_session_config;
+typedef struct lg_session {
+    const lg_session_config *cfg; /* private, all of it: use the calls below */
+    uint16_t len;
+    uint8_t changed, resign, had_cookie;
+    char data[LG_SESSION_MAX_BYTES]; /* "key\0value\0" pairs */
+} lg_session;
+/* Read the request's session cookie into s. LG_OK when it is genuine and
+ * in date; otherwise s is empty (and usable) and the reason is returned:
+ * LG_ERR_NOT_FOUND (no cookie), LG_ERR_TIMEOUT (expired),
+ * LG_ERR_INVALID_ARG (tampered, signed by no key of ours, malformed, or a
+ * configuration without a usable key). */
+int lg_session_load(lg_req *req, const lg_session_config *cfg, lg_session *s);
+/* A value (a slice of s; ptr NULL when absent). */
+lg_str lg_session_get(const lg_session *s, const char *key);
+/* Set (or replace) a value. LG_ERR_BUFFER_TOO_SMALL when the session would
+ * outgrow LG_SESSION_MAX_BYTES (nothing changed then), LG_ERR_INVALID_ARG
+ * for an empty key. */
+int lg_session_set(lg_session *s, const char *key, const char *value);
+/* Remove a value; LG_ERR_NOT_FOUND when there was none. */
+int lg_session_delete(lg_session *s, const char *key);
+/* Remove everything (log out): the cookie is deleted when saved. */
+void lg_session_clear(lg_session *s);
+/* Before the answer: Set-Cookie when the session changed (or was signed
+ * with an older key); nothing otherwise. An emptied session deletes the
+ * cookie (Max-Age=0). lg_res_set_cookie's errors. */
+int lg_session_save(lg_res *res, lg_session *s);
+
 /* --- CORS (the Fetch standard's cross-origin resource sharing) ---
  * A before hook: register it with its configuration as the hook's user
  * data (which must outlive the server):

@@ -74,6 +74,12 @@
 #define LG_NO_DIGEST
 #endif
 
+/* LG_NO_SESSION: signed cookie sessions (lg_session_*,
+ * src/server_session.c). Implied by LG_NO_SHA256. */
+#if defined(LG_NO_SHA256) && !defined(LG_NO_SESSION)
+#define LG_NO_SESSION
+#endif
+
 /* LG_NO_CORS: the CORS hook (lg_cors_hook, src/server_cors.c). */
 
 /* LG_NO_JSON: the JSON writer (lg_json_*, src/json.c). */
@@ -129,6 +135,13 @@
 #else
 #define LG_SERVER_DEFAULT_MAX_HEADERS 32
 #endif
+#endif
+
+/* The data a signed cookie session holds (lg_session: "key\0value\0"
+ * pairs). The cookie is about 4/3 of it and 60 bytes more, and must fit
+ * lg_res_set_cookie's 512 bytes with its attributes: 280 at most. */
+#ifndef LG_SESSION_MAX_BYTES
+#define LG_SESSION_MAX_BYTES 256
 #endif
 
 /* Addresses one server listens on. */
