@@ -8,6 +8,10 @@
  *   /digest         Digest, SHA-256 and MD5 offered, admin:s3cret
  *   /digest-md5     Digest, MD5 only (Python's urllib knows no other)
  *   /digest-short   Digest, MD5 and SHA-256, nonces good for 1 second
+ *   /login?user=U   a signed session cookie remembers U ("logged in U")
+ *   /whoami         "U" from the session, or "nobody (reason)"
+ *   /logout         the session cleared ("logged out")
+ *   /login-short    as /login, the session good for 1 second
  *
  * Every route takes any method; an accepted request is answered 200 with
  * "hello USER METHOD BODYBYTES".
@@ -75,6 +79,37 @@ static void on_digest(lg_req *req, lg_res *res, void *user)
     welcome(req, res, a.user);
 }
 
+/* Sessions: two keys, as after a rotation; the short one's lifetime is 1 s. */
+static const lg_str session_keys[] = { { "the newest key, 32 bytes long...", 32 },
+                                       { "the key before it, still good....", 33 } };
+static const lg_session_config sessions = { .keys = session_keys, .num_keys = 2 };
+static const lg_session_config sessions_short = { .keys = session_keys, .num_keys = 2, .max_age_s = 1 };
+
+static void on_session(lg_req *req, lg_res *res, void *user)
+{
+    const char *what = user;
+    const lg_session_config *cfg = strcmp(what, "login-short") ? &sessions : &sessions_short;
+    lg_session s;
+    int rc = lg_session_load(req, cfg, &s);
+    char text[300];
+    if (!strncmp(what, "login", 5)) {
+        lg_str u = lg_req_query(req, "user");
+        char name[64];
+        snprintf(name, sizeof name, "%.*s", u.ptr ? (int)u.len : 0, u.ptr ? u.ptr : "");
+        lg_session_set(&s, "user", name);
+        snprintf(text, sizeof text, "logged in %s", name);
+    } else if (!strcmp(what, "logout")) {
+        lg_session_clear(&s);
+        snprintf(text, sizeof text, "logged out");
+    } else {
+        lg_str u = lg_session_get(&s, "user");
+        if (u.ptr) snprintf(text, sizeof text, "%.*s", (int)u.len, u.ptr);
+        else snprintf(text, sizeof text, "nobody (%s)", lg_err_name(rc));
+    }
+    lg_session_save(res, &s);
+    lg_res_send_str(res, 200, text);
+}
+
 int main(void)
 {
     FILE *r = fopen("/dev/urandom", "rb");
@@ -88,6 +123,10 @@ int main(void)
     lg_route(srv, "*", "/digest", on_digest, (void *)&digest_both);
     lg_route(srv, "*", "/digest-md5", on_digest, (void *)&digest_md5);
     lg_route(srv, "*", "/digest-short", on_digest, (void *)&digest_short);
+    lg_route(srv, "GET", "/login", on_session, "login");
+    lg_route(srv, "GET", "/login-short", on_session, "login-short");
+    lg_route(srv, "GET", "/whoami", on_session, "whoami");
+    lg_route(srv, "GET", "/logout", on_session, "logout");
     if (lg_server_listen(srv, "127.0.0.1:0", 0) != LG_OK) return 1;
     printf("%u\n", lg_server_port(srv));
     fflush(stdout);
