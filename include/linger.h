@@ -1698,6 +1698,58 @@ void lg_session_clear(lg_session *s);
  * cookie (Max-Age=0). lg_res_set_cookie's errors. */
 int lg_session_save(lg_res *res, lg_session *s);
 
+/* --- The test client (src/test_client.c) ---
+ * A request through a server's routes, hooks and middleware in the same
+ * process, with no socket, and its answer back: for unit tests of
+ * handlers (as Microdot's and aiohttp's test clients). lg_test_new makes
+ * a loop on memory sockets; make the server on it as in the program
+ * (lg_server_new, routes, hooks), listen on any address (nothing is
+ * bound), then fetch. Each fetch runs the loop until the answer is
+ * complete and its connection closed; time is virtual, so an answer given
+ * from a timer comes at once. The response points into the test's memory,
+ * valid until the next fetch or lg_test_free. Only programs that call it
+ * link it; not in builds with LG_NO_TEST_CLIENT.
+ *
+ *   lg_test *t = lg_test_new();
+ *   lg_server *srv = lg_server_new(lg_test_loop(t), NULL);
+ *   lg_route(srv, "GET", "/items/:id", on_item, NULL);   // the app's setup
+ *   lg_server_listen(srv, "127.0.0.1:80", 0);
+ *   lg_test_response r;
+ *   lg_test_fetch(t, &(lg_test_request){ .target = "/items/7" }, &r);
+ *   assert(r.err == LG_OK && r.status == 200);
+ *   lg_str type = lg_head_get(&r.head, "Content-Type");
+ *   (r.body: the body, decoded from chunks if it came so)
+ *   lg_server_shutdown(srv, 0, NULL, NULL);
+ *   lg_server_free(srv);
+ *   lg_test_free(t);
+ */
+#define LG_TEST_MAX_HEADERS 32
+typedef struct lg_test lg_test;
+typedef struct lg_test_request {
+    const char *method;          /* NULL: GET, or POST with a body */
+    const char *target;          /* "/path?query" (NULL: "/") */
+    const char *headers;         /* more header lines, each "Name: value\r\n" (NULL: none);
+                                    Host and Connection: close are sent, and Content-Length
+                                    with a body */
+    const void *body;
+    size_t body_len;
+} lg_test_request;
+typedef struct lg_test_response {
+    int err;                     /* LG_OK: a whole answer came; else why not (LG_ERR_TIMEOUT:
+                                    the handler never answered) */
+    int status;
+    lg_head head;                /* lg_head_get(&r->head, "Set-Cookie") ... */
+    lg_str body;                 /* NUL-terminated */
+    lg_str raw;                  /* every byte the server sent */
+    lg_header fields[LG_TEST_MAX_HEADERS]; /* private: head's storage */
+} lg_test_response;
+lg_test *lg_test_new(void);
+lg_loop *lg_test_loop(lg_test *t);
+/* Returns res->err. */
+int lg_test_fetch(lg_test *t, const lg_test_request *req, lg_test_response *res);
+/* After the server on its loop is freed. */
+void lg_test_free(lg_test *t);
+
 /* --- CORS (the Fetch standard's cross-origin resource sharing) ---
  * A before hook: register it with its configuration as the hook's user
  * data (which must outlive the server):

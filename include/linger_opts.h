@@ -80,6 +80,9 @@
 #define LG_NO_SESSION
 #endif
 
+/* LG_NO_TEST_CLIENT: the in-process test client (lg_test_*,
+ * src/test_client.c). It costs a program nothing unless called. */
+
 /* LG_NO_CORS: the CORS hook (lg_cors_hook, src/server_cors.c). */
 
 /* LG_NO_JSON: the JSON writer (lg_json_*, src/json.c). */
