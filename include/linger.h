@@ -517,10 +517,10 @@ int lg_json_finish(const lg_json *j);
  *
  *   lg_sha256_ctx h; uint8_t sum[LG_SHA256_BYTES]; char hex[2 * LG_SHA256_BYTES + 1];
  *   lg_sha256_init(&h);
- *   lg_sha256_update(&h, "ab", 2);      (as many pieces as come)
+ *   lg_sha256_update(&h, "ab", 2);      // as many pieces as come
  *   lg_sha256_update(&h, "c", 1);
  *   lg_sha256_final(&h, sum);
- *   lg_hex_encode(sum, sizeof sum, hex, sizeof hex);   "ba7816bf8f01cfea..."
+ *   lg_hex_encode(sum, sizeof sum, hex, sizeof hex);   // "ba7816bf8f01cfea..."
  *
  * A context is finished by _final; init it again to reuse it. An HMAC
  * context holds both pads hashed, so one set up from a long-lived key can
@@ -1584,8 +1584,8 @@ int lg_res_ask_bearer(lg_res *res, const char *realm, int invalid_token);
  * as it was (the same method and URI) until its nonce expires. Keep
  * nonce_seconds short where that matters, or use TLS.
  *
- *   static const lg_digest digest = { .realm = "device", .key = key, .key_len = 32 };
- *       (key: 32 random bytes, made at start-up)
+ *   static uint8_t key[32];   // filled from a random source at start-up
+ *   static const lg_digest digest = { .realm = "device", .key = key, .key_len = sizeof key };
  *   static void on_admin(lg_req *req, lg_res *res, void *user) {
  *       lg_digest_auth a;
  *       (void)user;
@@ -1710,15 +1710,16 @@ int lg_session_save(lg_res *res, lg_session *s);
  * valid until the next fetch or lg_test_free. Only programs that call it
  * link it; not in builds with LG_NO_TEST_CLIENT.
  *
+ *   void on_item(lg_req *req, lg_res *res, void *user);   // the app's handler
+ *
  *   lg_test *t = lg_test_new();
  *   lg_server *srv = lg_server_new(lg_test_loop(t), NULL);
  *   lg_route(srv, "GET", "/items/:id", on_item, NULL);   // the app's setup
  *   lg_server_listen(srv, "127.0.0.1:80", 0);
  *   lg_test_response r;
  *   lg_test_fetch(t, &(lg_test_request){ .target = "/items/7" }, &r);
- *   assert(r.err == LG_OK && r.status == 200);
- *   lg_str type = lg_head_get(&r.head, "Content-Type");
- *   (r.body: the body, decoded from chunks if it came so)
+ *   if (r.err != LG_OK || r.status != 200) fail(r.err);
+ *   lg_str type = lg_head_get(&r.head, "Content-Type");   // r.body: the body, de-chunked
  *   lg_server_shutdown(srv, 0, NULL, NULL);
  *   lg_server_free(srv);
  *   lg_test_free(t);
