@@ -26,6 +26,13 @@ typedef struct challenge {
     int qop;                /* offers qop=auth (else RFC 2069's form, no cnonce) */
 } challenge;
 
+static int is_tchar(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+#if !defined(LG_NO_DIGEST)
 /* Digest's algorithms, weakest first: a higher rank wins. */
 static int rank(int alg)
 {
@@ -38,13 +45,6 @@ static int rank(int alg)
     }
 }
 
-static int is_tchar(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           (c && strchr("!#$%&'*+-.^_`|~", c));
-}
-
-#if !defined(LG_NO_DIGEST)
 /* A Digest challenge's parameters from *p; 1 when it is one we can
  * answer (an algorithm we know, qop absent or offering "auth", a nonce). */
 static int read_digest(const char **p, const char *end, challenge *c)
@@ -85,6 +85,9 @@ static int read_digest(const char **p, const char *end, challenge *c)
 static int read_challenges(const lg_head *h, challenge *best)
 {
     int basic = 0, found = 0;
+#if defined(LG_NO_DIGEST)
+    (void)best;
+#endif
     for (size_t i = 0; i < h->num_headers; i++) {
         if (!lg__str_ieq(h->headers[i].name, "WWW-Authenticate")) continue;
         const char *p = h->headers[i].value.ptr, *end = p + h->headers[i].value.len;

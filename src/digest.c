@@ -2,7 +2,9 @@
  * Digest authentication's shared parts (RFC 7616): MD5 or SHA-256 behind
  * one interface, the request-digest, and the auth-param lists that carry
  * challenges and credentials. The server (server_digest.c) checks with
- * them, the client (client_auth.c) answers with them.
+ * them, the client (client_auth.c) answers with them. The lists are read
+ * in every build (the client reads a Basic challenge with them); the
+ * rest goes with LG_NO_DIGEST.
  */
 #include <string.h>
 
@@ -87,6 +89,8 @@ size_t lg__digest_response(const lg__digest_in *in, char out[2 * LG_SHA256_BYTES
     return hash_join(in->alg, kd, 3, out);
 }
 
+#endif /* !LG_NO_DIGEST */
+
 static int is_tchar(char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -153,6 +157,7 @@ int lg__unescape(lg_str v, char *buf, size_t cap)
     return (int)n;
 }
 
+#if !defined(LG_NO_DIGEST)
 int lg__digest_equal(const char *a, const char *b, size_t n)
 {
     unsigned char d = 0;

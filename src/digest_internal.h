@@ -46,6 +46,13 @@ typedef struct lg__digest_in {
 } lg__digest_in;
 size_t lg__digest_response(const lg__digest_in *in, char out[2 * LG_SHA256_BYTES + 1]);
 
+/* Constant-time equality of two equal-length strings (1 when equal). */
+int lg__digest_equal(const char *a, const char *b, size_t n);
+
+#endif /* !LG_NO_DIGEST */
+
+/* (in every build with a server or a client: Basic's challenge is read
+ * with them too) */
 /* The next auth-param of a list at *p (RFC 9110 11.2: token BWS "=" BWS
  * (token / quoted-string), commas and whitespace around): 1 with name and
  * value (a quoted one without its quotes; *escaped when it holds a
@@ -55,8 +62,5 @@ int lg__auth_param(const char **p, const char *end, lg_str *name, lg_str *value,
 /* A quoted-string's content without its escapes, into buf (cap bytes);
  * the length, or -1 when it does not fit. */
 int lg__unescape(lg_str v, char *buf, size_t cap);
-/* Constant-time equality of two equal-length strings (1 when equal). */
-int lg__digest_equal(const char *a, const char *b, size_t n);
 
-#endif /* !LG_NO_DIGEST */
 #endif

@@ -13,7 +13,7 @@ get_filename_component(LINGER_ROOT ${CMAKE_CURRENT_LIST_DIR}/../../.. ABSOLUTE)
 set(LINGER_MPY_SRC
   http1_chars http1_parse http1_body http1_lookup http1_write http1_date err alloc addr
   loop loop_poll stream stream_read tcp resolve url client client_pool client_send
-  client_recv client_upgrade client_auth client_sync server server_conn server_req server_res
+  client_recv client_upgrade client_auth digest client_sync server server_conn server_req server_res
   server_upgrade router static static_http)
 list(TRANSFORM LINGER_MPY_SRC PREPEND ${LINGER_ROOT}/src/)
 list(TRANSFORM LINGER_MPY_SRC APPEND .c)
