@@ -64,7 +64,10 @@
  * clock (also a run-time choice: lg_server_config.no_date); no <time.h>. */
 
 /* LG_NO_AUTH: the server's authentication helpers (lg_req_basic_auth,
- * lg_req_bearer, lg_res_ask_*, lg_equal_ct; src/server_auth.c). */
+ * lg_req_bearer, lg_res_ask_*, lg_equal_ct; src/server_auth.c), and the
+ * client's answers to a 401 (src/client_auth.c): lg_request.user is then
+ * LG_ERR_UNSUPPORTED unless sent at once (LG_FETCH_BASIC); bearer tokens
+ * and a URL's userinfo still go. */
 
 /* LG_NO_DIGEST: Digest authentication (RFC 7616), the server's
  * (lg_req_digest, lg_digest_check, lg_res_ask_digest; src/server_digest.c)

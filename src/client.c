@@ -549,7 +549,7 @@ static char *dup_secret(const char *p, size_t n)
 }
 
 /* "Basic base64(user:pass)" (RFC 7617 2) as the call's Authorization. */
-static int basic_auth(lg_call *call)
+int lg__call_basic_auth(lg_call *call)
 {
     size_t ul = strlen(call->cred_user), pl = strlen(call->cred_pass), n = ul + 1 + pl;
     int elen = lg_base64_encode(NULL, n, NULL, 0);
@@ -596,7 +596,7 @@ static int set_auth(lg_call *call)
     call->cred_pass = colon ? dup_secret(colon + 1, (size_t)n - ul - 1) : dup_secret("", 0);
     memset(plain, 0, sizeof plain);
     if (!call->cred_user || !call->cred_pass) return LG_ERR_NOMEM;
-    int rc = basic_auth(call);
+    int rc = lg__call_basic_auth(call);
     return rc ? rc : set_auth_origin(call);
 }
 
@@ -799,7 +799,11 @@ static int set_credentials(lg_call *call, const lg_request *req)
     call->cred_user = dup_secret(req->user, strlen(req->user));
     call->cred_pass = dup_secret(pass, strlen(pass));
     if (!call->cred_user || !call->cred_pass) return LG_ERR_NOMEM;
-    return (req->flags & LG_FETCH_BASIC) ? basic_auth(call) : LG_OK;
+#if defined(LG_NO_AUTH)
+    /* no 401 is answered in this build: credentials go at once or not at all */
+    if (!(req->flags & LG_FETCH_BASIC)) return LG_ERR_UNSUPPORTED;
+#endif
+    return (req->flags & LG_FETCH_BASIC) ? lg__call_basic_auth(call) : LG_OK;
 }
 
 lg_call *lg_fetch(lg_client *cli, const lg_request *req, lg_response_cb cb, void *user)

@@ -7,6 +7,7 @@
  * 7617). Once per URL: a second 401 is delivered (a wrong password is not
  * tried for ever), except that a Digest refusal saying stale=true (the
  * nonce expired, the password was right) is answered once more.
+ * LG_NO_AUTH leaves it out (LG_NO_DIGEST, Digest alone).
  */
 #include <string.h>
 
@@ -14,7 +15,7 @@
 #include "digest_internal.h"
 #include "http1_internal.h"
 
-#if !defined(LG_NO_CLIENT)
+#if !defined(LG_NO_CLIENT) && !defined(LG_NO_AUTH)
 
 #define HEX_MAX (2 * LG_SHA256_BYTES + 1)
 
@@ -123,40 +124,13 @@ static int read_challenges(const lg_head *h, challenge *best)
     return found ? 1 : basic ? 2 : 0;
 }
 
-static char *alloc_str(size_t n)
-{
-    return lg__alloc(n + 1);
-}
-
+#if !defined(LG_NO_DIGEST)
 static void set_auth_value(lg_call *call, char *value)
 {
     if (call->auth) lg__free(call->auth, strlen(call->auth) + 1);
     call->auth = value;
 }
 
-static int answer_basic(lg_call *call)
-{
-    size_t ul = strlen(call->cred_user), pl = strlen(call->cred_pass);
-    char *plain = alloc_str(ul + 1 + pl);
-    if (!plain) return LG_ERR_NOMEM;
-    memcpy(plain, call->cred_user, ul);
-    plain[ul] = ':';
-    memcpy(plain + ul + 1, call->cred_pass, pl);
-    size_t n = ul + 1 + pl;
-    int elen = lg_base64_encode(plain, n, NULL, 0);
-    char *v = alloc_str((size_t)elen + 6);
-    if (v) {
-        memcpy(v, "Basic ", 6);
-        lg_base64_encode(plain, n, v + 6, (size_t)elen + 1);
-    }
-    memset(plain, 0, n);
-    lg__free(plain, n + 1);
-    if (!v) return LG_ERR_NOMEM;
-    set_auth_value(call, v);
-    return 1;
-}
-
-#if !defined(LG_NO_DIGEST)
 /* A quoted-string's content, quotes and backslashes escaped. */
 static void write_quoted(lg_writer *w, const char *s, size_t n)
 {
@@ -294,9 +268,9 @@ int lg__auth_answer(lg_call *call, const lg_head *h)
     if (kind == 1) rc = answer_digest(call, &c);
 #endif
     /* Basic only when asked for and not sent already (it was refused) */
-    if (kind == 2 && !(call->auth && strncmp(call->auth, "Basic ", 6) == 0)) rc = answer_basic(call);
+    if (kind == 2 && !(call->auth && strncmp(call->auth, "Basic ", 6) == 0)) rc = lg__call_basic_auth(call) == LG_OK ? 1 : LG_ERR_NOMEM;
     if (rc == 1) call->flags |= CF_AUTH_ANSWERED;
     return rc;
 }
 
-#endif /* !LG_NO_CLIENT */
+#endif /* !LG_NO_CLIENT && !LG_NO_AUTH */

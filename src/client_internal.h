@@ -258,6 +258,8 @@ void lg__upgrade_close_taken(lg_client *cli);
  * not (no credentials, another origin, answered already, nothing known),
  * LG_ERR_NOMEM. */
 int lg__auth_answer(lg_call *call, const lg_head *h);
+/* client.c: "Basic base64(user:password)" as call->auth. */
+int lg__call_basic_auth(lg_call *call);
 
 /* client_send.c */
 void lg__send_request(lg_call *call);
