@@ -11,11 +11,11 @@
  * comes at once, and a timeout costs nothing.
  *
  * Only programs that call lg_test_new link this file's code: a server on
- * a device pays nothing for it. LG_NO_TEST_CLIENT leaves it out.
+ * a device pays nothing for it. LG_NO_TEST_CLIENT leaves it out. A port
+ * like any other: linger.h and linger_port.h only (check_seams.sh).
  */
 #include <string.h>
 
-#include "http1_internal.h"
 #include "linger_port.h"
 
 #if !defined(LG_NO_SERVER) && !defined(LG_NO_TEST_CLIENT)
@@ -286,6 +286,19 @@ void lg_test_free(lg_test *t)
     lg_port_free(t, sizeof *t);
 }
 
+/* Decimal digits of v into out (20 at most); their count. */
+static size_t format_dec(char *out, uint64_t v)
+{
+    char tmp[20];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++) out[i] = tmp[n - 1 - i];
+    return n;
+}
+
 /* The request's bytes: request line, Host, the caller's lines, framing,
  * "Connection: close", the body. */
 static char *build(const lg_test_request *req, size_t *len)
@@ -306,7 +319,7 @@ static char *build(const lg_test_request *req, size_t *len)
     if (req->body_len || (req->method && strcmp(req->method, "POST") == 0)) {
         char num[24];
         lg_write_bytes(&w, "Content-Length: ", 16);
-        lg_write_bytes(&w, num, lg__format_dec(num, req->body_len));
+        lg_write_bytes(&w, num, format_dec(num, req->body_len));
         lg_write_bytes(&w, "\r\n", 2);
     }
     lg_write_bytes(&w, "Connection: close\r\n\r\n", 21);
