@@ -1572,7 +1572,7 @@ int lg_res_ask_bearer(lg_res *res, const char *realm, int invalid_token);
 /* --- Digest authentication (RFC 7616; src/server_digest.c) ---
  * The password never crosses the network: the client proves it knows it
  * by hashing it with a nonce the server gave, the method and the URI.
- * SHA-256 and MD5 (MD5 for older clients: Python's urllib knows no other),
+ * SHA-256 and MD5 (MD5 for older clients: Python's urllib has no SHA-256),
  * qop=auth. Nonces are signed, not stored: a nonce is the time it was made
  * and an HMAC-SHA-256 of that time under the configuration's key, so the
  * server keeps no table that a flood of requests could fill, and a nonce

@@ -6,7 +6,7 @@
  *   /basic          Basic, admin:s3cret
  *   /bearer         Bearer, token "t0ken"
  *   /digest         Digest, SHA-256 and MD5 offered, admin:s3cret
- *   /digest-md5     Digest, MD5 only (Python's urllib knows no other)
+ *   /digest-md5     Digest, MD5 only (Python's urllib has no SHA-256)
  *   /digest-short   Digest, MD5 and SHA-256, nonces good for 1 second
  *   /login?user=U   a signed session cookie remembers U ("logged in U")
  *   /whoami         "U" from the session, or "nobody (reason)"
