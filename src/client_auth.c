@@ -203,7 +203,8 @@ static int answer_digest(lg_call *call, const challenge *c)
         lg__dhash_hex(&h, user_hash);
     }
 
-    size_t cap = 256 + 2 * user.len + c->realm.len + c->nonce.len + 2 * uri.len + c->opaque.len;
+    size_t cap = 256 + 2 * user.len + c->realm.len + c->nonce.len + 2 * uri.len + c->opaque.len +
+                 (c->userhash ? HEX_MAX + 16 : 0);
     char *v = lg__alloc(cap);
     if (!v) {
         lg__free(target, tcap);

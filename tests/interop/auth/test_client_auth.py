@@ -19,7 +19,8 @@ def parse(header):
 
 class DigestHandler(http.server.BaseHTTPRequestHandler):
     """/sha256: SHA-256, qop=auth, an opaque; /md5: MD5 with qop=auth;
-    /md5-rfc2069: MD5 without qop (an old server's form); /basic: Basic.
+    /md5-rfc2069: MD5 without qop (an old server's form); /sha256-sess:
+    SHA-256-sess; /userhash: SHA-256 with userhash=true; /basic: Basic.
     admin:s3cret. Every Authorization it got is kept in `seen`."""
     seen = []
     nonces = set()
@@ -46,19 +47,24 @@ class DigestHandler(http.server.BaseHTTPRequestHandler):
             if auth == "Basic " + base64.b64encode(b"admin:s3cret").decode():
                 return self.reply(200, b"py basic ok")
             return self.reply(401, b"no", 'Basic realm="py"')
-        alg = "SHA-256" if path == "/sha256" else "MD5"
-        h = (lambda s: hashlib.sha256(s.encode()).hexdigest()) if alg == "SHA-256" else \
-            (lambda s: hashlib.md5(s.encode()).hexdigest())
+        alg = {"/sha256": "SHA-256", "/sha256-sess": "SHA-256-sess",
+               "/userhash": "SHA-256"}.get(path, "MD5")
+        h = (lambda s: hashlib.sha256(s.encode()).hexdigest()) if alg.startswith("SHA-256") \
+            else (lambda s: hashlib.md5(s.encode()).hexdigest())
         qop = path != "/md5-rfc2069"
         if auth and auth.startswith("Digest "):
             p = parse(auth[7:])
             ha1 = h(f"admin:py realm:s3cret")
+            if alg.endswith("-sess"):  # RFC 7616 3.4.2
+                ha1 = h(f"{ha1}:{p.get('nonce')}:{p.get('cnonce')}")
+            user = h("admin:py realm") if path == "/userhash" else "admin"
             ha2 = h(f"{self.command}:{p.get('uri')}")
             if qop:
                 want = h(f"{ha1}:{p.get('nonce')}:{p.get('nc')}:{p.get('cnonce')}:auth:{ha2}")
             else:
                 want = h(f"{ha1}:{p.get('nonce')}:{ha2}")
-            if (p.get("username") == "admin" and p.get("nonce") in DigestHandler.nonces
+            if (p.get("username") == user and p.get("nonce") in DigestHandler.nonces
+                    and (path != "/userhash" or p.get("userhash") == "true")
                     and p.get("uri") == self.path and p.get("response") == want
                     and (not qop or p.get("opaque") == "0paque")):
                 n = int(self.headers.get("Content-Length") or 0)
@@ -69,6 +75,8 @@ class DigestHandler(http.server.BaseHTTPRequestHandler):
         ch = f'Digest realm="py realm", nonce="{nonce}", algorithm={alg}'
         if qop:
             ch += ', qop="auth", opaque="0paque"'
+        if path == "/userhash":
+            ch += ", userhash=true"
         n = int(self.headers.get("Content-Length") or 0)
         self.rfile.read(n)
         self.reply(401, b"who are you", ch)
@@ -104,7 +112,8 @@ def test_reference_curl(pyserver):
 
 
 @pytest.mark.parametrize("path,alg", [("/sha256", "SHA-256"), ("/md5", "MD5"),
-                                      ("/md5-rfc2069", "MD5")])
+                                      ("/md5-rfc2069", "MD5"), ("/sha256-sess", "SHA-256-sess"),
+                                      ("/userhash", "SHA-256")])
 def test_linger_digest_python_server(cli, pyserver, path, alg):
     DigestHandler.seen.clear()
     assert run(cli, "get", "-u", "admin:s3cret", pyserver + path + "?q=1") == (0, f"py ok {alg} 0")
@@ -113,7 +122,8 @@ def test_linger_digest_python_server(cli, pyserver, path, alg):
     # one answer each, and the same fields curl sends
     assert len(DigestHandler.seen) == 2
     p = parse(DigestHandler.seen[0][2][7:])
-    assert p["username"] == "admin" and p["realm"] == "py realm" and p["uri"] == path + "?q=1"
+    user = hashlib.sha256(b"admin:py realm").hexdigest() if path == "/userhash" else "admin"
+    assert p["username"] == user and p["realm"] == "py realm" and p["uri"] == path + "?q=1"
     assert p["algorithm"] == alg
     if path != "/md5-rfc2069":
         assert p["qop"] == "auth" and re.fullmatch(r"[0-9a-f]{8}", p["nc"]) and p["cnonce"]
