@@ -51,6 +51,20 @@ static uint64_t now_ms(void)
             lg_loop_run_once(loop, 5);                                                   \
     } while (0)
 
+/* Join a peer thread while the loop runs on: a peer blocked in send waits
+ * for the server to read, which it does only while the loop runs (a plain
+ * pthread_join after a deadline could wait for ever on a loaded machine).
+ * A peer still going after `ms` fails the test rather than hang it. */
+static void join_running(pthread_t t, atomic_int *done, unsigned ms, const char *what)
+{
+    RUN_UNTIL(atomic_load(done), ms);
+    if (!atomic_load(done)) {
+        fprintf(stderr, "%s: the peer thread is still running after %u ms\n", what, ms);
+        exit(1);
+    }
+    pthread_join(t, NULL);
+}
+
 /* ---------------------------------------------------------------------------
  * Raw frames
  * ------------------------------------------------------------------------ */
@@ -363,7 +377,7 @@ static void run_job(job *j)
     atomic_store(&j->done, 0);
     pthread_create(&t, NULL, raw_client, j);
     RUN_UNTIL(atomic_load(&j->done) && ss.closed, 15000);
-    pthread_join(t, NULL);
+    join_running(t, &j->done, 30000, j->path);
     RUN_UNTIL(lg_server_get_stats(srv)->active_connections == 0, 5000);
     CHECK_EQ_INT(lg_server_get_stats(srv)->active_connections, 0);
 }
@@ -534,7 +548,7 @@ static void test_endings(void)
         lg_loop_run_once(loop, 5);
         if (ss.ws && lg_ws_queued(ss.ws) > most) most = (size_t)lg_ws_queued(ss.ws);
     }
-    pthread_join(t, NULL);
+    join_running(t, &j.done, 30000, "ping flood");
     CHECK(most <= 4096 + LG_WS_MAX_CONTROL_FRAME);
     CHECK(j.frames >= 1 && j.frames < 60000); /* (the latest ping's pong at least) */
     CHECK_EQ_INT(j.close_code, 1000);
@@ -564,6 +578,11 @@ typedef struct rserver {
 static void *raw_server(void *arg)
 {
     rserver *r = arg;
+    struct pollfd ready = { .fd = r->lfd, .events = POLLIN };
+    if (poll(&ready, 1, 10000) != 1) { /* no client came: say so, never block */
+        atomic_store(&r->done, 1);
+        return NULL;
+    }
     int fd = accept(r->lfd, NULL, NULL);
     char req[2048];
     size_t k = 0;
@@ -660,7 +679,7 @@ static void client_case(lg_client *cli, rserver *r, cside *c, uint32_t close_tim
     lg_ws_config cfg = { .close_timeout_ms = close_timeout, .protocols = offered };
     CHECK(lg_ws_connect(cli, url, &cfg, &client_cbs, c) != NULL);
     RUN_UNTIL(c->closed && atomic_load(&r->done), 10000);
-    pthread_join(t, NULL);
+    join_running(t, &r->done, 30000, "client case");
     close(r->lfd);
 }
 
@@ -760,8 +779,7 @@ static void test_client(void)
         CHECK_EQ_INT(c.closed, 1); /* before lg_ws_close returned */
         CHECK_EQ_INT(c.error, LG_ERR_CANCELLED);
         CHECK_EQ_INT(c.opened, 0);
-        RUN_UNTIL(atomic_load(&r.done), 5000);
-        pthread_join(t, NULL);
+        join_running(t, &r.done, 30000, "cancelled handshake");
         close(r.lfd);
         CHECK_EQ_INT(r.eof, 1);
         CHECK_EQ_INT(r.reset, 0);
