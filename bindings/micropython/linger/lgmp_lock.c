@@ -8,6 +8,7 @@
  */
 #include "lgmp.h"
 
+#if LGMP_LOCKING
 /* An exception leaving a locked call: the jump gives the lock back as it
  * passes (cheaper than an nlr_push per call, and the exception goes on
  * unchanged). */
@@ -56,6 +57,8 @@ mp_obj_t lgmp_locked_new(mp_obj_t (*fn)(const mp_obj_type_t *, size_t, size_t, c
 {
     LOCKED(fn(type, n_args, n_kw, args));
 }
+
+#endif /* LGMP_LOCKING */
 
 int lgmp_call1(mp_obj_t fn, mp_obj_t arg)
 {

@@ -83,6 +83,7 @@ static inline void lgmp_lock_reenter(void)
 }
 #endif
 
+#if LGMP_LOCKING
 /* fn(...) with the lock held, let go however it ends (a return, or an
  * exception: an nlr jump callback gives the lock back as the jump passes). */
 mp_obj_t lgmp_locked_0(mp_obj_t (*fn)(void));
@@ -123,5 +124,21 @@ mp_obj_t lgmp_locked_new(mp_obj_t (*fn)(const mp_obj_type_t *, size_t, size_t, c
     {                                                                   \
         return lgmp_locked_new(fn, type, n_args, n_kw, args);           \
     }
+#else
+/* No lock: the methods as they are. */
+#define LGMP_LOCKED_FUN_OBJ_0(obj, fn) static MP_DEFINE_CONST_FUN_OBJ_0(obj, fn)
+#define LGMP_LOCKED_FUN_OBJ_1(obj, fn) static MP_DEFINE_CONST_FUN_OBJ_1(obj, fn)
+#define LGMP_LOCKED_FUN_OBJ_2(obj, fn) static MP_DEFINE_CONST_FUN_OBJ_2(obj, fn)
+#define LGMP_LOCKED_FUN_OBJ_3(obj, fn) static MP_DEFINE_CONST_FUN_OBJ_3(obj, fn)
+#define LGMP_LOCKED_FUN_OBJ_VAR_BETWEEN(obj, lo, hi, fn) \
+    static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(obj, lo, hi, fn)
+#define LGMP_LOCKED_MAKE_NEW(fn) \
+    static mp_obj_t fn##_locked(const mp_obj_type_t *type, size_t n_args, size_t n_kw, \
+                                const mp_obj_t *args)                   \
+    {                                                                   \
+        return fn(type, n_args, n_kw, args);                            \
+    }
+#endif /* LGMP_LOCKING */
+
 
 #endif /* LGMP_LOCK_H */
