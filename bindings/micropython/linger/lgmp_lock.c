@@ -18,44 +18,62 @@ static void unlock_on_raise(void *ctx)
     lgmp_lock_exit();
 }
 
-#define LOCKED(call)                                        \
-    nlr_jump_callback_node_t node;                          \
-    lgmp_lock_enter();                                      \
-    nlr_push_jump_callback(&node, unlock_on_raise);         \
-    mp_obj_t ret = (call);                                  \
-    nlr_pop_jump_callback(true); /* the lock let go */      \
-    return ret
+/* Take the lock, with node (on the wrapper's stack) to give it back if an
+ * exception leaves before locked_end. */
+static void locked_begin(nlr_jump_callback_node_t *node)
+{
+    lgmp_lock_enter();
+    nlr_push_jump_callback(node, unlock_on_raise);
+}
+
+static mp_obj_t locked_end(mp_obj_t ret)
+{
+    nlr_pop_jump_callback(true); /* runs unlock_on_raise: the lock let go */
+    return ret;
+}
 
 mp_obj_t lgmp_locked_0(mp_obj_t (*fn)(void))
 {
-    LOCKED(fn());
+    nlr_jump_callback_node_t node;
+    locked_begin(&node);
+    return locked_end(fn());
 }
 
 mp_obj_t lgmp_locked_1(mp_obj_t (*fn)(mp_obj_t), mp_obj_t a)
 {
-    LOCKED(fn(a));
+    nlr_jump_callback_node_t node;
+    locked_begin(&node);
+    return locked_end(fn(a));
 }
 
 mp_obj_t lgmp_locked_2(mp_obj_t (*fn)(mp_obj_t, mp_obj_t), mp_obj_t a, mp_obj_t b)
 {
-    LOCKED(fn(a, b));
+    nlr_jump_callback_node_t node;
+    locked_begin(&node);
+    return locked_end(fn(a, b));
 }
 
 mp_obj_t lgmp_locked_3(mp_obj_t (*fn)(mp_obj_t, mp_obj_t, mp_obj_t), mp_obj_t a, mp_obj_t b,
                        mp_obj_t c)
 {
-    LOCKED(fn(a, b, c));
+    nlr_jump_callback_node_t node;
+    locked_begin(&node);
+    return locked_end(fn(a, b, c));
 }
 
 mp_obj_t lgmp_locked_var(mp_obj_t (*fn)(size_t, const mp_obj_t *), size_t n, const mp_obj_t *args)
 {
-    LOCKED(fn(n, args));
+    nlr_jump_callback_node_t node;
+    locked_begin(&node);
+    return locked_end(fn(n, args));
 }
 
 mp_obj_t lgmp_locked_new(mp_obj_t (*fn)(const mp_obj_type_t *, size_t, size_t, const mp_obj_t *),
                          const mp_obj_type_t *type, size_t n_args, size_t n_kw, const mp_obj_t *args)
 {
-    LOCKED(fn(type, n_args, n_kw, args));
+    nlr_jump_callback_node_t node;
+    locked_begin(&node);
+    return locked_end(fn(type, n_args, n_kw, args));
 }
 
 #endif /* LGMP_LOCKING */
