@@ -15,6 +15,8 @@
  *  - linger's callbacks never let a Python exception through linger's C
  *    frames: Python is called under nlr_push, and what it raised is kept
  *    and raised again once lg_loop_run_once has returned.
+ *  - Every call into linger holds the port's lwIP lock, and Python never
+ *    runs under it (lgmp_lock.h: rp2 runs lwIP from PendSV).
  *
  * SPDX-License-Identifier: MIT
  */
