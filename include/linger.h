@@ -517,10 +517,10 @@ int lg_json_finish(const lg_json *j);
  *
  *   lg_sha256_ctx h; uint8_t sum[LG_SHA256_BYTES]; char hex[2 * LG_SHA256_BYTES + 1];
  *   lg_sha256_init(&h);
- *   lg_sha256_update(&h, "ab", 2);      (as many pieces as come)
+ *   lg_sha256_update(&h, "ab", 2);   // as many pieces as come
  *   lg_sha256_update(&h, "c", 1);
  *   lg_sha256_final(&h, sum);
- *   lg_hex_encode(sum, sizeof sum, hex, sizeof hex);   "ba7816bf8f01cfea..."
+ *   lg_hex_encode(sum, sizeof sum, hex, sizeof hex);   // "ba7816bf8f01cfea..."
  *
  * A context is finished by _final; init it again to reuse it. An HMAC
  * context holds both pads hashed, so one set up from a long-lived key can
@@ -1003,6 +1003,14 @@ int lg_stream_sendfile(lg_stream *s, lg_write_req *req, int file, uint64_t offse
 /* Bytes waiting to be sent. While a graceful close lingers: the bytes the
  * platform still held for the peer at the last look (where it can tell). */
 uint64_t lg_stream_queued(const lg_stream *s);
+/* Bytes the stream copies go into buffers of recv_buffer_bytes taken
+ * from the loop (with static memory, from the loop's fixed set):
+ * lg_stream_block_bytes is what one of them holds, lg_stream_copy_room the
+ * room left in the last one queued (0 when the queue does not end in
+ * one). A write of at most that room takes no new buffer: a writer that
+ * must keep its queue within one buffer asks before it writes. */
+size_t lg_stream_block_bytes(const lg_stream *s);
+size_t lg_stream_copy_room(const lg_stream *s);
 /* While corked, writes are queued but not sent; uncorking sends them in as
  * few system calls as possible (responses to pipelined requests). */
 void lg_stream_cork(lg_stream *s);
@@ -1404,7 +1412,8 @@ lg_str lg_req_query(lg_req *req, const char *name);
 lg_str lg_req_header(const lg_req *req, const char *name);
 lg_str lg_req_cookie(lg_req *req, const char *name);
 lg_str lg_req_param(const lg_req *req, const char *name);
-/* application/x-www-form-urlencoded body field (needs a buffered body). */
+/* application/x-www-form-urlencoded body field (needs a buffered body;
+ * lg_req_read_form reads both kinds of form on a streamed route). */
 lg_str lg_req_form(lg_req *req, const char *name);
 const lg_head *lg_req_head(const lg_req *req);
 /* The client's address, asked of the socket the first time (a connection
@@ -1434,6 +1443,107 @@ int lg_req_read_body(lg_req *req, uint64_t max_bytes, lg_body_chunk_fn on_chunk,
  * streamed body is under way. */
 int lg_req_pause_body(lg_req *req);
 int lg_req_resume_body(lg_req *req);
+
+/* --- forms and uploads (src/server_form.c) ---
+ * One API for both kinds of form a browser sends, read as the body
+ * streams in (on a route with LG_ROUTE_STREAM_BODY):
+ * application/x-www-form-urlencoded, and multipart/form-data (RFC 7578),
+ * whose parts come one at a time: each part's headers, then its content
+ * in pieces as they arrive, to a sink chosen when the part begins —
+ *   - into memory (lg_form_to_memory; the default for a field, one without
+ *     a filename): kept as a field, up to max_field_bytes for all together;
+ *   - into a file descriptor (lg_form_to_fd, not with LG_NO_FILES);
+ *   - to your callback (the default for a file): LG_FORM_DATA events.
+ * Limits: the whole body (max_body_bytes: 413), parts or fields
+ * (max_parts: 413), a part's header section (max_header_bytes: 413), and
+ * the fields kept (max_field_bytes: 413); a body that breaks the grammar,
+ * or multipart without its final boundary, is 400 (never a short file
+ * taken as whole). lg_err_http_status(ev->status) gives the status.
+ *
+ * Back-pressure: an LG_FORM_DATA callback returns how many bytes it took;
+ * fewer than offered pauses the upload (the rest comes again, first, after
+ * lg_form_resume), as does lg_form_pause from any event. While paused,
+ * nothing more is read from the client and no body timeout runs.
+ *
+ * LG_FORM_END comes once, last, with status LG_OK or why the form failed
+ * (a limit, a malformed body, a callback's error, the client gone); the
+ * handler answers then (or earlier: the server then drains or closes as
+ * rule 3 says). The form, its fields and the event's strings live until
+ * the answer is complete; the part's name, filename and content type are
+ * valid in all of its events.
+ *
+ *   static int on_form(lg_form *form, const lg_form_event *ev, void *user) {
+ *       lg_res *res = user;
+ *       if (ev->type == LG_FORM_DATA) return (int)ev->data.len; // a file: dropped
+ *       if (ev->type != LG_FORM_END) return LG_OK;
+ *       int st = lg_err_http_status(ev->status); // 0: the client left, or your error
+ *       if (ev->status) return lg_res_error(res, st ? st : 500, lg_strerror(ev->status));
+ *       lg_str who = lg_form_field(form, "who");
+ *       return lg_res_send(res, 200, who.ptr, who.len);
+ *   }
+ *   static void on_post(lg_req *req, lg_res *res, void *user) {
+ *       (void)user;
+ *       int rc = lg_req_read_form(req, NULL, on_form, res);
+ *       if (rc) lg_res_error(res, rc == LG_ERR_UNSUPPORTED ? 415 : lg_err_http_status(rc), NULL);
+ *   }
+ *   // lg_route_ex(srv, "POST", "/form", LG_ROUTE_STREAM_BODY, on_post, NULL);
+ *
+ * Not in builds with LG_NO_FORMS (or LG_NO_MULTIPART). */
+#if !defined(LG_NO_FORMS)
+typedef struct lg_form lg_form;
+typedef struct lg_form_config {
+    uint64_t max_body_bytes;    /* the whole body (default: the server's max_body_bytes) */
+    uint32_t max_parts;         /* parts, or urlencoded fields (default 128) */
+    uint16_t max_header_bytes;  /* one part's header section (default 1024) */
+    uint32_t max_field_bytes;   /* fields kept in memory, names and values (default 8192) */
+} lg_form_config;
+
+enum {
+    LG_FORM_PART = 1,     /* a multipart part begins: choose its sink now */
+    LG_FORM_DATA = 2,     /* content of a part whose sink is the callback */
+    LG_FORM_PART_END = 3, /* the part is whole: part_bytes is its size */
+    LG_FORM_END = 4       /* the form is whole (status LG_OK) or failed */
+};
+
+typedef struct lg_form_event {
+    int type;             /* LG_FORM_* */
+    int status;           /* LG_FORM_END: LG_OK, or why the form failed */
+    uint32_t part;        /* the part's index, from 0 */
+    lg_str name, filename, content_type; /* the part's, as sent; filename.ptr is
+                                            NULL for a field, content_type.ptr
+                                            NULL when none was given */
+    lg_str data;          /* LG_FORM_DATA: the bytes */
+    uint64_t part_bytes;  /* the part's bytes before this event */
+} lg_form_event;
+
+/* LG_FORM_DATA: the bytes taken (0..data.len), or a negative lg_err to stop.
+ * Other events: LG_OK, or a negative lg_err to stop (LG_FORM_END follows
+ * with it; what LG_FORM_END returns is ignored). */
+typedef int (*lg_form_fn)(lg_form *form, const lg_form_event *ev, void *user);
+
+/* Start reading the request's body as a form (config NULL: defaults).
+ * LG_OK, and the events follow; or, with no event to come:
+ * LG_ERR_UNSUPPORTED (not a form's Content-Type: 415),
+ * LG_ERR_MULTIPART_BOUNDARY (400), LG_ERR_BODY_TOO_LARGE (its
+ * Content-Length is over the limit: 413), LG_ERR_NOMEM,
+ * LG_ERR_INVALID_ARG (not a streamed-body route, or asked twice). */
+int lg_req_read_form(lg_req *req, const lg_form_config *config, lg_form_fn fn, void *user);
+/* Sinks, from an LG_FORM_PART event: keep this part in memory as a field
+ * (at most max_bytes of it, and within max_field_bytes: 413 beyond), or
+ * write it to fd (which stays yours: the form never closes it; a write
+ * that fails ends the form with LG_ERR_IO). LG_ERR_INVALID_ARG elsewhere. */
+int lg_form_to_memory(lg_form *form, uint32_t max_bytes);
+int lg_form_to_fd(lg_form *form, int fd);
+/* Back-pressure (see above); resume may run events before it returns. */
+int lg_form_pause(lg_form *form);
+int lg_form_resume(lg_form *form);
+/* A field's value (the first with that name; urlencoded ones decoded);
+ * ptr NULL when there is none. */
+lg_str lg_form_field(const lg_form *form, const char *name);
+/* Every field in order: *pos starts at 0; 1 while there is one. */
+int lg_form_next(const lg_form *form, uint32_t *pos, lg_str *name, lg_str *value);
+lg_req *lg_form_req(const lg_form *form);
+#endif
 
 /* --- the response ---
  * Every answer call (lg_res_send*, lg_res_redirect, lg_res_error,
@@ -1571,6 +1681,188 @@ int lg_req_bearer(lg_req *req, lg_str *token);
  * with a quote, a backslash or a control character is LG_ERR_INVALID_ARG. */
 int lg_res_ask_basic(lg_res *res, const char *realm);
 int lg_res_ask_bearer(lg_res *res, const char *realm, int invalid_token);
+
+/* --- Digest authentication (RFC 7616; src/server_digest.c) ---
+ * The password never crosses the network: the client proves it knows it
+ * by hashing it with a nonce the server gave, the method and the URI.
+ * SHA-256 and MD5 (MD5 for older clients: Python's urllib has no SHA-256),
+ * qop=auth. Nonces are signed, not stored: a nonce is the time it was made
+ * and an HMAC-SHA-256 of that time under the configuration's key, so the
+ * server keeps no table that a flood of requests could fill, and a nonce
+ * is good for nonce_seconds from then, on any connection. An expired nonce
+ * with the right password gets a new challenge with stale=true, which the
+ * client answers again without asking its user. What a signed nonce cannot
+ * do is see a nonce used twice: nc (the client's count) goes into the hash
+ * but is not remembered, so a request captured on the way can be replayed
+ * as it was (the same method and URI) until its nonce expires. Keep
+ * nonce_seconds short where that matters, or use TLS.
+ *
+ *   static uint8_t key[32];   // filled from a random source at start-up
+ *   static const lg_digest digest = { .realm = "device", .key = key, .key_len = sizeof key };
+ *   static void on_admin(lg_req *req, lg_res *res, void *user) {
+ *       lg_digest_auth a;
+ *       (void)user;
+ *       if (lg_req_digest(req, &digest, &a) != LG_OK ||
+ *           !lg_equal_ct(a.user.ptr, a.user.len, "admin", 5) ||
+ *           !lg_digest_check(&a, "s3cret", 6)) {
+ *           lg_res_ask_digest(res, &digest, &a);
+ *           return;
+ *       }
+ *       lg_res_send_str(res, 200, "welcome");
+ *   }
+ *
+ * Not in builds with LG_NO_DIGEST (nor with LG_NO_SHA256, which it needs). */
+#define LG_DIGEST_SHA256 0x01u
+#define LG_DIGEST_MD5 0x02u
+typedef struct lg_digest {
+    const char *realm;       /* no quote, backslash or control character */
+    const void *key;         /* signs the nonces: at least 16 bytes, secret, random (a
+                                new key at start-up is fine: old nonces turn stale) */
+    size_t key_len;
+    uint32_t nonce_seconds;  /* a nonce's lifetime (default 300) */
+    uint8_t algorithms;      /* LG_DIGEST_*; 0: both, SHA-256 offered first */
+} lg_digest;
+typedef struct lg_digest_auth {
+    lg_str user;             /* the username (a slice of the request or of buf) */
+    uint8_t stale;           /* the nonce was genuine but has expired */
+    uint8_t matched;         /* private: lg_digest_check found the password right */
+    uint8_t alg;             /* private */
+    lg_str realm, nonce, uri, response, cnonce, nc, qop; /* private */
+    lg_str method;           /* private */
+    char buf[128];           /* private: values that came with escapes */
+} lg_digest_auth;
+/* Read "Authorization: Digest ..." and check what can be checked without
+ * the password: the realm, the algorithm, qop=auth, that the URI is the
+ * request's, and that the nonce is one this configuration signed.
+ * LG_OK (a->stale set when its time is up), LG_ERR_NOT_FOUND without
+ * Digest credentials, LG_ERR_INVALID_ARG for anything else (malformed,
+ * another realm, a nonce not ours). *a is usable by lg_res_ask_digest
+ * whatever this returns. */
+int lg_req_digest(lg_req *req, const lg_digest *cfg, lg_digest_auth *a);
+/* 1 when the client hashed this password (compared in constant time) and
+ * its nonce is fresh; 0 otherwise. */
+int lg_digest_check(lg_digest_auth *a, const char *password, size_t len);
+/* Answer 401 with a Digest challenge (one WWW-Authenticate per algorithm)
+ * and a fresh nonce; stale=true when a (may be NULL) was right but for its
+ * nonce's age. LG_ERR_INVALID_ARG for a bad realm or a key under 16 bytes. */
+int lg_res_ask_digest(lg_res *res, const lg_digest *cfg, const lg_digest_auth *a);
+
+/* --- Sessions in a signed cookie (src/server_session.c) ---
+ * What a handler remembers about a browser (who logged in, a language)
+ * travels in a cookie the server signs with HMAC-SHA-256, so the server
+ * keeps no session table: a changed byte, another key, or the time past
+ * its expiry, and the cookie counts for nothing. The data are readable by
+ * whoever holds the cookie (signed, not encrypted): no secrets in them.
+ * The keys rotate: keys[0] signs, every key verifies, and a session signed
+ * with an older key is signed again with keys[0] when it is saved. The
+ * expiry is inside the signed value (and in Max-Age): a session lasts
+ * max_age_s from its last save. The cookie is HttpOnly, SameSite=Lax,
+ * Path=/ by default, and Secure when the server's connections are TLS (a
+ * transport). The whole session lives in the lg_session (on the
+ * handler's stack: LG_SESSION_MAX_BYTES of data, linger_opts.h); nothing
+ * is allocated.
+ *
+ *   static const lg_str keys[] = { { "a long random secret, the newest", 32 },
+ *                                  { "the one before, still accepted", 30 } };
+ *   static const lg_session_config sessions = { .keys = keys, .num_keys = 2 };
+ *   static void on_login(lg_req *req, lg_res *res, void *user) {
+ *       lg_session s;
+ *       (void)user;
+ *       lg_session_load(req, &sessions, &s);       // empty if none, forged or expired
+ *       lg_session_set(&s, "user", "ann");
+ *       lg_session_save(res, &s);                  // Set-Cookie, before the answer
+ *       lg_res_send_str(res, 200, "welcome");
+ *   }
+ *
+ * Not in builds with LG_NO_SESSION (nor with LG_NO_SHA256). */
+typedef struct lg_session_config {
+    const lg_str *keys;          /* keys[0] signs, all verify; each at least 16 bytes, secret */
+    size_t num_keys;
+    const char *name;            /* the cookie's name (default "session") */
+    uint32_t max_age_s;          /* lifetime from the last save (default 86400) */
+    const char *path;            /* default "/" */
+    const char *same_site;       /* default "Lax" */
+    uint8_t secure;              /* 0: Secure when the server has a transport (TLS); 1: always */
+} lg_session_config;
+typedef struct lg_session {
+    const lg_session_config *cfg; /* private, all of it: use the calls below */
+    uint16_t len;
+    uint8_t changed, resign, had_cookie;
+    char data[LG_SESSION_MAX_BYTES]; /* "key\0value\0" pairs */
+} lg_session;
+/* Read the request's session cookie into s. LG_OK when it is genuine and
+ * in date; otherwise s is empty (and usable) and the reason is returned:
+ * LG_ERR_NOT_FOUND (no cookie), LG_ERR_TIMEOUT (expired),
+ * LG_ERR_INVALID_ARG (tampered, signed by no key of ours, malformed, or a
+ * configuration without a usable key). */
+int lg_session_load(lg_req *req, const lg_session_config *cfg, lg_session *s);
+/* A value (a slice of s; ptr NULL when absent). */
+lg_str lg_session_get(const lg_session *s, const char *key);
+/* Set (or replace) a value. LG_ERR_BUFFER_TOO_SMALL when the session would
+ * outgrow LG_SESSION_MAX_BYTES (nothing changed then), LG_ERR_INVALID_ARG
+ * for an empty key. */
+int lg_session_set(lg_session *s, const char *key, const char *value);
+/* Remove a value; LG_ERR_NOT_FOUND when there was none. */
+int lg_session_delete(lg_session *s, const char *key);
+/* Remove everything (log out): the cookie is deleted when saved. */
+void lg_session_clear(lg_session *s);
+/* Before the answer: Set-Cookie when the session changed (or was signed
+ * with an older key); nothing otherwise. An emptied session deletes the
+ * cookie (Max-Age=0). lg_res_set_cookie's errors. */
+int lg_session_save(lg_res *res, lg_session *s);
+
+/* --- The test client (src/test_client.c) ---
+ * A request through a server's routes, hooks and middleware in the same
+ * process, with no socket, and its answer back: for unit tests of
+ * handlers (as Microdot's and aiohttp's test clients). lg_test_new makes
+ * a loop on memory sockets; make the server on it as in the program
+ * (lg_server_new, routes, hooks), listen on any address (nothing is
+ * bound), then fetch. Each fetch runs the loop until the answer is
+ * complete and its connection closed; time is virtual, so an answer given
+ * from a timer comes at once. The response points into the test's memory,
+ * valid until the next fetch or lg_test_free. Only programs that call it
+ * link it; not in builds with LG_NO_TEST_CLIENT.
+ *
+ *   void on_item(lg_req *req, lg_res *res, void *user);   // the app's handler
+ *
+ *   lg_test *t = lg_test_new();
+ *   lg_server *srv = lg_server_new(lg_test_loop(t), NULL);
+ *   lg_route(srv, "GET", "/items/:id", on_item, NULL);   // the app's setup
+ *   lg_server_listen(srv, "127.0.0.1:80", 0);
+ *   lg_test_response r;
+ *   lg_test_fetch(t, &(lg_test_request){ .target = "/items/7" }, &r);
+ *   if (r.err != LG_OK || r.status != 200) fail(r.err);
+ *   lg_str type = lg_head_get(&r.head, "Content-Type");   // r.body: the body, de-chunked
+ *   lg_server_shutdown(srv, 0, NULL, NULL);
+ *   lg_server_free(srv);
+ *   lg_test_free(t);
+ */
+#define LG_TEST_MAX_HEADERS 32
+typedef struct lg_test lg_test;
+typedef struct lg_test_request {
+    const char *method;          /* NULL: GET, or POST with a body */
+    const char *target;          /* "/path?query" (NULL: "/") */
+    const char *headers;         /* more header lines, each "Name: value\r\n" (NULL: none);
+                                    Host and Connection: close are sent, and Content-Length
+                                    with a body */
+    const void *body;
+    size_t body_len;
+} lg_test_request;
+typedef struct lg_test_response {
+    int err;                     /* LG_OK: a whole answer came; else why not (LG_ERR_TIMEOUT:
+                                    the handler never answered) */
+    int status;
+    lg_head head;                /* lg_head_get(&r->head, "Set-Cookie") ... */
+    lg_str body;                 /* NUL-terminated */
+    lg_str raw;                  /* every byte the server sent */
+    lg_header fields[LG_TEST_MAX_HEADERS]; /* private: head's storage */
+} lg_test_response;
+lg_test *lg_test_new(void);
+lg_loop *lg_test_loop(lg_test *t);
+/* Returns res->err. */
+int lg_test_fetch(lg_test *t, const lg_test_request *req, lg_test_response *res);
+/* After the server on its loop is freed. */
+void lg_test_free(lg_test *t);
 
 /* --- CORS (the Fetch standard's cross-origin resource sharing) ---
  * A before hook: register it with its configuration as the hook's user
@@ -1749,10 +2041,14 @@ typedef void (*lg_response_cb)(lg_response *res, void *user);
 #define LG_FETCH_NO_REDIRECTS    0x02u /* deliver 3xx responses instead of following them */
 #define LG_FETCH_BODY_FILE       0x04u /* the body is body_len bytes of body_file from body_offset */
 #define LG_FETCH_CLOSE           0x08u /* "Connection: close": do not reuse the connection */
+#define LG_FETCH_BASIC           0x10u /* send user and password as Basic at once, without
+                                          waiting for a challenge (one round trip less; the
+                                          password goes in the clear without TLS) */
 
 typedef struct lg_request {
     const char *method;          /* NULL: GET, or POST when there is a body */
-    const char *url;             /* "http[s]://host[:port]/path?query", userinfo for Basic auth */
+    const char *url;             /* "http[s]://host[:port]/path?query", userinfo for Basic auth
+                                    (see user below) */
     const lg_header *headers;    /* extra fields (copied); Host, Content-Length and
                                     Transfer-Encoding are the client's to write */
     size_t num_headers;
@@ -1766,6 +2062,18 @@ typedef struct lg_request {
     uint64_t max_body_bytes;     /* 0: the client's */
     uint32_t timeout_ms;         /* 0: the client's */
     uint32_t flags;              /* LG_FETCH_* */
+    /* Credentials (RFC 9110 11), sent only to the origin of url (never after
+     * a redirect elsewhere). With user (and password: NULL is ""), a 401
+     * is answered once, with Digest (RFC 7616: SHA-256 or MD5) when the
+     * server offers it, else Basic; a second 401 is the response (except
+     * one Digest stale=true, answered again). Nothing is sent before the
+     * challenge unless LG_FETCH_BASIC. Credentials in url's userinfo
+     * ("http://user:pass@host/") go as Basic at once, and answer a Digest
+     * challenge too. bearer: "Authorization: Bearer <token>" on every
+     * request (not with user). A user with ':' or a token with spaces or
+     * control characters is LG_ERR_INVALID_ARG. */
+    const char *user, *password;
+    const char *bearer;
 } lg_request;
 
 /* Where a call got to: a failure names the stage it happened in. */

@@ -64,7 +64,27 @@
  * clock (also a run-time choice: lg_server_config.no_date); no <time.h>. */
 
 /* LG_NO_AUTH: the server's authentication helpers (lg_req_basic_auth,
- * lg_req_bearer, lg_res_ask_*, lg_equal_ct; src/server_auth.c). */
+ * lg_req_bearer, lg_res_ask_*, lg_equal_ct; src/server_auth.c), and the
+ * client's answers to a 401 (src/client_auth.c): lg_request.user is then
+ * LG_ERR_UNSUPPORTED unless sent at once (LG_FETCH_BASIC); bearer tokens
+ * and a URL's userinfo still go. */
+
+/* LG_NO_DIGEST: Digest authentication (RFC 7616), the server's
+ * (lg_req_digest, lg_digest_check, lg_res_ask_digest; src/server_digest.c)
+ * and the client's answer to a Digest challenge (src/client_auth.c), with
+ * MD5 (src/md5.c, src/digest.c). Implied by LG_NO_SHA256. */
+#if defined(LG_NO_SHA256) && !defined(LG_NO_DIGEST)
+#define LG_NO_DIGEST
+#endif
+
+/* LG_NO_SESSION: signed cookie sessions (lg_session_*,
+ * src/server_session.c). Implied by LG_NO_SHA256. */
+#if defined(LG_NO_SHA256) && !defined(LG_NO_SESSION)
+#define LG_NO_SESSION
+#endif
+
+/* LG_NO_TEST_CLIENT: the in-process test client (lg_test_*,
+ * src/test_client.c). It costs a program nothing unless called. */
 
 /* LG_NO_CORS: the CORS hook (lg_cors_hook, src/server_cors.c). */
 
@@ -75,6 +95,13 @@
 
 /* LG_NO_MULTIPART: the multipart/form-data decoder (lg_multipart_*,
  * src/multipart.c) and its error strings. */
+
+/* LG_NO_FORMS: forms and streamed uploads in the server (lg_req_read_form,
+ * lg_form_*; src/server_form.c). A build without the multipart decoder
+ * has none either. */
+#if defined(LG_NO_MULTIPART) && !defined(LG_NO_FORMS)
+#define LG_NO_FORMS
+#endif
 
 /* LG_NO_WEBSOCKET: WebSocket (include/linger_ws.h: the connections,
  * src/ws_*.c, and the codec with src/sha1.c) and its error strings.
@@ -121,6 +148,13 @@
 #else
 #define LG_SERVER_DEFAULT_MAX_HEADERS 32
 #endif
+#endif
+
+/* The data a signed cookie session holds (lg_session: "key\0value\0"
+ * pairs). The cookie is about 4/3 of it and 60 bytes more, and must fit
+ * lg_res_set_cookie's 512 bytes with its attributes: 280 at most. */
+#ifndef LG_SESSION_MAX_BYTES
+#define LG_SESSION_MAX_BYTES 256
 #endif
 
 /* Addresses one server listens on. */

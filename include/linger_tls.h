@@ -62,6 +62,17 @@ typedef struct lg_tls_blob {
  * CTR-DRBG) will not do: mbedTLS's f_rng signature. */
 typedef int (*lg_tls_rng_fn)(void *ctx, unsigned char *out, size_t len);
 
+/* A further certificate (chain and key) of a server, which its SNI
+ * callback may choose for a connection: made by lg_tls_server_add_cert,
+ * freed with the server. */
+typedef struct lg_tls_cert lg_tls_cert;
+
+/* SNI (RFC 6066 server_name): called during a handshake with the host name
+ * the client asked for (a NUL-terminated copy, as the client spelled it;
+ * never called when it asked for none). Return the certificate to present,
+ * or NULL for the server's own (config.cert). */
+typedef const lg_tls_cert *(*lg_tls_sni_fn)(void *sni_user, const char *name);
+
 typedef struct lg_tls_server_config {
     lg_tls_blob cert;              /* the chain: the server's certificate first */
     lg_tls_blob key;               /* its private key */
@@ -72,6 +83,16 @@ typedef struct lg_tls_server_config {
     uint8_t no_tickets;            /* 1: no session resumption */
     lg_tls_rng_fn rng;             /* NULL: mbedTLS's entropy and CTR-DRBG */
     void *rng_ctx;
+    lg_tls_sni_fn sni;             /* NULL: config.cert for every name */
+    void *sni_user;
+    /* Memory caps (0: none beyond lg_server_config.max_conns). A connection
+     * beyond either waits, its ClientHello unread and nothing of mbedTLS
+     * allocated for it, until a slot frees (first come, first served);
+     * its handshake timeout starts then. It is never cut mid-handshake. */
+    uint16_t max_sessions;         /* TLS sessions at once: each holds its record
+                                      buffers from its handshake to its close */
+    uint16_t max_handshakes;       /* handshakes at once: each holds its key exchange's
+                                      state on top (the peak of a connection's memory) */
 } lg_tls_server_config;
 
 typedef struct lg_tls_client_config {
@@ -110,6 +131,21 @@ int lg_tls_server_new(lg_tls_server **out, const lg_tls_server_config *config, c
                       size_t why_len);
 int lg_tls_client_new(lg_tls_client **out, const lg_tls_client_config *config, char *why,
                       size_t why_len);
+/* A further certificate for the server's SNI callback to choose (*out),
+ * checked as config.cert and config.key are (the same returns). It lives
+ * as long as the server: *out is valid until lg_tls_server_free.
+ *
+ *   static const lg_tls_cert *other;
+ *   static const lg_tls_cert *choose(void *user, const char *name)
+ *   { return strcmp(name, "other.example") == 0 ? other : NULL; }
+ *   ...  lg_tls_server_config cfg = { ..., .sni = choose };
+ *   lg_tls_server_add_cert(tls, &(lg_tls_blob){ .file = "other.pem" },
+ *                          &(lg_tls_blob){ .file = "other.key" }, NULL, &other, why, sizeof why);
+ */
+int lg_tls_server_add_cert(lg_tls_server *tls, const lg_tls_blob *cert, const lg_tls_blob *key,
+                           const char *key_password, const lg_tls_cert **out, char *why,
+                           size_t why_len);
+
 /* Free a context; connections still using it keep it until they close. */
 void lg_tls_server_free(lg_tls_server *tls);
 void lg_tls_client_free(lg_tls_client *tls);
@@ -121,6 +157,19 @@ void lg_tls_client_free(lg_tls_client *tls);
 lg_transport *lg_tls_server_transport(lg_stream *s, const char *scheme, void *tls);
 int lg_tls_client_transport(lg_stream *s, const char *scheme, const char *host, uint16_t port,
                             lg_transport **out, void *tls);
+
+/* Static memory: everything TLS allocates — mbedTLS's sessions, record
+ * buffers, handshakes, certificates, and the transport's own state — comes
+ * from this one block from now on (mbedTLS's memory_buffer_alloc; with
+ * lg_server_config.memory, a program that allocates nothing once it
+ * runs). For the whole program, once, before any context is made; the
+ * block stays in use until the program ends. A connection that finds no
+ * room for its session and its handshake waits for one that closes, or is
+ * refused before a byte is read when none holds any: never cut in the
+ * middle of a handshake. LG_ERR_UNSUPPORTED when mbedTLS was built without
+ * MBEDTLS_MEMORY_BUFFER_ALLOC_C (Debian's is not; ports/mbedtls/
+ * linger_mbedtls_config.h has it). */
+int lg_tls_memory(void *block, size_t bytes);
 
 /* What a stream's TLS agreed on, once its handshake is done. */
 typedef struct lg_tls_info {

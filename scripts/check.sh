@@ -1,11 +1,15 @@
 #!/bin/sh
 # `make check`: every test, in every build that matters.
 #   1. gcc, optimised: the whole suite under ctest
+#      and TLS in static memory, against mbedTLS built from Debian's source
+#      with linger's minimal configuration (scripts/tls_static_tests.sh)
 #   2. clang with AddressSanitizer + UndefinedBehaviorSanitizer: the whole
 #      suite again, plus a short run of every fuzzer
 #   3. the reduced configurations (scripts/configs.sh: min-server,
 #      min-both) on the host, with the tests that suit them
-#   4. cross builds of the portable layers (-Werror), with their sizes
+#   4. cross builds of the portable layers (-Werror), with their sizes, and
+#      of the TLS transport against mbedTLS, with its flash and RAM
+#      (scripts/tls_size.sh)
 #   5. the tests that need no operating system, as Cortex-M4, Cortex-M0+
 #      and RV32IMC code under qemu (scripts/target_tests.sh)
 #   6. the lwIP port on a real lwIP (Debian's 2.1), plain and with the
@@ -26,12 +30,17 @@ cmake -S . -B build -DCMAKE_C_COMPILER=gcc >/dev/null
 cmake --build build -j "$JOBS"
 ctest --test-dir build --output-on-failure -j "$JOBS"
 
+step "TLS with static memory (mbedTLS built from Debian's source)"
+scripts/tls_static_tests.sh build
+
 step "clang ASan+UBSan build, tests and fuzz smoke"
 cmake -S . -B build-asan -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug \
   -DLINGER_SANITIZE=ON -DLINGER_FUZZ=ON >/dev/null
 cmake --build build-asan -j "$JOBS"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build-asan --output-on-failure -j "$JOBS"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  CC=clang SANITIZE=1 scripts/tls_static_tests.sh build-asan
 
 . scripts/configs.sh
 for c in min-server min-both; do

@@ -28,7 +28,7 @@ if [ -f src/tls_mbedtls.c ] &&
   status=1
 fi
 
-ports='src/net_posix.c src/loop_epoll.c src/loop_poll.c ports/lwip/net_lwip.c ports/lwip_raw/net_lwip_raw.c tests/fault/fault_net.c'
+ports='src/net_posix.c src/loop_epoll.c src/loop_poll.c ports/lwip/net_lwip.c ports/lwip_raw/net_lwip_raw.c tests/fault/fault_net.c src/test_client.c'
 if grep -nE "loop_internal\.h|stream_internal\.h|server_internal\.h|->backend_data|->net_ctx\b|\blg__[a-z_]+\(" $ports; then
   echo "check_seams: a port uses more than include/linger_port.h (above)" >&2
   status=1

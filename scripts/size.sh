@@ -11,7 +11,8 @@
 #
 # and, for reference, the sum of the objects per layer (Cortex-M4, full
 # configuration), which is what a build without --gc-sections would pay.
-# docs/footprint.md explains the figures.
+# docs/footprint.md explains the figures; scripts/tls_size.sh adds TLS
+# (docs/tls.md).
 set -eu
 cd "$(dirname "$0")/.."
 JOBS=$(nproc 2>/dev/null || echo 2)
@@ -56,6 +57,8 @@ link_app() { # $1 target, $2 config name, $3 options, $4 program (server|client|
     server+ws) apps="-DAPP_SERVER -DAPP_WS"; srcs="main app_server app_ws_server" ;;
     server+sse) apps="-DAPP_SERVER -DAPP_SSE"; srcs="main app_server app_sse" ;;
     client+ws) apps="-DAPP_CLIENT -DAPP_WS_CLIENT"; srcs="main app_client app_ws_client" ;;
+    mw-*) # the server program with one middleware on a route (app_server.c)
+      apps="-DAPP_SERVER -DAPP_$(echo "${4#mw-}" | tr 'a-z-' 'A-Z_')"; srcs="main app_server" ;;
   esac
   objs=""
   for f in $srcs stubs; do
@@ -164,6 +167,22 @@ printf ' full server program, which does not use it; the error table, Cortex-M4:
   $((e_with - e_without))
 printf ' (%d with LG_NO_ERROR_STRINGS)\n' $((e_with_min - e_without_min))
 
+# What each middleware adds to the server program (full configuration,
+# Cortex-M4): the server with it on a route, less the plain server. The
+# client answers a 401 (Basic, Digest) in every program that fetches: its
+# Digest part is measured as the client with and without LG_NO_DIGEST.
+printf '\nmiddleware on Cortex-M4 (full configuration, -Os, --gc-sections): bytes added\n'
+set -- $(link_app m4 full "" server)
+base=$(($1 + $2))
+for mw in basic bearer cors digest session test-client; do
+  set -- $(link_app m4 full "" "mw-$mw")
+  printf '  %-32s %6d\n' "server + $mw" $(($1 + $2 - base))
+done
+build m4 nodigest "LG_NO_DIGEST"
+set -- $(link_app m4 full "" client)
+with=$(($1 + $2))
+set -- $(link_app m4 nodigest "LG_NO_DIGEST" client)
+printf '  %-32s %6d\n' "client: Digest answers" $((with - $1 - $2))
 for c in full min-server; do
   printf '%s: C library, lwIP and OS functions it calls: %s\n' "$c" \
     "$(awk -v kept=stubs.o -f scripts/mapsize.awk "$OUT/m4-$c/fp_server.map" | sort | tr '\n' ' ')"
@@ -248,6 +267,15 @@ layer_size "server: event streams (SSE)" server_sse
 layer_size "loop + stream + tcp" alloc addr loop loop_poll stream stream_read tcp resolve
 layer_size "server core" server server_conn server_req server_res router
 layer_size "server: static files" static static_http
-layer_size "server: authentication, CORS" server_auth server_cors
+layer_size "server: Basic/Bearer, CORS" server_auth server_cors
+layer_size "server: Digest (+ MD5, shared)" server_digest digest md5
+layer_size "server: signed sessions" server_session
+layer_size "test client" test_client
+layer_size "client: 401 answers" client_auth
+layer_size "server: forms and uploads" server_form
 layer_size "client" client client_pool client_send client_recv client_sync
 layer_size "platform: lwIP port" net_lwip
+
+# TLS: the transport cross-built against mbedTLS's headers, and the whole
+# TLS server's flash with mbedTLS built minimal (Cortex-M4).
+scripts/tls_size.sh

@@ -268,6 +268,15 @@ static void stop_timers(lg_call *call)
     lg_timer_stop(&call->expect_timer);
 }
 
+/* A credential's copy, wiped before it goes back. */
+static void free_secret(char *s)
+{
+    if (!s) return;
+    size_t n = strlen(s);
+    memset(s, 0, n);
+    lg__free(s, n + 1);
+}
+
 static void call_free(lg_call *call)
 {
     lg_client *cli = call->cli;
@@ -275,6 +284,8 @@ static void call_free(lg_call *call)
     lg__free(call->url, call->url_len + 1);
     if (call->auth) lg__free(call->auth, strlen(call->auth) + 1);
     if (call->auth_host) lg__free(call->auth_host, strlen(call->auth_host) + 1);
+    free_secret(call->cred_user);
+    free_secret(call->cred_pass);
     if (call->upbuf) lg__free(call->upbuf, cli->cfg.upload_chunk_bytes + 32);
     lg__free(call, call->alloc_size);
 }
@@ -493,7 +504,7 @@ static void attempt_reset(lg_call *call)
         response_release(call->res);
         call->res = NULL;
     }
-    call->flags &= ~(uint32_t)(CF_EARLY | CF_DISCARD | CF_PAUSED | CF_PRODUCER_WAIT |
+    call->flags &= ~(uint32_t)(CF_EARLY | CF_DISCARD | CF_AUTH_RETRY | CF_PAUSED | CF_PRODUCER_WAIT |
                                CF_SENT_EXPECT | CF_GOT_BYTES | CF_SEND_FAILED | CF_REUSED);
     call->sent = 0;
     call->upload = UP_NONE;
@@ -532,26 +543,61 @@ static char *dup_str(const char *p, size_t n)
     return d;
 }
 
-/* Basic credentials from the URL's userinfo (RFC 7617 2): user-id ":"
- * password, percent-decoded, then base64. */
-static int set_auth(lg_call *call)
+static char *dup_secret(const char *p, size_t n)
 {
-    char plain[256], *enc;
-    int n = lg_url_decode_to(call->u.userinfo, plain, sizeof plain - 1, 0);
-    if (n < 0) return n == LG_ERR_BUFFER_TOO_SMALL ? LG_ERR_URL : n;
-    if (!memchr(plain, ':', (size_t)n)) plain[n++] = ':';
-    int elen = lg_base64_encode(plain, (size_t)n, NULL, 0);
-    enc = lg__alloc((size_t)elen + 7);
-    if (!enc) return LG_ERR_NOMEM;
+    return dup_str(p, n);
+}
+
+/* "Basic base64(user:pass)" (RFC 7617 2) as the call's Authorization. */
+int lg__call_basic_auth(lg_call *call)
+{
+    size_t ul = strlen(call->cred_user), pl = strlen(call->cred_pass), n = ul + 1 + pl;
+    int elen = lg_base64_encode(NULL, n, NULL, 0);
+    char *plain = lg__alloc(n + 1), *enc = lg__alloc((size_t)elen + 7);
+    if (!plain || !enc) {
+        if (plain) lg__free(plain, n + 1);
+        if (enc) lg__free(enc, (size_t)elen + 7);
+        return LG_ERR_NOMEM;
+    }
+    memcpy(plain, call->cred_user, ul);
+    plain[ul] = ':';
+    memcpy(plain + ul + 1, call->cred_pass, pl);
     memcpy(enc, "Basic ", 6);
-    lg_base64_encode(plain, (size_t)n, enc + 6, (size_t)elen + 1);
-    memset(plain, 0, sizeof plain);
+    lg_base64_encode(plain, n, enc + 6, (size_t)elen + 1);
+    memset(plain, 0, n);
+    lg__free(plain, n + 1);
     if (call->auth) lg__free(call->auth, strlen(call->auth) + 1);
-    if (call->auth_host) lg__free(call->auth_host, strlen(call->auth_host) + 1);
     call->auth = enc;
+    return LG_OK;
+}
+
+/* The origin credentials may go to: this URL's. */
+static int set_auth_origin(lg_call *call)
+{
+    if (call->auth_host) lg__free(call->auth_host, strlen(call->auth_host) + 1);
     call->auth_host = dup_str(call->u.host.ptr, call->u.host.len);
     call->auth_port = call->u.port;
     return call->auth_host ? LG_OK : LG_ERR_NOMEM;
+}
+
+/* Credentials from the URL's userinfo (RFC 3986 3.2.1): user ":"
+ * password, percent-decoded; sent at once as Basic (what a URL with them
+ * has always meant to linger), and kept to answer a Digest challenge. */
+static int set_auth(lg_call *call)
+{
+    char plain[256];
+    int n = lg_url_decode_to(call->u.userinfo, plain, sizeof plain - 1, 0);
+    if (n < 0) return n == LG_ERR_BUFFER_TOO_SMALL ? LG_ERR_URL : n;
+    const char *colon = memchr(plain, ':', (size_t)n);
+    size_t ul = colon ? (size_t)(colon - plain) : (size_t)n;
+    free_secret(call->cred_user);
+    free_secret(call->cred_pass);
+    call->cred_user = dup_secret(plain, ul);
+    call->cred_pass = colon ? dup_secret(colon + 1, (size_t)n - ul - 1) : dup_secret("", 0);
+    memset(plain, 0, sizeof plain);
+    if (!call->cred_user || !call->cred_pass) return LG_ERR_NOMEM;
+    int rc = lg__call_basic_auth(call);
+    return rc ? rc : set_auth_origin(call);
 }
 
 void lg__call_attempt(lg_call *call)
@@ -574,12 +620,16 @@ void lg__call_attempt(lg_call *call)
         lg__call_fail(call, lg__str_ieq(call->u.scheme, "https") ? LG_ERR_UNSUPPORTED : LG_ERR_URL);
         return;
     }
-    if (call->u.userinfo.ptr && call->u.userinfo.len) {
-        int rc = set_auth(call);
+    if (call->flags & CF_URL_NEW) {
+        int rc = LG_OK;
+        if (call->u.userinfo.ptr && call->u.userinfo.len) rc = set_auth(call);
+        /* lg_request's credentials and token: for the first URL's origin */
+        else if ((call->cred_user || call->auth) && !call->auth_host) rc = set_auth_origin(call);
         if (rc) {
             lg__call_fail(call, rc);
             return;
         }
+        call->flags &= ~(uint32_t)CF_URL_NEW;
     }
     int rc = lg__origin_dispatch(call);
     if (rc) lg__call_fail(call, rc);
@@ -647,7 +697,14 @@ static void follow_redirect(lg_call *call)
         drop_headers(call, creds, sizeof creds / sizeof creds[0]);
     }
     /* The new URL's own userinfo (if any) replaces the old credentials;
-     * otherwise they stay with their origin (see send). */
+     * otherwise they stay with their origin (see send). A Digest answer
+     * was for the old URI: the new one's 401 is answered afresh. */
+    if (call->auth && strncmp(call->auth, "Digest ", 7) == 0) {
+        lg__free(call->auth, strlen(call->auth) + 1);
+        call->auth = NULL;
+    }
+    call->flags &= ~(uint32_t)(CF_AUTH_ANSWERED | CF_AUTH_STALE);
+    call->flags |= CF_URL_NEW;
     char *exact = lg__realloc(url, cap, (size_t)n + 1);
     if (!exact) {
         lg__free(url, cap);
@@ -695,6 +752,11 @@ void lg__call_complete(lg_call *call)
     if (!reusable) lg_stream_peer_done(&c->s);
     lg__cconn_release(c, reusable);
 
+    if (call->flags & CF_AUTH_RETRY) { /* a 401 answered (client_auth.c) */
+        attempt_reset(call);
+        lg__call_attempt(call);
+        return;
+    }
     if (call->flags & CF_DISCARD) {
         follow_redirect(call);
         return;
@@ -713,6 +775,36 @@ void lg__call_complete(lg_call *call)
 /* ---------------------------------------------------------------------------
  * lg_fetch
  * ------------------------------------------------------------------------ */
+
+/* lg_request's user, password and bearer: copied; Basic at once with
+ * LG_FETCH_BASIC, a token always. LG_OK, LG_ERR_INVALID_ARG or
+ * LG_ERR_NOMEM. */
+static int set_credentials(lg_call *call, const lg_request *req)
+{
+    if (req->bearer) {
+        size_t n = strlen(req->bearer);
+        if (req->user || (req->flags & LG_FETCH_BASIC)) return LG_ERR_INVALID_ARG; /* one of them */
+        for (size_t i = 0; i < n; i++)
+            if ((unsigned char)req->bearer[i] <= ' ' || req->bearer[i] == 0x7f) return LG_ERR_INVALID_ARG;
+        call->auth = lg__alloc(n + 8);
+        if (!call->auth) return LG_ERR_NOMEM;
+        memcpy(call->auth, "Bearer ", 7);
+        memcpy(call->auth + 7, req->bearer, n + 1);
+        return LG_OK;
+    }
+    if (!req->user) return (req->flags & LG_FETCH_BASIC) || req->password ? LG_ERR_INVALID_ARG : LG_OK;
+    const char *pass = req->password ? req->password : "";
+    /* (a colon in the user-id cannot be told from the separator: RFC 7617 2) */
+    if (strchr(req->user, ':')) return LG_ERR_INVALID_ARG;
+    call->cred_user = dup_secret(req->user, strlen(req->user));
+    call->cred_pass = dup_secret(pass, strlen(pass));
+    if (!call->cred_user || !call->cred_pass) return LG_ERR_NOMEM;
+#if defined(LG_NO_AUTH)
+    /* no 401 is answered in this build: credentials go at once or not at all */
+    if (!(req->flags & LG_FETCH_BASIC)) return LG_ERR_UNSUPPORTED;
+#endif
+    return (req->flags & LG_FETCH_BASIC) ? lg__call_basic_auth(call) : LG_OK;
+}
 
 lg_call *lg_fetch(lg_client *cli, const lg_request *req, lg_response_cb cb, void *user)
 {
@@ -789,6 +881,8 @@ lg_call *lg_fetch(lg_client *cli, const lg_request *req, lg_response_cb cb, void
     call->timeout_ms = req->timeout_ms ? req->timeout_ms : cli->cfg.timeout_ms;
     call->max_redirects = cli->cfg.max_redirects;
     if (req->flags & LG_FETCH_CLOSE) call->flags |= CF_CLOSE;
+    call->flags |= CF_URL_NEW;
+    int cred_err = bad ? LG_OK : set_credentials(call, req);
     if (req->flags & LG_FETCH_NO_REDIRECTS) call->flags |= CF_NO_FOLLOW;
     if (!(req->flags & LG_FETCH_EXPECT_CONTINUE)) call->flags |= CF_NO_EXPECT;
     /* CONNECT makes a tunnel, which is not a fetch */
@@ -813,6 +907,7 @@ lg_call *lg_fetch(lg_client *cli, const lg_request *req, lg_response_cb cb, void
     else
 #endif
     if (bad) lg__call_fail(call, LG_ERR_INVALID_ARG);
+    else if (cred_err) lg__call_fail(call, cred_err);
     else lg__call_attempt(call);
     call->flags &= ~(uint32_t)CF_IN_FETCH;
     CLIENT_LEAVE(cli);

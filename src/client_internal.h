@@ -122,6 +122,10 @@ enum body_kind { BODY_NONE = 0, BODY_MEMORY, BODY_FILE, BODY_PRODUCER };
 #define CF_NO_FOLLOW 0x80000u   /* LG_FETCH_NO_REDIRECTS */
 #define CF_UPGRADE 0x100000u    /* the request asked to switch protocols (Upgrade) */
 #define CF_RESET 0x200000u      /* lg_call_cancel: its connection closes with RST */
+#define CF_URL_NEW 0x400000u    /* the URL is new (lg_fetch, a redirect): read its userinfo */
+#define CF_AUTH_ANSWERED 0x800000u /* a 401's challenge was answered (once per URL) */
+#define CF_AUTH_RETRY 0x1000000u /* this 401 is answered: its body is dropped, then again */
+#define CF_AUTH_STALE 0x2000000u /* ... and a stale=true answered once more */
 
 struct lg_call {
     lg_call *next, *prev;        /* cli->calls */
@@ -151,8 +155,10 @@ struct lg_call {
     char *url;                   /* the current URL (redirects replace it) */
     size_t url_len;
     lg_url u;                    /* parsed from url */
-    char *auth;                  /* "Basic ..." from the first URL's userinfo */
+    char *auth;                  /* the Authorization value: Basic from the URL's userinfo
+                                    (or LG_FETCH_BASIC), Bearer, or a 401's answer */
     char *auth_host;             /* ... and the origin it may be sent to */
+    char *cred_user, *cred_pass; /* credentials to answer a 401 with (client_auth.c) */
     uint16_t auth_port;
     uint8_t method_id;
     uint8_t redirects;
@@ -245,6 +251,15 @@ void lg__call_upgraded(lg_call *call);
 /* The callback returned: close the connection if it was not taken. */
 void lg__upgrade_untaken(lg_call *call);
 void lg__upgrade_close_taken(lg_client *cli);
+
+/* client_auth.c */
+/* A 401 (h) to answer: build the next attempt's Authorization from its
+ * challenges (Digest, else Basic) into call->auth. 1 when answered, 0 when
+ * not (no credentials, another origin, answered already, nothing known),
+ * LG_ERR_NOMEM. */
+int lg__auth_answer(lg_call *call, const lg_head *h);
+/* client.c: "Basic base64(user:password)" as call->auth. */
+int lg__call_basic_auth(lg_call *call);
 
 /* client_send.c */
 void lg__send_request(lg_call *call);

@@ -147,6 +147,19 @@ static int recv_head(lg_call *call)
             call->flags |= CF_DISCARD;
             return 1;
         }
+#if defined(LG_NO_AUTH)
+        int answered = 0;
+#else
+        int answered = lg__auth_answer(call, h);
+#endif
+        if (answered < 0) {
+            lg__call_fail(call, answered);
+            return 0;
+        }
+        if (answered) { /* made again with credentials once this body is read */
+            call->flags |= CF_DISCARD | CF_AUTH_RETRY;
+            return 1;
+        }
         if (!call->on_body && h->framing == LG_FRAMING_LENGTH && h->content_length > call->max_body) {
             lg__call_fail(call, LG_ERR_TOO_LARGE);
             return 0;

@@ -245,6 +245,9 @@ void lg__exchange_put(lg_server *srv, lg_exchange *ex)
 {
     if (ex->body_buf) lg__free(ex->body_buf, ex->body_buf_cap);
     ex->body_buf = NULL;
+#if !defined(LG_NO_FORMS)
+    if (ex->form) ex->form->free(ex);
+#endif
     lg_defer_cancel(srv->loop, &ex->res.fill_defer);
     ex->next_free = srv->free_exchanges;
     srv->free_exchanges = ex;

@@ -137,6 +137,7 @@ void lg__conn_answer_done(lg_conn *c)
         LG_ASSERT(ex->head.framing == LG_FRAMING_LENGTH);
         srv->stats.bodies_discarded++;
         ex->body_mode = BODY_DISCARD;
+        ex->body_paused = 0; /* a handler that paused its body and answered */
         c->phase = PH_DISCARD;
         lg_stream_set_timeout(&c->s, srv->cfg.body_timeout_ms);
         resume(c);
@@ -244,14 +245,40 @@ static int take_piece(lg_conn *c, lg_exchange *ex, lg_str d, size_t *pos)
     return 0;
 }
 
+/* Decoded body bytes a form gave back (lg__req_hold_body). */
+static size_t held_bytes(const lg_exchange *ex)
+{
+#if !defined(LG_NO_FORMS)
+    return ex->body_held;
+#else
+    (void)ex;
+    return 0;
+#endif
+}
+
 /* Take body bytes that are in the buffer. Returns 1 to keep processing. */
 static int pump_body(lg_conn *c)
 {
     lg_exchange *ex = c->ex;
     lg_server *srv = srv_of(c);
-    size_t pos = ex->head_len + ex->body_kept;
+    /* Bytes given back (held) sit between the kept body and pos. */
+    size_t pos = ex->head_len + ex->body_kept + held_bytes(ex);
     int progressed = 0;
 
+#if !defined(LG_NO_FORMS)
+    if (ex->body_held && !ex->body_paused) {
+        /* What the handler gave back last time comes first (it is decoded
+         * already: the body reader is past it). Anyone else drops it. */
+        size_t held = ex->body_held;
+        ex->body_held = 0;
+        if (ex->body_mode == BODY_STREAM && ex->on_chunk) {
+            lg_str buf = lg_stream_peek(&c->s);
+            ex->on_chunk(&ex->req, LG_OK, buf.ptr + pos - held, held, ex->chunk_user);
+            if (c->ex != ex || !lg_stream_is_open(&c->s)) return 0;
+            progressed = 1;
+        }
+    }
+#endif
     while (!ex->body_done && !ex->body_paused) {
         lg_str buf = lg_stream_peek(&c->s);
         size_t used;
@@ -277,9 +304,11 @@ static int pump_body(lg_conn *c)
             return 1;
         }
     }
-    /* Drop what was read, except the body kept behind the head. */
+    /* Drop what was read, except the body kept behind the head and what
+     * the handler gave back (the piece's tail: it ends at pos). */
     size_t keep_end = ex->head_len + ex->body_kept;
-    if (pos > keep_end) lg_stream_cut(&c->s, keep_end, pos - keep_end);
+    if (pos - held_bytes(ex) > keep_end)
+        lg_stream_cut(&c->s, keep_end, pos - held_bytes(ex) - keep_end);
     if (ex->body_paused) {
         /* The handler's sink is busy: nothing more is read (the client
          * waits in TCP's window), and no body timeout runs meanwhile. */
@@ -333,6 +362,15 @@ void lg__conn_send_continue(lg_exchange *ex)
         lg_stream_write(&c->s, cont, sizeof cont - 1);
     }
 }
+
+#if !defined(LG_NO_FORMS)
+void lg__req_hold_body(lg_req *req, size_t n)
+{
+    lg_exchange *ex = req->ex;
+    LG_ASSERT(ex->body_mode == BODY_STREAM && ex->body_paused);
+    ex->body_held = (uint32_t)n;
+}
+#endif
 
 int lg__conn_pause_body(lg_exchange *ex, int pause)
 {

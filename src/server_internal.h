@@ -213,6 +213,13 @@ struct lg_req {
     lg_exchange *ex;
 };
 
+/* What the server knows of a request's form (src/server_form.c): how to
+ * free it. Through a pointer, so that builds which leave server_form.c
+ * out (the MicroPython binding, the firmware) link without it. */
+typedef struct lg_form_head {
+    void (*free)(lg_exchange *ex);
+} lg_form_head;
+
 struct lg_exchange {
     lg_req req;
     lg_res res;
@@ -237,6 +244,11 @@ struct lg_exchange {
     uint8_t route_flags;
     uint8_t in_app;            /* a handler, hook or error handler has it */
     uint8_t body_paused;       /* lg_req_pause_body: the streamed body waits */
+#if !defined(LG_NO_FORMS)
+    uint32_t body_held;        /* decoded bytes the form gave back (lg__req_hold_body):
+                                  kept right after body_kept, delivered again first */
+    lg_form_head *form;        /* lg_req_read_form's state, freed with the request */
+#endif
     lg_body_chunk_fn on_chunk;
     void *chunk_user;
     lg_str path_raw, query_raw, path;
@@ -279,6 +291,12 @@ void lg__conn_answer_done(lg_conn *c);
 int lg__conn_stream_body(lg_exchange *ex);
 /* lg_req_pause_body / lg_req_resume_body. */
 int lg__conn_pause_body(lg_exchange *ex, int pause);
+#if !defined(LG_NO_FORMS)
+/* From on_chunk, with the body paused: the last n bytes of the piece
+ * were not taken; they stay in the receive buffer and come again first
+ * after lg_req_resume_body (no copy). */
+void lg__req_hold_body(lg_req *req, size_t n);
+#endif
 /* Send "100 Continue" if the client waits for it. */
 void lg__conn_send_continue(lg_exchange *ex);
 /* A request slot came free: a connection waiting for one goes on. */

@@ -20,7 +20,6 @@
 #include "server_internal.h" /* first: the build options decide what else */
 #include "http1_internal.h"
 #include "assert_internal.h"
-#include "stream_internal.h"
 #if !defined(LG_NO_FILES)
 #include <unistd.h> /* close */
 #endif
@@ -531,8 +530,8 @@ static int room_for(const lg_res *res, lg_conn *c, size_t framed)
     const lg_server *srv = res->ex->srv;
     uint64_t queued = lg_stream_queued(&c->s);
     if (!srv->static_mem) return queued > srv->high_water ? LG_ERR_LIMIT : LG_OK;
-    if (framed > lg__stream_block_bytes(&c->s)) return LG_ERR_TOO_LARGE;
-    if (queued && framed > lg__stream_copy_room(&c->s)) return LG_ERR_LIMIT;
+    if (framed > lg_stream_block_bytes(&c->s)) return LG_ERR_TOO_LARGE;
+    if (queued && framed > lg_stream_copy_room(&c->s)) return LG_ERR_LIMIT;
     return LG_OK;
 }
 

@@ -1002,13 +1002,13 @@ int lg_stream_sendfile(lg_stream *s, lg_write_req *req, int file, uint64_t offse
 #endif
 }
 
-size_t lg__stream_block_bytes(const lg_stream *s)
+size_t lg_stream_block_bytes(const lg_stream *s)
 {
     uint32_t std = CFG(s, recv_buffer_bytes);
     return std > sizeof(copy_block) ? std - sizeof(copy_block) : 0;
 }
 
-size_t lg__stream_copy_room(const lg_stream *s)
+size_t lg_stream_copy_room(const lg_stream *s)
 {
     const lg_write_req *tail = s->wq_tail;
     if (!tail || tail->kind != WQ_COPY) return 0;

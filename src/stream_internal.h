@@ -28,10 +28,4 @@ extern void (*lg__stream_reader)(lg_stream *s);
 /* Deliver on the next tick what is buffered (always, when force is set). */
 void lg__stream_schedule_delivery(lg_stream *s, int force);
 void lg__stream_release_if_idle(lg_stream *s);
-/* The bytes one buffer-sized copy block holds, and the room left in the
- * queue's last copy block (0 when the queue does not end in one): a copied
- * write of at most that room takes no new buffer. With static memory a
- * writer that must stay within one buffer asks before it writes. */
-size_t lg__stream_copy_room(const lg_stream *s);
-size_t lg__stream_block_bytes(const lg_stream *s);
 #endif

@@ -35,6 +35,14 @@
 #include "linger_tls.h"
 #include "tls_mbedtls_compat.h"
 
+/* Certificates and keys from files: not on a device (LG_NO_FILES), nor
+ * with an mbedTLS built without them (a device's: from memory only). */
+#if defined(MBEDTLS_FS_IO) && !defined(LG_NO_FILES)
+#define LG_TLS_FILES 1
+#else
+#define LG_TLS_FILES 0
+#endif
+
 #define DEFAULT_HANDSHAKE_MS 10000u
 #define DEFAULT_TICKET_LIFETIME_S 86400u
 
@@ -47,6 +55,63 @@
 #define LG_TLS_GATHER_BYTES 1024
 #endif
 #endif
+
+/* ---------------------------------------------------------------------------
+ * Memory: linger's allocator, or mbedTLS's fixed block (lg_tls_memory)
+ * ------------------------------------------------------------------------ */
+
+/* Set by lg_tls_memory: everything of TLS — mbedTLS's allocations and the
+ * transport's own state — then comes from one block. */
+static uint8_t tls_block_mode;
+
+/* Bytes a handshake may take on top of its session (its key exchange):
+ * with a block, a connection starts its handshake only when that much is
+ * free in one piece, so that it does not run out in the middle.
+ * tests/tls/tls_ram_target.c measures it (docs/tls.md: about 2 KB on
+ * Cortex-M4, 3.4 KB with variable buffers). */
+#ifndef LG_TLS_HANDSHAKE_RESERVE
+#define LG_TLS_HANDSHAKE_RESERVE 6144
+#endif
+
+/* mbedTLS's block aligns what it gives to MBEDTLS_MEMORY_ALIGN_MULTIPLE,
+ * 4 by default: too little for our structs' pointers and 64-bit integers
+ * on a 64-bit CPU. Ours are aligned to 8 here, the offset kept in the byte
+ * before. */
+#define BLOCK_ALIGN 8u
+
+static void *tls_alloc(size_t n)
+{
+    if (!tls_block_mode) return lg_port_alloc(n);
+    unsigned char *raw = n <= SIZE_MAX - BLOCK_ALIGN ? mbedtls_calloc(1, n + BLOCK_ALIGN) : NULL;
+    if (!raw) return NULL;
+    unsigned char *p = raw + (BLOCK_ALIGN - (uintptr_t)raw % BLOCK_ALIGN); /* 1..8 bytes on */
+    p[-1] = (unsigned char)(p - raw);
+    return p;
+}
+
+static void tls_free(void *p, size_t n)
+{
+    if (!tls_block_mode) {
+        lg_port_free(p, n);
+    } else if (p) {
+        unsigned char *q = p;
+        mbedtls_free(q - q[-1]);
+    }
+}
+
+int lg_tls_memory(void *block, size_t bytes)
+{
+#if defined(MBEDTLS_MEMORY_BUFFER_ALLOC_C)
+    if (!block || bytes < 1024) return LG_ERR_INVALID_ARG;
+    mbedtls_memory_buffer_alloc_init(block, bytes);
+    tls_block_mode = 1;
+    return LG_OK;
+#else
+    (void)block;
+    (void)bytes;
+    return LG_ERR_UNSUPPORTED;
+#endif
+}
 
 /* ---------------------------------------------------------------------------
  * Contexts: what the connections of a server or a client share.
@@ -66,6 +131,11 @@ typedef struct tls_ctx {
     uint32_t handshake_ms;
     uint32_t refs;               /* the owner's, and one per connection */
     uint8_t is_server, insecure, resume;
+    /* The server's caps (0: none), what is held of them, and the
+     * connections waiting for a slot, oldest first. */
+    uint16_t max_sessions, max_handshakes;
+    uint16_t sessions, handshakes;
+    struct tls_conn *wait_head, *wait_tail;
 } tls_ctx;
 
 /* The default random generator: allocated only when the application gives
@@ -82,8 +152,18 @@ typedef struct session_slot {
     char host[64];
 } session_slot;
 
+/* A further certificate of a server, for its SNI callback. */
+struct lg_tls_cert {
+    mbedtls_x509_crt chain;
+    mbedtls_pk_context key;
+    struct lg_tls_cert *next;
+};
+
 struct lg_tls_server {
     tls_ctx c;
+    lg_tls_sni_fn sni;
+    void *sni_user;
+    lg_tls_cert *certs;          /* lg_tls_server_add_cert's, freed with the server */
 };
 
 struct lg_tls_client {
@@ -116,6 +196,10 @@ typedef struct tls_conn {
     uint8_t plain;               /* ... and they were plain HTTP */
     uint8_t eof;                 /* the peer's close_notify came */
     uint8_t notify_begun, notify_sent;
+    uint8_t waiting;             /* server: no session yet, waits for a slot (caps) */
+    uint8_t kicked;              /* ... got one: `pending` has the stream call recv */
+    uint8_t holds_session, holds_handshake; /* what it counts in its context's caps */
+    struct tls_conn *wait_next;
     char host[64];               /* client: the origin's host, for its session */
 } tls_conn;
 
@@ -250,6 +334,8 @@ static void answer_plain_http(tls_conn *t)
     (void)lg_stream_socket_send(t->s, &part, 1);
 }
 
+static void handshake_over(tls_conn *t);
+
 /* The connection failed (err), in mbedTLS's words r: say it once. */
 static int fail_with(tls_conn *t, int err, int r)
 {
@@ -257,6 +343,7 @@ static int fail_with(tls_conn *t, int err, int r)
     if (t->fail) return t->fail;
     t->fail = err;
     lg_timer_stop(&t->hs_timer);
+    handshake_over(t);
     if (err == LG_ERR_TLS_PLAINTEXT && t->ctx->is_server) answer_plain_http(t);
 #if !defined(LG_NO_LOG)
     /* (After the handshake, how input ends is the stream's to tell.) */
@@ -307,6 +394,7 @@ static int hs_step(tls_conn *t)
     if (r == 0) {
         t->hs_done = 1;
         lg_timer_stop(&t->hs_timer);
+        handshake_over(t);
         if (!t->ctx->is_server) session_store(t);
         return LG_OK;
     }
@@ -333,6 +421,8 @@ static long tls_recv(lg_stream *s, void *buf, size_t len)
         return t->fail;
     }
     if (t->eof) return 0;
+    t->kicked = 0;
+    if (t->waiting) return LG_ERR_AGAIN; /* (want says: nothing to wait for) */
     if (!t->hs_done) {
         int rc = hs_step(t);
         if (rc != LG_OK) {
@@ -371,6 +461,7 @@ static long tls_send(lg_stream *s, const lg_str *parts, size_t n)
          * of what it queued (it cannot read while closing: the handshake
          * would never finish). */
         if (!lg_stream_is_open(s)) return LG_ERR_CLOSED;
+        if (t->waiting) return LG_ERR_AGAIN;
         int rc = hs_step(t);
         /* A failure goes to the stream as the end of its input (pending
          * and want say so now): its owner learns why there. */
@@ -446,6 +537,7 @@ static size_t tls_pending(const lg_stream *s)
 {
     const tls_conn *t = conn_of(s);
     if (t->fail) return t->fail_told ? 0 : 1; /* the failure, to be read */
+    if (t->kicked) return 1;                  /* its handshake may start */
     return t->hs_done ? mbedtls_ssl_get_bytes_avail(&t->ssl) : 0;
 }
 
@@ -456,6 +548,8 @@ static unsigned tls_want(const lg_stream *s, unsigned events)
 {
     const tls_conn *t = conn_of(s);
     if (t->fail) return t->fail_told ? events : LG_READABLE; /* the error, to be read */
+    /* Waiting for a slot: the ClientHello stays in the socket, unread. */
+    if (t->waiting) return 0;
     /* The handshake: whichever way the stream calls, recv or send, drives
      * it; a stream that wants nothing lets it wait. */
     if (!t->hs_done) return events ? t->hs_want : 0;
@@ -466,12 +560,95 @@ static unsigned tls_want(const lg_stream *s, unsigned events)
 
 static void ctx_unref(tls_ctx *c);
 
+/* --- the server's caps: sessions and handshakes at once --- */
+
+static int slot_free(const tls_ctx *c)
+{
+    return (!c->max_sessions || c->sessions < c->max_sessions) &&
+           (!c->max_handshakes || c->handshakes < c->max_handshakes);
+}
+
+/* The connection's mbedTLS session (its record buffers) and its
+ * handshake's deadline: at once, or when it leaves the queue. */
+static int conn_start(tls_conn *t)
+{
+    tls_ctx *c = t->ctx;
+    int r = mbedtls_ssl_setup(&t->ssl, &c->conf);
+    if (r) {
+        mbedtls_ssl_free(&t->ssl);
+        mbedtls_ssl_init(&t->ssl);
+        return r == MBEDTLS_ERR_SSL_ALLOC_FAILED ? LG_ERR_NOMEM : LG_ERR_TLS;
+    }
+    if (tls_block_mode) {
+        /* Room for the handshake too, or it waits (see the reserve) */
+        void *probe = mbedtls_calloc(1, LG_TLS_HANDSHAKE_RESERVE);
+        if (!probe) {
+            mbedtls_ssl_free(&t->ssl);
+            mbedtls_ssl_init(&t->ssl);
+            return LG_ERR_NOMEM;
+        }
+        mbedtls_free(probe);
+    }
+    mbedtls_ssl_set_bio(&t->ssl, t, bio_send, bio_recv, NULL);
+    lg_timer_start(&t->hs_timer, c->handshake_ms);
+    t->holds_session = t->holds_handshake = 1;
+    c->sessions++;
+    c->handshakes++;
+    return LG_OK;
+}
+
+/* Slots freed: the oldest waiting connections start their handshakes. The
+ * stream is told through `pending` (its socket said nothing: it was not
+ * watched). */
+static void admit_waiting(tls_ctx *c)
+{
+    while (c->wait_head && slot_free(c)) {
+        tls_conn *t = c->wait_head;
+        int err = conn_start(t);
+        /* No memory for it while others hold some: it waits on, first in
+         * line, until one of them closes. */
+        if (err == LG_ERR_NOMEM && c->sessions) return;
+        c->wait_head = t->wait_next;
+        if (!c->wait_head) c->wait_tail = NULL;
+        t->wait_next = NULL;
+        t->waiting = 0;
+        if (err) {
+            lg_log(lg_stream_loop(t->s), LG_LOG_WARN, "no TLS session for a connection: %s",
+                   lg_strerror(err));
+            fail_with(t, err, 0); /* read as its input's end: a graceful close */
+        } else {
+            t->kicked = 1;
+        }
+        lg_stream_redeliver(t->s);
+    }
+}
+
+static void handshake_over(tls_conn *t)
+{
+    if (!t->holds_handshake) return;
+    t->holds_handshake = 0;
+    t->ctx->handshakes--;
+    admit_waiting(t->ctx);
+}
+
 static void conn_free(tls_conn *t)
 {
-    lg_timer_stop(&t->hs_timer);
-    mbedtls_ssl_free(&t->ssl);
     tls_ctx *c = t->ctx;
-    lg_port_free(t, sizeof *t);
+    lg_timer_stop(&t->hs_timer);
+    if (t->waiting) {
+        tls_conn **p = &c->wait_head, *prev = NULL;
+        while (*p != t) {
+            prev = *p;
+            p = &(*p)->wait_next;
+        }
+        *p = t->wait_next;
+        if (c->wait_tail == t) c->wait_tail = prev;
+    }
+    if (t->holds_handshake) c->handshakes--;
+    if (t->holds_session) c->sessions--;
+    mbedtls_ssl_free(&t->ssl);
+    tls_free(t, sizeof *t);
+    admit_waiting(c);
     ctx_unref(c);
 }
 
@@ -492,7 +669,7 @@ static const lg_transport_ops tls_ops = {
 
 static tls_conn *conn_new(tls_ctx *c, lg_stream *s, int *err)
 {
-    tls_conn *t = lg_port_alloc(sizeof *t);
+    tls_conn *t = tls_alloc(sizeof *t);
     if (!t) {
         *err = LG_ERR_NOMEM;
         return NULL;
@@ -502,19 +679,26 @@ static tls_conn *conn_new(tls_ctx *c, lg_stream *s, int *err)
     t->s = s;
     t->ctx = c;
     mbedtls_ssl_init(&t->ssl);
-    int r = mbedtls_ssl_setup(&t->ssl, &c->conf);
-    if (r) {
-        lg_log(lg_stream_loop(s), LG_LOG_WARN, "no TLS session for a connection (mbedTLS -0x%04x)",
-               (unsigned)-r);
-        mbedtls_ssl_free(&t->ssl);
-        lg_port_free(t, sizeof *t);
-        *err = r == MBEDTLS_ERR_SSL_ALLOC_FAILED ? LG_ERR_NOMEM : LG_ERR_TLS;
-        return NULL;
-    }
-    mbedtls_ssl_set_bio(&t->ssl, t, bio_send, bio_recv, NULL);
     t->hs_want = c->is_server ? LG_READABLE : LG_WRITABLE;
     lg_timer_init(lg_stream_loop(s), &t->hs_timer, hs_timeout);
-    lg_timer_start(&t->hs_timer, c->handshake_ms);
+    int rc = c->wait_head || !slot_free(c) ? LG_ERR_LIMIT : conn_start(t);
+    if (rc == LG_ERR_LIMIT || (rc == LG_ERR_NOMEM && c->sessions && c->is_server)) {
+        /* Beyond a cap, or no memory while other sessions hold some: it
+         * waits, behind those already waiting. (A client's request fails
+         * with LG_ERR_NOMEM instead: its caller decides.) */
+        t->waiting = 1;
+        if (c->wait_tail) c->wait_tail->wait_next = t;
+        else c->wait_head = t;
+        c->wait_tail = t;
+    } else if (rc) {
+        /* Refused before a byte is read: the server closes it gracefully. */
+        lg_log(lg_stream_loop(s), LG_LOG_WARN, "no TLS session for a connection: %s",
+               lg_strerror(rc));
+        mbedtls_ssl_free(&t->ssl);
+        tls_free(t, sizeof *t);
+        *err = rc;
+        return NULL;
+    }
     c->refs++;
     *err = LG_OK;
     return t;
@@ -531,6 +715,7 @@ lg_transport *lg_tls_server_transport(lg_stream *s, const char *scheme, void *tl
 
 /* --- the client's sessions, one per origin --- */
 
+#if defined(MBEDTLS_SSL_CLI_C)
 static session_slot *session_find(lg_tls_client *cli, const char *host, uint16_t port)
 {
     for (size_t i = 0; i < LG_TLS_CLIENT_SESSIONS; i++) {
@@ -539,9 +724,11 @@ static session_slot *session_find(lg_tls_client *cli, const char *host, uint16_t
     }
     return NULL;
 }
+#endif
 
 static void session_store(tls_conn *t)
 {
+#if defined(MBEDTLS_SSL_CLI_C)
     lg_tls_client *cli = (lg_tls_client *)(void *)t->ctx;
     if (!t->ctx->resume || !t->host[0]) return;
     session_slot *e = session_find(cli, t->host, t->port);
@@ -557,6 +744,9 @@ static void session_store(tls_conn *t)
     e->used = ++cli->tick ? cli->tick : (cli->tick = 1);
     e->port = t->port;
     memcpy(e->host, t->host, sizeof e->host);
+#else
+    (void)t; /* (an mbedTLS without its client: lg_tls_client_new says so) */
+#endif
 }
 
 /* Does the certificate name this IP address (an iPAddress in its subject
@@ -645,8 +835,10 @@ int lg_tls_client_transport(lg_stream *s, const char *scheme, const char *host, 
     }
     if (n < sizeof t->host) {
         memcpy(t->host, name, n + 1);
+#if defined(MBEDTLS_SSL_CLI_C)
         session_slot *e = cli->c.resume ? session_find(cli, name, port) : NULL;
         if (e) (void)mbedtls_ssl_set_session(&t->ssl, &e->session);
+#endif
     }
     *out = &t->base;
     return LG_OK;
@@ -709,7 +901,7 @@ static void ctx_free(tls_ctx *c)
     if (c->own_rng) {
         mbedtls_ctr_drbg_free(&c->own_rng->drbg);
         mbedtls_entropy_free(&c->own_rng->entropy);
-        lg_port_free(c->own_rng, sizeof *c->own_rng);
+        tls_free(c->own_rng, sizeof *c->own_rng);
         c->own_rng = NULL;
     }
 }
@@ -718,12 +910,25 @@ static void ctx_free(tls_ctx *c)
  * "file I/O error"). */
 static int file_error(const char *path)
 {
+#if !LG_TLS_FILES
+    (void)path;
+    return LG_ERR_UNSUPPORTED;
+#else
     FILE *f = fopen(path, "rb");
     if (f) {
         fclose(f);
         return LG_OK;
     }
     return errno == ENOENT ? LG_ERR_NOT_FOUND : errno == EACCES ? LG_ERR_ACCESS : LG_ERR_IO;
+#endif
+}
+
+static void say_file_error(char *why, size_t why_len, const char *path, int fe)
+{
+    say(why, why_len,
+        fe == LG_ERR_UNSUPPORTED ? "%s: this build reads no files: give the bytes (.data, .len)"
+                                 : "%s: cannot open it",
+        path, 0);
 }
 
 /* PEM in memory must end in a NUL for mbedTLS (and its length count it);
@@ -738,7 +943,7 @@ static int blob_bytes(const lg_tls_blob *b, const unsigned char **p, size_t *len
     int pem = 0;
     for (size_t i = 0; !pem && i + 10 <= b->len; i++) pem = memcmp(d + i, "-----BEGIN", 10) == 0;
     if (!pem || d[b->len - 1] == 0) return LG_OK;
-    *copy = lg_port_alloc(b->len + 1);
+    *copy = tls_alloc(b->len + 1);
     if (!*copy) return LG_ERR_NOMEM;
     memcpy(*copy, d, b->len);
     (*copy)[b->len] = 0;
@@ -750,14 +955,16 @@ static int blob_bytes(const lg_tls_blob *b, const unsigned char **p, size_t *len
 static int load_certs(mbedtls_x509_crt *crt, const lg_tls_blob *b, const char *what, char *why,
                       size_t why_len)
 {
-    int r;
+    int r = 0;
     if (b->file) {
         int fe = file_error(b->file);
         if (fe) {
-            say(why, why_len, "%s: cannot open it", b->file, 0);
+            say_file_error(why, why_len, b->file, fe);
             return fe;
         }
+#if LG_TLS_FILES
         r = mbedtls_x509_crt_parse_file(crt, b->file);
+#endif
     } else {
         const unsigned char *p;
         size_t len;
@@ -765,7 +972,7 @@ static int load_certs(mbedtls_x509_crt *crt, const lg_tls_blob *b, const char *w
         int rc = blob_bytes(b, &p, &len, &copy);
         if (rc) return rc;
         r = mbedtls_x509_crt_parse(crt, p, len);
-        if (copy) lg_port_free(copy, len);
+        if (copy) tls_free(copy, len);
     }
     /* > 0: some certificates of a bundle did not parse; the rest is used
      * (Debian's bundle parses whole). */
@@ -776,33 +983,35 @@ static int load_certs(mbedtls_x509_crt *crt, const lg_tls_blob *b, const char *w
     return LG_OK;
 }
 
-static int load_key(tls_ctx *c, const lg_tls_blob *b, const char *password, char *why,
-                    size_t why_len)
+static int load_key(tls_ctx *c, mbedtls_pk_context *pk, const mbedtls_x509_crt *chain,
+                    const lg_tls_blob *b, const char *password, char *why, size_t why_len)
 {
-    int r;
+    int r = 0;
     if (b->file) {
         int fe = file_error(b->file);
         if (fe) {
-            say(why, why_len, "%s: cannot open it", b->file, 0);
+            say_file_error(why, why_len, b->file, fe);
             return fe;
         }
-        r = LG_TLS_PK_PARSE_KEYFILE(&c->key, b->file, password, ctx_rng, c);
+#if LG_TLS_FILES
+        r = LG_TLS_PK_PARSE_KEYFILE(pk, b->file, password, ctx_rng, c);
+#endif
     } else {
         const unsigned char *p;
         size_t len;
         unsigned char *copy;
         int rc = blob_bytes(b, &p, &len, &copy);
         if (rc) return rc;
-        r = LG_TLS_PK_PARSE_KEY(&c->key, p, len, (const unsigned char *)password,
+        r = LG_TLS_PK_PARSE_KEY(pk, p, len, (const unsigned char *)password,
                                 password ? strlen(password) : 0, ctx_rng, c);
-        if (copy) lg_port_free(copy, len);
+        if (copy) tls_free(copy, len);
     }
     if (r) {
         say(why, why_len, "%s: not a private key in PEM or DER (or a wrong password)",
             b->file ? b->file : "the key", r);
         return LG_ERR_TLS_CONFIG;
     }
-    r = LG_TLS_PK_CHECK_PAIR(&c->chain.pk, &c->key, ctx_rng, c);
+    r = LG_TLS_PK_CHECK_PAIR(&chain->pk, pk, ctx_rng, c);
     if (r) {
         say(why, why_len, "%s: not the key of the certificate", b->file ? b->file : "the key", r);
         return LG_ERR_TLS_CONFIG;
@@ -828,7 +1037,7 @@ static int ctx_setup(tls_ctx *c, int endpoint, lg_tls_rng_fn rng, void *rng_ctx,
     }
     if (!rng) {
         static const char pers[] = "linger";
-        c->own_rng = lg_port_alloc(sizeof *c->own_rng);
+        c->own_rng = tls_alloc(sizeof *c->own_rng);
         if (!c->own_rng) return LG_ERR_NOMEM;
         mbedtls_entropy_init(&c->own_rng->entropy);
         mbedtls_ctr_drbg_init(&c->own_rng->drbg);
@@ -847,6 +1056,7 @@ static int ctx_setup(tls_ctx *c, int endpoint, lg_tls_rng_fn rng, void *rng_ctx,
     }
     mbedtls_ssl_conf_rng(&c->conf, ctx_rng, c);
     LG_TLS_MIN_TLS12(&c->conf);
+    LG_TLS_CONF_CURVES(&c->conf); /* X25519, P-256, P-384 first (tls_mbedtls_compat.h) */
 #if defined(MBEDTLS_SSL_ALPN)
     mbedtls_ssl_conf_alpn_protocols(&c->conf, alpn_list);
 #endif
@@ -856,18 +1066,97 @@ static int ctx_setup(tls_ctx *c, int endpoint, lg_tls_rng_fn rng, void *rng_ctx,
     return LG_OK;
 }
 
+static void cert_free(lg_tls_cert *cert)
+{
+    mbedtls_pk_free(&cert->key);
+    mbedtls_x509_crt_free(&cert->chain);
+    tls_free(cert, sizeof *cert);
+}
+
 static void ctx_unref(tls_ctx *c)
 {
     if (--c->refs) return;
     ctx_free(c);
     if (c->is_server) {
-        lg_port_free(c, sizeof(lg_tls_server));
+        lg_tls_server *srv = (lg_tls_server *)(void *)c;
+        while (srv->certs) {
+            lg_tls_cert *cert = srv->certs;
+            srv->certs = cert->next;
+            cert_free(cert);
+        }
+        tls_free(srv, sizeof *srv);
     } else {
         lg_tls_client *cli = (lg_tls_client *)(void *)c;
         for (size_t i = 0; i < LG_TLS_CLIENT_SESSIONS; i++)
             mbedtls_ssl_session_free(&cli->sessions[i].session);
-        lg_port_free(cli, sizeof *cli);
+        tls_free(cli, sizeof *cli);
     }
+}
+
+/* --- SNI: a certificate chosen by the name the client asks for --- */
+
+#if defined(MBEDTLS_SSL_SERVER_NAME_INDICATION)
+/* mbedTLS's SNI callback, during the ClientHello: the application's
+ * choice, or (NULL) the server's own certificate. */
+static int sni_choose(void *p, mbedtls_ssl_context *ssl, const unsigned char *name, size_t len)
+{
+    lg_tls_server *srv = p;
+    char host[256];
+    if (len >= sizeof host) return 0; /* no DNS name is this long: the default */
+    memcpy(host, name, len);
+    host[len] = 0;
+    const lg_tls_cert *cert = srv->sni(srv->sni_user, host);
+    if (!cert) return 0;
+    /* (mbedTLS keeps these non-const pointers for the handshake only and
+     * does not change what they point to) */
+    lg_tls_cert *mine = (lg_tls_cert *)(uintptr_t)cert;
+    return mbedtls_ssl_set_hs_own_cert(ssl, &mine->chain, &mine->key);
+}
+#endif
+
+static int sni_setup(lg_tls_server *srv, const lg_tls_server_config *config, char *why,
+                     size_t why_len)
+{
+#if defined(MBEDTLS_SSL_SERVER_NAME_INDICATION)
+    (void)why;
+    (void)why_len;
+    srv->sni = config->sni;
+    srv->sni_user = config->sni_user;
+    mbedtls_ssl_conf_sni(&srv->c.conf, sni_choose, srv);
+    return LG_OK;
+#else
+    (void)srv;
+    (void)config;
+    say(why, why_len, "this mbedTLS has no SNI (MBEDTLS_SSL_SERVER_NAME_INDICATION)", NULL, 0);
+    return LG_ERR_UNSUPPORTED;
+#endif
+}
+
+int lg_tls_server_add_cert(lg_tls_server *tls, const lg_tls_blob *cert, const lg_tls_blob *key,
+                           const char *key_password, const lg_tls_cert **out, char *why,
+                           size_t why_len)
+{
+    *out = NULL;
+    if (why && why_len) why[0] = 0;
+    if (!tls || !cert || !key || !blob_given(cert) || !blob_given(key)) {
+        say(why, why_len, "a certificate needs its key", NULL, 0);
+        return LG_ERR_INVALID_ARG;
+    }
+    lg_tls_cert *c = tls_alloc(sizeof *c);
+    if (!c) return LG_ERR_NOMEM;
+    memset(c, 0, sizeof *c);
+    mbedtls_x509_crt_init(&c->chain);
+    mbedtls_pk_init(&c->key);
+    int rc = load_certs(&c->chain, cert, "the certificate", why, why_len);
+    if (!rc) rc = load_key(&tls->c, &c->key, &c->chain, key, key_password, why, why_len);
+    if (rc) {
+        cert_free(c);
+        return rc;
+    }
+    c->next = tls->certs;
+    tls->certs = c;
+    *out = c;
+    return LG_OK;
 }
 
 int lg_tls_server_new(lg_tls_server **out, const lg_tls_server_config *config, char *why,
@@ -879,16 +1168,18 @@ int lg_tls_server_new(lg_tls_server **out, const lg_tls_server_config *config, c
         say(why, why_len, "a TLS server needs a certificate and its key", NULL, 0);
         return LG_ERR_INVALID_ARG;
     }
-    lg_tls_server *srv = lg_port_alloc(sizeof *srv);
+    lg_tls_server *srv = tls_alloc(sizeof *srv);
     if (!srv) return LG_ERR_NOMEM;
     memset(srv, 0, sizeof *srv);
     tls_ctx *c = &srv->c;
     ctx_init(c);
     c->is_server = 1;
+    c->max_sessions = config->max_sessions;
+    c->max_handshakes = config->max_handshakes;
     int rc = ctx_setup(c, MBEDTLS_SSL_IS_SERVER, config->rng, config->rng_ctx,
                        config->handshake_timeout_ms, why, why_len);
     if (!rc) rc = load_certs(&c->chain, &config->cert, "the certificate", why, why_len);
-    if (!rc) rc = load_key(c, &config->key, config->key_password, why, why_len);
+    if (!rc) rc = load_key(c, &c->key, &c->chain, &config->key, config->key_password, why, why_len);
     if (!rc) {
         int r = mbedtls_ssl_conf_own_cert(&c->conf, &c->chain, &c->key);
         if (r) {
@@ -896,6 +1187,7 @@ int lg_tls_server_new(lg_tls_server **out, const lg_tls_server_config *config, c
             rc = LG_ERR_TLS_CONFIG;
         }
     }
+    if (!rc && config->sni) rc = sni_setup(srv, config, why, why_len);
 #if defined(MBEDTLS_SSL_TICKET_C) && defined(MBEDTLS_SSL_SESSION_TICKETS)
     if (!rc && !config->no_tickets) {
         uint32_t life = config->ticket_lifetime_s ? config->ticket_lifetime_s
@@ -912,7 +1204,7 @@ int lg_tls_server_new(lg_tls_server **out, const lg_tls_server_config *config, c
 #endif
     if (rc) {
         ctx_free(c);
-        lg_port_free(srv, sizeof *srv);
+        tls_free(srv, sizeof *srv);
         return rc;
     }
     *out = srv;
@@ -926,7 +1218,11 @@ int lg_tls_client_new(lg_tls_client **out, const lg_tls_client_config *config, c
     *out = NULL;
     if (why && why_len) why[0] = 0;
     if (!config) config = &defaults;
-    lg_tls_client *cli = lg_port_alloc(sizeof *cli);
+#if !defined(MBEDTLS_SSL_CLI_C)
+    say(why, why_len, "this mbedTLS has no TLS client (MBEDTLS_SSL_CLI_C)", NULL, 0);
+    return LG_ERR_UNSUPPORTED;
+#endif
+    lg_tls_client *cli = tls_alloc(sizeof *cli);
     if (!cli) return LG_ERR_NOMEM;
     memset(cli, 0, sizeof *cli);
     tls_ctx *c = &cli->c;
@@ -968,7 +1264,8 @@ int lg_tls_client_new(lg_tls_client **out, const lg_tls_client_config *config, c
     }
     if (!rc && (blob_given(&config->cert) || blob_given(&config->key))) {
         rc = load_certs(&c->chain, &config->cert, "the client certificate", why, why_len);
-        if (!rc) rc = load_key(c, &config->key, config->key_password, why, why_len);
+        if (!rc) rc = load_key(c, &c->key, &c->chain, &config->key, config->key_password, why,
+                               why_len);
         if (!rc && mbedtls_ssl_conf_own_cert(&c->conf, &c->chain, &c->key) != 0) {
             say(why, why_len, "the client certificate cannot be used", NULL, 0);
             rc = LG_ERR_TLS_CONFIG;
@@ -976,7 +1273,7 @@ int lg_tls_client_new(lg_tls_client **out, const lg_tls_client_config *config, c
     }
     if (rc) {
         ctx_free(c);
-        lg_port_free(cli, sizeof *cli);
+        tls_free(cli, sizeof *cli);
         return rc;
     }
     *out = cli;

@@ -9,6 +9,10 @@ int cmd_get(int argc, char **argv);    /* tools/cmd_client.c: GET a URL */
 int cmd_post(int argc, char **argv);   /* tools/cmd_client.c: POST to a URL */
 int cmd_ws(int argc, char **argv);     /* tools/cmd_ws.c: a WebSocket from the command line */
 
+struct lg_server;
+/* tools/serve_upload.c: `serve`'s POST /upload, and CORS for /echo and /upload. */
+void serve_upload_routes(struct lg_server *srv);
+
 /* The client commands' exit statuses (docs/client.md, "The command line"). */
 enum exit_status {
     EXIT_OK = 0,

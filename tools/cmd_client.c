@@ -2,11 +2,17 @@
  * `linger get` and `linger post`: the client from the command line.
  *
  *   linger get URL... [-o FILE]... [-H 'Name: value']... [-i] [--timeout S]
+ *              [-u USER:PASSWORD [--basic] | --bearer TOKEN]
  *   linger post URL (-d DATA | --data-file FILE) [options]
  *
  * https:// URLs where the build has TLS (linger_tls.h): the server's
  * certificate is checked against the system's CAs, or --cacert FILE's;
  * -k/--insecure checks nothing, and says so on every connection.
+ *
+ * -u answers the server's 401 once, with Digest when it offers it, else
+ * Basic; --basic sends Basic at once, as curl -u does by default (linger
+ * does not: a password in the clear only when asked to). The credentials
+ * go only to the origin of the URL they came with.
  *
  * As in curl, the n-th -o names the file of the n-th URL, wherever it stands
  * on the line; URLs without one go to stdout.
@@ -52,6 +58,9 @@ static void usage(FILE *f, const char *cmd)
             "  --expect         (post) send Expect: 100-continue\n"
             "  --timeout S      give up on a request after S seconds\n"
             "  --no-follow      do not follow redirects\n"
+            "  -u USER:PASSWORD answer the server's 401 (Digest, or Basic) once\n"
+            "  --basic          with -u: send Basic at once, without waiting for a 401\n"
+            "  --bearer TOKEN   send Authorization: Bearer TOKEN\n"
             "  -f, --fail       exit 22 for a 4xx or 5xx status\n"
             "  -v               one line per response on stderr (connection reuse, timing)\n"
             "  -q               no progress bar\n"
@@ -87,6 +96,10 @@ typedef struct cli_state {
     int progress_ok, stdout_tty;
     int progress; /* show a progress bar for the current transfer */
     uint32_t timeout_ms;
+    char *user;           /* -u: "user\0password", split at the first ':' */
+    const char *password;
+    const char *bearer;
+    int basic;
     const char *data;
     size_t data_len;
     int data_file;
@@ -403,6 +416,10 @@ static void start_fetch(cli_state *st, const char *u)
         req.body_len = st->data_file_len;
     }
     if (st->expect) req.flags |= LG_FETCH_EXPECT_CONTINUE;
+    req.user = st->user;
+    req.password = st->password;
+    req.bearer = st->bearer;
+    if (st->basic) req.flags |= LG_FETCH_BASIC;
     st->started_ms = st->shown_at_ms = lg_loop_now(st->loop);
     if (!lg_fetch(st->cli, &req, on_response, st)) {
         fprintf(stderr, "linger: out of memory\n");
@@ -567,6 +584,20 @@ static int run(int argc, char **argv, int post)
             }
             st.timeout_ms = (uint32_t)(s * 1000 + 0.5);
             i++;
+        } else if (!strcmp(a, "-u") && val) {
+            char *colon = strchr(argv[++i], ':');
+            if (!colon) { /* (curl would ask for it on the terminal) */
+                fprintf(stderr, "linger %s: -u wants USER:PASSWORD\n", cmd);
+                free(urls);
+                return EXIT_USAGE;
+            }
+            *colon = 0;
+            st.user = argv[i];
+            st.password = colon + 1;
+        } else if (!strcmp(a, "--basic")) {
+            st.basic = 1;
+        } else if (!strcmp(a, "--bearer") && val) {
+            st.bearer = argv[++i];
         } else if (!strcmp(a, "--cacert") && val) {
             cacert = val;
             i++;
@@ -594,7 +625,8 @@ static int run(int argc, char **argv, int post)
             urls[nurls++] = argv[i];
         }
     }
-    if (nurls == 0 || (post && nurls != 1) || (post && !st.data && !data_file) || (st.data && data_file)) {
+    if (nurls == 0 || (post && nurls != 1) || (post && !st.data && !data_file) || (st.data && data_file) ||
+        (st.basic && !st.user) || (st.bearer && st.user)) {
         usage(stderr, cmd);
         free(urls);
         return EXIT_USAGE;

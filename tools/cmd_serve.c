@@ -4,6 +4,10 @@
  *   GET  /            a small page about the server, with live figures
  *   GET  /hello       "Hello, World!" (for benchmarks)
  *   POST /echo        the request body, back
+ *   POST /upload      a form (multipart/form-data or urlencoded): its fields,
+ *                     and each file's name, type, size and SHA-256, as JSON
+ *                     (tools/serve_upload.c: files are hashed, never held);
+ *                     /echo and /upload answer CORS preflights from any origin
  *   GET  /api/stats   uptime, requests, connections (JSON)
  *   GET  /events      the same figures as Server-Sent Events, once a second
  *                     ("stats" events, id: counting up, resumed after
@@ -84,9 +88,15 @@ static const char index_html[] =
     "<button>Send</button></form>\n"
     "<p id=\"echo-status\">connecting&hellip;</p>\n"
     "<ul id=\"echoes\"></ul>\n"
+    "<h2>Upload a file</h2>\n"
+    "<form id=\"upload\" action=\"/upload\" method=\"post\" enctype=\"multipart/form-data\">"
+    "<input name=\"note\" autocomplete=\"off\" value=\"from the demo page\"> "
+    "<input type=\"file\" name=\"file\" multiple> <button>Upload</button></form>\n"
+    "<pre id=\"upload-result\">size and SHA-256 of each file, as the server saw them</pre>\n"
     "<p>Try <a href=\"/hello\">/hello</a>, <a href=\"/stream\">/stream</a>, "
     "<code>curl -N http://HOST/events</code>, <code>linger ws ws://HOST/ws</code>, "
-    "<code>curl -d hi http://HOST/echo</code>.</p>\n"
+    "<code>curl -d hi http://HOST/echo</code>, "
+    "<code>curl -F file=@FILE http://HOST/upload</code>.</p>\n"
     "<script src=\"/static/app.js\"></script>\n"
     "</body></html>\n";
 
@@ -395,6 +405,7 @@ static void add_routes(demo *d, lg_server *srv, const char *root, int say_root)
     lg_route(srv, "GET", "/", on_index, d);
     lg_route(srv, "GET", "/hello", on_hello, d);
     lg_route(srv, "POST", "/echo", on_echo, d);
+    serve_upload_routes(srv); /* POST /upload; CORS for /echo and /upload */
     lg_route(srv, "GET", "/api/stats", on_stats, d);
     lg_route(srv, "GET", "/events", on_events, d);
 #if !defined(LG_NO_WEBSOCKET)

@@ -4,6 +4,8 @@
 //    itself and says where it got to (Last-Event-ID), and the server goes
 //    on counting from there.
 //  - the echo box: a WebSocket to /ws, which sends each message back.
+//  - the upload box: the form goes to POST /upload (multipart/form-data,
+//    streamed; files are hashed, never held) and its JSON answer is shown.
 'use strict';
 
 (function () {
@@ -93,4 +95,20 @@
   });
 
   connect();
+
+  // --- the upload box: POST /upload, the JSON answer shown as it came ---
+  el('upload').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const out = el('upload-result');
+    out.textContent = 'uploading\u2026';
+    try {
+      const r = await fetch('/upload', { method: 'POST', body: new FormData(e.target) });
+      const text = await r.text();
+      out.textContent = r.ok ? JSON.stringify(JSON.parse(text), null, 2) : r.status + ' ' + text;
+      out.className = r.ok ? 'done' : 'failed';
+    } catch (err) {
+      out.textContent = 'failed: ' + err;
+      out.className = 'failed';
+    }
+  });
 })();

@@ -7,10 +7,13 @@
  *                  [--header-timeout-ms MS] [--body-timeout-ms MS]
  *                  [--idle-timeout-ms MS] [--linger-timeout-ms MS]
  *                  [--max-conns N] [--reject-when-full] [--file-bytes N] [--log] [--lib-log]
- *                  [--tls-cert FILE --tls-key FILE [--tls-handshake-timeout-ms MS]]
+ *                  [--tls-cert FILE --tls-key FILE [--tls-handshake-timeout-ms MS]
+ *                   [--tls-sni NAME:CERT:KEY] [--tls-max-sessions N]
+ *                   [--tls-max-handshakes N]]
  *
  * With --tls-cert (builds with linger::tls) it serves HTTPS only, for the
- * TLS interop tests (tests/tls/).
+ * TLS interop tests (tests/tls/). --tls-sni gives it a second certificate,
+ * presented to clients that ask for NAME (SNI), case aside.
  *
  * Prints the port it listens on (one line on stdout) once it is listening.
  * SIGTERM (or SIGINT) shuts it down gracefully: requests in flight are
@@ -24,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "interop.h"
@@ -33,6 +37,38 @@
 #endif
 
 /* The routes are in interop_handlers.c and interop_bodies.c. */
+
+#if defined(LINGER_INTEROP_TLS)
+static char sni_name[1024];
+static const lg_tls_cert *sni_cert;
+
+static const lg_tls_cert *choose_cert(void *user, const char *name)
+{
+    (void)user;
+    return strcasecmp(name, sni_name) == 0 ? sni_cert : NULL;
+}
+
+/* --tls-sni NAME:CERT:KEY: the second certificate. */
+static int add_sni_cert(lg_tls_server *tls, const char *arg)
+{
+    char spec[1024], why[300];
+    snprintf(spec, sizeof spec, "%s", arg);
+    char *cert = strchr(spec, ':'), *key = cert ? strchr(cert + 1, ':') : NULL;
+    if (!key) {
+        fprintf(stderr, "interop_server: --tls-sni NAME:CERT:KEY\n");
+        return 2;
+    }
+    *cert++ = 0;
+    *key++ = 0;
+    snprintf(sni_name, sizeof sni_name, "%s", spec);
+    if (lg_tls_server_add_cert(tls, &(lg_tls_blob){ .file = cert }, &(lg_tls_blob){ .file = key },
+                               NULL, &sni_cert, why, sizeof why) != LG_OK) {
+        fprintf(stderr, "interop_server: TLS: %s\n", why);
+        return 1;
+    }
+    return 0;
+}
+#endif
 
 static int signal_fd = -1;
 
@@ -105,7 +141,8 @@ static void usage(void)
                     "  [--header-timeout-ms MS] [--body-timeout-ms MS] [--idle-timeout-ms MS]\n"
                     "  [--linger-timeout-ms MS] [--max-conns N] [--reject-when-full]\n"
                     "  [--file-bytes N] [--log] [--lib-log]\n"
-                    "  [--tls-cert FILE --tls-key FILE [--tls-handshake-timeout-ms MS]]\n");
+                    "  [--tls-cert FILE --tls-key FILE [--tls-handshake-timeout-ms MS]\n"
+                    "   [--tls-sni NAME:CERT:KEY] [--tls-max-sessions N] [--tls-max-handshakes N]]\n");
 }
 
 int main(int argc, char **argv)
@@ -113,9 +150,10 @@ int main(int argc, char **argv)
     const char *host = "127.0.0.1";
     long port = 0;
     uint64_t file_bytes = (1u << 20) + 123;
-    const char *tls_cert = NULL, *tls_key = NULL;
+    const char *tls_cert = NULL, *tls_key = NULL, *tls_sni = NULL;
     int lib_logging = 0;
     uint32_t tls_handshake_ms = 0;
+    uint16_t tls_max_sessions = 0, tls_max_handshakes = 0;
     lg_server_config cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.max_body_bytes = 64u << 10;
@@ -149,6 +187,9 @@ int main(int argc, char **argv)
         else if (strcmp(a, "--file-bytes") == 0) file_bytes = strtoull(v, NULL, 10);
         else if (strcmp(a, "--tls-cert") == 0) tls_cert = v;
         else if (strcmp(a, "--tls-key") == 0) tls_key = v;
+        else if (strcmp(a, "--tls-sni") == 0) tls_sni = v;
+        else if (strcmp(a, "--tls-max-sessions") == 0) tls_max_sessions = (uint16_t)strtoul(v, NULL, 10);
+        else if (strcmp(a, "--tls-max-handshakes") == 0) tls_max_handshakes = (uint16_t)strtoul(v, NULL, 10);
         else if (strcmp(a, "--tls-handshake-timeout-ms") == 0) tls_handshake_ms = (uint32_t)strtoul(v, NULL, 10);
         else {
             usage();
@@ -172,18 +213,24 @@ int main(int argc, char **argv)
         int trc = lg_tls_server_new(&tls, &(lg_tls_server_config){
                                               .cert = { .file = tls_cert },
                                               .key = { .file = tls_key },
-                                              .handshake_timeout_ms = tls_handshake_ms },
+                                              .handshake_timeout_ms = tls_handshake_ms,
+                                              .sni = tls_sni ? choose_cert : NULL,
+                                              .max_sessions = tls_max_sessions,
+                                              .max_handshakes = tls_max_handshakes },
                                     why, sizeof why);
         if (trc) {
             fprintf(stderr, "interop_server: TLS: %s\n", why);
             return 1;
         }
+        if (tls_sni && (trc = add_sni_cert(tls, tls_sni)) != 0) return trc;
         cfg.transport = lg_tls_server_transport;
         cfg.transport_user = tls;
     }
 #else
     (void)tls_handshake_ms;
-    if (tls_cert || tls_key) {
+    (void)tls_max_sessions;
+    (void)tls_max_handshakes;
+    if (tls_cert || tls_key || tls_sni) {
         fprintf(stderr, "interop_server: no TLS in this build\n");
         return 2;
     }

@@ -127,9 +127,25 @@ static void test_basics(void)
 #endif
 }
 
+/* LG_NO_AUTH in a build with the client: no 401 is answered, so
+ * credentials that would wait for one are refused before anything is
+ * sent; Basic at once still goes. */
+static void test_client_auth(void)
+{
+#if defined(LG_NO_AUTH) && !defined(LG_NO_CLIENT)
+    lg_response *res = NULL;
+    CHECK_EQ_INT(lg_fetch_sync(&(lg_request){ .url = "http://127.0.0.1:9/", .user = "u",
+                                              .password = "p" }, &res),
+                 LG_ERR_UNSUPPORTED);
+    CHECK(res && res->stage == LG_STAGE_START);
+    if (res) lg_response_free(res);
+#endif
+}
+
 int main(void)
 {
     test_basics();
     test_server();
+    test_client_auth();
     TEST_MAIN_END();
 }

@@ -165,3 +165,92 @@ def test_client_certificate(certs):
     finally:
         srv.proc.kill()
         srv.proc.wait()
+
+
+# --- servers that break the handshake: each failure its own exit status ---
+
+EXIT_TIMEOUT, EXIT_TLS_CUT = 7, 29
+
+
+class RawServer:
+    """A listener on 127.0.0.1 (a port the kernel picks) whose one job,
+    for every connection, is `act(sock)`: what a broken TLS server does."""
+
+    def __init__(self, act):
+        import socket
+        import threading
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.act = act
+        self.conns = []
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            self.conns.append(c)
+            try:
+                self.act(c)
+            except OSError:
+                pass
+
+    def close(self):
+        self.sock.close()
+        for c in self.conns:
+            c.close()
+
+
+def read_client_hello(c):
+    c.settimeout(10)
+    data = c.recv(4096)
+    assert data[:1] == b"\x16", data[:16]  # a handshake record
+    return data
+
+
+def cut_after_half_a_server_hello(c):
+    read_client_hello(c)
+    c.sendall(b"\x16\x03\x03\x00\x50\x02\x00\x00\x4c\x03\x03" + b"0123456789")
+    c.shutdown(2)  # SHUT_RDWR: FIN in the middle of the handshake
+
+
+def garbage_server_hello(c):
+    read_client_hello(c)
+    c.sendall(b"\x16\x03\x03\x00\x08garbage!")
+
+
+def say_nothing(c):
+    read_client_hello(c)  # and never answer
+
+
+@pytest.mark.parametrize("act,status,words", [
+    (cut_after_half_a_server_hello, EXIT_TLS_CUT, b"closed in the middle of the TLS handshake"),
+    (garbage_server_hello, EXIT_TLS, b"malformed"),
+])
+def test_broken_handshakes(certs, act, status, words):
+    srv = RawServer(act)
+    try:
+        r = linger("get", "--cacert", certs("ca.pem"), f"https://localhost:{srv.port}/")
+        assert r.returncode == status, r.stderr
+        assert words in r.stderr, r.stderr
+    finally:
+        srv.close()
+
+
+def test_stalled_handshake(certs):
+    """A server that takes the ClientHello and says nothing: the client's
+    handshake timeout (10 s by default) ends it, exit 7, saying where."""
+    import time
+    srv = RawServer(say_nothing)
+    try:
+        t0 = time.monotonic()
+        r = linger("get", "--cacert", certs("ca.pem"), f"https://localhost:{srv.port}/")
+        took = time.monotonic() - t0
+        assert r.returncode == EXIT_TIMEOUT, r.stderr
+        assert b"timed out in the TLS handshake" in r.stderr, r.stderr
+        assert 9 < took < 30, took
+    finally:
+        srv.close()

@@ -39,7 +39,7 @@ get_filename_component(LINGER_ROOT ${CMAKE_CURRENT_LIST_DIR}/../../.. ABSOLUTE)
 set(LINGER_MPY_SRC
   http1_chars http1_parse http1_body http1_lookup http1_write http1_date err alloc addr
   loop loop_poll stream stream_read tcp resolve url client client_pool client_send
-  client_recv client_upgrade client_sync server server_conn server_req server_res
+  client_recv client_upgrade client_auth digest client_sync server server_conn server_req server_res
   server_upgrade router static static_http)
 list(TRANSFORM LINGER_MPY_SRC PREPEND ${LINGER_ROOT}/src/)
 list(TRANSFORM LINGER_MPY_SRC APPEND .c)
@@ -55,9 +55,9 @@ target_sources(usermod_linger INTERFACE
   ${LINGER_MPY_SRC})
 target_include_directories(usermod_linger INTERFACE ${CMAKE_CURRENT_LIST_DIR} ${LINGER_ROOT}/include)
 # As micropython.mk: no threads (names are looked up by the Python side),
-# files, WebSocket, epoll or logging.
+# files, WebSocket, epoll, logging or Digest's hashes.
 target_compile_definitions(usermod_linger INTERFACE
-  LG_NO_THREADS LG_NO_FILES LG_NO_WEBSOCKET LG_NO_EPOLL LG_NO_LOG)
+  LG_NO_THREADS LG_NO_FILES LG_NO_WEBSOCKET LG_NO_EPOLL LG_NO_LOG LG_NO_DIGEST)
 if(LINGER_NET STREQUAL "lwip_raw")
   target_sources(usermod_linger INTERFACE ${LINGER_ROOT}/ports/lwip_raw/net_lwip_raw.c)
   target_include_directories(usermod_linger INTERFACE ${LINGER_ROOT}/ports/lwip_raw)

@@ -18,12 +18,12 @@ SRC_USERMOD_C += $(addprefix $(LINGER_MOD_DIR)/,modlinger.c lgmp_server.c lgmp_c
 # elsewhere (lgmp_backend.c tells them not to wait: asyncio waits).
 LINGER_SRC := http1_chars.c http1_parse.c http1_body.c http1_lookup.c http1_write.c \
 	http1_date.c err.c alloc.c addr.c loop.c loop_poll.c loop_epoll.c stream.c stream_read.c tcp.c \
-	resolve.c url.c client.c client_pool.c client_send.c client_recv.c client_upgrade.c \
+	resolve.c url.c client.c client_pool.c client_send.c client_recv.c client_upgrade.c client_auth.c digest.c \
 	client_sync.c server.c server_conn.c server_req.c server_res.c server_upgrade.c \
 	router.c static.c static_http.c
 SRC_USERMOD_LIB_C += $(addprefix $(LINGER_ROOT)/src/,$(LINGER_SRC))
 
-LINGER_OPTIONS ?= -DLG_NO_THREADS -DLG_NO_FILES -DLG_NO_WEBSOCKET -DLG_NO_LOG
+LINGER_OPTIONS ?= -DLG_NO_THREADS -DLG_NO_FILES -DLG_NO_WEBSOCKET -DLG_NO_LOG -DLG_NO_DIGEST
 # LINGER_CFLAGS: more flags for the module's objects (the size script's
 # -mcpu=cortex-m0plus, say).
 CFLAGS_USERMOD += -I$(LINGER_ROOT)/include $(LINGER_OPTIONS) $(LINGER_CFLAGS)

@@ -156,9 +156,12 @@ def _die_with_parent():
 
 
 class Browser:
-    """Headless Chromium, driven over the DevTools protocol: one page."""
+    """Headless Chromium, driven over the DevTools protocol: one page.
+    flags: more of Chromium's switches (the TLS test trusts a key with one);
+    the protocol's events are kept in self.events."""
 
-    def __init__(self, path, profile):
+    def __init__(self, path, profile, flags=()):
+        self.events = []
         self.proc = subprocess.Popen([
             path, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
             f"--user-data-dir={profile}", "--remote-debugging-port=0",
@@ -168,7 +171,7 @@ class Browser:
             "--disable-default-apps", "--disable-domain-reliability", "--no-pings",
             "--disable-client-side-phishing-detection", "--metrics-recording-only",
             "--disable-features=Translate,OptimizationHints,MediaRouter,AutofillServerCommunication",
-            "about:blank",
+            *flags, "about:blank",
         ], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
             preexec_fn=_die_with_parent)
         try:
@@ -206,6 +209,8 @@ class Browser:
                     if "error" in msg:
                         raise RuntimeError(f"{method}: {msg['error']}")
                     return msg.get("result", {})
+                if "method" in msg:
+                    self.events.append(msg)
         return self.loop.run_until_complete(asyncio.wait_for(go(), 20))
 
     def eval(self, expr):
