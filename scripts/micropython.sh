@@ -78,9 +78,12 @@ if ! make -C "$OUT/micropython/mpy-cross" -j"$JOBS" >>"$log" 2>&1; then
 fi
 # BTREE and SSL are left out (their libraries are not in the snapshot's
 # submodules); the standard variant freezes asyncio from micropython-lib.
+# LINGER_LOCK_CHECK: the module checks that every call into linger's
+# platform holds the lwIP lock and that Python never runs with it (the lock
+# rp2 needs; lgmp_lock.h), aborting on a breach: every test runs with it.
 if ! make -C "$OUT/micropython/ports/unix" VARIANT=standard MICROPY_PY_BTREE=0 \
     MICROPY_SSL_AXTLS=0 MICROPY_PY_SSL=0 USER_C_MODULES="$ROOT/bindings/micropython" \
-    -j"$JOBS" >>"$log" 2>&1; then
+    LINGER_LOCK_CHECK=1 -j"$JOBS" >>"$log" 2>&1; then
   grep -E 'error|warning' "$log" | head -30 >&2 || true
   tail -20 "$log" >&2
   echo "micropython: the unix port failed to build (log: $log)" >&2

@@ -15,6 +15,8 @@
  *  - linger's callbacks never let a Python exception through linger's C
  *    frames: Python is called under nlr_push, and what it raised is kept
  *    and raised again once lg_loop_run_once has returned.
+ *  - Every call into linger holds the port's lwIP lock, and Python never
+ *    runs under it (lgmp_lock.h: rp2 runs lwIP from PendSV).
  *
  * SPDX-License-Identifier: MIT
  */
@@ -26,6 +28,8 @@
 
 #include "linger.h"
 #include "linger_port.h"
+
+#include "lgmp_lock.h"
 
 /* The head of every object linger's callbacks may point at. */
 typedef struct lgmp_pinned {
@@ -65,7 +69,8 @@ void lgmp_unpin(void *obj);
 
 /* Wake a parked task (calls the Python wake function; never raises). */
 void lgmp_wake(mp_obj_t task);
-/* Call fn(arg) from inside a linger callback: an exception is kept and
+/* Call fn(arg) from inside a linger callback: the lwIP lock is let go for
+ * the call and taken again after (lgmp_lock.h); an exception is kept and
  * raised again after lg_loop_run_once returns. Returns 0, or -1 if it
  * raised. */
 int lgmp_call1(mp_obj_t fn, mp_obj_t arg);

@@ -77,6 +77,7 @@ static void on_timerfd(lg_io *io, unsigned events)
 
 int lgmp_backend_start(lg_loop *loop)
 {
+    LGMP_LOCK_HELD("backend start");
     bk_timer *t = lg_port_alloc(sizeof *t);
     if (!t) return LG_ERR_NOMEM;
     memset(t, 0, sizeof *t);
@@ -98,6 +99,7 @@ int lgmp_backend_start(lg_loop *loop)
 
 void lgmp_backend_stop(lg_loop *loop)
 {
+    LGMP_LOCK_HELD("backend stop");
     bk_timer *t = timer_of(loop);
     if (!t) return;
     lg_io_set(&t->io, 0);
@@ -108,12 +110,14 @@ void lgmp_backend_stop(lg_loop *loop)
 
 int lgmp_backend_fd(lg_loop *loop)
 {
+    LGMP_LOCK_HELD("backend fd");
     lg_epoll_state *st = lg_port_backend_data(loop);
     return st->epfd;
 }
 
 void lgmp_backend_arm(lg_loop *loop, int ms)
 {
+    LGMP_LOCK_HELD("backend arm");
     bk_timer *t = timer_of(loop);
     if (!t) return;
     uint64_t due = ms < 0 ? 0 : lg_loop_now(loop) + (uint64_t)ms;
@@ -134,6 +138,7 @@ void lgmp_backend_arm(lg_loop *loop, int ms)
 
 int lgmp_backend_ready(lg_loop *loop)
 {
+    LGMP_LOCK_HELD("backend ready");
     /* (select polls the descriptor itself; this is for anyone who asks) */
     struct pollfd p = { lgmp_backend_fd(loop), POLLIN, 0 };
     return poll(&p, 1, 0) > 0;
@@ -150,29 +155,34 @@ int lgmp_backend_ready(lg_loop *loop)
 
 int lgmp_backend_start(lg_loop *loop)
 {
+    LGMP_LOCK_HELD("backend start");
     (void)loop;
     return LG_OK;
 }
 
 void lgmp_backend_stop(lg_loop *loop)
 {
+    LGMP_LOCK_HELD("backend stop");
     (void)loop;
 }
 
 int lgmp_backend_fd(lg_loop *loop)
 {
+    LGMP_LOCK_HELD("backend fd");
     (void)loop;
     return -1;
 }
 
 void lgmp_backend_arm(lg_loop *loop, int ms)
 {
+    LGMP_LOCK_HELD("backend arm");
     (void)loop;
     (void)ms; /* lgmp_backend_ready looks at the timers itself */
 }
 
 int lgmp_backend_ready(lg_loop *loop)
 {
+    LGMP_LOCK_HELD("backend ready");
     lg_loop_update_time(loop);
     return lg_loop_timeout(loop) == 0 || lg_lwip_raw_ready();
 }
@@ -185,29 +195,34 @@ int lgmp_backend_ready(lg_loop *loop)
 
 int lgmp_backend_start(lg_loop *loop)
 {
+    LGMP_LOCK_HELD("backend start");
     (void)loop;
     return LG_OK;
 }
 
 void lgmp_backend_stop(lg_loop *loop)
 {
+    LGMP_LOCK_HELD("backend stop");
     (void)loop;
 }
 
 int lgmp_backend_fd(lg_loop *loop)
 {
+    LGMP_LOCK_HELD("backend fd");
     (void)loop;
     return -1;
 }
 
 void lgmp_backend_arm(lg_loop *loop, int ms)
 {
+    LGMP_LOCK_HELD("backend arm");
     (void)loop;
     (void)ms; /* lgmp_backend_ready looks at the timers itself */
 }
 
 int lgmp_backend_ready(lg_loop *loop)
 {
+    LGMP_LOCK_HELD("backend ready");
     lg_loop_update_time(loop);
     if (lg_loop_timeout(loop) == 0) return 1;
     lg_poll_state *st = lg_port_backend_data(loop);
@@ -221,34 +236,42 @@ int lgmp_backend_ready(lg_loop *loop)
 
 void lgmp_backend_release(lg_loop *loop)
 {
+    LGMP_LOCK_HELD("backend release");
     lgmp_backend_stop(loop);
     BASE.destroy(loop);
 }
 
-/* linger's backend, but its wait never blocks: asyncio waited already. */
+/* linger's backend, but its wait never blocks: asyncio waited already.
+ * Each operation runs under the port's lwIP lock (lgmp_lock.h), checked
+ * in the tests' build. */
 static int bk_init(lg_loop *loop)
 {
+    LGMP_LOCK_HELD("backend init");
     return BASE.init(loop);
 }
 
 static void bk_destroy(lg_loop *loop)
 {
+    LGMP_LOCK_HELD("backend destroy");
     BASE.destroy(loop);
 }
 
 static int bk_update(lg_loop *loop, lg_io *io, unsigned old_events, unsigned new_events)
 {
+    LGMP_LOCK_HELD("backend update");
     return BASE.update(loop, io, old_events, new_events);
 }
 
 static int bk_wait(lg_loop *loop, int timeout_ms)
 {
+    LGMP_LOCK_HELD("backend wait");
     (void)timeout_ms;
     return BASE.wait(loop, 0);
 }
 
 static int bk_reserve(lg_loop *loop, uint32_t n)
 {
+    LGMP_LOCK_HELD("backend reserve");
     return BASE.reserve ? BASE.reserve(loop, n) : LG_OK;
 }
 

@@ -111,6 +111,7 @@ static mp_obj_t client_make_new(const mp_obj_type_t *type, size_t n_args, size_t
     if (!c->cli) lgmp_raise(LG_ERR_NOMEM);
     return MP_OBJ_FROM_PTR(c);
 }
+LGMP_LOCKED_MAKE_NEW(client_make_new)
 
 static void on_head(lg_response *res, void *user);
 static int on_body(lg_response *res, lg_str chunk, void *user);
@@ -183,7 +184,7 @@ static mp_obj_t client_fetch(size_t n_args, const mp_obj_t *args)
     }
     return MP_OBJ_FROM_PTR(c);
 }
-static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(client_fetch_obj, 9, 9, client_fetch);
+LGMP_LOCKED_FUN_OBJ_VAR_BETWEEN(client_fetch_obj, 9, 9, client_fetch);
 
 /* Close the kept-alive connections (gracefully) and cancel what is in
  * flight; the memory goes once the last connection has closed. */
@@ -195,7 +196,7 @@ static mp_obj_t client_close(mp_obj_t self_in)
     lgmp_kick();
     return mp_const_none;
 }
-static MP_DEFINE_CONST_FUN_OBJ_1(client_close_obj, client_close);
+LGMP_LOCKED_FUN_OBJ_1(client_close_obj, client_close);
 
 static mp_obj_t client_stats(mp_obj_t self_in)
 {
@@ -211,7 +212,7 @@ static mp_obj_t client_stats(mp_obj_t self_in)
     lgmp_dict_store_int(d, MP_QSTR_idle_closes, s->idle_closes);
     return d;
 }
-static MP_DEFINE_CONST_FUN_OBJ_1(client_stats_obj, client_stats);
+LGMP_LOCKED_FUN_OBJ_1(client_stats_obj, client_stats);
 
 static const mp_rom_map_elem_t client_locals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_fetch), MP_ROM_PTR(&client_fetch_obj) },
@@ -224,7 +225,7 @@ MP_DEFINE_CONST_OBJ_TYPE(
     lgmp_type_client,
     MP_QSTR_Client,
     MP_TYPE_FLAG_NONE,
-    make_new, client_make_new,
+    make_new, client_make_new_locked,
     locals_dict, &client_locals
     );
 
@@ -325,7 +326,7 @@ static mp_obj_t call_take(mp_obj_t self_in, mp_obj_t n_in)
     }
     return mp_const_none;
 }
-static MP_DEFINE_CONST_FUN_OBJ_2(call_take_obj, call_take);
+LGMP_LOCKED_FUN_OBJ_2(call_take_obj, call_take);
 
 /* Collect the rest of the body without pausing (read() wants it all). */
 static mp_obj_t call_collect(mp_obj_t self_in)
@@ -341,7 +342,7 @@ static mp_obj_t call_collect(mp_obj_t self_in)
     }
     return mp_const_none;
 }
-static MP_DEFINE_CONST_FUN_OBJ_1(call_collect_obj, call_collect);
+LGMP_LOCKED_FUN_OBJ_1(call_collect_obj, call_collect);
 
 /* The application is done with the answer before its end: what is left
  * is read and dropped (within a budget), never reset. */
@@ -358,7 +359,7 @@ static mp_obj_t call_release(mp_obj_t self_in)
     }
     return mp_const_none;
 }
-static MP_DEFINE_CONST_FUN_OBJ_1(call_release_obj, call_release);
+LGMP_LOCKED_FUN_OBJ_1(call_release_obj, call_release);
 
 /* Cancel at once: the connection is reset (lg_call_cancel). */
 static mp_obj_t call_cancel(mp_obj_t self_in)
@@ -368,7 +369,7 @@ static mp_obj_t call_cancel(mp_obj_t self_in)
     lgmp_kick();
     return mp_const_none;
 }
-static MP_DEFINE_CONST_FUN_OBJ_1(call_cancel_obj, call_cancel);
+LGMP_LOCKED_FUN_OBJ_1(call_cancel_obj, call_cancel);
 
 static mp_obj_t call_wait(mp_obj_t self_in, mp_obj_t task)
 {

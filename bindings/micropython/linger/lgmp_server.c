@@ -116,6 +116,7 @@ static mp_obj_t server_make_new(const mp_obj_type_t *type, size_t n_args, size_t
     lgmp_pin(s); /* linger's callbacks find it through the server's data */
     return MP_OBJ_FROM_PTR(s);
 }
+LGMP_LOCKED_MAKE_NEW(server_make_new)
 
 static mp_obj_t server_listen(size_t n_args, const mp_obj_t *args)
 {
@@ -127,7 +128,7 @@ static mp_obj_t server_listen(size_t n_args, const mp_obj_t *args)
     if (rc) lgmp_raise(rc);
     return MP_OBJ_NEW_SMALL_INT(lg_server_port(s->srv));
 }
-static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(server_listen_obj, 2, 3, server_listen);
+LGMP_LOCKED_FUN_OBJ_VAR_BETWEEN(server_listen_obj, 2, 3, server_listen);
 
 static void on_request(lg_req *req, lg_res *res, void *user);
 
@@ -146,7 +147,7 @@ static mp_obj_t server_route(size_t n_args, const mp_obj_t *args)
     if (rc) lgmp_raise(rc);
     return mp_const_none;
 }
-static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(server_route_obj, 5, 5, server_route);
+LGMP_LOCKED_FUN_OBJ_VAR_BETWEEN(server_route_obj, 5, 5, server_route);
 
 static void on_shutdown_done(lg_server *srv, void *user)
 {
@@ -168,7 +169,7 @@ static mp_obj_t server_shutdown(mp_obj_t self_in, mp_obj_t deadline)
     lgmp_kick();
     return mp_const_none;
 }
-static MP_DEFINE_CONST_FUN_OBJ_2(server_shutdown_obj, server_shutdown);
+LGMP_LOCKED_FUN_OBJ_2(server_shutdown_obj, server_shutdown);
 
 /* done(): the shutdown has ended (every connection closed). */
 static mp_obj_t server_done(mp_obj_t self_in)
@@ -189,7 +190,7 @@ static mp_obj_t server_free(mp_obj_t self_in)
     lgmp_unpin(s);
     return mp_const_none;
 }
-static MP_DEFINE_CONST_FUN_OBJ_1(server_free_obj, server_free);
+LGMP_LOCKED_FUN_OBJ_1(server_free_obj, server_free);
 
 static mp_obj_t server_port(mp_obj_t self_in)
 {
@@ -197,7 +198,7 @@ static mp_obj_t server_port(mp_obj_t self_in)
     srv_check(s);
     return MP_OBJ_NEW_SMALL_INT(lg_server_port(s->srv));
 }
-static MP_DEFINE_CONST_FUN_OBJ_1(server_port_obj, server_port);
+LGMP_LOCKED_FUN_OBJ_1(server_port_obj, server_port);
 
 static mp_obj_t server_stats(mp_obj_t self_in)
 {
@@ -216,7 +217,7 @@ static mp_obj_t server_stats(mp_obj_t self_in)
     lgmp_dict_store_int(d, MP_QSTR_closes_for_body, st->closes_for_body);
     return d;
 }
-static MP_DEFINE_CONST_FUN_OBJ_1(server_stats_obj, server_stats);
+LGMP_LOCKED_FUN_OBJ_1(server_stats_obj, server_stats);
 
 /* The waiter protocol (lib/linger.py parks a task on an object):
  * wait(task) remembers it, an event wakes it, remove(task) forgets it (a
@@ -254,7 +255,7 @@ MP_DEFINE_CONST_OBJ_TYPE(
     lgmp_type_server,
     MP_QSTR_Server,
     MP_TYPE_FLAG_NONE,
-    make_new, server_make_new,
+    make_new, server_make_new_locked,
     locals_dict, &server_locals
     );
 
@@ -279,11 +280,12 @@ static void on_request(lg_req *req, lg_res *res, void *user)
         const lg_addr *a = lg_req_peer(req);
         if (a) r->peer = *a;
         lgmp_pin(r);
-        mp_call_function_1(items[idx], MP_OBJ_FROM_PTR(r));
         nlr_pop();
-        return;
+    } else {
+        lgmp_keep_exception(MP_OBJ_FROM_PTR(nlr.ret_val)); /* no memory for the request */
     }
-    lgmp_keep_exception(MP_OBJ_FROM_PTR(nlr.ret_val));
+    /* The route's callback, with the lwIP lock let go (lgmp_call1). */
+    if (r && lgmp_call1(items[idx], MP_OBJ_FROM_PTR(r)) == 0) return;
     /* No memory for the request (or the glue failed): answer for it. */
     if (!r || !r->answered) {
         lg_res_error(res, 503, "Service Unavailable: out of memory");
@@ -307,37 +309,37 @@ static mp_obj_t req_method(mp_obj_t self_in)
 {
     return lgmp_text(lg_req_method(req_live(self_in)->req));
 }
-static MP_DEFINE_CONST_FUN_OBJ_1(req_method_obj, req_method);
+LGMP_LOCKED_FUN_OBJ_1(req_method_obj, req_method);
 
 static mp_obj_t req_target(mp_obj_t self_in)
 {
     return lgmp_text(lg_req_target(req_live(self_in)->req));
 }
-static MP_DEFINE_CONST_FUN_OBJ_1(req_target_obj, req_target);
+LGMP_LOCKED_FUN_OBJ_1(req_target_obj, req_target);
 
 static mp_obj_t req_path(mp_obj_t self_in)
 {
     return lgmp_text(lg_req_path(req_live(self_in)->req));
 }
-static MP_DEFINE_CONST_FUN_OBJ_1(req_path_obj, req_path);
+LGMP_LOCKED_FUN_OBJ_1(req_path_obj, req_path);
 
 static mp_obj_t req_param(mp_obj_t self_in, mp_obj_t name)
 {
     return lgmp_text(lg_req_param(req_live(self_in)->req, mp_obj_str_get_str(name)));
 }
-static MP_DEFINE_CONST_FUN_OBJ_2(req_param_obj, req_param);
+LGMP_LOCKED_FUN_OBJ_2(req_param_obj, req_param);
 
 static mp_obj_t req_version(mp_obj_t self_in)
 {
     return MP_OBJ_NEW_SMALL_INT(lg_req_head(req_live(self_in)->req)->version_minor);
 }
-static MP_DEFINE_CONST_FUN_OBJ_1(req_version_obj, req_version);
+LGMP_LOCKED_FUN_OBJ_1(req_version_obj, req_version);
 
 static mp_obj_t req_header(mp_obj_t self_in, mp_obj_t name)
 {
     return lgmp_text(lg_req_header(req_live(self_in)->req, mp_obj_str_get_str(name)));
 }
-static MP_DEFINE_CONST_FUN_OBJ_2(req_header_obj, req_header);
+LGMP_LOCKED_FUN_OBJ_2(req_header_obj, req_header);
 
 /* Every header field, in order: [(name, value), ...]. */
 static mp_obj_t req_headers(mp_obj_t self_in)
@@ -351,7 +353,7 @@ static mp_obj_t req_headers(mp_obj_t self_in)
     }
     return list;
 }
-static MP_DEFINE_CONST_FUN_OBJ_1(req_headers_obj, req_headers);
+LGMP_LOCKED_FUN_OBJ_1(req_headers_obj, req_headers);
 
 /* The longest line of the head as the client sent it, with its CRLF
  * (Microdot's Request.max_readline). */
@@ -372,7 +374,7 @@ static mp_obj_t req_max_line(mp_obj_t self_in)
 {
     return MP_OBJ_NEW_SMALL_INT(head_max_line(lg_req_head(req_live(self_in)->req)));
 }
-static MP_DEFINE_CONST_FUN_OBJ_1(req_max_line_obj, req_max_line);
+LGMP_LOCKED_FUN_OBJ_1(req_max_line_obj, req_max_line);
 
 static mp_obj_t head_content_length(const lg_head *h)
 {
@@ -406,14 +408,14 @@ static mp_obj_t req_head(mp_obj_t self_in)
     };
     return mp_obj_new_tuple(6, t);
 }
-static MP_DEFINE_CONST_FUN_OBJ_1(req_head_obj, req_head);
+LGMP_LOCKED_FUN_OBJ_1(req_head_obj, req_head);
 
 /* The body's announced length: n, 0 for none, -1 for a chunked body. */
 static mp_obj_t req_content_length(mp_obj_t self_in)
 {
     return head_content_length(lg_req_head(req_live(self_in)->req));
 }
-static MP_DEFINE_CONST_FUN_OBJ_1(req_content_length_obj, req_content_length);
+LGMP_LOCKED_FUN_OBJ_1(req_content_length_obj, req_content_length);
 
 /* (host, port): works after the answer too (a copy taken on arrival). */
 static mp_obj_t req_peer(mp_obj_t self_in)
@@ -484,7 +486,7 @@ static mp_obj_t req_read_start(mp_obj_t self_in, mp_obj_t limit_in, mp_obj_t hig
     lgmp_kick();
     return mp_const_none;
 }
-static MP_DEFINE_CONST_FUN_OBJ_3(req_read_start_obj, req_read_start);
+LGMP_LOCKED_FUN_OBJ_3(req_read_start_obj, req_read_start);
 
 /* take(n): up to n buffered body bytes (n < 0: all of them); None when
  * none are there yet; b"" at the end; OSError when the body failed (after
@@ -508,7 +510,7 @@ static mp_obj_t req_take(mp_obj_t self_in, mp_obj_t n_in)
     if (!r->started) mp_raise_msg(&mp_type_OSError, MP_ERROR_TEXT("read_start() first"));
     return mp_const_none;
 }
-static MP_DEFINE_CONST_FUN_OBJ_2(req_take_obj, req_take);
+LGMP_LOCKED_FUN_OBJ_2(req_take_obj, req_take);
 
 /* The body has all come (or failed): take() will not say None again. */
 static mp_obj_t req_body_done(mp_obj_t self_in)
@@ -554,7 +556,7 @@ static mp_obj_t req_add_header(mp_obj_t self_in, mp_obj_t name, mp_obj_t value)
     req_obj *r = req_live(self_in);
     return MP_OBJ_NEW_SMALL_INT(lg_res_header(r->res, mp_obj_str_get_str(name), mp_obj_str_get_str(value)));
 }
-static MP_DEFINE_CONST_FUN_OBJ_3(req_add_header_obj, req_add_header);
+LGMP_LOCKED_FUN_OBJ_3(req_add_header_obj, req_add_header);
 
 /* send(status, body[, content_type]): the whole answer (the body copied
  * where the network does not take it at once; a str is sent as its
@@ -573,7 +575,7 @@ static mp_obj_t req_send(size_t n_args, const mp_obj_t *args)
     lgmp_kick();
     return MP_OBJ_NEW_SMALL_INT(rc);
 }
-static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(req_send_obj, 3, 4, req_send);
+LGMP_LOCKED_FUN_OBJ_VAR_BETWEEN(req_send_obj, 3, 4, req_send);
 
 static mp_obj_t req_error(mp_obj_t self_in, mp_obj_t status, mp_obj_t msg)
 {
@@ -583,7 +585,7 @@ static mp_obj_t req_error(mp_obj_t self_in, mp_obj_t status, mp_obj_t msg)
     lgmp_kick();
     return MP_OBJ_NEW_SMALL_INT(rc);
 }
-static MP_DEFINE_CONST_FUN_OBJ_3(req_error_obj, req_error);
+LGMP_LOCKED_FUN_OBJ_3(req_error_obj, req_error);
 
 static void on_drain(lg_res *res, void *user)
 {
@@ -607,7 +609,7 @@ static mp_obj_t req_start(mp_obj_t self_in, mp_obj_t status)
     lgmp_kick();
     return MP_OBJ_NEW_SMALL_INT(rc);
 }
-static MP_DEFINE_CONST_FUN_OBJ_2(req_start_obj, req_start);
+LGMP_LOCKED_FUN_OBJ_2(req_start_obj, req_start);
 
 /* write(data): 0; ERR_LIMIT (nothing written: wait for the drain, then
  * again); ERR_TOO_LARGE for a piece the queue can never hold (the glue
@@ -624,7 +626,7 @@ static mp_obj_t req_write(mp_obj_t self_in, mp_obj_t data)
     lgmp_kick();
     return MP_OBJ_NEW_SMALL_INT(rc);
 }
-static MP_DEFINE_CONST_FUN_OBJ_2(req_write_obj, req_write);
+LGMP_LOCKED_FUN_OBJ_2(req_write_obj, req_write);
 
 /* The queue has room again (or the client left) since the last write. */
 static mp_obj_t req_drained(mp_obj_t self_in)
@@ -642,7 +644,7 @@ static mp_obj_t req_end(mp_obj_t self_in)
     lgmp_kick();
     return MP_OBJ_NEW_SMALL_INT(rc);
 }
-static MP_DEFINE_CONST_FUN_OBJ_1(req_end_obj, req_end);
+LGMP_LOCKED_FUN_OBJ_1(req_end_obj, req_end);
 
 static mp_obj_t req_abandon(mp_obj_t self_in)
 {
@@ -652,7 +654,7 @@ static mp_obj_t req_abandon(mp_obj_t self_in)
     lgmp_kick();
     return MP_OBJ_NEW_SMALL_INT(rc);
 }
-static MP_DEFINE_CONST_FUN_OBJ_1(req_abandon_obj, req_abandon);
+LGMP_LOCKED_FUN_OBJ_1(req_abandon_obj, req_abandon);
 
 static mp_obj_t req_answered(mp_obj_t self_in)
 {

@@ -13,6 +13,10 @@
  * runs the Loop object's finaliser (modlinger.c), which closes what is
  * still noted. The cost is a few instructions per connection.
  *
+ * Every call into the platform is made with the port's lwIP lock held
+ * (lgmp_lock.h). The unix tests' build (LGMP_LOCK_CHECK) wraps every
+ * operation, not only these five, and checks it.
+ *
  * SPDX-License-Identifier: MIT
  */
 #include <string.h>
@@ -58,6 +62,7 @@ static void forget(int fd)
 static int t_listen(void *ctx, const lg_addr *addr, unsigned flags, int backlog, int *fd,
                     lg_addr *bound)
 {
+    LGMP_LOCK_HELD("listen");
     int rc = base->listen(ctx, addr, flags, backlog, fd, bound);
     if (rc == LG_OK && note(*fd) != 0) {
         base->close(ctx, *fd);
@@ -68,6 +73,7 @@ static int t_listen(void *ctx, const lg_addr *addr, unsigned flags, int backlog,
 
 static int t_accept(void *ctx, int listen_fd, int *fd, lg_addr *peer)
 {
+    LGMP_LOCK_HELD("accept");
     int rc = base->accept(ctx, listen_fd, fd, peer);
     if (rc == LG_OK && note(*fd) != 0) {
         base->abort(ctx, *fd); /* (nothing was read from it: RST, as a refusal) */
@@ -78,6 +84,7 @@ static int t_accept(void *ctx, int listen_fd, int *fd, lg_addr *peer)
 
 static int t_connect(void *ctx, const lg_addr *addr, int *fd)
 {
+    LGMP_LOCK_HELD("connect");
     int rc = base->connect(ctx, addr, fd);
     if ((rc == LG_OK || rc == LG_ERR_AGAIN) && note(*fd) != 0) {
         base->abort(ctx, *fd);
@@ -88,15 +95,88 @@ static int t_connect(void *ctx, const lg_addr *addr, int *fd)
 
 static void t_close(void *ctx, int fd)
 {
+    LGMP_LOCK_HELD("close");
     forget(fd);
     base->close(ctx, fd);
 }
 
 static void t_abort(void *ctx, int fd)
 {
+    LGMP_LOCK_HELD("abort");
     forget(fd);
     base->abort(ctx, fd);
 }
+
+#if defined(LGMP_LOCK_CHECK)
+/* The rest of the platform's operations, each checked for the lock. */
+static uint64_t c_now_ms(void *ctx)
+{
+    LGMP_LOCK_HELD("now_ms");
+    return base->now_ms(ctx);
+}
+
+static int c_peer_address(void *ctx, int fd, lg_addr *peer)
+{
+    LGMP_LOCK_HELD("peer_address");
+    return base->peer_address(ctx, fd, peer);
+}
+
+static int c_connect_result(void *ctx, int fd)
+{
+    LGMP_LOCK_HELD("connect_result");
+    return base->connect_result(ctx, fd);
+}
+
+static long c_recv(void *ctx, int fd, void *buf, size_t len)
+{
+    LGMP_LOCK_HELD("recv");
+    return base->recv(ctx, fd, buf, len);
+}
+
+static long c_send(void *ctx, int fd, const lg_str *parts, size_t n)
+{
+    LGMP_LOCK_HELD("send");
+    return base->send(ctx, fd, parts, n);
+}
+
+static long c_send_more(void *ctx, int fd, const lg_str *parts, size_t n)
+{
+    LGMP_LOCK_HELD("send_more");
+    return base->send_more(ctx, fd, parts, n);
+}
+
+static long c_sendfile(void *ctx, int fd, int file, uint64_t offset, size_t len)
+{
+    LGMP_LOCK_HELD("sendfile");
+    return base->sendfile(ctx, fd, file, offset, len);
+}
+
+static int c_shutdown_write(void *ctx, int fd)
+{
+    LGMP_LOCK_HELD("shutdown_write");
+    return base->shutdown_write(ctx, fd);
+}
+
+static long c_unacked(void *ctx, int fd)
+{
+    LGMP_LOCK_HELD("unacked");
+    return base->unacked(ctx, fd);
+}
+
+static void check_all(lg_net *n)
+{
+    /* (only what the base has: a NULL stays NULL, linger asks for it) */
+    if (n->now_ms) n->now_ms = c_now_ms;
+    if (n->peer_address) n->peer_address = c_peer_address;
+    if (n->connect_result) n->connect_result = c_connect_result;
+    if (n->recv) n->recv = c_recv;
+    if (n->send) n->send = c_send;
+    if (n->send_more) n->send_more = c_send_more;
+    if (n->sendfile) n->sendfile = c_sendfile;
+    if (n->shutdown_write) n->shutdown_write = c_shutdown_write;
+    if (n->unacked) n->unacked = c_unacked;
+}
+#endif
 
 const lg_net *lgmp_net(void)
 {
@@ -106,11 +186,15 @@ const lg_net *lgmp_net(void)
     tracked.connect = t_connect;
     tracked.close = t_close;
     tracked.abort = t_abort;
+#if defined(LGMP_LOCK_CHECK)
+    check_all(&tracked);
+#endif
     return &tracked;
 }
 
 void lgmp_close_sockets(void *ctx)
 {
+    LGMP_LOCK_HELD("close (soft reset)");
     lgmp_state *st = lgmp_get();
     while (st->nsockets) base->close(ctx, st->sockets[--st->nsockets]);
 }

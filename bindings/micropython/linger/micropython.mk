@@ -9,7 +9,7 @@ LINGER_ROOT := $(abspath $(LINGER_MOD_DIR)/../../..)
 
 # The binding (scanned for qstrs).
 SRC_USERMOD_C += $(addprefix $(LINGER_MOD_DIR)/,modlinger.c lgmp_server.c lgmp_client.c lgmp_backend.c \
-	lgmp_sockets.c)
+	lgmp_sockets.c lgmp_lock.c)
 
 # linger itself: the portable layers, and the POSIX sockets. The build
 # leaves out what the binding does not use: threads (host names are looked
@@ -27,6 +27,14 @@ LINGER_OPTIONS ?= -DLG_NO_THREADS -DLG_NO_FILES -DLG_NO_WEBSOCKET -DLG_NO_LOG -D
 # LINGER_CFLAGS: more flags for the module's objects (the size script's
 # -mcpu=cortex-m0plus, say).
 CFLAGS_USERMOD += -I$(LINGER_ROOT)/include $(LINGER_OPTIONS) $(LINGER_CFLAGS)
+
+# LINGER_LOCK_CHECK=1: the port's lwIP lock macros (none on unix) stand in
+# for a checking lock, which aborts when linger's platform is called
+# without it or Python runs with it held (lgmp_lock.h). scripts/micropython.sh
+# builds the unix port so, and the tests run with it.
+ifeq ($(LINGER_LOCK_CHECK),1)
+CFLAGS_USERMOD += -DLGMP_LOCK_CHECK
+endif
 
 # Sockets: the operating system's (the unix port), or lwIP's socket API
 # (LINGER_NET=lwip, with LINGER_LWIP_INCLUDE naming lwIP's include

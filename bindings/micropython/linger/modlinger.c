@@ -142,17 +142,7 @@ void lgmp_keep_exception(mp_obj_t exc)
     mp_obj_print_exception(MICROPY_ERROR_PRINTER, exc);
 }
 
-int lgmp_call1(mp_obj_t fn, mp_obj_t arg)
-{
-    nlr_buf_t nlr;
-    if (nlr_push(&nlr) == 0) {
-        mp_call_function_1(fn, arg);
-        nlr_pop();
-        return 0;
-    }
-    lgmp_keep_exception(MP_OBJ_FROM_PTR(nlr.ret_val));
-    return -1;
-}
+/* (lgmp_call1, which lets the lwIP lock go for Python, is lgmp_lock.c's) */
 
 void lgmp_wake(mp_obj_t task)
 {
@@ -295,7 +285,7 @@ static mp_obj_t mod_loop(void)
     lgmp_loop();
     return st->loop_obj;
 }
-static MP_DEFINE_CONST_FUN_OBJ_0(mod_loop_obj, mod_loop);
+LGMP_LOCKED_FUN_OBJ_0(mod_loop_obj, mod_loop);
 
 void lgmp_kick(void)
 {
@@ -321,7 +311,7 @@ static mp_obj_t loop_run(mp_obj_t self_in)
     }
     return MP_OBJ_NEW_SMALL_INT(t);
 }
-static MP_DEFINE_CONST_FUN_OBJ_1(loop_run_obj, loop_run);
+LGMP_LOCKED_FUN_OBJ_1(loop_run_obj, loop_run);
 
 /* __del__, run by the sweep of a soft reset (gc_sweep_all, on the device
  * ports and at the unix port's exit), before any block is freed: close
@@ -340,7 +330,7 @@ static mp_obj_t loop_del(mp_obj_t self_in)
     MP_STATE_VM(lgmp_state) = NULL;
     return mp_const_none;
 }
-static MP_DEFINE_CONST_FUN_OBJ_1(loop_del_obj, loop_del);
+LGMP_LOCKED_FUN_OBJ_1(loop_del_obj, loop_del);
 
 static mp_obj_t loop_set_wake(mp_obj_t self_in, mp_obj_t fn)
 {
@@ -365,27 +355,41 @@ static mp_obj_t loop_stats(mp_obj_t self_in)
     lgmp_dict_store_int(d, MP_QSTR_accept_errors, s->accept_errors);
     return d;
 }
-static MP_DEFINE_CONST_FUN_OBJ_1(loop_stats_obj, loop_stats);
+LGMP_LOCKED_FUN_OBJ_1(loop_stats_obj, loop_stats);
 
+/* select.poll asks it from Python's side: locked here (nothing in it
+ * raises), since on lwIP's raw API readiness is read from the slots
+ * lwIP's callbacks write. */
 static mp_uint_t loop_ioctl(mp_obj_t self_in, mp_uint_t request, uintptr_t arg, int *errcode)
 {
     (void)self_in;
     lg_loop *loop = lgmp_get()->loop;
+    mp_uint_t ret;
+    lgmp_lock_enter();
     switch (request) {
     case MP_STREAM_GET_FILENO: {
         int fd = lgmp_backend_fd(loop);
-        if (fd >= 0) return (mp_uint_t)fd;
-        *errcode = MP_EINVAL;
-        return MP_STREAM_ERROR;
+        if (fd >= 0) {
+            ret = (mp_uint_t)fd;
+        } else {
+            *errcode = MP_EINVAL;
+            ret = MP_STREAM_ERROR;
+        }
+        break;
     }
     case MP_STREAM_POLL:
-        return (arg & MP_STREAM_POLL_RD) && lgmp_backend_ready(loop) ? MP_STREAM_POLL_RD : 0;
+        ret = (arg & MP_STREAM_POLL_RD) && lgmp_backend_ready(loop) ? MP_STREAM_POLL_RD : 0;
+        break;
     case MP_STREAM_CLOSE:
-        return 0;
+        ret = 0;
+        break;
     default:
         *errcode = MP_EINVAL;
-        return MP_STREAM_ERROR;
+        ret = MP_STREAM_ERROR;
+        break;
     }
+    lgmp_lock_exit();
+    return ret;
 }
 
 static const mp_stream_p_t loop_stream_p = {
@@ -457,6 +461,9 @@ static const mp_rom_map_elem_t linger_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_pinned), MP_ROM_PTR(&mod_pinned_obj) },
     { MP_ROM_QSTR(MP_QSTR_strerror), MP_ROM_PTR(&mod_strerror_obj) },
     { MP_ROM_QSTR(MP_QSTR_err_name), MP_ROM_PTR(&mod_err_name_obj) },
+#if defined(LGMP_LOCK_CHECK)
+    { MP_ROM_QSTR(MP_QSTR__lock_check), MP_ROM_PTR(&lgmp_lock_check_obj) },
+#endif
     { MP_ROM_QSTR(MP_QSTR_Loop), MP_ROM_PTR(&lgmp_type_loop) },
     { MP_ROM_QSTR(MP_QSTR_Server), MP_ROM_PTR(&lgmp_type_server) },
     { MP_ROM_QSTR(MP_QSTR_Req), MP_ROM_PTR(&lgmp_type_req) },
