@@ -293,9 +293,17 @@ def test_client_that_distrusts_us(certs):
 # --- the original bug, over TLS ---
 
 CLONE_NEWNET = 0x40000000
-# (Tcp:OutRsts: every RST sent in the namespace, for whatever reason, by
-# either end -- tests/netns.h)
-RST_COUNTERS = ("TcpExt:TCPAbortOnClose", "TcpExt:TCPAbortOnData", "Tcp:EstabResets", "Tcp:OutRsts")
+# Resets for unread data (a socket closed with input unread, or input that
+# arrived for a closed one: what rule 3 prevents) and established
+# connections that ended in a reset; as in tests/interop/server/
+# test_original_bug.py. Tcp:OutRsts, every RST sent in the namespace by
+# either end, is printed for the record only: it also counts answers to
+# segments for sockets already gone -- a clean-clone make check saw 1 in
+# 120 exchanges with the three below at 0 (a likely source: the server closes first, so its
+# side keeps TIME_WAIT, and a client port reused while it lasts is
+# answered so).
+RST_COUNTERS = ("TcpExt:TCPAbortOnClose", "TcpExt:TCPAbortOnData", "Tcp:EstabResets")
+ALL_RSTS = "Tcp:OutRsts"
 
 
 def enter_private_netns():
@@ -413,7 +421,9 @@ def test_original_bug_over_tls(certs):
     log = stopped_log(srv)
     assert failures == [], failures[:5]
     resets = {k: after[k] - before[k] for k in RST_COUNTERS} if in_netns else None
-    print(f"linger over TLS: {total} exchanges, 0 failures; kernel resets {resets}")
+    all_rsts = after[ALL_RSTS] - before[ALL_RSTS] if in_netns else None
+    print(f"linger over TLS: {total} exchanges, 0 failures; kernel resets {resets}, "
+          f"RSTs sent for any reason {all_rsts}")
     if in_netns:
         assert all(v == 0 for v in resets.values()), resets
     assert "TLS" not in log or "TLS handshake failed" not in log, log
