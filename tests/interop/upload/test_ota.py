@@ -76,8 +76,17 @@ def test_stalled_sink(ota):
     sender = threading.Thread(target=up.send)
     sender.start()
     # Half the image goes in, then the sink stalls: the sender must stop
-    # well short of the end (the kernel's buffers, a few MiB at most).
-    time.sleep(1.0)
+    # well short of the end (the kernel's buffers, a few MiB at most). Wait
+    # for the sender to stand still for half a second rather than a fixed
+    # time: a sanitized build on a loaded machine takes longer to reach
+    # the half.
+    last, since, deadline = -1, time.monotonic(), time.monotonic() + 15
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        if up.sent != last:
+            last, since = up.sent, time.monotonic()
+        elif up.sent and time.monotonic() - since >= 0.5:
+            break
     mid = up.sent
     assert IMAGE // 2 <= mid + (4 << 20) and mid < IMAGE - (2 << 20), \
         f"{mid} bytes sent during the stall"
