@@ -65,6 +65,8 @@ int lg_tls_memory(void *block, size_t bytes)
 
 typedef struct tls_ctx {
     SSL_CTX *ssl_ctx;
+    BIO_METHOD *bio; /* the stream's socket as a BIO (one per context: no
+                        shared state between loops' threads) */
     uint32_t handshake_ms;
     uint32_t refs; /* the owner's, and one per connection */
     uint8_t is_server, insecure, resume;
@@ -242,13 +244,9 @@ static int bio_create(BIO *b)
     return 1;
 }
 
-static BIO_METHOD *bio_method(void)
+static BIO_METHOD *bio_method_new(void)
 {
-    /* One for the program, made once (OpenSSL's objects are not ours to
-     * free at exit: it cleans up after itself). */
-    static BIO_METHOD *m;
-    if (m) return m;
-    m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "linger stream");
+    BIO_METHOD *m = BIO_meth_new(BIO_TYPE_SOURCE_SINK, "linger stream");
     if (!m) return NULL;
     BIO_meth_set_read_ex(m, bio_read);
     BIO_meth_set_write_ex(m, bio_write);
@@ -538,9 +536,8 @@ static int slot_free(const tls_ctx *c)
 static int conn_start(tls_conn *t)
 {
     tls_ctx *c = t->ctx;
-    BIO_METHOD *m = bio_method();
-    t->ssl = m ? SSL_new(c->ssl_ctx) : NULL;
-    BIO *b = t->ssl ? BIO_new(m) : NULL;
+    t->ssl = SSL_new(c->ssl_ctx);
+    BIO *b = t->ssl ? BIO_new(c->bio) : NULL;
     if (!b) {
         SSL_free(t->ssl);
         t->ssl = NULL;
@@ -939,7 +936,8 @@ static int ctx_setup(tls_ctx *c, int server, uint32_t handshake_ms, char *why, s
     c->refs = 1;
     c->handshake_ms = handshake_ms ? handshake_ms : DEFAULT_HANDSHAKE_MS;
     c->ssl_ctx = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
-    if (!c->ssl_ctx) {
+    c->bio = bio_method_new();
+    if (!c->ssl_ctx || !c->bio) {
         say(why, why_len, "the TLS defaults did not load", NULL);
         return LG_ERR_TLS;
     }
@@ -955,6 +953,7 @@ static void ctx_unref(tls_ctx *c)
 {
     if (--c->refs) return;
     SSL_CTX_free(c->ssl_ctx);
+    BIO_meth_free(c->bio);
     if (c->is_server) {
         lg_tls_server *srv = (lg_tls_server *)(void *)c;
         while (srv->certs) {
