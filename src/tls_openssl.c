@@ -943,9 +943,13 @@ static int ctx_setup(tls_ctx *c, int server, uint32_t handshake_ms, char *why, s
     }
     SSL_CTX_set_min_proto_version(c->ssl_ctx, TLS1_2_VERSION);
     SSL_CTX_set_options(c->ssl_ctx, SSL_OP_NO_RENEGOTIATION);
-    /* One record per send; the stream's queue may move between retries. */
+    /* One record per send; the stream's queue may move between retries;
+     * an idle connection gives its record buffers back (as nginx asks:
+     * tests/tls/tls_memory.c measured 49 KB per idle server connection
+     * without, 16 KB with). */
     SSL_CTX_set_mode(c->ssl_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
-                                     SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+                                     SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                                     SSL_MODE_RELEASE_BUFFERS);
     return LG_OK;
 }
 
