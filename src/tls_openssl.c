@@ -772,8 +772,9 @@ const char *lg_tls_library_version(void)
 
 static const unsigned char alpn_wire[] = { 8, 'h', 't', 't', 'p', '/', '1', '.', '1' };
 
-/* Server: http/1.1 when the client offers it; otherwise no ALPN (as
- * nginx does), and the client decides. */
+/* Server: http/1.1 when the client offers it; a client that offers only
+ * other protocols is refused with no_application_protocol (RFC 7301
+ * section 3.2), as mbedTLS's server and nginx (since 1.21.4) refuse it. */
 static int alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
                        const unsigned char *in, unsigned inlen, void *arg)
 {
@@ -782,7 +783,7 @@ static int alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outle
     unsigned char *o;
     if (SSL_select_next_proto(&o, outlen, alpn_wire, sizeof alpn_wire, in, inlen) !=
         OPENSSL_NPN_NEGOTIATED)
-        return SSL_TLSEXT_ERR_NOACK;
+        return SSL_TLSEXT_ERR_ALERT_FATAL; /* (OpenSSL sends no_application_protocol) */
     *out = o;
     return SSL_TLSEXT_ERR_OK;
 }

@@ -99,6 +99,15 @@ def test_openssl_s_client(server, certs):
         assert "Secure Renegotiation IS supported" in out
 
 
+def test_openssl_alpn_without_http11_refused(server, certs):
+    """A client that offers only other protocols (h2) is refused with
+    no_application_protocol (RFC 7301 section 3.2), as nginx refuses it."""
+    r = s_client(server.port, "-CAfile", certs("ca.pem"), "-alpn", "h2")
+    out = r.stdout.decode(errors="replace") + r.stderr.decode(errors="replace")
+    assert "no application protocol" in out, out[-600:]
+    assert "Cipher is (NONE)" in out, out[-600:]
+
+
 def test_openssl_session_resumption(server, certs, tmp_path):
     # A request read to the server's close: a TLS 1.3 ticket comes after
     # the handshake, and s_client leaving at once would never read it.
