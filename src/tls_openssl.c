@@ -133,8 +133,7 @@ typedef struct tls_conn {
     uint8_t holds_session, holds_handshake;
     struct tls_conn *wait_next;
     char host[64];  /* client: the origin's host, for its session */
-    char alpn[16];  /* what was agreed, NUL-terminated (lg_tls_get_info) */
-    char version[16];
+    uint8_t alpn_http11; /* ALPN agreed on http/1.1 (the only protocol either side names) */
 } tls_conn;
 
 static const lg_transport_ops tls_ops;
@@ -372,11 +371,7 @@ static int hs_step(tls_conn *t)
         const unsigned char *p;
         unsigned n;
         SSL_get0_alpn_selected(t->ssl, &p, &n);
-        if (p && n && n < sizeof t->alpn) {
-            memcpy(t->alpn, p, n);
-            t->alpn[n] = 0;
-        }
-        snprintf(t->version, sizeof t->version, "%s", SSL_get_version(t->ssl));
+        t->alpn_http11 = p && n == 8 && memcmp(p, "http/1.1", 8) == 0;
         return LG_OK;
     }
     int e = SSL_get_error(t->ssl, r);
@@ -755,9 +750,11 @@ int lg_tls_get_info(const lg_stream *s, lg_tls_info *info)
     if (!s->transport || s->transport->ops != &tls_ops) return LG_ERR_INVALID_ARG;
     const tls_conn *t = conn_of(s);
     if (!t->hs_done) return LG_ERR_AGAIN;
-    info->version = t->version;
+    /* Static strings (OpenSSL's tables, a literal), as mbedTLS's are: the
+     * caller may keep them after the stream closes. */
+    info->version = SSL_get_version(t->ssl);
     info->cipher = SSL_get_cipher_name(t->ssl);
-    info->alpn = t->alpn[0] ? t->alpn : NULL;
+    info->alpn = t->alpn_http11 ? "http/1.1" : NULL;
     return LG_OK;
 }
 
