@@ -33,6 +33,9 @@
  * LG_ERR_TLS_* (linger.h), with a log line (LG_LOG_INFO) saying more.
  *
  * Built when CMake finds mbedTLS (option LINGER_TLS); link linger::tls.
+ * The same API on OpenSSL 3 for Linux (src/tls_openssl.c): link
+ * linger::tls_openssl instead (option LINGER_TLS_OPENSSL); what differs
+ * there is said below and in docs/tls.md ("On OpenSSL").
  * docs/tls.md has the memory each connection takes and the versions tested.
  *
  * SPDX-License-Identifier: MIT
@@ -59,7 +62,8 @@ typedef struct lg_tls_blob {
 } lg_tls_blob;
 
 /* A random generator, where mbedTLS's default (its entropy collector and
- * CTR-DRBG) will not do: mbedTLS's f_rng signature. */
+ * CTR-DRBG) will not do: mbedTLS's f_rng signature. (OpenSSL's transport
+ * uses OpenSSL's own generator and ignores it.) */
 typedef int (*lg_tls_rng_fn)(void *ctx, unsigned char *out, size_t len);
 
 /* A further certificate (chain and key) of a server, which its SNI
@@ -169,12 +173,12 @@ int lg_tls_client_transport(lg_stream *s, const char *scheme, const char *host, 
  * middle of a handshake. LG_ERR_UNSUPPORTED when mbedTLS was built without
  * MBEDTLS_MEMORY_BUFFER_ALLOC_C (Debian's is not; ports/mbedtls/
  * linger_mbedtls_config.h has it). */
-int lg_tls_memory(void *block, size_t bytes);
+int lg_tls_memory(void *block, size_t bytes); /* OpenSSL's transport: LG_ERR_UNSUPPORTED */
 
 /* What a stream's TLS agreed on, once its handshake is done. */
 typedef struct lg_tls_info {
     const char *version;   /* "TLSv1.2" ... */
-    const char *cipher;    /* mbedTLS's suite name */
+    const char *cipher;    /* the TLS library's suite name */
     const char *alpn;      /* "http/1.1", or NULL */
 } lg_tls_info;
 
@@ -182,7 +186,7 @@ typedef struct lg_tls_info {
  * LG_ERR_AGAIN while its handshake runs. */
 int lg_tls_get_info(const lg_stream *s, lg_tls_info *info);
 
-/* mbedTLS's version ("2.28.3"), as built. */
+/* The TLS library's version ("2.28.3" for mbedTLS, "3.0.19" for OpenSSL). */
 const char *lg_tls_library_version(void);
 
 #ifdef __cplusplus

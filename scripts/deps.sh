@@ -7,7 +7,7 @@ set -eu
 CHECK_PKGS="cmake make gcc clang libclang-rt-14-dev libfuzzer-14-dev
   gcc-arm-none-eabi libnewlib-arm-none-eabi gcc-riscv64-unknown-elf libnewlib-dev qemu-user
   qemu-system-arm dpkg-dev xz-utils
-  liblwip-dev pkg-config picolibc-riscv64-unknown-elf libmbedtls-dev openssl
+  liblwip-dev pkg-config picolibc-riscv64-unknown-elf libmbedtls-dev libssl-dev openssl
   curl nginx-light python3 python3-aiohttp python3-pytest python3-websockets iproute2 valgrind chromium
   libffi-dev libwebsockets-dev libcjson-dev"
 BENCH_PKGS="wrk libh2o-dev node-llhttp libhttp-parser-dev libmicrohttpd-dev

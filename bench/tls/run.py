@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""linger's TLS (mbedTLS) next to nginx's (OpenSSL), in one run.
+"""linger's TLS (mbedTLS, and OpenSSL where built) next to nginx's, in one run.
 
 Called by bench/tls/run.sh, which builds linger first. Each server is
 pinned to one core (SERVER_CPU, 0) and the load generators to the other
@@ -36,6 +36,10 @@ nobody here wrote them. s_time is one connection at a time, so PAR of them
 run at once to keep the server busy; with both on one core, the figures are
 bounded by the client's own handshake cost, which is why the server's CPU
 per handshake is printed beside them.
+
+linger is measured twice where its OpenSSL transport is built: `linger`
+(src/tls_mbedtls.c) and `linger-openssl` (src/tls_openssl.c), both in the
+same rounds as nginx, each with its ratio to nginx; so is the client.
 
 Prints medians over ROUNDS and ratios taken round by round (both servers
 run side by side, each measurement of one right after the other's, the
@@ -165,8 +169,8 @@ class Server:
     def start(self):
         self.port = free_port()
         cert, key = f"{self.d}/{self.kind}-chain.pem", f"{self.d}/{self.kind}.key"
-        if self.name == "linger":
-            cmd = [os.path.join(BUILD, "tools", "linger"), "serve", "--quiet", "--host",
+        if self.name.startswith("linger"):
+            cmd = [os.path.join(BUILD, "tools", self.name), "serve", "--quiet", "--host",
                    "127.0.0.1", "--port", str(self.port), "--root", self.www, "--max-conns", "1024",
                    "--tls-cert", cert, "--tls-key", key]
         else:
@@ -215,8 +219,12 @@ def load_env(kind, d):
 
 def s_time(port, mode, env):
     """PAR s_time at once; handshakes per second, all of them together."""
+    # -tls1_2 on the command line, not only in OPENSSL_CONF: with the
+    # version capped by the configuration alone, s_time -reuse resumes
+    # nothing from a server that also speaks TLS 1.3 (OpenSSL's s_server
+    # and linger-openssl alike; seen with OpenSSL 3.0.19)
     cmd = ["taskset", "-c", LOAD_CPU, "openssl", "s_time", "-connect", f"127.0.0.1:{port}",
-           mode, "-time", str(DURATION)]
+           mode, "-tls1_2", "-time", str(DURATION)]
     procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
                               preexec_fn=new_group) for _ in range(PAR)]
     total = 0
@@ -274,11 +282,9 @@ def client_download(kind, d, www, env):
     url = f"https://localhost:{nginx.port}/static/big.bin"
     out = {}
     try:
-        cmds = {
-            "linger": [os.path.join(BUILD, "tools", "linger"), "get", "-q", "--cacert",
-                       f"{d}/ca.pem", "-o", "/dev/null", url],
-            "curl": ["curl", "-sS", "--cacert", f"{d}/ca.pem", "-o", "/dev/null", url],
-        }
+        cmds = {name: [os.path.join(BUILD, "tools", name), "get", "-q", "--cacert",
+                       f"{d}/ca.pem", "-o", "/dev/null", url] for name in LINGERS}
+        cmds["curl"] = ["curl", "-sS", "--cacert", f"{d}/ca.pem", "-o", "/dev/null", url]
         for name, cmd in cmds.items():
             t0 = time.monotonic()
             r0 = os.times()
@@ -299,10 +305,14 @@ def med(xs):
     return statistics.median(xs) if xs else float("nan")
 
 
+# linger's tools measured: the mbedTLS one, and the OpenSSL one where built.
+LINGERS = [n for n in ("linger", "linger-openssl")
+           if os.access(os.path.join(BUILD, "tools", n), os.X_OK)]
+
+
 def main():
-    linger = os.path.join(BUILD, "tools", "linger")
-    if not os.access(linger, os.X_OK):
-        sys.exit(f"no {linger}: run bench/tls/run.sh")
+    if "linger" not in LINGERS:
+        sys.exit(f"no {BUILD}/tools/linger: run bench/tls/run.sh")
     for tool in ("wrk", "curl", "openssl", "taskset"):
         if not shutil.which(tool):
             sys.exit(f"{tool} is missing (scripts/deps.sh bench)")
@@ -327,7 +337,8 @@ def main():
             # measurement taken of one right after the other, the order
             # alternating by round: what the machine's other load does
             # falls on both alike
-            order = ("linger", "nginx") if rnd % 2 == 0 else ("nginx", "linger")
+            order = tuple(LINGERS) + ("nginx",)
+            order = order if rnd % 2 == 0 else order[::-1]
             for kind in KEYS:
                 env = load_env(kind, d)
                 servers = {name: Server(name, kind, d, www) for name in order}
@@ -338,14 +349,14 @@ def main():
                         for name in order:
                             r = measure(servers[name], what, env)
                             results.setdefault((kind, what, name), []).append(r)
-                            log(f"  {kind:5} {name:6} {what:8} {r[0]:10.1f}  "
+                            log(f"  {kind:5} {name:14} {what:8} {r[0]:10.1f}  "
                                 f"server CPU {r[1] * 1e6:9.1f} us per unit")
                 finally:
                     for srv in servers.values():
                         srv.stop()
                 for name, r in client_download(kind, d, www, env).items():
                     client.setdefault((kind, name), []).append(r)
-                    log(f"  {kind:5} client {name:6} {r[0]:8.1f} MiB/s, CPU {r[1]:.2f} s")
+                    log(f"  {kind:5} client {name:14} {r[0]:8.1f} MiB/s, CPU {r[1]:.2f} s")
         report(results, client, whats)
     finally:
         shutil.rmtree(d, ignore_errors=True)
@@ -368,24 +379,27 @@ def report(results, client, whats):
     print(f"TLS 1.2, server on CPU {SERVER_CPU}, load on CPU {LOAD_CPU}; medians of {ROUNDS} "
           f"rounds of {DURATION} s, ratios round by round (range); load average "
           f"{la[0]:.2f} {la[1]:.2f} {la[2]:.2f} at the end")
-    print(f"{'key':6} {'what':8} {'unit':>12} {'linger':>9} {'nginx':>9} {'linger/nginx':>18}"
-          f"   {'server CPU':>12} {'linger':>8} {'nginx':>8} {'nginx/linger':>18}")
+    print(f"{'key':6} {'what':8} {'unit':>12} {'server':>14} {'rate':>9} {'nginx':>9} "
+          f"{'x/nginx':>18}   {'server CPU':>12} {'x':>8} {'nginx':>8} {'nginx/x':>18}")
     for kind in KEYS:
         for what in whats:
-            lr = results.get((kind, what, "linger"), [])
             nr = results.get((kind, what, "nginx"), [])
-            l, n = [r[0] for r in lr], [r[0] for r in nr]
-            lc, nc = [r[1] * scale[what] for r in lr], [r[1] * scale[what] for r in nr]
-            print(f"{kind:6} {what:8} {units[what]:>12} {med(l):9.1f} {med(n):9.1f} "
-                  f"{ratio(l, n):>18}   {cpu_units[what]:>12} {med(lc):8.1f} {med(nc):8.1f} "
-                  f"{ratio(nc, lc):>18}")
+            n, nc = [r[0] for r in nr], [r[1] * scale[what] for r in nr]
+            for name in LINGERS:
+                lr = results.get((kind, what, name), [])
+                l, lc = [r[0] for r in lr], [r[1] * scale[what] for r in lr]
+                print(f"{kind:6} {what:8} {units[what]:>12} {name:>14} {med(l):9.1f} {med(n):9.1f} "
+                      f"{ratio(l, n):>18}   {cpu_units[what]:>12} {med(lc):8.1f} {med(nc):8.1f} "
+                      f"{ratio(nc, lc):>18}")
     for kind in KEYS:
-        lr, cr = client.get((kind, "linger"), []), client.get((kind, "curl"), [])
-        l, c = [r[0] for r in lr], [r[0] for r in cr]
-        lc, cc = [r[1] for r in lr], [r[1] for r in cr]
-        print(f"client {kind}: {BIG_MIB} MiB from nginx: linger get {med(l):.1f} MiB/s, curl "
-              f"{med(c):.1f} MiB/s, linger/curl {ratio(l, c)}; client CPU linger {med(lc):.2f} s, "
-              f"curl {med(cc):.2f} s, curl/linger {ratio(cc, lc)}")
+        cr = client.get((kind, "curl"), [])
+        c, cc = [r[0] for r in cr], [r[1] for r in cr]
+        for name in LINGERS:
+            lr = client.get((kind, name), [])
+            l, lc = [r[0] for r in lr], [r[1] for r in lr]
+            print(f"client {kind}: {BIG_MIB} MiB from nginx: {name} get {med(l):.1f} MiB/s, curl "
+                  f"{med(c):.1f} MiB/s, {name}/curl {ratio(l, c)}; client CPU {name} "
+                  f"{med(lc):.2f} s, curl {med(cc):.2f} s, curl/{name} {ratio(cc, lc)}")
 
 
 if __name__ == "__main__":
