@@ -84,6 +84,21 @@ class NginxProc:
         """A file in nginx's directory (error.log, access.log, ...)."""
         return os.path.join(self.tmp, name)
 
+    def access_log(self, at_least=0, wait=3.0):
+        """The access log's lines, split at spaces. nginx writes a line
+        after the answer went out, so a client can be done before its line
+        is there: with at_least, wait up to `wait` seconds for that many."""
+        end = time.monotonic() + wait
+        while True:
+            try:
+                with open(self.path("access.log")) as f:
+                    lines = [line.split() for line in f if line.strip()]
+            except FileNotFoundError:
+                lines = []
+            if len(lines) >= at_least or time.monotonic() > end:
+                return lines
+            time.sleep(0.02)
+
     def stop(self):
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGQUIT)  # graceful

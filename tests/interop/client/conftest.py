@@ -160,10 +160,6 @@ class Nginx(NginxProc):
         super().__init__(lambda tmp, port: NGINX_HTTP.format(tmp=tmp, port=port, www=www,
                                                              backend=backend_port))
 
-    def access_log(self):
-        with open(self.path("access.log")) as f:
-            return [line.split() for line in f if line.strip()]
-
 
 @pytest.fixture(scope="module")
 def nginx(www, aio):

@@ -35,7 +35,7 @@ def test_keep_alive(linger, nginx):
     r = linger("get", "-v", nginx.url("/small.txt"), nginx.url("/one-mib.bin"), nginx.url("/small.txt"))
     assert r.status == 0, r
     assert len(r.out) == 2 * 20 + (1 << 20)
-    lines = nginx.access_log()[before:]
+    lines = nginx.access_log(at_least=before + 3)[before:]
     assert len(lines) == 3
     assert len({line[0] for line in lines}) == 1, lines
     assert [int(line[1]) for line in lines] == [1, 2, 3]
