@@ -3,8 +3,8 @@
 # unpacked into a build folder — never copied into the repository. The
 # system's apt is asked first; when it has no deb-src entry, a private apt
 # configuration in the build folder adds one for the system's own release
-# and mirror (no root needed, nothing changed system-wide). The same steps
-# as scripts/lwip_source.sh, for any package.
+# and mirror (no root needed, nothing changed system-wide). The one copy of
+# these steps (scripts/lwip_source.sh and mbedtls_source.sh use it).
 #
 # Usage: scripts/deb_source.sh PACKAGE MARKER OUT
 #   MARKER  a file of the unpacked tree, relative to its top (how the tree
