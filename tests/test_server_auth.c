@@ -60,20 +60,7 @@ static const char *ask(const char *path, const char *authorization)
     int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: d\r\n%s%s%sConnection: close\r\n\r\n",
                      path, authorization ? "Authorization: " : "", authorization ? authorization : "",
                      authorization ? "\r\n" : "");
-    fault_sock script = { 0 };
-    script.in = req;
-    script.in_len = (size_t)n;
-    script.in_end = FAULT_EOF_AFTER_FIN;
-    int fd = fault_accept_queue(&fn, &script);
-    for (int i = 0; i < 1000; i++) {
-        fault_sock *k = fault_sock_get(&fn, fd);
-        if (k->closed) break;
-        lg_loop_run_once(loop, -1);
-    }
-    fault_sock *k = fault_sock_get(&fn, fd);
-    size_t len = k->out_len < sizeof answer - 1 ? k->out_len : sizeof answer - 1;
-    memcpy(answer, k->out, len);
-    answer[len] = 0;
+    fault_exchange(&fn, loop, req, (size_t)n, answer, sizeof answer);
     lg_server_free(srv);
     lg_loop_free(loop);
     fault_net_free(&fn);

@@ -437,3 +437,19 @@ int fault_run(lg_loop *loop, int max_iterations)
     }
     return -1;
 }
+
+char *fault_exchange(fault_net *fn, lg_loop *loop, const char *request, size_t len, char *answer,
+                     size_t cap)
+{
+    fault_sock script = { 0 };
+    script.in = request;
+    script.in_len = len;
+    script.in_end = FAULT_EOF_AFTER_FIN;
+    int fd = fault_accept_queue(fn, &script);
+    for (int i = 0; i < 1000 && !fault_sock_get(fn, fd)->closed; i++) lg_loop_run_once(loop, -1);
+    const fault_sock *k = fault_sock_get(fn, fd);
+    size_t n = k->out_len < cap - 1 ? k->out_len : cap - 1;
+    memcpy(answer, k->out, n);
+    answer[n] = 0;
+    return answer;
+}

@@ -117,4 +117,10 @@ lg_loop *fault_loop_new(fault_net *fn);
  * iterations used, or -1 on a hang. */
 int fault_run(lg_loop *loop, int max_iterations);
 
+/* One polite client's whole exchange with a server listening on the fault
+ * net (its loop): it sends `request`, waits for the server's FIN, and its bytes come
+ * back in `answer` (NUL-terminated, cut to cap - 1). Returns answer. */
+char *fault_exchange(fault_net *fn, lg_loop *loop, const char *request, size_t len, char *answer,
+                     size_t cap);
+
 #endif
