@@ -25,8 +25,28 @@ CONNS = 4
 N = 32  # connections for the per-connection figures
 
 
-def mem(srv):
-    status, body = srv.get("/mem")
+class Probe:
+    """One kept-alive connection for the measurements and the test's own
+    requests (/mem, /release, /rearm): a fresh connection per request would
+    leave the last one still closing on the server now and then, and its
+    few hundred bytes in a figure that must be the same to the byte."""
+
+    def __init__(self, srv):
+        self.conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
+
+    def get(self, path):
+        self.conn.request("GET", path)
+        r = self.conn.getresponse()
+        body = r.read()
+        assert r.getheader("Connection") != "close", path
+        return r.status, body
+
+    def close(self):
+        self.conn.close()
+
+
+def mem(probe):
+    status, body = probe.get("/mem")
     assert status == 200
     return json.loads(body)
 
@@ -54,20 +74,22 @@ def one(conn, i):
 
 def test_no_growth_under_load():
     srv = MpyServer("linger", APP, heap="1M", args=["threshold"])
+    probe = Probe(srv)
     try:
         conns = [http.client.HTTPConnection("127.0.0.1", srv.port, timeout=20) for _ in range(CONNS)]
         for i in range(500):  # warm up: pools and caches reach their size
             one(conns[i % CONNS], i)
-        samples = [mem(srv)]
+        samples = [mem(probe)]
         t0 = time.time()
         for i in range(REQUESTS):
             one(conns[i % CONNS], i)
             if (i + 1) % SAMPLE_EVERY == 0:
-                samples.append(mem(srv))
+                samples.append(mem(probe))
         took = time.time() - t0
         for c in conns:
             c.close()
     finally:
+        probe.close()
         srv.stop()
     print(f"{REQUESTS} requests in {took:.1f} s, collecting after each")
     for s in samples:
@@ -101,54 +123,56 @@ def read_answer(sock):
     return head, rest
 
 
-def wait_for(srv, key, value, timeout=10):
+def wait_for(probe, key, value, timeout=10):
     deadline = time.time() + timeout
     while True:
-        m = mem(srv)
+        m = mem(probe)
         if m[key] == value or time.time() > deadline:
             return m
         time.sleep(0.05)
 
 
-def hold_all(srv, socks):
+def hold_all(probe, socks):
     for s in socks:
         raw_get(s, "/hold")
-    held = wait_for(srv, "held", len(socks))
+    held = wait_for(probe, "held", len(socks))
     assert held["held"] == len(socks)
-    srv.get("/release")
+    probe.get("/release")
     for s in socks:
         assert read_answer(s)[1] == b"held"
-    srv.get("/rearm")
+    probe.get("/rearm")
     return held
 
 
 def test_heap_per_connection_and_request():
     srv = MpyServer("linger", APP, heap="1M")
+    probe = Probe(srv)
     socks = []
     try:
-        base = mem(srv)
+        base = mem(probe)
         # connections that have sent nothing yet
         socks = [socket.create_connection(("127.0.0.1", srv.port)) for _ in range(N)]
         time.sleep(0.3)
-        fresh = mem(srv)
+        fresh = mem(probe)
         # each after one request (one at a time): idle, kept alive
         for s in socks:
             raw_get(s, "/")
             read_answer(s)
-        idle = mem(srv)
+        idle = mem(probe)
         # a request on each, all held by the application at once
-        held = hold_all(srv, socks)
-        after1 = mem(srv)
-        held2 = hold_all(srv, socks)  # again: what the first round pooled is reused
-        after2 = mem(srv)
+        held = hold_all(probe, socks)
+        after1 = mem(probe)
+        held2 = hold_all(probe, socks)  # again: what the first round pooled is reused
+        after2 = mem(probe)
         for s in socks:
             s.close()
         socks = []
         time.sleep(0.5)  # the connections close (gracefully) on their own
-        closed = mem(srv)
+        closed = mem(probe)
     finally:
         for s in socks:
             s.close()
+        probe.close()
         srv.stop()
     per = {
         "fresh connection": (fresh["alloc"] - base["alloc"]) / N,
