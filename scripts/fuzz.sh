@@ -21,7 +21,7 @@ command -v clang >/dev/null 2>&1 || { echo "fuzz: clang is needed (scripts/deps.
 cmake -S . -B "$B" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DLINGER_SANITIZE=ON -DLINGER_FUZZ=ON -DLINGER_TESTS=OFF -DLINGER_TOOLS=OFF \
   -DLINGER_EXAMPLES=OFF >/dev/null
-TARGETS=${FUZZ_TARGETS:-request response client server url ws multipart}
+TARGETS=${FUZZ_TARGETS:-request response client server url ws multipart auth}
 for t in $TARGETS; do cmake --build "$B" -j "$JOBS" --target "fuzz_$t"; done
 
 status=0
