@@ -34,8 +34,8 @@ def _file(tmp_path, name, size, seed=1):
 
 
 def _curl(*args):
-    out = subprocess.run(["curl", "-sS", "--fail-with-body", "--max-time", "60", *args],
-                         capture_output=True, timeout=90)
+    out = subprocess.run(["curl", "-sS", "--fail-with-body", "--max-time", "120", *args],
+                         capture_output=True, timeout=150)
     assert out.returncode == 0, out.stderr.decode() + out.stdout.decode()
     return json.loads(out.stdout)
 
@@ -57,13 +57,18 @@ def test_curl_fields_and_files(demo, tmp_path):
 
 
 def test_curl_large_file_not_held(demo, tmp_path):
-    big, hb = _file(tmp_path, "big.bin", 64 << 20, 4)
+    # 64 MiB where the server's memory is measured; 16 MiB under the
+    # sanitizers, which measure no memory and hash so slowly that 64 MiB
+    # took 52 s of curl's 60 on a quiet machine
+    sanitized = bool(os.environ.get("LINGER_SANITIZED"))
+    size = (16 if sanitized else 64) << 20
+    big, hb = _file(tmp_path, "big.bin", size, 4)
     before = demo.rss_kib()
     got = _curl("-F", f"file=@{big}", "-F", "after=yes", demo.url("/upload"))
-    assert got["files"][0]["size"] == 64 << 20 and got["files"][0]["sha256"] == hb
+    assert got["files"][0]["size"] == size and got["files"][0]["sha256"] == hb
     assert got["fields"] == {"after": "yes"}
     grew = demo.rss_kib("VmHWM") - before
-    assert os.environ.get("LINGER_SANITIZED") or grew < 8 * 1024, f"the server's memory grew by {grew} KiB for a 64 MiB file"
+    assert sanitized or grew < 8 * 1024, f"the server's memory grew by {grew} KiB for a 64 MiB file"
 
 
 def test_curl_urlencoded(demo):
