@@ -5,11 +5,16 @@
  * (src/tls_internal.h says each). Portable: a device's build links it with
  * the mbedTLS transport.
  */
-#include <stdio.h>
 #include <string.h>
 
 #include "linger.h"
 #include "tls_internal.h"
+
+/* The connection of the stream s (its transport). */
+static tls_conn_base *conn_of(const lg_stream *s)
+{
+    return (tls_conn_base *)(void *)s->transport;
+}
 
 /* ---------------------------------------------------------------------------
  * The server's caps: sessions and handshakes at once
@@ -21,12 +26,20 @@ static int slot_free(const tls_ctx_base *c)
            (!c->max_handshakes || c->handshakes < c->max_handshakes);
 }
 
+/* A connection refused its session (err): a graceful close follows. */
+static void no_session(const tls_conn_base *b, int err)
+{
+    (void)err; /* (LG_NO_LOG) */
+    lg_log(lg_stream_loop(b->s), LG_LOG_WARN, "no TLS session for a connection: %s",
+           lg_strerror(err));
+}
+
 /* The connection's session (the library's) and its handshake's deadline:
  * at once, or when it leaves the queue. */
 static int conn_start(tls_conn_base *b)
 {
     tls_ctx_base *c = b->ctx;
-    int err = c->lib->start(b);
+    int err = lg__tls_lib_start(b);
     if (err) return err;
     lg_timer_start(&b->hs_timer, c->handshake_ms);
     b->holds_session = b->holds_handshake = 1;
@@ -51,9 +64,8 @@ void lg__tls_admit(tls_ctx_base *c)
         b->wait_next = NULL;
         b->waiting = 0;
         if (err) {
-            lg_log(lg_stream_loop(b->s), LG_LOG_WARN, "no TLS session for a connection: %s",
-                   lg_strerror(err));
-            c->lib->fail(b, err, 0); /* read as its input's end: a graceful close */
+            no_session(b, err);
+            lg__tls_fail(b, err, 0); /* read as its input's end */
         } else {
             b->kicked = 1;
         }
@@ -77,7 +89,7 @@ static void hs_timeout(lg_timer *tm)
 {
     tls_conn_base *b = LG_CONTAINER_OF(tm, tls_conn_base, hs_timer);
     if (b->hs_done || b->fail) return;
-    b->ctx->lib->fail(b, LG_ERR_TLS_TIMEOUT, 0);
+    lg__tls_fail(b, LG_ERR_TLS_TIMEOUT, 0);
     /* The stream reads what `pending` now says is there: the error. */
     lg_stream_redeliver(b->s);
 }
@@ -102,9 +114,7 @@ int lg__tls_conn_enter(tls_conn_base *b, tls_ctx_base *c, lg_stream *s,
         return LG_OK;
     }
     /* Refused before a byte is read: the server closes it gracefully. */
-    if (rc)
-        lg_log(lg_stream_loop(s), LG_LOG_WARN, "no TLS session for a connection: %s",
-               lg_strerror(rc));
+    if (rc) no_session(b, rc);
     return rc;
 }
 
@@ -125,11 +135,17 @@ void lg__tls_conn_leave(tls_conn_base *b)
     if (b->holds_session) c->sessions--;
 }
 
-void lg__tls_handshake_done(tls_conn_base *b)
+/* One go at the handshake; once done, its deadline stops and its slot
+ * frees. */
+static int handshake(tls_conn_base *b)
 {
-    b->hs_done = 1;
-    lg_timer_stop(&b->hs_timer);
-    handshake_over(b);
+    int rc = lg__tls_lib_handshake(b);
+    if (rc == LG_OK) {
+        b->hs_done = 1;
+        lg_timer_stop(&b->hs_timer);
+        handshake_over(b);
+    }
+    return rc;
 }
 
 /* nginx's answer to plain HTTP on its TLS port, in plain HTTP. Best
@@ -148,36 +164,42 @@ static void answer_plain_http(tls_conn_base *b)
     (void)lg_stream_socket_send(b->s, &part, 1);
 }
 
-int lg__tls_fail(tls_conn_base *b, int err)
+int lg__tls_fail(tls_conn_base *b, int err, int lib_err)
 {
-    if (b->fail) return 0;
+    (void)lib_err; /* (for the log line) */
+    if (b->fail) return b->fail;
     b->fail = err;
     lg_timer_stop(&b->hs_timer);
     handshake_over(b);
     if (err == LG_ERR_TLS_PLAINTEXT && b->ctx->is_server) answer_plain_http(b);
-    return 1;
-}
-
 #if !defined(LG_NO_LOG)
-void lg__tls_log_fail(const tls_conn_base *b, int err, const char *detail)
-{
-    /* Who is at the other end ("127.0.0.1:5555") */
-    char peer[64];
-    lg_addr a;
-    if (lg_stream_peer(b->s, &a) != LG_OK || lg_addr_format(&a, peer, sizeof peer) < 0)
-        snprintf(peer, sizeof peer, "?");
-    lg_log(lg_stream_loop(b->s), LG_LOG_INFO, "%s: TLS %s: %s%s%s%s", peer,
-           b->hs_done ? "failed" : "handshake failed", lg_strerror(err), detail[0] ? " [" : "",
-           detail, detail[0] ? "]" : "");
-}
+    /* (After the handshake, how input ends is the stream's to tell.) */
+    if (!b->hs_done || (err != LG_ERR_TLS_TRUNCATED && err != LG_ERR_RESET)) {
+        char detail[200];
+        detail[0] = 0;
+        lg__tls_lib_detail(b, err, lib_err, detail, sizeof detail);
+        /* Who is at the other end ("127.0.0.1:5555") */
+        char peer[64];
+        lg_addr a;
+        if (lg_stream_peer(b->s, &a) != LG_OK || lg_addr_format(&a, peer, sizeof peer) < 0) {
+            peer[0] = '?';
+            peer[1] = 0;
+        }
+        lg_log(lg_stream_loop(b->s), LG_LOG_INFO, "%s: TLS %s: %s%s%s%s", peer,
+               b->hs_done ? "failed" : "handshake failed", lg_strerror(err),
+               detail[0] ? " [" : "", detail, detail[0] ? "]" : "");
+    }
 #endif
+    return err;
+}
 
 /* ---------------------------------------------------------------------------
- * The gates of the transport's operations
+ * The transport's operations
  * ------------------------------------------------------------------------ */
 
-long lg__tls_recv_gate(tls_conn_base *b)
+long lg__tls_recv(lg_stream *s, void *buf, size_t len)
 {
+    tls_conn_base *b = conn_of(s);
     if (b->fail) {
         b->fail_told = 1;
         return b->fail;
@@ -186,27 +208,54 @@ long lg__tls_recv_gate(tls_conn_base *b)
     b->kicked = 0;
     if (b->waiting) return LG_ERR_AGAIN; /* (want says: nothing to wait for) */
     if (!b->hs_done) {
-        int rc = b->ctx->lib->handshake(b);
+        int rc = handshake(b);
         if (rc != LG_OK) {
             if (rc != LG_ERR_AGAIN) b->fail_told = 1;
             return rc;
         }
     }
-    return 1;
+    return lg__tls_lib_recv(b, buf, len);
 }
 
-long lg__tls_send_gate(tls_conn_base *b)
+/* One record from the first piece, or from several small ones: *out
+ * points at it; returns its length (0: no bytes). */
+static size_t gather(const lg_str *parts, size_t n, unsigned char *buf, size_t cap,
+                     const unsigned char **out)
 {
+    size_t i = 0, len = 0;
+    while (i < n && !parts[i].len) i++;
+    if (i == n) return 0;
+    if (i + 1 == n || parts[i].len >= cap) {
+        *out = (const unsigned char *)parts[i].ptr;
+        return parts[i].len;
+    }
+    for (; i < n && len < cap; i++) {
+        size_t take = parts[i].len < cap - len ? parts[i].len : cap - len;
+        memcpy(buf + len, parts[i].ptr, take);
+        len += take;
+    }
+    *out = buf;
+    return len;
+}
+
+long lg__tls_send(lg_stream *s, const lg_str *parts, size_t n)
+{
+    tls_conn_base *b = conn_of(s);
     if (b->fail) return b->fail_told ? b->fail : LG_ERR_AGAIN;
-    if (b->hs_done) return LG_OK;
-    /* A stream that closes before its handshake is done sends nothing of
-     * what it queued (it cannot read while closing: the handshake would
-     * never finish). */
-    if (!lg_stream_is_open(b->s)) return LG_ERR_CLOSED;
-    if (b->waiting) return LG_ERR_AGAIN;
-    /* A failure goes to the stream as the end of its input (pending and
-     * want say so now): its owner learns why there. */
-    return b->ctx->lib->handshake(b) == LG_OK ? LG_OK : LG_ERR_AGAIN;
+    if (!b->hs_done) {
+        /* A stream that closes before its handshake is done sends nothing
+         * of what it queued (it cannot read while closing: the handshake
+         * would never finish). */
+        if (!lg_stream_is_open(s)) return LG_ERR_CLOSED;
+        if (b->waiting) return LG_ERR_AGAIN;
+        /* A failure goes to the stream as the end of its input (pending
+         * and want say so now): its owner learns why there. */
+        if (handshake(b) != LG_OK) return LG_ERR_AGAIN;
+    }
+    unsigned char buf[LG_TLS_GATHER_BYTES];
+    const unsigned char *p = NULL;
+    size_t len = gather(parts, n, buf, sizeof buf, &p);
+    return lg__tls_lib_send(b, p, len);
 }
 
 /* What to wait for, given what the stream wants (events). Readiness the
@@ -214,7 +263,7 @@ long lg__tls_send_gate(tls_conn_base *b)
  * would report it for ever. */
 unsigned lg__tls_want(const lg_stream *s, unsigned events)
 {
-    const tls_conn_base *b = lg__tls_conn(s);
+    const tls_conn_base *b = conn_of(s);
     if (b->fail) return b->fail_told ? events : LG_READABLE; /* the error, to be read */
     /* Waiting for a slot: the ClientHello stays in the socket, unread. */
     if (b->waiting) return 0;
@@ -227,7 +276,7 @@ unsigned lg__tls_want(const lg_stream *s, unsigned events)
 }
 
 /* ---------------------------------------------------------------------------
- * The bytes
+ * The socket under the library: plain HTTP where TLS was expected
  * ------------------------------------------------------------------------ */
 
 /* Plain HTTP where TLS was expected: a request ("GET /") at a server, an
@@ -241,28 +290,16 @@ static int looks_like_http(const unsigned char *p, size_t n)
     return 1;
 }
 
-int lg__tls_first_bytes(tls_conn_base *b, const void *buf, size_t n)
+long lg__tls_socket_recv(tls_conn_base *b, void *buf, size_t len)
 {
-    if (b->got_bytes) return 0;
-    b->got_bytes = 1;
-    return b->plain = (uint8_t)looks_like_http(buf, n);
-}
-
-size_t lg__tls_gather(const lg_str *parts, size_t n, unsigned char *gather, size_t cap,
-                      const unsigned char **out)
-{
-    size_t i = 0, len = 0;
-    while (i < n && !parts[i].len) i++;
-    if (i == n) return 0;
-    if (i + 1 == n || parts[i].len >= cap) {
-        *out = (const unsigned char *)parts[i].ptr;
-        return parts[i].len;
+    long n = lg_stream_socket_recv(b->s, buf, len);
+    if (n < 0 && n != LG_ERR_AGAIN) b->sock_err = (int)n;
+    if (n > 0 && !b->got_bytes) {
+        b->got_bytes = 1;
+        if (looks_like_http(buf, (size_t)n)) {
+            b->plain = 1;
+            return LG_ERR_TLS_PLAINTEXT;
+        }
     }
-    for (; i < n && len < cap; i++) {
-        size_t take = parts[i].len < cap - len ? parts[i].len : cap - len;
-        memcpy(gather + len, parts[i].ptr, take);
-        len += take;
-    }
-    *out = gather;
-    return len;
+    return n;
 }

@@ -3,8 +3,8 @@
  * (src/tls_mbedtls.c, src/tls_openssl.c; the code in src/tls_common.c):
  *
  *   - a connection's life above the library: the handshake's deadline, a
- *     failure said once (and when to tell the stream), the readiness the
- *     stream waits for, the gates before a read and a write
+ *     failure said once (with its log line, and when to tell the stream),
+ *     the readiness the stream waits for, recv and send up to the library
  *   - the server's caps (max_sessions, max_handshakes): a connection beyond
  *     them waits in a queue, oldest first, with its ClientHello unread,
  *     and starts its handshake when a slot frees
@@ -13,9 +13,12 @@
  *   - several small pieces of the stream's queue gathered into one record
  *
  * Each transport's connection starts with a tls_conn_base and its context
- * with a tls_ctx_base; what only the library can do (make a session, take
- * a step of the handshake, say what failed) the transport gives as a
- * tls_lib. Only the public stream and loop API is used (check_seams.sh).
+ * holds a tls_ctx_base; what only the library can do (make a session, take
+ * a step of the handshake, say what failed) each transport defines as the
+ * lg__tls_lib_ functions below. A program links one transport (they define
+ * the same public functions too): the calls are direct, as Redis's ae.c
+ * picks its backend at build time. Only the public stream and loop API is
+ * used (check_seams.sh).
  */
 #ifndef LINGER_TLS_INTERNAL_H
 #define LINGER_TLS_INTERNAL_H
@@ -25,28 +28,21 @@
 #define TLS_DEFAULT_HANDSHAKE_MS 10000u
 #define TLS_DEFAULT_TICKET_LIFETIME_S 86400u
 
+/* What a send gathers from several small pieces into one record (a head
+ * and the start of a body): on the stack, for the call only. */
+#ifndef LG_TLS_GATHER_BYTES
+#if defined(LG__HOSTED_DEFAULTS)
+#define LG_TLS_GATHER_BYTES 4096
+#else
+#define LG_TLS_GATHER_BYTES 1024
+#endif
+#endif
+
 typedef struct tls_conn_base tls_conn_base;
 
-/* What a transport does with its library, for the code here. */
-typedef struct tls_lib {
-    /* The library's session for a connection (its record buffers, its
-     * socket): LG_OK, LG_ERR_NOMEM (a server's connection may wait for
-     * memory others hold) or another lg_err. */
-    int (*start)(tls_conn_base *b);
-    /* One go at the handshake: LG_OK once done (lg__tls_handshake_done
-     * called), LG_ERR_AGAIN (hs_want set), or the failure, already
-     * recorded through fail. */
-    int (*handshake)(tls_conn_base *b);
-    /* The connection failed (err; lib_err: the library's own code, 0 for
-     * none): recorded with lg__tls_fail and logged in the library's words;
-     * returns the lg_err it failed with. */
-    int (*fail)(tls_conn_base *b, int err, int lib_err);
-} tls_lib;
-
-/* The part of a server's or client's context the code here uses: the
- * first member of each transport's context. */
+/* The part of a server's or client's context the code here uses (a
+ * member of each transport's context). */
 typedef struct tls_ctx_base {
-    const tls_lib *lib;
     uint32_t handshake_ms;
     uint8_t is_server;
     /* The server's caps (0: none), what is held of them, and the
@@ -62,11 +58,8 @@ struct tls_conn_base {
     lg_transport transport;      /* first: the stream's transport pointer is this */
     lg_stream *s;
     tls_ctx_base *ctx;
-    tls_conn_base *wait_next;
-    lg_timer hs_timer;           /* the handshake's deadline */
-    int fail;                    /* the lg_err this connection failed with, 0 if none */
-    int sock_err;                /* what the socket said under the library (reset ...) */
-    size_t wpend;                /* the length of a write the library could not finish */
+    /* (the flags near the start: a Cortex-M reaches them with 2-byte
+     * instructions, up to offset 31) */
     uint8_t hs_done;
     uint8_t hs_want;             /* LG_READABLE / LG_WRITABLE: the handshake's next step */
     uint8_t read_wants_write;    /* a read must write first (an alert, a TLS 1.3 reply) */
@@ -78,15 +71,37 @@ struct tls_conn_base {
     uint8_t waiting;             /* server: no session yet, waits for a slot (caps) */
     uint8_t kicked;              /* ... got one: `pending` has the stream call recv */
     uint8_t holds_session, holds_handshake; /* what it counts in its context's caps */
+    int fail;                    /* the lg_err this connection failed with, 0 if none */
+    int sock_err;                /* what the socket said under the library (reset ...) */
+    size_t wpend;                /* the length of a write the library could not finish */
+    tls_conn_base *wait_next;
+    lg_timer hs_timer;           /* the handshake's deadline */
 };
 
-/* The connection of the stream s (its transport). */
-static inline tls_conn_base *lg__tls_conn(const lg_stream *s)
-{
-    return (tls_conn_base *)(void *)s->transport;
-}
+/* --- what each transport does with its library (tls_mbedtls.c, tls_openssl.c) --- */
 
-/* --- a connection's life --- */
+/* The library's session for a connection (its record buffers, its
+ * socket): LG_OK, LG_ERR_NOMEM (a server's connection may wait for memory
+ * others hold) or another lg_err. */
+int lg__tls_lib_start(tls_conn_base *b);
+/* One go at the handshake: LG_OK once done, LG_ERR_AGAIN (hs_want set),
+ * or the failure, already recorded (lg__tls_fail). */
+int lg__tls_lib_handshake(tls_conn_base *b);
+/* After the handshake: decrypted bytes into buf, 0 after the peer's
+ * close_notify, LG_ERR_AGAIN, or the failure (recorded, told). */
+long lg__tls_lib_recv(tls_conn_base *b, void *buf, size_t len);
+/* After the handshake: one record of p's len bytes (0: none to send), as
+ * lg_transport_ops send returns. */
+long lg__tls_lib_send(tls_conn_base *b, const unsigned char *p, size_t len);
+#if !defined(LG_NO_LOG)
+/* A failure (err; lib_err: the library's own code, 0 for none) in the
+ * library's words, for its log line: into buf ("" for none). */
+void lg__tls_lib_detail(tls_conn_base *b, int err, int lib_err, char *buf, size_t cap);
+#endif
+
+/* --- the code both share (tls_common.c) --- */
+
+/* a connection's life */
 
 /* A new connection (b zeroed, the library's state initialised) of the
  * context c on the stream s: its session at once, or a place in the
@@ -100,37 +115,25 @@ void lg__tls_conn_leave(tls_conn_base *b);
 /* Slots (or memory) freed: the oldest waiting connections start. */
 void lg__tls_admit(tls_ctx_base *c);
 
-/* The handshake finished: its deadline stops, its slot frees. */
-void lg__tls_handshake_done(tls_conn_base *b);
-/* The connection failed (err): 1 when this is its first failure (recorded
- * now: the deadline stops, the handshake's slot frees, a plain-HTTP peer
- * of a server gets its 400), 0 when it had failed already. */
-int lg__tls_fail(tls_conn_base *b, int err);
-#if !defined(LG_NO_LOG)
-/* The log line of a failure, with the library's detail ("" for none). */
-void lg__tls_log_fail(const tls_conn_base *b, int err, const char *detail);
-#endif
+/* The connection failed (err; lib_err: the library's code for it, 0 for
+ * none), said once: the deadline stops, the handshake's slot frees, a
+ * plain-HTTP peer of a server gets its 400, and a log line says why.
+ * Returns the lg_err the connection failed with (the first one). */
+int lg__tls_fail(tls_conn_base *b, int err, int lib_err);
 
-/* --- the gates of the transport's operations --- */
+/* the transport's operations (lg_transport_ops) both share */
 
-/* Before recv reads through the library: 1 when it may, else what recv
- * returns (0 at the end, LG_ERR_AGAIN, or the failure to tell). */
-long lg__tls_recv_gate(tls_conn_base *b);
-/* Before send writes through the library: LG_OK when it may, else what
- * send returns (a failure reaches the stream as the end of its input). */
-long lg__tls_send_gate(tls_conn_base *b);
-/* The transport's `want` (lg_transport_ops). */
+/* recv and send: a failure to tell, the slot to wait for, the handshake to
+ * drive, then the library's (lg__tls_lib_recv, lg__tls_lib_send: one
+ * record, gathered from the first small pieces). */
+long lg__tls_recv(lg_stream *s, void *buf, size_t len);
+long lg__tls_send(lg_stream *s, const lg_str *parts, size_t n);
 unsigned lg__tls_want(const lg_stream *s, unsigned events);
 
-/* --- the bytes --- */
-
-/* Looks at the first bytes a connection read (buf, n > 0): 1 when they are
- * plain HTTP, which the library must then take as a failure of the socket. */
-int lg__tls_first_bytes(tls_conn_base *b, const void *buf, size_t n);
-/* What one record is made of: the first non-empty piece of parts, or, when
- * there are several and it is small, as much of them as fits in the cap
- * bytes of gather. *out points at it; returns its length (0: no bytes). */
-size_t lg__tls_gather(const lg_str *parts, size_t n, unsigned char *gather, size_t cap,
-                      const unsigned char **out);
+/* What the library reads from the stream's socket (its BIO's read): as
+ * lg_stream_socket_recv, but an error is kept in sock_err, and the first
+ * bytes are looked at: plain HTTP (plain set) is LG_ERR_TLS_PLAINTEXT, a
+ * failure of the socket for the library. */
+long lg__tls_socket_recv(tls_conn_base *b, void *buf, size_t len);
 
 #endif

@@ -24,6 +24,12 @@
  * write error: `pending` says there is something to read, and the next
  * recv returns the error. The server answers plain HTTP sent to its TLS
  * port with a plain "400" first, as nginx does.
+ *
+ * What does not depend on mbedTLS — the gates of recv and send, `want`,
+ * the handshake's deadline, a failure said once, the server's caps and
+ * their queue, plain HTTP at the TLS port, gathering a record — is
+ * src/tls_common.c's, shared with the OpenSSL transport; this file keeps
+ * what mbedTLS does (the lg__tls_lib_ functions of src/tls_internal.h).
  */
 #include <errno.h>
 #include <limits.h>
@@ -42,16 +48,6 @@
 #define LG_TLS_FILES 1
 #else
 #define LG_TLS_FILES 0
-#endif
-
-/* What a send gathers from several small pieces into one record (a head
- * and the start of a body): on the stack, for the call only. */
-#ifndef LG_TLS_GATHER_BYTES
-#if defined(LG__HOSTED_DEFAULTS)
-#define LG_TLS_GATHER_BYTES 4096
-#else
-#define LG_TLS_GATHER_BYTES 1024
-#endif
 #endif
 
 /* ---------------------------------------------------------------------------
@@ -116,7 +112,6 @@ int lg_tls_memory(void *block, size_t bytes)
  * ------------------------------------------------------------------------ */
 
 typedef struct tls_ctx {
-    tls_ctx_base b;              /* first: the handshake's time, the caps (tls_internal.h) */
     mbedtls_ssl_config conf;
     struct rng_state *own_rng;   /* mbedTLS's entropy and CTR-DRBG, unless cfg.rng */
     mbedtls_x509_crt chain;      /* our certificate chain (server, or a client's own) */
@@ -129,6 +124,7 @@ typedef struct tls_ctx {
     void *rng_ctx;
     uint32_t refs;               /* the owner's, and one per connection */
     uint8_t insecure, resume;
+    tls_ctx_base b;              /* the handshake's time, the caps (tls_internal.h) */
 } tls_ctx;
 
 /* The default random generator: allocated only when the application gives
@@ -186,7 +182,8 @@ static tls_conn *conn_of(const lg_stream *s)
     return (tls_conn *)(void *)s->transport;
 }
 
-/* (tls_conn and tls_ctx start with the parts tls_common.c knows) */
+/* The connection and context around the parts tls_common.c knows (a
+ * connection starts with its part). */
 static tls_conn *conn_from(tls_conn_base *b)
 {
     return (tls_conn *)(void *)b;
@@ -194,7 +191,7 @@ static tls_conn *conn_from(tls_conn_base *b)
 
 static tls_ctx *ctx_of(const tls_conn *t)
 {
-    return (tls_ctx *)(void *)t->b.ctx;
+    return LG_CONTAINER_OF(t->b.ctx, tls_ctx, b);
 }
 
 static void say(char *why, size_t why_len, const char *fmt, const char *a, int mbed_err)
@@ -221,14 +218,9 @@ static void say(char *why, size_t why_len, const char *fmt, const char *a, int m
 static int bio_recv(void *ctx, unsigned char *buf, size_t len)
 {
     tls_conn *t = ctx;
-    long n = lg_stream_socket_recv(t->b.s, buf, len);
+    long n = lg__tls_socket_recv(&t->b, buf, len);
     if (n == LG_ERR_AGAIN) return MBEDTLS_ERR_SSL_WANT_READ;
-    if (n < 0) {
-        t->b.sock_err = (int)n;
-        return MBEDTLS_ERR_NET_RECV_FAILED;
-    }
-    /* Plain HTTP where TLS was expected: a failure of the socket's */
-    if (n > 0 && lg__tls_first_bytes(&t->b, buf, (size_t)n)) return MBEDTLS_ERR_NET_RECV_FAILED;
+    if (n < 0) return MBEDTLS_ERR_NET_RECV_FAILED; /* (a reset, plain HTTP ...) */
     return (int)n; /* 0: EOF (mbedTLS tells it from a close_notify) */
 }
 
@@ -278,34 +270,26 @@ static int map_error(tls_conn *t, int r)
     return LG_ERR_TLS;
 }
 
-/* The connection failed (err), in mbedTLS's words r: say it once
- * (tls_lib.fail). */
-static int fail_with(tls_conn_base *b, int err, int r)
-{
-    (void)r; /* (for the log line) */
-    if (!lg__tls_fail(b, err)) return b->fail;
 #if !defined(LG_NO_LOG)
-    /* (After the handshake, how input ends is the stream's to tell.) */
-    if (!b->hs_done || (err != LG_ERR_TLS_TRUNCATED && err != LG_ERR_RESET)) {
-        char detail[200] = "";
-        if (err == LG_ERR_TLS_CERT_EXPIRED || err == LG_ERR_TLS_CERT_UNTRUSTED ||
-            err == LG_ERR_TLS_CERT_HOST || err == LG_ERR_TLS_CERT) {
-            mbedtls_x509_crt_verify_info(detail, sizeof detail, "",
-                                         mbedtls_ssl_get_verify_result(&conn_from(b)->ssl));
-            for (char *p = detail; *p; p++)
-                if (*p == '\n') *p = p[1] ? ';' : 0; /* one line, no trailing separator */
-        } else if (r) {
+/* A failure (err) in mbedTLS's words (r), for its log line (tls_internal.h):
+ * what the certificate check found, or mbedTLS's error. */
+void lg__tls_lib_detail(tls_conn_base *b, int err, int r, char *detail, size_t cap)
+{
+    if (err == LG_ERR_TLS_CERT_EXPIRED || err == LG_ERR_TLS_CERT_UNTRUSTED ||
+        err == LG_ERR_TLS_CERT_HOST || err == LG_ERR_TLS_CERT) {
+        mbedtls_x509_crt_verify_info(detail, cap, "",
+                                     mbedtls_ssl_get_verify_result(&conn_from(b)->ssl));
+        for (char *p = detail; *p; p++)
+            if (*p == '\n') *p = p[1] ? ';' : 0; /* one line, no trailing separator */
+    } else if (r) {
 #if defined(MBEDTLS_ERROR_C)
-            mbedtls_strerror(r, detail, sizeof detail);
+        mbedtls_strerror(r, detail, cap);
 #else
-            snprintf(detail, sizeof detail, "-0x%04x", (unsigned)-r);
+        snprintf(detail, cap, "-0x%04x", (unsigned)-r);
 #endif
-        }
-        lg__tls_log_fail(b, err, detail);
     }
-#endif
-    return err;
 }
+#endif
 
 /* ---------------------------------------------------------------------------
  * The handshake
@@ -313,14 +297,13 @@ static int fail_with(tls_conn_base *b, int err, int r)
 
 static void session_store(tls_conn *t);
 
-/* One go at the handshake (tls_lib.handshake): LG_OK once done,
+/* One go at the handshake (tls_internal.h): LG_OK once done,
  * LG_ERR_AGAIN, or the failure. */
-static int hs_step(tls_conn_base *b)
+int lg__tls_lib_handshake(tls_conn_base *b)
 {
     tls_conn *t = conn_from(b);
     int r = mbedtls_ssl_handshake(&t->ssl);
     if (r == 0) {
-        lg__tls_handshake_done(b);
         if (!b->ctx->is_server) session_store(t);
         return LG_OK;
     }
@@ -332,18 +315,16 @@ static int hs_step(tls_conn_base *b)
         b->hs_want = LG_WRITABLE;
         return LG_ERR_AGAIN;
     }
-    return fail_with(b, map_error(t, r), r);
+    return lg__tls_fail(b, map_error(t, r), r);
 }
 
 /* ---------------------------------------------------------------------------
  * The transport's operations
  * ------------------------------------------------------------------------ */
 
-static long tls_recv(lg_stream *s, void *buf, size_t len)
+long lg__tls_lib_recv(tls_conn_base *b, void *buf, size_t len)
 {
-    tls_conn *t = conn_of(s);
-    long gate = lg__tls_recv_gate(&t->b);
-    if (gate != 1) return gate;
+    tls_conn *t = conn_from(b);
     if (len > INT_MAX) len = INT_MAX;
     for (;;) {
         int r = mbedtls_ssl_read(&t->ssl, buf, len);
@@ -360,17 +341,15 @@ static long tls_recv(lg_stream *s, void *buf, size_t len)
         /* 0: the socket's EOF without close_notify. Whatever came may be
          * all of it or cut: the reader's framing decides, never this. */
         int err = r == 0 && !t->b.sock_err ? LG_ERR_TLS_TRUNCATED : map_error(t, r);
-        fail_with(&t->b, err, r);
+        lg__tls_fail(&t->b, err, r);
         t->b.fail_told = 1;
         return err;
     }
 }
 
-static long tls_send(lg_stream *s, const lg_str *parts, size_t n)
+long lg__tls_lib_send(tls_conn_base *b, const unsigned char *p, size_t len)
 {
-    tls_conn *t = conn_of(s);
-    long gate = lg__tls_send_gate(&t->b);
-    if (gate != LG_OK) return gate;
+    tls_conn *t = conn_from(b);
     if (t->b.wpend && LG_TLS_OUT_LEFT(&t->ssl) == 0) {
         /* The record went out meanwhile (mbedTLS flushed it before an
          * alert it sent while reading): it is written. */
@@ -378,10 +357,6 @@ static long tls_send(lg_stream *s, const lg_str *parts, size_t n)
         t->b.wpend = 0;
         return (long)done;
     }
-    /* One record from the first piece, or from several small ones. */
-    unsigned char gather[LG_TLS_GATHER_BYTES];
-    const unsigned char *p = NULL;
-    size_t len = lg__tls_gather(parts, n, gather, sizeof gather, &p);
     if (!len) return 0;
     if (len > INT_MAX) len = INT_MAX;
     /* mbedTLS wants an unfinished write repeated with the same length
@@ -401,7 +376,7 @@ static long tls_send(lg_stream *s, const lg_str *parts, size_t n)
      * writing and reads on; the peer's last words may still be there. */
     int err = map_error(t, r);
     if (!t->b.sock_err) {
-        fail_with(&t->b, err, r);
+        lg__tls_fail(&t->b, err, r);
         t->b.fail_told = 1;
     }
     return err;
@@ -435,9 +410,9 @@ static size_t tls_pending(const lg_stream *s)
 static void ctx_unref(tls_ctx *c);
 
 /* The connection's mbedTLS session (its record buffers), for
- * tls_common.c's caps (tls_lib.start): at once, or when it leaves the
+ * tls_common.c's caps (tls_internal.h): at once, or when it leaves the
  * queue. */
-static int conn_start(tls_conn_base *b)
+int lg__tls_lib_start(tls_conn_base *b)
 {
     tls_conn *t = conn_from(b);
     int r = mbedtls_ssl_setup(&t->ssl, &ctx_of(t)->conf);
@@ -459,8 +434,6 @@ static int conn_start(tls_conn_base *b)
     mbedtls_ssl_set_bio(&t->ssl, t, bio_send, bio_recv, NULL);
     return LG_OK;
 }
-
-static const tls_lib mbedtls_lib = { conn_start, hs_step, fail_with };
 
 static void conn_free(tls_conn *t)
 {
@@ -484,7 +457,7 @@ static void tls_close(lg_stream *s, int abort)
 }
 
 static const lg_transport_ops tls_ops = {
-    "tls", tls_recv, tls_send, tls_shutdown, tls_pending, lg__tls_want, tls_close,
+    "tls", lg__tls_recv, lg__tls_send, tls_shutdown, tls_pending, lg__tls_want, tls_close,
 };
 
 static tls_conn *conn_new(tls_ctx *c, lg_stream *s, int *err)
@@ -834,7 +807,6 @@ static int ctx_setup(tls_ctx *c, int endpoint, lg_tls_rng_fn rng, void *rng_ctx,
 {
     c->rng = rng;
     c->rng_ctx = rng_ctx;
-    c->b.lib = &mbedtls_lib;
     c->b.handshake_ms = handshake_ms ? handshake_ms : TLS_DEFAULT_HANDSHAKE_MS;
     if (LG_TLS_CRYPTO_INIT() != 0) {
         say(why, why_len, "the crypto library did not start", NULL, 0);

@@ -22,7 +22,10 @@
  *
  * What differs from mbedTLS: lg_tls_memory is LG_ERR_UNSUPPORTED (OpenSSL
  * allocates as it likes), the rng hook is not used (OpenSSL's own DRBG),
- * cipher names are OpenSSL's ("TLS_AES_128_GCM_SHA256").
+ * cipher names are OpenSSL's ("TLS_AES_128_GCM_SHA256"). What is the same
+ * whatever the library (the gates of recv and send, `want`, failing, the
+ * caps, plain HTTP, gathering a record) is src/tls_common.c's, shared
+ * with tls_mbedtls.c.
  */
 #include <errno.h>
 #include <limits.h>
@@ -43,11 +46,6 @@
 
 #if OPENSSL_VERSION_MAJOR < 3
 #error "linger's OpenSSL transport is written for OpenSSL 3"
-#endif
-
-/* What a send gathers from several small pieces into one record. */
-#ifndef LG_TLS_GATHER_BYTES
-#define LG_TLS_GATHER_BYTES 4096
 #endif
 
 int lg_tls_memory(void *block, size_t bytes)
@@ -152,21 +150,16 @@ static int bio_read(BIO *b, char *buf, size_t len, size_t *got)
     tls_conn *t = BIO_get_data(b);
     BIO_clear_retry_flags(b);
     *got = 0;
-    long n = lg_stream_socket_recv(t->b.s, buf, len);
+    long n = lg__tls_socket_recv(&t->b, buf, len);
     if (n == LG_ERR_AGAIN) {
         BIO_set_retry_read(b);
         return 0;
     }
-    if (n < 0) {
-        t->b.sock_err = (int)n;
-        return 0;
-    }
+    if (n < 0) return 0; /* (a reset, plain HTTP ...) */
     if (n == 0) {
         t->sock_eof = 1; /* OpenSSL tells it from a close_notify */
         return 0;
     }
-    /* Plain HTTP where TLS was expected: a failure of the socket's */
-    if (lg__tls_first_bytes(&t->b, buf, (size_t)n)) return 0;
     *got = (size_t)n;
     return 1;
 }
@@ -264,43 +257,43 @@ static int map_error(tls_conn *t, int e)
     return LG_ERR_TLS;
 }
 
-/* The connection failed (err): say it once (tls_lib.fail; OpenSSL's words
- * are in its error queue, not in lib_err). */
-static int fail_with(tls_conn_base *b, int err, int lib_err)
-{
-    (void)lib_err;
-    if (!lg__tls_fail(b, err)) {
-        ERR_clear_error();
-        return b->fail;
-    }
 #if !defined(LG_NO_LOG)
-    if (!b->hs_done || (err != LG_ERR_TLS_TRUNCATED && err != LG_ERR_RESET)) {
-        char detail[200] = "";
-        SSL *ssl = conn_from(b)->ssl;
-        long v = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
-        if (v != X509_V_OK && !b->hs_done)
-            snprintf(detail, sizeof detail, "%s", X509_verify_cert_error_string(v));
-        else if (ERR_peek_last_error())
-            ERR_error_string_n(ERR_peek_last_error(), detail, sizeof detail);
-        lg__tls_log_fail(b, err, detail);
-    }
+/* A failure in OpenSSL's words, for its log line (tls_internal.h): what
+ * the certificate check found, or the error queue's last (taken off it). */
+void lg__tls_lib_detail(tls_conn_base *b, int err, int lib_err, char *detail, size_t cap)
+{
+    (void)err;
+    (void)lib_err; /* (OpenSSL's words are in its error queue) */
+    SSL *ssl = conn_from(b)->ssl;
+    long v = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
+    if (v != X509_V_OK && !b->hs_done)
+        snprintf(detail, cap, "%s", X509_verify_cert_error_string(v));
+    else if (ERR_peek_last_error())
+        ERR_error_string_n(ERR_peek_last_error(), detail, cap);
+    ERR_clear_error();
+}
 #endif
-    ERR_clear_error(); /* the queue is per thread: nothing left for the next call */
-    return err;
+
+/* The connection failed (err): said once (lg__tls_fail), and nothing left
+ * in OpenSSL's error queue, which is per thread, for the next call. */
+static int fail_with(tls_conn_base *b, int err)
+{
+    int rc = lg__tls_fail(b, err, 0);
+    ERR_clear_error();
+    return rc;
 }
 
 /* ---------------------------------------------------------------------------
  * The handshake
  * ------------------------------------------------------------------------ */
 
-/* One go at the handshake (tls_lib.handshake). */
-static int hs_step(tls_conn_base *b)
+/* One go at the handshake (tls_internal.h). */
+int lg__tls_lib_handshake(tls_conn_base *b)
 {
     tls_conn *t = conn_from(b);
     ERR_clear_error();
     int r = SSL_do_handshake(t->ssl);
     if (r == 1) {
-        lg__tls_handshake_done(b);
         const unsigned char *p;
         unsigned n;
         SSL_get0_alpn_selected(t->ssl, &p, &n);
@@ -316,18 +309,16 @@ static int hs_step(tls_conn_base *b)
         b->hs_want = LG_WRITABLE;
         return LG_ERR_AGAIN;
     }
-    return fail_with(b, map_error(t, e), 0);
+    return fail_with(b, map_error(t, e));
 }
 
 /* ---------------------------------------------------------------------------
  * The transport's operations
  * ------------------------------------------------------------------------ */
 
-static long tls_recv(lg_stream *s, void *buf, size_t len)
+long lg__tls_lib_recv(tls_conn_base *b, void *buf, size_t len)
 {
-    tls_conn *t = conn_of(s);
-    long gate = lg__tls_recv_gate(&t->b);
-    if (gate != 1) return gate;
+    tls_conn *t = conn_from(b);
     if (len > INT_MAX) len = INT_MAX;
     ERR_clear_error();
     size_t got = 0;
@@ -343,19 +334,14 @@ static long tls_recv(lg_stream *s, void *buf, size_t len)
     /* The socket's EOF without close_notify: whatever came may be all of
      * it or cut; the reader's framing decides, never this. */
     int err = t->sock_eof && !t->b.sock_err && !t->b.plain ? LG_ERR_TLS_TRUNCATED : map_error(t, e);
-    fail_with(&t->b, err, 0);
+    fail_with(&t->b, err);
     t->b.fail_told = 1;
     return err;
 }
 
-static long tls_send(lg_stream *s, const lg_str *parts, size_t n)
+long lg__tls_lib_send(tls_conn_base *b, const unsigned char *p, size_t len)
 {
-    tls_conn *t = conn_of(s);
-    long gate = lg__tls_send_gate(&t->b);
-    if (gate != LG_OK) return gate;
-    unsigned char gather[LG_TLS_GATHER_BYTES];
-    const unsigned char *p = NULL;
-    size_t len = lg__tls_gather(parts, n, gather, sizeof gather, &p);
+    tls_conn *t = conn_from(b);
     if (!len) return 0;
     if (len > INT_MAX) len = INT_MAX;
     /* OpenSSL wants an unfinished write repeated with the same length (the
@@ -376,7 +362,7 @@ static long tls_send(lg_stream *s, const lg_str *parts, size_t n)
     }
     int err = map_error(t, e);
     if (!t->b.sock_err) {
-        fail_with(&t->b, err, 0);
+        fail_with(&t->b, err);
         t->b.fail_told = 1;
     }
     ERR_clear_error();
@@ -411,9 +397,9 @@ static size_t tls_pending(const lg_stream *s)
 
 static void ctx_unref(tls_ctx *c);
 
-/* The connection's SSL object, for tls_common.c's caps (tls_lib.start):
+/* The connection's SSL object, for tls_common.c's caps (tls_internal.h):
  * at once, or when it leaves the queue. */
-static int conn_start(tls_conn_base *b)
+int lg__tls_lib_start(tls_conn_base *b)
 {
     tls_conn *t = conn_from(b);
     tls_ctx *c = ctx_of(t);
@@ -433,7 +419,6 @@ static int conn_start(tls_conn_base *b)
     return LG_OK;
 }
 
-static const tls_lib openssl_lib = { conn_start, hs_step, fail_with };
 
 static void conn_free(tls_conn *t)
 {
@@ -459,7 +444,7 @@ static void tls_close(lg_stream *s, int abort)
 }
 
 static const lg_transport_ops tls_ops = {
-    "tls", tls_recv, tls_send, tls_shutdown, tls_pending, lg__tls_want, tls_close,
+    "tls", lg__tls_recv, lg__tls_send, tls_shutdown, tls_pending, lg__tls_want, tls_close,
 };
 
 static tls_conn *conn_new(tls_ctx *c, lg_stream *s, int *err)
@@ -764,7 +749,6 @@ static int pair_use(SSL_CTX *ctx, lg_tls_cert *c, const char *what, char *why, s
 static int ctx_setup(tls_ctx *c, int server, uint32_t handshake_ms, char *why, size_t why_len)
 {
     c->refs = 1;
-    c->b.lib = &openssl_lib;
     c->b.handshake_ms = handshake_ms ? handshake_ms : TLS_DEFAULT_HANDSHAKE_MS;
     c->ssl_ctx = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
     c->bio = bio_method_new();
