@@ -5,6 +5,7 @@
  * (src/tls_internal.h says each). Portable: a device's build links it with
  * the mbedTLS transport.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "linger.h"
@@ -302,4 +303,38 @@ long lg__tls_socket_recv(tls_conn_base *b, void *buf, size_t len)
         }
     }
     return n;
+}
+
+/* ---------------------------------------------------------------------------
+ * A client's origin
+ * ------------------------------------------------------------------------ */
+
+size_t lg__tls_host_name(const char *host, char name[256])
+{
+    size_t n = strlen(host);
+    if (n >= 2 && host[0] == '[' && host[n - 1] == ']') {
+        host++;
+        n -= 2;
+    }
+    if (n >= 256) n = 255;
+    memcpy(name, host, n);
+    name[n] = 0;
+    return n;
+}
+
+int lg__tls_host_ip(const char *name, lg_addr *ip)
+{
+    char bracketed[256 + 2];
+    snprintf(bracketed, sizeof bracketed, strchr(name, ':') ? "[%s]" : "%s", name);
+    return lg_addr_parse(ip, bracketed, 0) == LG_OK;
+}
+
+void lg__tls_warn_insecure(lg_stream *s, const char *name, uint16_t port)
+{
+    (void)name; /* (LG_NO_LOG) */
+    (void)port;
+    lg_log(lg_stream_loop(s), LG_LOG_WARN,
+           "TLS to %s:%u WITHOUT certificate verification (insecure): anybody on "
+           "the path can read and change this exchange",
+           name, (unsigned)port);
 }

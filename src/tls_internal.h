@@ -11,6 +11,8 @@
  *   - plain HTTP where TLS was expected: seen in the first bytes, and
  *     answered at a server with nginx's 400
  *   - several small pieces of the stream's queue gathered into one record
+ *   - a client's origin: the name the certificate must carry, whether it
+ *     is an IP address, the loud warning when nothing is verified
  *
  * Each transport's connection starts with a tls_conn_base and its context
  * holds a tls_ctx_base; what only the library can do (make a session, take
@@ -135,5 +137,15 @@ unsigned lg__tls_want(const lg_stream *s, unsigned events);
  * bytes are looked at: plain HTTP (plain set) is LG_ERR_TLS_PLAINTEXT, a
  * failure of the socket for the library. */
 long lg__tls_socket_recv(tls_conn_base *b, void *buf, size_t len);
+
+/* a client's origin */
+
+/* The name of host (as in the URL) for SNI and the certificate check,
+ * "[::1]" without its brackets, into name (cut to 255 bytes); its length. */
+size_t lg__tls_host_name(const char *host, char name[256]);
+/* Whether that name is an IP address (*ip: which). */
+int lg__tls_host_ip(const char *name, lg_addr *ip);
+/* The warning a connection that verifies nothing logs. */
+void lg__tls_warn_insecure(lg_stream *s, const char *name, uint16_t port);
 
 #endif

@@ -583,29 +583,16 @@ int lg_tls_client_transport(lg_stream *s, const char *scheme, const char *host, 
      * brackets). An IP address is checked against the certificate's
      * iPAddress names too (verify_ip): mbedTLS 2.28 compares names only. */
     char name[256];
-    size_t n = strlen(host);
-    if (n >= 2 && host[0] == '[' && host[n - 1] == ']') {
-        host++;
-        n -= 2;
-    }
-    if (n >= sizeof name) n = sizeof name - 1;
-    memcpy(name, host, n);
-    name[n] = 0;
+    size_t n = lg__tls_host_name(host, name);
     int r = mbedtls_ssl_set_hostname(&t->ssl, name);
     if (r) {
         conn_free(t);
         return r == MBEDTLS_ERR_SSL_ALLOC_FAILED ? LG_ERR_NOMEM : LG_ERR_TLS;
     }
-    if (cli->c.insecure)
-        lg_log(lg_stream_loop(s), LG_LOG_WARN,
-               "TLS to %s:%u WITHOUT certificate verification (insecure): anybody on "
-               "the path can read and change this exchange",
-               name, (unsigned)port);
+    if (cli->c.insecure) lg__tls_warn_insecure(s, name, port);
     t->port = port;
     lg_addr ip;
-    char bracketed[sizeof name + 2];
-    snprintf(bracketed, sizeof bracketed, strchr(name, ':') ? "[%s]" : "%s", name);
-    if (!cli->c.insecure && lg_addr_parse(&ip, bracketed, 0) == LG_OK) {
+    if (!cli->c.insecure && lg__tls_host_ip(name, &ip)) {
         t->ip_len = ip.family == 4 ? 4 : 16;
         memcpy(t->ip, ip.ip, t->ip_len);
         mbedtls_ssl_set_verify(&t->ssl, verify_ip, t);

@@ -521,18 +521,9 @@ int lg_tls_client_transport(lg_stream *s, const char *scheme, const char *host, 
     tls_conn *t = conn_new(&cli->c, s, &err);
     if (!t) return err;
     char name[256];
-    size_t n = strlen(host);
-    if (n >= 2 && host[0] == '[' && host[n - 1] == ']') {
-        host++;
-        n -= 2;
-    }
-    if (n >= sizeof name) n = sizeof name - 1;
-    memcpy(name, host, n);
-    name[n] = 0;
+    size_t n = lg__tls_host_name(host, name);
     lg_addr ip;
-    char bracketed[sizeof name + 2];
-    snprintf(bracketed, sizeof bracketed, strchr(name, ':') ? "[%s]" : "%s", name);
-    int is_ip = lg_addr_parse(&ip, bracketed, 0) == LG_OK;
+    int is_ip = lg__tls_host_ip(name, &ip);
     int ok = 1;
     /* SNI for names only (RFC 6066: no literal IP addresses) */
     if (!is_ip) ok = SSL_set_tlsext_host_name(t->ssl, name) == 1;
@@ -547,11 +538,7 @@ int lg_tls_client_transport(lg_stream *s, const char *scheme, const char *host, 
         conn_free(t);
         return LG_ERR_TLS;
     }
-    if (cli->c.insecure)
-        lg_log(lg_stream_loop(s), LG_LOG_WARN,
-               "TLS to %s:%u WITHOUT certificate verification (insecure): anybody on "
-               "the path can read and change this exchange",
-               name, (unsigned)port);
+    if (cli->c.insecure) lg__tls_warn_insecure(s, name, port);
     t->port = port;
     if (n < sizeof t->host) {
         memcpy(t->host, name, n + 1);
