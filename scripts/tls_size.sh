@@ -2,8 +2,8 @@
 # The TLS transport on a device (scripts/size.sh runs this, so `make size`
 # and `make check` do): src/tls_mbedtls.c and src/tls_common.c (what it
 # shares with the OpenSSL transport) cross-built with -Werror for
-# Cortex-M4 and RV32IMC against mbedTLS's headers (Debian's mbedtls source
-# package, scripts/mbedtls_source.sh), with the minimal configuration
+# Cortex-M4, Cortex-M0+ and RV32IMC against mbedTLS's headers (Debian's
+# mbedtls source package, scripts/mbedtls_source.sh), with the minimal configuration
 # (ports/mbedtls/linger_mbedtls_config.h) and with the package's own; then
 # flash on Cortex-M4:
 #
@@ -27,6 +27,7 @@ WARN="-Wall -Wextra -Werror"
 flags_of() { # $1 target
   case $1 in
     m4) echo "arm-none-eabi|-mcpu=cortex-m4 -mthumb" ;;
+    m0plus) echo "arm-none-eabi|-mcpu=cortex-m0plus -mthumb" ;;
     rv32) echo "riscv64-unknown-elf|-march=rv32imc -mabi=ilp32 -isystem /usr/include/newlib" ;;
   esac
 }
@@ -45,7 +46,7 @@ transport() { # $1 target, $2 minimal|debian, $3 extra defines; prints the objec
 }
 
 
-for t in m4 rv32; do
+for t in m4 m0plus rv32; do
   transport "$t" debian "" >/dev/null
   transport "$t" minimal "" >/dev/null
 done
@@ -80,7 +81,7 @@ row() { # $1 label, $2 "text data bss"
 printf '\nTLS on Cortex-M4 (-Os, --gc-sections), mbedTLS %s with ports/mbedtls/linger_mbedtls_config.h\n' \
   "$(sed -n 's/^#define MBEDTLS_VERSION_STRING  *"\(.*\)"/\1/p' "$tree/include/mbedtls/version.h")"
 printf '(ECDHE-ECDSA-AES128-GCM-SHA256, TLS 1.2, server only); the transport also built for\n'
-printf 'RV32IMC, and both with the package'"'"'s own configuration, -Werror: all built\n'
+printf 'Cortex-M0+ and RV32IMC, and all with the package'"'"'s own configuration, -Werror: all built\n'
 row "the transport (tls_mbedtls+common)" "$(part 'tls_mbedtls|tls_common')"
 row "linger (server configuration)" "$(part '^liblinger\.a|^libgcc\.a')"
 row "mbedTLS" "$(part '^libmbedtls-all\.a')"
