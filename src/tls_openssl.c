@@ -60,12 +60,12 @@ int lg_tls_memory(void *block, size_t bytes)
  * ------------------------------------------------------------------------ */
 
 typedef struct tls_ctx {
-    tls_ctx_base b;  /* first: the handshake's time, the caps (tls_internal.h) */
     SSL_CTX *ssl_ctx;
     BIO_METHOD *bio; /* the stream's socket as a BIO (one per context: no
                         shared state between loops' threads) */
     uint32_t refs;   /* the owner's, and one per connection */
     uint8_t insecure, resume;
+    tls_ctx_base b;  /* the handshake's time, the caps (tls_internal.h) */
 } tls_ctx;
 
 typedef struct session_slot {
@@ -116,7 +116,8 @@ static tls_conn *conn_of(const lg_stream *s)
     return (tls_conn *)(void *)s->transport;
 }
 
-/* (tls_conn and tls_ctx start with the parts tls_common.c knows) */
+/* The connection and context around the parts tls_common.c knows (a
+ * connection starts with its part). */
 static tls_conn *conn_from(tls_conn_base *b)
 {
     return (tls_conn *)(void *)b;
@@ -124,7 +125,7 @@ static tls_conn *conn_from(tls_conn_base *b)
 
 static tls_ctx *ctx_of(const tls_conn *t)
 {
-    return (tls_ctx *)(void *)t->b.ctx;
+    return LG_CONTAINER_OF(t->b.ctx, tls_ctx, b);
 }
 
 /* A sentence into why, with OpenSSL's last error when it has one. */
