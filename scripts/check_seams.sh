@@ -20,10 +20,17 @@ if grep -nE "(\.|->)s\.($stream_fields)\b|\bs->($stream_fields)\b|loop->|stream_
 fi
 
 # A transport (TLS) has its own state in s->transport, and nothing else of
-# the stream's.
+# the stream's: both transports and the code they share (tls_common.c),
+# whose own internal header and lg__tls_ calls are the only ones allowed
+# (taken out of each line before the grep).
 tls_fields=$(echo "$stream_fields" | sed 's/|transport//')
-if [ -f src/tls_mbedtls.c ] &&
-   grep -nE "(\.|->)s\.($tls_fields)\b|\bs->($tls_fields)\b|loop->|_internal\.h|\blg__[a-z_]+\(" src/tls_mbedtls.c; then
+tls_found=$(for f in src/tls_*.c src/tls_internal.h; do
+  sed -E 's/tls_internal\.h//g; s/\blg__tls_[a-z_]+\(//g' "$f" |
+    grep -nE "(\.|->)s\.($tls_fields)\b|\bs->($tls_fields)\b|loop->|_internal\.h|\blg__[a-z_]+\(" |
+    sed "s|^|$f:|"
+done)
+if [ -n "$tls_found" ]; then
+  echo "$tls_found"
   echo "check_seams: the TLS transport reaches into the stream's or loop's insides (above)" >&2
   status=1
 fi

@@ -1,12 +1,13 @@
 #!/bin/sh
 # The TLS transport on a device (scripts/size.sh runs this, so `make size`
-# and `make check` do): src/tls_mbedtls.c cross-built with -Werror for
-# Cortex-M4 and RV32IMC against mbedTLS's headers (Debian's mbedtls source
-# package, scripts/mbedtls_source.sh), with the minimal configuration
+# and `make check` do): src/tls_mbedtls.c and src/tls_common.c (what it
+# shares with the OpenSSL transport) cross-built with -Werror for
+# Cortex-M4, Cortex-M0+ and RV32IMC against mbedTLS's headers (Debian's
+# mbedtls source package, scripts/mbedtls_source.sh), with the minimal configuration
 # (ports/mbedtls/linger_mbedtls_config.h) and with the package's own; then
 # flash on Cortex-M4:
 #
-#   transport  what the linker keeps of src/tls_mbedtls.o
+#   transport  what the linker keeps of tls_mbedtls.o and tls_common.o
 #   the whole TLS server  ports/footprint/app_tls_server.c linked with
 #              linger (the `server` configuration's library, from size.sh),
 #              the transport and mbedTLS built with the minimal
@@ -26,23 +27,26 @@ WARN="-Wall -Wextra -Werror"
 flags_of() { # $1 target
   case $1 in
     m4) echo "arm-none-eabi|-mcpu=cortex-m4 -mthumb" ;;
+    m0plus) echo "arm-none-eabi|-mcpu=cortex-m0plus -mthumb" ;;
     rv32) echo "riscv64-unknown-elf|-march=rv32imc -mabi=ilp32 -isystem /usr/include/newlib" ;;
   esac
 }
 
 # The transport, -Werror, for each target and configuration.
-transport() { # $1 target, $2 minimal|debian, $3 extra defines; prints the object
+transport() { # $1 target, $2 minimal|debian, $3 extra defines; prints the objects
   info=$(flags_of "$1"); prefix=${info%%|*}; flags=${info#*|}
-  o="$OUT/tls_mbedtls-$1-$2.o"
   conf=""; [ "$2" = minimal ] && conf="$CONF -Iports/mbedtls"
-  # shellcheck disable=SC2086,SC2090
-  "$prefix-gcc" -std=c11 $flags -Os -ffunction-sections -fdata-sections $WARN -Iinclude -Isrc \
-    -I"$tree/include" $conf -DLG_NO_FILES -DLG_NO_CLIENT $3 -c src/tls_mbedtls.c -o "$o"
-  echo "$o"
+  for f in tls_mbedtls tls_common; do
+    o="$OUT/$f-$1-$2.o"
+    # shellcheck disable=SC2086,SC2090
+    "$prefix-gcc" -std=c11 $flags -Os -ffunction-sections -fdata-sections $WARN -Iinclude -Isrc \
+      -I"$tree/include" $conf -DLG_NO_FILES -DLG_NO_CLIENT $3 -c "src/$f.c" -o "$o"
+    echo "$o"
+  done
 }
 
 
-for t in m4 rv32; do
+for t in m4 m0plus rv32; do
   transport "$t" debian "" >/dev/null
   transport "$t" minimal "" >/dev/null
 done
@@ -62,7 +66,7 @@ for f in main app_tls_server stubs stubs_tls; do
 done
 # shellcheck disable=SC2086
 arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -nostdlib -Wl,--gc-sections -Wl,--no-warn-rwx-segments \
-  -Wl,-e,main -Wl,-Map="$d/fp_tls.map" -o "$d/fp_tls.elf" $objs "$tm4" \
+  -Wl,-e,main -Wl,-Map="$d/fp_tls.map" -o "$d/fp_tls.elf" $objs $tm4 \
   "$SIZE/m4-server/liblinger.a" "$lib" -lgcc
 awk -f scripts/mapsize.awk "$d/fp_tls.map" >"$d/fp_tls.sizes"
 part() { # $1 = awk regex on the file column; prints "text data bss"
@@ -77,11 +81,11 @@ row() { # $1 label, $2 "text data bss"
 printf '\nTLS on Cortex-M4 (-Os, --gc-sections), mbedTLS %s with ports/mbedtls/linger_mbedtls_config.h\n' \
   "$(sed -n 's/^#define MBEDTLS_VERSION_STRING  *"\(.*\)"/\1/p' "$tree/include/mbedtls/version.h")"
 printf '(ECDHE-ECDSA-AES128-GCM-SHA256, TLS 1.2, server only); the transport also built for\n'
-printf 'RV32IMC, and both with the package'"'"'s own configuration, -Werror: all built\n'
-row "the transport (src/tls_mbedtls.c)" "$(part 'tls_mbedtls')"
+printf 'Cortex-M0+ and RV32IMC, and all with the package'"'"'s own configuration, -Werror: all built\n'
+row "the transport (tls_mbedtls+common)" "$(part 'tls_mbedtls|tls_common')"
 row "linger (server configuration)" "$(part '^liblinger\.a|^libgcc\.a')"
 row "mbedTLS" "$(part '^libmbedtls-all\.a')"
-all=$(part 'tls_mbedtls|^liblinger\.a|^libgcc\.a|^libmbedtls-all\.a')
+all=$(part 'tls_mbedtls|tls_common|^liblinger\.a|^libgcc\.a|^libmbedtls-all\.a')
 row "the whole TLS server (all three)" "$all"
 printf '  (the application, the C library and lwIP are not counted; what the program\n'
 printf '   calls of theirs: %s)\n' \

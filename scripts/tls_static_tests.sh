@@ -41,14 +41,14 @@ if [ "${SANITIZE:-0}" = 1 ]; then
   san="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 fi
 mkdir -p "$d"
-for f in src/tls_mbedtls.c tests/tls/tls_static_server.c; do
+for f in src/tls_mbedtls.c src/tls_common.c tests/tls/tls_static_server.c; do
   # shellcheck disable=SC2086
   "$CC" -std=c11 -O2 -g $san -Wall -Wextra -Werror -Iinclude -Isrc -Iports/mbedtls -I"$tree/include" \
     -DMBEDTLS_CONFIG_FILE='"linger_mbedtls_config.h"' -c "$f" -o "$d/$(basename "$f" .c).o"
 done
 # shellcheck disable=SC2086
-"$CC" $san -o "$d/tls_static_server" "$d/tls_static_server.o" "$d/tls_mbedtls.o" "$BUILD/liblinger.a" \
-  "$lib" -lpthread
+"$CC" $san -o "$d/tls_static_server" "$d/tls_static_server.o" "$d/tls_mbedtls.o" "$d/tls_common.o" \
+  "$BUILD/liblinger.a" "$lib" -lpthread
 tests/tls/make_certs.sh "$OUT/certs"
 LINGER_TLS_CERTS="$(pwd)/$OUT/certs" LINGER_TLS_STATIC_SERVER="$(pwd)/$d/tls_static_server" \
   timeout 300 /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/tls/test_tls_static.py

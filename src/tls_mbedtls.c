@@ -24,6 +24,12 @@
  * write error: `pending` says there is something to read, and the next
  * recv returns the error. The server answers plain HTTP sent to its TLS
  * port with a plain "400" first, as nginx does.
+ *
+ * What does not depend on mbedTLS — the gates of recv and send, `want`,
+ * the handshake's deadline, a failure said once, the server's caps and
+ * their queue, plain HTTP at the TLS port, gathering a record — is
+ * src/tls_common.c's, shared with the OpenSSL transport; this file keeps
+ * what mbedTLS does (the lg__tls_lib_ functions of src/tls_internal.h).
  */
 #include <errno.h>
 #include <limits.h>
@@ -33,6 +39,7 @@
 #include "linger.h"
 #include "linger_port.h"
 #include "linger_tls.h"
+#include "tls_internal.h"
 #include "tls_mbedtls_compat.h"
 
 /* Certificates and keys from files: not on a device (LG_NO_FILES), nor
@@ -41,19 +48,6 @@
 #define LG_TLS_FILES 1
 #else
 #define LG_TLS_FILES 0
-#endif
-
-#define DEFAULT_HANDSHAKE_MS 10000u
-#define DEFAULT_TICKET_LIFETIME_S 86400u
-
-/* What a send gathers from several small pieces into one record (a head
- * and the start of a body): on the stack, for the call only. */
-#ifndef LG_TLS_GATHER_BYTES
-#if defined(LG__HOSTED_DEFAULTS)
-#define LG_TLS_GATHER_BYTES 4096
-#else
-#define LG_TLS_GATHER_BYTES 1024
-#endif
 #endif
 
 /* ---------------------------------------------------------------------------
@@ -128,14 +122,9 @@ typedef struct tls_ctx {
 #endif
     lg_tls_rng_fn rng;
     void *rng_ctx;
-    uint32_t handshake_ms;
     uint32_t refs;               /* the owner's, and one per connection */
-    uint8_t is_server, insecure, resume;
-    /* The server's caps (0: none), what is held of them, and the
-     * connections waiting for a slot, oldest first. */
-    uint16_t max_sessions, max_handshakes;
-    uint16_t sessions, handshakes;
-    struct tls_conn *wait_head, *wait_tail;
+    uint8_t insecure, resume;
+    tls_ctx_base b;              /* the handshake's time, the caps (tls_internal.h) */
 } tls_ctx;
 
 /* The default random generator: allocated only when the application gives
@@ -177,29 +166,12 @@ struct lg_tls_client {
  * ------------------------------------------------------------------------ */
 
 typedef struct tls_conn {
-    lg_transport base;           /* first: the stream's transport pointer is this */
-    lg_stream *s;
-    tls_ctx *ctx;
+    tls_conn_base b;             /* first: the stream's transport, the state (tls_internal.h) */
     mbedtls_ssl_context ssl;
-    lg_timer hs_timer;           /* the handshake's deadline */
-    int fail;                    /* the lg_err this connection failed with, 0 if none */
-    int sock_err;                /* what the socket said under mbedTLS (reset ...) */
-    size_t wpend;                /* the length of a write mbedTLS could not finish */
     uint16_t port;               /* client: the origin's, for its session */
     uint8_t ip_len;              /* client: 4 or 16 when the host is an IP address */
     uint8_t ip[16];
-    uint8_t hs_done;
-    uint8_t hs_want;             /* LG_READABLE / LG_WRITABLE: the handshake's next step */
-    uint8_t read_wants_write;    /* a read must write first (an alert, a TLS 1.3 reply) */
-    uint8_t fail_told;           /* the stream has been given `fail` */
-    uint8_t got_bytes;           /* something came: the first bytes were looked at */
-    uint8_t plain;               /* ... and they were plain HTTP */
-    uint8_t eof;                 /* the peer's close_notify came */
-    uint8_t notify_begun, notify_sent;
-    uint8_t waiting;             /* server: no session yet, waits for a slot (caps) */
-    uint8_t kicked;              /* ... got one: `pending` has the stream call recv */
-    uint8_t holds_session, holds_handshake; /* what it counts in its context's caps */
-    struct tls_conn *wait_next;
+    uint8_t notify_begun;
     char host[64];               /* client: the origin's host, for its session */
 } tls_conn;
 
@@ -210,15 +182,17 @@ static tls_conn *conn_of(const lg_stream *s)
     return (tls_conn *)(void *)s->transport;
 }
 
-#if !defined(LG_NO_LOG)
-/* Who is at the other end, for a log line ("127.0.0.1:5555"). */
-static const char *peer_name(const lg_stream *s, char *buf, size_t cap)
+/* The connection and context around the parts tls_common.c knows (a
+ * connection starts with its part). */
+static tls_conn *conn_from(tls_conn_base *b)
 {
-    lg_addr a;
-    if (lg_stream_peer(s, &a) != LG_OK || lg_addr_format(&a, buf, cap) < 0) snprintf(buf, cap, "?");
-    return buf;
+    return (tls_conn *)(void *)b;
 }
-#endif
+
+static tls_ctx *ctx_of(const tls_conn *t)
+{
+    return LG_CONTAINER_OF(t->b.ctx, tls_ctx, b);
+}
 
 static void say(char *why, size_t why_len, const char *fmt, const char *a, int mbed_err)
 {
@@ -241,34 +215,12 @@ static void say(char *why, size_t why_len, const char *fmt, const char *a, int m
  * The socket under mbedTLS
  * ------------------------------------------------------------------------ */
 
-/* Plain HTTP where TLS was expected: a request ("GET /") at a server, an
- * answer ("HTTP/", or an HTTP/0.9 one's "<!DOC") at a client. A TLS record
- * starts with its type (20..24) and version (3, x): never with text. */
-static int looks_like_http(const unsigned char *p, size_t n)
-{
-    if (!n) return 0;
-    for (size_t i = 0; i < n && i < 5; i++)
-        if ((p[i] < 0x20 || p[i] > 0x7e) && p[i] != '\r' && p[i] != '\n' && p[i] != '\t')
-            return 0;
-    return 1;
-}
-
 static int bio_recv(void *ctx, unsigned char *buf, size_t len)
 {
     tls_conn *t = ctx;
-    long n = lg_stream_socket_recv(t->s, buf, len);
+    long n = lg__tls_socket_recv(&t->b, buf, len);
     if (n == LG_ERR_AGAIN) return MBEDTLS_ERR_SSL_WANT_READ;
-    if (n < 0) {
-        t->sock_err = (int)n;
-        return MBEDTLS_ERR_NET_RECV_FAILED;
-    }
-    if (n > 0 && !t->got_bytes) {
-        t->got_bytes = 1;
-        if (looks_like_http(buf, (size_t)n)) {
-            t->plain = 1;
-            return MBEDTLS_ERR_NET_RECV_FAILED;
-        }
-    }
+    if (n < 0) return MBEDTLS_ERR_NET_RECV_FAILED; /* (a reset, plain HTTP ...) */
     return (int)n; /* 0: EOF (mbedTLS tells it from a close_notify) */
 }
 
@@ -276,10 +228,10 @@ static int bio_send(void *ctx, const unsigned char *buf, size_t len)
 {
     tls_conn *t = ctx;
     lg_str part = { (const char *)buf, len };
-    long n = lg_stream_socket_send(t->s, &part, 1);
+    long n = lg_stream_socket_send(t->b.s, &part, 1);
     if (n == LG_ERR_AGAIN) return MBEDTLS_ERR_SSL_WANT_WRITE;
     if (n < 0) {
-        t->sock_err = (int)n;
+        t->b.sock_err = (int)n;
         return MBEDTLS_ERR_NET_SEND_FAILED;
     }
     return (int)n;
@@ -303,11 +255,11 @@ static int cert_error(uint32_t flags)
 /* The lg_err for mbedTLS's failure r, in or after the handshake. */
 static int map_error(tls_conn *t, int r)
 {
-    if (t->plain) return LG_ERR_TLS_PLAINTEXT;
-    if (t->sock_err) return t->sock_err == LG_ERR_PIPE ? LG_ERR_RESET : t->sock_err;
+    if (t->b.plain) return LG_ERR_TLS_PLAINTEXT;
+    if (t->b.sock_err) return t->b.sock_err == LG_ERR_PIPE ? LG_ERR_RESET : t->b.sock_err;
     if (r == MBEDTLS_ERR_SSL_ALLOC_FAILED) return LG_ERR_NOMEM;
     if (r == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE) return LG_ERR_TLS_ALERT;
-    if (!t->hs_done) {
+    if (!t->b.hs_done) {
         if (r == MBEDTLS_ERR_SSL_CONN_EOF) return LG_ERR_TLS_CUT;
         if (r == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED) {
             uint32_t flags = mbedtls_ssl_get_verify_result(&t->ssl);
@@ -318,68 +270,26 @@ static int map_error(tls_conn *t, int r)
     return LG_ERR_TLS;
 }
 
-/* nginx's answer to plain HTTP on its TLS port, in plain HTTP. Best
- * effort, one send on a fresh socket: the request behind it is drained by
- * the stream's graceful close, so the client reads this rather than a
- * reset. */
-static void answer_plain_http(tls_conn *t)
-{
-    static const char answer[] = "HTTP/1.1 400 Bad Request\r\n"
-                                 "Content-Type: text/plain\r\n"
-                                 "Content-Length: 47\r\n"
-                                 "Connection: close\r\n"
-                                 "\r\n"
-                                 "The plain HTTP request was sent to HTTPS port.\n";
-    lg_str part = { answer, sizeof answer - 1 };
-    (void)lg_stream_socket_send(t->s, &part, 1);
-}
-
-static void handshake_over(tls_conn *t);
-
-/* The connection failed (err), in mbedTLS's words r: say it once. */
-static int fail_with(tls_conn *t, int err, int r)
-{
-    (void)r; /* (for the log line) */
-    if (t->fail) return t->fail;
-    t->fail = err;
-    lg_timer_stop(&t->hs_timer);
-    handshake_over(t);
-    if (err == LG_ERR_TLS_PLAINTEXT && t->ctx->is_server) answer_plain_http(t);
 #if !defined(LG_NO_LOG)
-    /* (After the handshake, how input ends is the stream's to tell.) */
-    if (!t->hs_done || (err != LG_ERR_TLS_TRUNCATED && err != LG_ERR_RESET)) {
-        char detail[200] = "";
-        if (err == LG_ERR_TLS_CERT_EXPIRED || err == LG_ERR_TLS_CERT_UNTRUSTED ||
-            err == LG_ERR_TLS_CERT_HOST || err == LG_ERR_TLS_CERT) {
-            mbedtls_x509_crt_verify_info(detail, sizeof detail, "",
-                                         mbedtls_ssl_get_verify_result(&t->ssl));
-            for (char *p = detail; *p; p++)
-                if (*p == '\n') *p = p[1] ? ';' : 0; /* one line, no trailing separator */
-        } else if (r) {
-#if defined(MBEDTLS_ERROR_C)
-            mbedtls_strerror(r, detail, sizeof detail);
-#else
-            snprintf(detail, sizeof detail, "-0x%04x", (unsigned)-r);
-#endif
-        }
-        char peer[64];
-        lg_log(lg_stream_loop(t->s), LG_LOG_INFO, "%s: TLS %s: %s%s%s%s",
-               peer_name(t->s, peer, sizeof peer),
-               t->hs_done ? "failed" : "handshake failed", lg_strerror(err),
-               detail[0] ? " [" : "", detail, detail[0] ? "]" : "");
-    }
-#endif
-    return err;
-}
-
-static void hs_timeout(lg_timer *tm)
+/* A failure (err) in mbedTLS's words (r), for its log line (tls_internal.h):
+ * what the certificate check found, or mbedTLS's error. */
+void lg__tls_lib_detail(tls_conn_base *b, int err, int r, char *detail, size_t cap)
 {
-    tls_conn *t = LG_CONTAINER_OF(tm, tls_conn, hs_timer);
-    if (t->hs_done || t->fail) return;
-    fail_with(t, LG_ERR_TLS_TIMEOUT, 0);
-    /* The stream reads what `pending` now says is there: the error. */
-    lg_stream_redeliver(t->s);
+    if (err == LG_ERR_TLS_CERT_EXPIRED || err == LG_ERR_TLS_CERT_UNTRUSTED ||
+        err == LG_ERR_TLS_CERT_HOST || err == LG_ERR_TLS_CERT) {
+        mbedtls_x509_crt_verify_info(detail, cap, "",
+                                     mbedtls_ssl_get_verify_result(&conn_from(b)->ssl));
+        for (char *p = detail; *p; p++)
+            if (*p == '\n') *p = p[1] ? ';' : 0; /* one line, no trailing separator */
+    } else if (r) {
+#if defined(MBEDTLS_ERROR_C)
+        mbedtls_strerror(r, detail, cap);
+#else
+        snprintf(detail, cap, "-0x%04x", (unsigned)-r);
+#endif
+    }
 }
+#endif
 
 /* ---------------------------------------------------------------------------
  * The handshake
@@ -387,57 +297,42 @@ static void hs_timeout(lg_timer *tm)
 
 static void session_store(tls_conn *t);
 
-/* One go at the handshake: LG_OK once done, LG_ERR_AGAIN, or the failure. */
-static int hs_step(tls_conn *t)
+/* One go at the handshake (tls_internal.h): LG_OK once done,
+ * LG_ERR_AGAIN, or the failure. */
+int lg__tls_lib_handshake(tls_conn_base *b)
 {
+    tls_conn *t = conn_from(b);
     int r = mbedtls_ssl_handshake(&t->ssl);
     if (r == 0) {
-        t->hs_done = 1;
-        lg_timer_stop(&t->hs_timer);
-        handshake_over(t);
-        if (!t->ctx->is_server) session_store(t);
+        if (!b->ctx->is_server) session_store(t);
         return LG_OK;
     }
     if (r == MBEDTLS_ERR_SSL_WANT_READ) {
-        t->hs_want = LG_READABLE;
+        b->hs_want = LG_READABLE;
         return LG_ERR_AGAIN;
     }
     if (r == MBEDTLS_ERR_SSL_WANT_WRITE) {
-        t->hs_want = LG_WRITABLE;
+        b->hs_want = LG_WRITABLE;
         return LG_ERR_AGAIN;
     }
-    return fail_with(t, map_error(t, r), r);
+    return lg__tls_fail(b, map_error(t, r), r);
 }
 
 /* ---------------------------------------------------------------------------
  * The transport's operations
  * ------------------------------------------------------------------------ */
 
-static long tls_recv(lg_stream *s, void *buf, size_t len)
+long lg__tls_lib_recv(tls_conn_base *b, void *buf, size_t len)
 {
-    tls_conn *t = conn_of(s);
-    if (t->fail) {
-        t->fail_told = 1;
-        return t->fail;
-    }
-    if (t->eof) return 0;
-    t->kicked = 0;
-    if (t->waiting) return LG_ERR_AGAIN; /* (want says: nothing to wait for) */
-    if (!t->hs_done) {
-        int rc = hs_step(t);
-        if (rc != LG_OK) {
-            if (rc != LG_ERR_AGAIN) t->fail_told = 1;
-            return rc;
-        }
-    }
+    tls_conn *t = conn_from(b);
     if (len > INT_MAX) len = INT_MAX;
     for (;;) {
         int r = mbedtls_ssl_read(&t->ssl, buf, len);
-        t->read_wants_write = r == MBEDTLS_ERR_SSL_WANT_WRITE;
+        t->b.read_wants_write = r == MBEDTLS_ERR_SSL_WANT_WRITE;
         if (r > 0) return r;
         if (r == MBEDTLS_ERR_SSL_WANT_READ || r == MBEDTLS_ERR_SSL_WANT_WRITE) return LG_ERR_AGAIN;
         if (r == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY) {
-            t->eof = 1; /* the end, said properly */
+            t->b.eof = 1; /* the end, said properly */
             return 0;
         }
 #if defined(MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
@@ -445,73 +340,44 @@ static long tls_recv(lg_stream *s, void *buf, size_t len)
 #endif
         /* 0: the socket's EOF without close_notify. Whatever came may be
          * all of it or cut: the reader's framing decides, never this. */
-        int err = r == 0 && !t->sock_err ? LG_ERR_TLS_TRUNCATED : map_error(t, r);
-        fail_with(t, err, r);
-        t->fail_told = 1;
+        int err = r == 0 && !t->b.sock_err ? LG_ERR_TLS_TRUNCATED : map_error(t, r);
+        lg__tls_fail(&t->b, err, r);
+        t->b.fail_told = 1;
         return err;
     }
 }
 
-static long tls_send(lg_stream *s, const lg_str *parts, size_t n)
+long lg__tls_lib_send(tls_conn_base *b, const unsigned char *p, size_t len)
 {
-    tls_conn *t = conn_of(s);
-    if (t->fail) return t->fail_told ? t->fail : LG_ERR_AGAIN;
-    if (!t->hs_done) {
-        /* A stream that closes before its handshake is done sends nothing
-         * of what it queued (it cannot read while closing: the handshake
-         * would never finish). */
-        if (!lg_stream_is_open(s)) return LG_ERR_CLOSED;
-        if (t->waiting) return LG_ERR_AGAIN;
-        int rc = hs_step(t);
-        /* A failure goes to the stream as the end of its input (pending
-         * and want say so now): its owner learns why there. */
-        if (rc != LG_OK) return LG_ERR_AGAIN;
-    }
-    if (t->wpend && LG_TLS_OUT_LEFT(&t->ssl) == 0) {
+    tls_conn *t = conn_from(b);
+    if (t->b.wpend && LG_TLS_OUT_LEFT(&t->ssl) == 0) {
         /* The record went out meanwhile (mbedTLS flushed it before an
          * alert it sent while reading): it is written. */
-        size_t done = t->wpend;
-        t->wpend = 0;
+        size_t done = t->b.wpend;
+        t->b.wpend = 0;
         return (long)done;
     }
-    /* One record from the first piece, or from several small ones. */
-    unsigned char gather[LG_TLS_GATHER_BYTES];
-    const unsigned char *p = NULL;
-    size_t len = 0;
-    size_t i = 0;
-    while (i < n && !parts[i].len) i++;
-    if (i == n) return 0;
-    if (i + 1 == n || parts[i].len >= sizeof gather) {
-        p = (const unsigned char *)parts[i].ptr;
-        len = parts[i].len;
-    } else {
-        for (; i < n && len < sizeof gather; i++) {
-            size_t take = parts[i].len < sizeof gather - len ? parts[i].len : sizeof gather - len;
-            memcpy(gather + len, parts[i].ptr, take);
-            len += take;
-        }
-        p = gather;
-    }
+    if (!len) return 0;
     if (len > INT_MAX) len = INT_MAX;
     /* mbedTLS wants an unfinished write repeated with the same length
      * (it sends the rest of the record it made, and reads nothing of p).
      * The stream's queue only grows behind what it offered: p has it. */
-    if (t->wpend) len = t->wpend;
+    if (t->b.wpend) len = t->b.wpend;
     int r = mbedtls_ssl_write(&t->ssl, p, len);
     if (r >= 0) {
-        t->wpend = 0;
+        t->b.wpend = 0;
         return r;
     }
     if (r == MBEDTLS_ERR_SSL_WANT_WRITE || r == MBEDTLS_ERR_SSL_WANT_READ) {
-        t->wpend = len;
+        t->b.wpend = len;
         return LG_ERR_AGAIN;
     }
     /* A write that failed on the socket (reset, EPIPE): the stream stops
      * writing and reads on; the peer's last words may still be there. */
     int err = map_error(t, r);
-    if (!t->sock_err) {
-        fail_with(t, err, r);
-        t->fail_told = 1;
+    if (!t->b.sock_err) {
+        lg__tls_fail(&t->b, err, r);
+        t->b.fail_told = 1;
     }
     return err;
 }
@@ -521,14 +387,14 @@ static long tls_send(lg_stream *s, const lg_str *parts, size_t n)
 static int tls_shutdown(lg_stream *s)
 {
     tls_conn *t = conn_of(s);
-    while (t->hs_done && !t->fail && !t->wpend && !t->notify_sent) {
+    while (t->b.hs_done && !t->b.fail && !t->b.wpend && !t->b.notify_sent) {
         int flushing = !t->notify_begun && LG_TLS_OUT_LEFT(&t->ssl) != 0;
         int r = mbedtls_ssl_close_notify(&t->ssl);
         if (r == MBEDTLS_ERR_SSL_WANT_WRITE || r == MBEDTLS_ERR_SSL_WANT_READ) {
             if (!flushing) t->notify_begun = 1;
             return LG_ERR_AGAIN;
         }
-        if (r != 0 || !flushing) t->notify_sent = 1;
+        if (r != 0 || !flushing) t->b.notify_sent = 1;
     }
     return lg_stream_socket_shutdown(s);
 }
@@ -536,44 +402,20 @@ static int tls_shutdown(lg_stream *s)
 static size_t tls_pending(const lg_stream *s)
 {
     const tls_conn *t = conn_of(s);
-    if (t->fail) return t->fail_told ? 0 : 1; /* the failure, to be read */
-    if (t->kicked) return 1;                  /* its handshake may start */
-    return t->hs_done ? mbedtls_ssl_get_bytes_avail(&t->ssl) : 0;
-}
-
-/* What to wait for, given what the stream wants (events). Readiness the
- * stream would not act on is never asked for: a level-triggered loop
- * would report it for ever. */
-static unsigned tls_want(const lg_stream *s, unsigned events)
-{
-    const tls_conn *t = conn_of(s);
-    if (t->fail) return t->fail_told ? events : LG_READABLE; /* the error, to be read */
-    /* Waiting for a slot: the ClientHello stays in the socket, unread. */
-    if (t->waiting) return 0;
-    /* The handshake: whichever way the stream calls, recv or send, drives
-     * it; a stream that wants nothing lets it wait. */
-    if (!t->hs_done) return events ? t->hs_want : 0;
-    /* A read that must write first is driven by recv when writable. */
-    if (t->read_wants_write && (events & LG_READABLE)) events |= LG_WRITABLE;
-    return events;
+    if (t->b.fail) return t->b.fail_told ? 0 : 1; /* the failure, to be read */
+    if (t->b.kicked) return 1;                    /* its handshake may start */
+    return t->b.hs_done ? mbedtls_ssl_get_bytes_avail(&t->ssl) : 0;
 }
 
 static void ctx_unref(tls_ctx *c);
 
-/* --- the server's caps: sessions and handshakes at once --- */
-
-static int slot_free(const tls_ctx *c)
+/* The connection's mbedTLS session (its record buffers), for
+ * tls_common.c's caps (tls_internal.h): at once, or when it leaves the
+ * queue. */
+int lg__tls_lib_start(tls_conn_base *b)
 {
-    return (!c->max_sessions || c->sessions < c->max_sessions) &&
-           (!c->max_handshakes || c->handshakes < c->max_handshakes);
-}
-
-/* The connection's mbedTLS session (its record buffers) and its
- * handshake's deadline: at once, or when it leaves the queue. */
-static int conn_start(tls_conn *t)
-{
-    tls_ctx *c = t->ctx;
-    int r = mbedtls_ssl_setup(&t->ssl, &c->conf);
+    tls_conn *t = conn_from(b);
+    int r = mbedtls_ssl_setup(&t->ssl, &ctx_of(t)->conf);
     if (r) {
         mbedtls_ssl_free(&t->ssl);
         mbedtls_ssl_init(&t->ssl);
@@ -590,65 +432,16 @@ static int conn_start(tls_conn *t)
         mbedtls_free(probe);
     }
     mbedtls_ssl_set_bio(&t->ssl, t, bio_send, bio_recv, NULL);
-    lg_timer_start(&t->hs_timer, c->handshake_ms);
-    t->holds_session = t->holds_handshake = 1;
-    c->sessions++;
-    c->handshakes++;
     return LG_OK;
-}
-
-/* Slots freed: the oldest waiting connections start their handshakes. The
- * stream is told through `pending` (its socket said nothing: it was not
- * watched). */
-static void admit_waiting(tls_ctx *c)
-{
-    while (c->wait_head && slot_free(c)) {
-        tls_conn *t = c->wait_head;
-        int err = conn_start(t);
-        /* No memory for it while others hold some: it waits on, first in
-         * line, until one of them closes. */
-        if (err == LG_ERR_NOMEM && c->sessions) return;
-        c->wait_head = t->wait_next;
-        if (!c->wait_head) c->wait_tail = NULL;
-        t->wait_next = NULL;
-        t->waiting = 0;
-        if (err) {
-            lg_log(lg_stream_loop(t->s), LG_LOG_WARN, "no TLS session for a connection: %s",
-                   lg_strerror(err));
-            fail_with(t, err, 0); /* read as its input's end: a graceful close */
-        } else {
-            t->kicked = 1;
-        }
-        lg_stream_redeliver(t->s);
-    }
-}
-
-static void handshake_over(tls_conn *t)
-{
-    if (!t->holds_handshake) return;
-    t->holds_handshake = 0;
-    t->ctx->handshakes--;
-    admit_waiting(t->ctx);
 }
 
 static void conn_free(tls_conn *t)
 {
-    tls_ctx *c = t->ctx;
-    lg_timer_stop(&t->hs_timer);
-    if (t->waiting) {
-        tls_conn **p = &c->wait_head, *prev = NULL;
-        while (*p != t) {
-            prev = *p;
-            p = &(*p)->wait_next;
-        }
-        *p = t->wait_next;
-        if (c->wait_tail == t) c->wait_tail = prev;
-    }
-    if (t->holds_handshake) c->handshakes--;
-    if (t->holds_session) c->sessions--;
+    tls_ctx *c = ctx_of(t);
+    lg__tls_conn_leave(&t->b);
     mbedtls_ssl_free(&t->ssl);
     tls_free(t, sizeof *t);
-    admit_waiting(c);
+    lg__tls_admit(&c->b);
     ctx_unref(c);
 }
 
@@ -657,14 +450,14 @@ static void tls_close(lg_stream *s, int abort)
     tls_conn *t = conn_of(s);
     /* A peer's close_notify ended the input (or the stream closed without
      * asking shutdown): answer it, one try, before the FIN. */
-    if (!abort && t->hs_done && !t->fail && !t->wpend && !t->notify_sent &&
+    if (!abort && t->b.hs_done && !t->b.fail && !t->b.wpend && !t->b.notify_sent &&
         LG_TLS_OUT_LEFT(&t->ssl) == 0)
         (void)mbedtls_ssl_close_notify(&t->ssl);
     conn_free(t);
 }
 
 static const lg_transport_ops tls_ops = {
-    "tls", tls_recv, tls_send, tls_shutdown, tls_pending, tls_want, tls_close,
+    "tls", lg__tls_recv, lg__tls_send, tls_shutdown, tls_pending, lg__tls_want, tls_close,
 };
 
 static tls_conn *conn_new(tls_ctx *c, lg_stream *s, int *err)
@@ -675,25 +468,9 @@ static tls_conn *conn_new(tls_ctx *c, lg_stream *s, int *err)
         return NULL;
     }
     memset(t, 0, sizeof *t);
-    t->base.ops = &tls_ops;
-    t->s = s;
-    t->ctx = c;
     mbedtls_ssl_init(&t->ssl);
-    t->hs_want = c->is_server ? LG_READABLE : LG_WRITABLE;
-    lg_timer_init(lg_stream_loop(s), &t->hs_timer, hs_timeout);
-    int rc = c->wait_head || !slot_free(c) ? LG_ERR_LIMIT : conn_start(t);
-    if (rc == LG_ERR_LIMIT || (rc == LG_ERR_NOMEM && c->sessions && c->is_server)) {
-        /* Beyond a cap, or no memory while other sessions hold some: it
-         * waits, behind those already waiting. (A client's request fails
-         * with LG_ERR_NOMEM instead: its caller decides.) */
-        t->waiting = 1;
-        if (c->wait_tail) c->wait_tail->wait_next = t;
-        else c->wait_head = t;
-        c->wait_tail = t;
-    } else if (rc) {
-        /* Refused before a byte is read: the server closes it gracefully. */
-        lg_log(lg_stream_loop(s), LG_LOG_WARN, "no TLS session for a connection: %s",
-               lg_strerror(rc));
+    int rc = lg__tls_conn_enter(&t->b, &c->b, s, &tls_ops);
+    if (rc) {
         mbedtls_ssl_free(&t->ssl);
         tls_free(t, sizeof *t);
         *err = rc;
@@ -710,7 +487,7 @@ lg_transport *lg_tls_server_transport(lg_stream *s, const char *scheme, void *tl
     lg_tls_server *srv = tls;
     int err;
     tls_conn *t = conn_new(&srv->c, s, &err);
-    return t ? &t->base : NULL;
+    return t ? &t->b.transport : NULL;
 }
 
 /* --- the client's sessions, one per origin --- */
@@ -729,8 +506,8 @@ static session_slot *session_find(lg_tls_client *cli, const char *host, uint16_t
 static void session_store(tls_conn *t)
 {
 #if defined(MBEDTLS_SSL_CLI_C)
-    lg_tls_client *cli = (lg_tls_client *)(void *)t->ctx;
-    if (!t->ctx->resume || !t->host[0]) return;
+    lg_tls_client *cli = (lg_tls_client *)(void *)ctx_of(t);
+    if (!cli->c.resume || !t->host[0]) return;
     session_slot *e = session_find(cli, t->host, t->port);
     if (!e) {
         e = &cli->sessions[0];
@@ -806,29 +583,16 @@ int lg_tls_client_transport(lg_stream *s, const char *scheme, const char *host, 
      * brackets). An IP address is checked against the certificate's
      * iPAddress names too (verify_ip): mbedTLS 2.28 compares names only. */
     char name[256];
-    size_t n = strlen(host);
-    if (n >= 2 && host[0] == '[' && host[n - 1] == ']') {
-        host++;
-        n -= 2;
-    }
-    if (n >= sizeof name) n = sizeof name - 1;
-    memcpy(name, host, n);
-    name[n] = 0;
+    size_t n = lg__tls_host_name(host, name);
     int r = mbedtls_ssl_set_hostname(&t->ssl, name);
     if (r) {
         conn_free(t);
         return r == MBEDTLS_ERR_SSL_ALLOC_FAILED ? LG_ERR_NOMEM : LG_ERR_TLS;
     }
-    if (cli->c.insecure)
-        lg_log(lg_stream_loop(s), LG_LOG_WARN,
-               "TLS to %s:%u WITHOUT certificate verification (insecure): anybody on "
-               "the path can read and change this exchange",
-               name, (unsigned)port);
+    if (cli->c.insecure) lg__tls_warn_insecure(s, name, port);
     t->port = port;
     lg_addr ip;
-    char bracketed[sizeof name + 2];
-    snprintf(bracketed, sizeof bracketed, strchr(name, ':') ? "[%s]" : "%s", name);
-    if (!cli->c.insecure && lg_addr_parse(&ip, bracketed, 0) == LG_OK) {
+    if (!cli->c.insecure && lg__tls_host_ip(name, &ip)) {
         t->ip_len = ip.family == 4 ? 4 : 16;
         memcpy(t->ip, ip.ip, t->ip_len);
         mbedtls_ssl_set_verify(&t->ssl, verify_ip, t);
@@ -840,7 +604,7 @@ int lg_tls_client_transport(lg_stream *s, const char *scheme, const char *host, 
         if (e) (void)mbedtls_ssl_set_session(&t->ssl, &e->session);
 #endif
     }
-    *out = &t->base;
+    *out = &t->b.transport;
     return LG_OK;
 }
 
@@ -848,7 +612,7 @@ int lg_tls_get_info(const lg_stream *s, lg_tls_info *info)
 {
     if (!s->transport || s->transport->ops != &tls_ops) return LG_ERR_INVALID_ARG;
     const tls_conn *t = conn_of(s);
-    if (!t->hs_done) return LG_ERR_AGAIN;
+    if (!t->b.hs_done) return LG_ERR_AGAIN;
     info->version = mbedtls_ssl_get_version(&t->ssl);
     info->cipher = mbedtls_ssl_get_ciphersuite(&t->ssl);
 #if defined(MBEDTLS_SSL_ALPN)
@@ -1030,7 +794,7 @@ static int ctx_setup(tls_ctx *c, int endpoint, lg_tls_rng_fn rng, void *rng_ctx,
 {
     c->rng = rng;
     c->rng_ctx = rng_ctx;
-    c->handshake_ms = handshake_ms ? handshake_ms : DEFAULT_HANDSHAKE_MS;
+    c->b.handshake_ms = handshake_ms ? handshake_ms : TLS_DEFAULT_HANDSHAKE_MS;
     if (LG_TLS_CRYPTO_INIT() != 0) {
         say(why, why_len, "the crypto library did not start", NULL, 0);
         return LG_ERR_TLS;
@@ -1077,7 +841,7 @@ static void ctx_unref(tls_ctx *c)
 {
     if (--c->refs) return;
     ctx_free(c);
-    if (c->is_server) {
+    if (c->b.is_server) {
         lg_tls_server *srv = (lg_tls_server *)(void *)c;
         while (srv->certs) {
             lg_tls_cert *cert = srv->certs;
@@ -1173,9 +937,9 @@ int lg_tls_server_new(lg_tls_server **out, const lg_tls_server_config *config, c
     memset(srv, 0, sizeof *srv);
     tls_ctx *c = &srv->c;
     ctx_init(c);
-    c->is_server = 1;
-    c->max_sessions = config->max_sessions;
-    c->max_handshakes = config->max_handshakes;
+    c->b.is_server = 1;
+    c->b.max_sessions = config->max_sessions;
+    c->b.max_handshakes = config->max_handshakes;
     int rc = ctx_setup(c, MBEDTLS_SSL_IS_SERVER, config->rng, config->rng_ctx,
                        config->handshake_timeout_ms, why, why_len);
     if (!rc) rc = load_certs(&c->chain, &config->cert, "the certificate", why, why_len);
@@ -1191,7 +955,7 @@ int lg_tls_server_new(lg_tls_server **out, const lg_tls_server_config *config, c
 #if defined(MBEDTLS_SSL_TICKET_C) && defined(MBEDTLS_SSL_SESSION_TICKETS)
     if (!rc && !config->no_tickets) {
         uint32_t life = config->ticket_lifetime_s ? config->ticket_lifetime_s
-                                                  : DEFAULT_TICKET_LIFETIME_S;
+                                                  : TLS_DEFAULT_TICKET_LIFETIME_S;
         int r = mbedtls_ssl_ticket_setup(&c->ticket, ctx_rng, c, MBEDTLS_CIPHER_AES_256_GCM, life);
         if (r) {
             say(why, why_len, "session tickets did not start", NULL, r);

@@ -22,7 +22,10 @@
  *
  * What differs from mbedTLS: lg_tls_memory is LG_ERR_UNSUPPORTED (OpenSSL
  * allocates as it likes), the rng hook is not used (OpenSSL's own DRBG),
- * cipher names are OpenSSL's ("TLS_AES_128_GCM_SHA256").
+ * cipher names are OpenSSL's ("TLS_AES_128_GCM_SHA256"). What is the same
+ * whatever the library (the gates of recv and send, `want`, failing, the
+ * caps, plain HTTP, gathering a record) is src/tls_common.c's, shared
+ * with tls_mbedtls.c.
  */
 #include <errno.h>
 #include <limits.h>
@@ -39,17 +42,10 @@
 #include "linger.h"
 #include "linger_port.h"
 #include "linger_tls.h"
+#include "tls_internal.h"
 
 #if OPENSSL_VERSION_MAJOR < 3
 #error "linger's OpenSSL transport is written for OpenSSL 3"
-#endif
-
-#define DEFAULT_HANDSHAKE_MS 10000u
-#define DEFAULT_TICKET_LIFETIME_S 86400u
-
-/* What a send gathers from several small pieces into one record. */
-#ifndef LG_TLS_GATHER_BYTES
-#define LG_TLS_GATHER_BYTES 4096
 #endif
 
 int lg_tls_memory(void *block, size_t bytes)
@@ -67,14 +63,9 @@ typedef struct tls_ctx {
     SSL_CTX *ssl_ctx;
     BIO_METHOD *bio; /* the stream's socket as a BIO (one per context: no
                         shared state between loops' threads) */
-    uint32_t handshake_ms;
-    uint32_t refs; /* the owner's, and one per connection */
-    uint8_t is_server, insecure, resume;
-    /* The server's caps (0: none), what is held of them, and the
-     * connections waiting for a slot, oldest first. */
-    uint16_t max_sessions, max_handshakes;
-    uint16_t sessions, handshakes;
-    struct tls_conn *wait_head, *wait_tail;
+    uint32_t refs;   /* the owner's, and one per connection */
+    uint8_t insecure, resume;
+    tls_ctx_base b;  /* the handshake's time, the caps (tls_internal.h) */
 } tls_ctx;
 
 typedef struct session_slot {
@@ -110,30 +101,12 @@ struct lg_tls_client {
  * ------------------------------------------------------------------------ */
 
 typedef struct tls_conn {
-    lg_transport base; /* first: the stream's transport pointer is this */
-    lg_stream *s;
-    tls_ctx *ctx;
-    SSL *ssl;          /* NULL while waiting for a slot */
-    lg_timer hs_timer; /* the handshake's deadline */
-    int fail;          /* the lg_err this connection failed with, 0 if none */
-    int sock_err;      /* what the socket said under OpenSSL (reset ...) */
-    size_t wpend;      /* the length of a write OpenSSL could not finish */
-    uint16_t port;     /* client: the origin's, for its session */
-    uint8_t hs_done;
-    uint8_t hs_want;          /* LG_READABLE / LG_WRITABLE: the handshake's next step */
-    uint8_t read_wants_write; /* a read must write first */
-    uint8_t fail_told;        /* the stream has been given `fail` */
-    uint8_t got_bytes;        /* something came: the first bytes were looked at */
-    uint8_t plain;            /* ... and they were plain HTTP */
-    uint8_t sock_eof;         /* the socket's input ended */
-    uint8_t eof;              /* the peer's close_notify came */
-    uint8_t notify_sent;
-    uint8_t waiting; /* server: no session yet, waits for a slot (caps) */
-    uint8_t kicked;  /* ... got one: `pending` has the stream call recv */
-    uint8_t holds_session, holds_handshake;
-    struct tls_conn *wait_next;
-    char host[64];  /* client: the origin's host, for its session */
+    tls_conn_base b;     /* first: the stream's transport, the state (tls_internal.h) */
+    SSL *ssl;            /* NULL while waiting for a slot */
+    uint16_t port;       /* client: the origin's, for its session */
+    uint8_t sock_eof;    /* the socket's input ended */
     uint8_t alpn_http11; /* ALPN agreed on http/1.1 (the only protocol either side names) */
+    char host[64];       /* client: the origin's host, for its session */
 } tls_conn;
 
 static const lg_transport_ops tls_ops;
@@ -143,14 +116,17 @@ static tls_conn *conn_of(const lg_stream *s)
     return (tls_conn *)(void *)s->transport;
 }
 
-#if !defined(LG_NO_LOG)
-static const char *peer_name(const lg_stream *s, char *buf, size_t cap)
+/* The connection and context around the parts tls_common.c knows (a
+ * connection starts with its part). */
+static tls_conn *conn_from(tls_conn_base *b)
 {
-    lg_addr a;
-    if (lg_stream_peer(s, &a) != LG_OK || lg_addr_format(&a, buf, cap) < 0) snprintf(buf, cap, "?");
-    return buf;
+    return (tls_conn *)(void *)b;
 }
-#endif
+
+static tls_ctx *ctx_of(const tls_conn *t)
+{
+    return LG_CONTAINER_OF(t->b.ctx, tls_ctx, b);
+}
 
 /* A sentence into why, with OpenSSL's last error when it has one. */
 static void say(char *why, size_t why_len, const char *fmt, const char *a)
@@ -170,41 +146,20 @@ static void say(char *why, size_t why_len, const char *fmt, const char *a)
  * The socket under OpenSSL: a BIO method of ours
  * ------------------------------------------------------------------------ */
 
-/* Plain HTTP where TLS was expected (as in tls_mbedtls.c): a TLS record
- * starts with its type (20..24) and version (3, x), never with text. */
-static int looks_like_http(const unsigned char *p, size_t n)
-{
-    if (!n) return 0;
-    for (size_t i = 0; i < n && i < 5; i++)
-        if ((p[i] < 0x20 || p[i] > 0x7e) && p[i] != '\r' && p[i] != '\n' && p[i] != '\t')
-            return 0;
-    return 1;
-}
-
 static int bio_read(BIO *b, char *buf, size_t len, size_t *got)
 {
     tls_conn *t = BIO_get_data(b);
     BIO_clear_retry_flags(b);
     *got = 0;
-    long n = lg_stream_socket_recv(t->s, buf, len);
+    long n = lg__tls_socket_recv(&t->b, buf, len);
     if (n == LG_ERR_AGAIN) {
         BIO_set_retry_read(b);
         return 0;
     }
-    if (n < 0) {
-        t->sock_err = (int)n;
-        return 0;
-    }
+    if (n < 0) return 0; /* (a reset, plain HTTP ...) */
     if (n == 0) {
         t->sock_eof = 1; /* OpenSSL tells it from a close_notify */
         return 0;
-    }
-    if (!t->got_bytes) {
-        t->got_bytes = 1;
-        if (looks_like_http((const unsigned char *)buf, (size_t)n)) {
-            t->plain = 1;
-            return 0;
-        }
     }
     *got = (size_t)n;
     return 1;
@@ -216,13 +171,13 @@ static int bio_write(BIO *b, const char *buf, size_t len, size_t *put)
     BIO_clear_retry_flags(b);
     *put = 0;
     lg_str part = { buf, len };
-    long n = lg_stream_socket_send(t->s, &part, 1);
+    long n = lg_stream_socket_send(t->b.s, &part, 1);
     if (n == LG_ERR_AGAIN) {
         BIO_set_retry_write(b);
         return 0;
     }
     if (n < 0) {
-        t->sock_err = (int)n;
+        t->b.sock_err = (int)n;
         return 0;
     }
     *put = (size_t)n;
@@ -283,8 +238,8 @@ static int cert_error(long v)
  * handshake. */
 static int map_error(tls_conn *t, int e)
 {
-    if (t->plain) return LG_ERR_TLS_PLAINTEXT;
-    if (t->sock_err) return t->sock_err == LG_ERR_PIPE ? LG_ERR_RESET : t->sock_err;
+    if (t->b.plain) return LG_ERR_TLS_PLAINTEXT;
+    if (t->b.sock_err) return t->b.sock_err == LG_ERR_PIPE ? LG_ERR_RESET : t->b.sock_err;
     unsigned long q = ERR_peek_error();
     if (ERR_GET_REASON(q) == ERR_R_MALLOC_FAILURE) return LG_ERR_NOMEM;
     /* A fatal alert received: OpenSSL's reason is SSL_AD_REASON_OFFSET
@@ -293,7 +248,7 @@ static int map_error(tls_conn *t, int e)
     if (ERR_GET_LIB(q) == ERR_LIB_SSL && reason >= SSL_AD_REASON_OFFSET &&
         reason < SSL_AD_REASON_OFFSET + 256)
         return LG_ERR_TLS_ALERT;
-    if (!t->hs_done) {
+    if (!t->b.hs_done) {
         if (t->sock_eof) return LG_ERR_TLS_CUT;
         long v = t->ssl ? SSL_get_verify_result(t->ssl) : X509_V_OK;
         if (v != X509_V_OK) return cert_error(v);
@@ -303,71 +258,43 @@ static int map_error(tls_conn *t, int e)
     return LG_ERR_TLS;
 }
 
-/* nginx's answer to plain HTTP on its TLS port, as tls_mbedtls.c sends. */
-static void answer_plain_http(tls_conn *t)
-{
-    static const char answer[] = "HTTP/1.1 400 Bad Request\r\n"
-                                 "Content-Type: text/plain\r\n"
-                                 "Content-Length: 47\r\n"
-                                 "Connection: close\r\n"
-                                 "\r\n"
-                                 "The plain HTTP request was sent to HTTPS port.\n";
-    lg_str part = { answer, sizeof answer - 1 };
-    (void)lg_stream_socket_send(t->s, &part, 1);
-}
-
-static void handshake_over(tls_conn *t);
-
-/* The connection failed (err): say it once. */
-static int fail_with(tls_conn *t, int err)
-{
-    if (t->fail) {
-        ERR_clear_error();
-        return t->fail;
-    }
-    t->fail = err;
-    lg_timer_stop(&t->hs_timer);
-    handshake_over(t);
-    if (err == LG_ERR_TLS_PLAINTEXT && t->ctx->is_server) answer_plain_http(t);
 #if !defined(LG_NO_LOG)
-    if (!t->hs_done || (err != LG_ERR_TLS_TRUNCATED && err != LG_ERR_RESET)) {
-        char detail[200] = "";
-        long v = t->ssl ? SSL_get_verify_result(t->ssl) : X509_V_OK;
-        if (v != X509_V_OK && !t->hs_done)
-            snprintf(detail, sizeof detail, "%s", X509_verify_cert_error_string(v));
-        else if (ERR_peek_last_error())
-            ERR_error_string_n(ERR_peek_last_error(), detail, sizeof detail);
-        char peer[64];
-        lg_log(lg_stream_loop(t->s), LG_LOG_INFO, "%s: TLS %s: %s%s%s%s",
-               peer_name(t->s, peer, sizeof peer),
-               t->hs_done ? "failed" : "handshake failed", lg_strerror(err),
-               detail[0] ? " [" : "", detail, detail[0] ? "]" : "");
-    }
-#endif
-    ERR_clear_error(); /* the queue is per thread: nothing left for the next call */
-    return err;
-}
-
-static void hs_timeout(lg_timer *tm)
+/* A failure in OpenSSL's words, for its log line (tls_internal.h): what
+ * the certificate check found, or the error queue's last (taken off it). */
+void lg__tls_lib_detail(tls_conn_base *b, int err, int lib_err, char *detail, size_t cap)
 {
-    tls_conn *t = LG_CONTAINER_OF(tm, tls_conn, hs_timer);
-    if (t->hs_done || t->fail) return;
-    fail_with(t, LG_ERR_TLS_TIMEOUT);
-    lg_stream_redeliver(t->s);
+    (void)err;
+    (void)lib_err; /* (OpenSSL's words are in its error queue) */
+    SSL *ssl = conn_from(b)->ssl;
+    long v = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
+    if (v != X509_V_OK && !b->hs_done)
+        snprintf(detail, cap, "%s", X509_verify_cert_error_string(v));
+    else if (ERR_peek_last_error())
+        ERR_error_string_n(ERR_peek_last_error(), detail, cap);
+    ERR_clear_error();
+}
+#endif
+
+/* The connection failed (err): said once (lg__tls_fail), and nothing left
+ * in OpenSSL's error queue, which is per thread, for the next call. */
+static int fail_with(tls_conn_base *b, int err)
+{
+    int rc = lg__tls_fail(b, err, 0);
+    ERR_clear_error();
+    return rc;
 }
 
 /* ---------------------------------------------------------------------------
  * The handshake
  * ------------------------------------------------------------------------ */
 
-static int hs_step(tls_conn *t)
+/* One go at the handshake (tls_internal.h). */
+int lg__tls_lib_handshake(tls_conn_base *b)
 {
+    tls_conn *t = conn_from(b);
     ERR_clear_error();
     int r = SSL_do_handshake(t->ssl);
     if (r == 1) {
-        t->hs_done = 1;
-        lg_timer_stop(&t->hs_timer);
-        handshake_over(t);
         const unsigned char *p;
         unsigned n;
         SSL_get0_alpn_selected(t->ssl, &p, &n);
@@ -376,105 +303,68 @@ static int hs_step(tls_conn *t)
     }
     int e = SSL_get_error(t->ssl, r);
     if (e == SSL_ERROR_WANT_READ) {
-        t->hs_want = LG_READABLE;
+        b->hs_want = LG_READABLE;
         return LG_ERR_AGAIN;
     }
     if (e == SSL_ERROR_WANT_WRITE) {
-        t->hs_want = LG_WRITABLE;
+        b->hs_want = LG_WRITABLE;
         return LG_ERR_AGAIN;
     }
-    return fail_with(t, map_error(t, e));
+    return fail_with(b, map_error(t, e));
 }
 
 /* ---------------------------------------------------------------------------
  * The transport's operations
  * ------------------------------------------------------------------------ */
 
-static long tls_recv(lg_stream *s, void *buf, size_t len)
+long lg__tls_lib_recv(tls_conn_base *b, void *buf, size_t len)
 {
-    tls_conn *t = conn_of(s);
-    if (t->fail) {
-        t->fail_told = 1;
-        return t->fail;
-    }
-    if (t->eof) return 0;
-    t->kicked = 0;
-    if (t->waiting) return LG_ERR_AGAIN;
-    if (!t->hs_done) {
-        int rc = hs_step(t);
-        if (rc != LG_OK) {
-            if (rc != LG_ERR_AGAIN) t->fail_told = 1;
-            return rc;
-        }
-    }
+    tls_conn *t = conn_from(b);
     if (len > INT_MAX) len = INT_MAX;
     ERR_clear_error();
     size_t got = 0;
     int r = SSL_read_ex(t->ssl, buf, len, &got);
     int e = r == 1 ? SSL_ERROR_NONE : SSL_get_error(t->ssl, r);
-    t->read_wants_write = e == SSL_ERROR_WANT_WRITE;
+    t->b.read_wants_write = e == SSL_ERROR_WANT_WRITE;
     if (r == 1) return (long)got;
     if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return LG_ERR_AGAIN;
     if (e == SSL_ERROR_ZERO_RETURN) {
-        t->eof = 1; /* the end, said properly */
+        t->b.eof = 1; /* the end, said properly */
         return 0;
     }
     /* The socket's EOF without close_notify: whatever came may be all of
      * it or cut; the reader's framing decides, never this. */
-    int err = t->sock_eof && !t->sock_err && !t->plain ? LG_ERR_TLS_TRUNCATED : map_error(t, e);
-    fail_with(t, err);
-    t->fail_told = 1;
+    int err = t->sock_eof && !t->b.sock_err && !t->b.plain ? LG_ERR_TLS_TRUNCATED : map_error(t, e);
+    fail_with(&t->b, err);
+    t->b.fail_told = 1;
     return err;
 }
 
-static long tls_send(lg_stream *s, const lg_str *parts, size_t n)
+long lg__tls_lib_send(tls_conn_base *b, const unsigned char *p, size_t len)
 {
-    tls_conn *t = conn_of(s);
-    if (t->fail) return t->fail_told ? t->fail : LG_ERR_AGAIN;
-    if (!t->hs_done) {
-        if (!lg_stream_is_open(s)) return LG_ERR_CLOSED;
-        if (t->waiting) return LG_ERR_AGAIN;
-        int rc = hs_step(t);
-        if (rc != LG_OK) return LG_ERR_AGAIN; /* a failure: read as the input's end */
-    }
-    unsigned char gather[LG_TLS_GATHER_BYTES];
-    const unsigned char *p = NULL;
-    size_t len = 0;
-    size_t i = 0;
-    while (i < n && !parts[i].len) i++;
-    if (i == n) return 0;
-    if (i + 1 == n || parts[i].len >= sizeof gather) {
-        p = (const unsigned char *)parts[i].ptr;
-        len = parts[i].len;
-    } else {
-        for (; i < n && len < sizeof gather; i++) {
-            size_t take = parts[i].len < sizeof gather - len ? parts[i].len : sizeof gather - len;
-            memcpy(gather + len, parts[i].ptr, take);
-            len += take;
-        }
-        p = gather;
-    }
+    tls_conn *t = conn_from(b);
+    if (!len) return 0;
     if (len > INT_MAX) len = INT_MAX;
     /* OpenSSL wants an unfinished write repeated with the same length (the
      * buffer may move: SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER; the stream's
      * queue still has those bytes first). */
-    if (t->wpend) len = t->wpend;
+    if (t->b.wpend) len = t->b.wpend;
     ERR_clear_error();
     size_t put = 0;
     int r = SSL_write_ex(t->ssl, p, len, &put);
     if (r == 1) {
-        t->wpend = 0;
+        t->b.wpend = 0;
         return (long)put;
     }
     int e = SSL_get_error(t->ssl, r);
     if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) {
-        t->wpend = len;
+        t->b.wpend = len;
         return LG_ERR_AGAIN;
     }
     int err = map_error(t, e);
-    if (!t->sock_err) {
-        fail_with(t, err);
-        t->fail_told = 1;
+    if (!t->b.sock_err) {
+        fail_with(&t->b, err);
+        t->b.fail_told = 1;
     }
     ERR_clear_error();
     return err;
@@ -484,7 +374,7 @@ static long tls_send(lg_stream *s, const lg_str *parts, size_t n)
 static int tls_shutdown(lg_stream *s)
 {
     tls_conn *t = conn_of(s);
-    if (t->hs_done && !t->fail && !t->wpend && !t->notify_sent) {
+    if (t->b.hs_done && !t->b.fail && !t->b.wpend && !t->b.notify_sent) {
         ERR_clear_error();
         int r = SSL_shutdown(t->ssl);
         if (r < 0) {
@@ -492,7 +382,7 @@ static int tls_shutdown(lg_stream *s)
             if (e == SSL_ERROR_WANT_WRITE) return LG_ERR_AGAIN;
         }
         /* 0: ours went, the peer's is still to come (the drain reads it) */
-        t->notify_sent = 1;
+        t->b.notify_sent = 1;
         ERR_clear_error();
     }
     return lg_stream_socket_shutdown(s);
@@ -501,104 +391,44 @@ static int tls_shutdown(lg_stream *s)
 static size_t tls_pending(const lg_stream *s)
 {
     const tls_conn *t = conn_of(s);
-    if (t->fail) return t->fail_told ? 0 : 1;
-    if (t->kicked) return 1;
-    return t->hs_done ? (size_t)SSL_pending(t->ssl) : 0;
-}
-
-static unsigned tls_want(const lg_stream *s, unsigned events)
-{
-    const tls_conn *t = conn_of(s);
-    if (t->fail) return t->fail_told ? events : LG_READABLE;
-    if (t->waiting) return 0;
-    if (!t->hs_done) return events ? t->hs_want : 0;
-    if (t->read_wants_write && (events & LG_READABLE)) events |= LG_WRITABLE;
-    return events;
+    if (t->b.fail) return t->b.fail_told ? 0 : 1;
+    if (t->b.kicked) return 1;
+    return t->b.hs_done ? (size_t)SSL_pending(t->ssl) : 0;
 }
 
 static void ctx_unref(tls_ctx *c);
 
-/* --- the server's caps: sessions and handshakes at once --- */
-
-static int slot_free(const tls_ctx *c)
+/* The connection's SSL object, for tls_common.c's caps (tls_internal.h):
+ * at once, or when it leaves the queue. */
+int lg__tls_lib_start(tls_conn_base *b)
 {
-    return (!c->max_sessions || c->sessions < c->max_sessions) &&
-           (!c->max_handshakes || c->handshakes < c->max_handshakes);
-}
-
-/* The connection's SSL object and its handshake's deadline: at once, or
- * when it leaves the queue. */
-static int conn_start(tls_conn *t)
-{
-    tls_ctx *c = t->ctx;
+    tls_conn *t = conn_from(b);
+    tls_ctx *c = ctx_of(t);
     t->ssl = SSL_new(c->ssl_ctx);
-    BIO *b = t->ssl ? BIO_new(c->bio) : NULL;
-    if (!b) {
+    BIO *bio = t->ssl ? BIO_new(c->bio) : NULL;
+    if (!bio) {
         SSL_free(t->ssl);
         t->ssl = NULL;
         ERR_clear_error();
         return LG_ERR_NOMEM;
     }
-    BIO_set_data(b, t);
-    SSL_set_bio(t->ssl, b, b);
+    BIO_set_data(bio, t);
+    SSL_set_bio(t->ssl, bio, bio);
     SSL_set_app_data(t->ssl, t);
-    if (c->is_server) SSL_set_accept_state(t->ssl);
+    if (c->b.is_server) SSL_set_accept_state(t->ssl);
     else SSL_set_connect_state(t->ssl);
-    lg_timer_start(&t->hs_timer, c->handshake_ms);
-    t->holds_session = t->holds_handshake = 1;
-    c->sessions++;
-    c->handshakes++;
     return LG_OK;
 }
 
-static void admit_waiting(tls_ctx *c)
-{
-    while (c->wait_head && slot_free(c)) {
-        tls_conn *t = c->wait_head;
-        int err = conn_start(t);
-        if (err == LG_ERR_NOMEM && c->sessions) return;
-        c->wait_head = t->wait_next;
-        if (!c->wait_head) c->wait_tail = NULL;
-        t->wait_next = NULL;
-        t->waiting = 0;
-        if (err) {
-            lg_log(lg_stream_loop(t->s), LG_LOG_WARN, "no TLS session for a connection: %s",
-                   lg_strerror(err));
-            fail_with(t, err);
-        } else {
-            t->kicked = 1;
-        }
-        lg_stream_redeliver(t->s);
-    }
-}
-
-static void handshake_over(tls_conn *t)
-{
-    if (!t->holds_handshake) return;
-    t->holds_handshake = 0;
-    t->ctx->handshakes--;
-    admit_waiting(t->ctx);
-}
 
 static void conn_free(tls_conn *t)
 {
-    tls_ctx *c = t->ctx;
-    lg_timer_stop(&t->hs_timer);
-    if (t->waiting) {
-        tls_conn **p = &c->wait_head, *prev = NULL;
-        while (*p != t) {
-            prev = *p;
-            p = &(*p)->wait_next;
-        }
-        *p = t->wait_next;
-        if (c->wait_tail == t) c->wait_tail = prev;
-    }
-    if (t->holds_handshake) c->handshakes--;
-    if (t->holds_session) c->sessions--;
+    tls_ctx *c = ctx_of(t);
+    lg__tls_conn_leave(&t->b);
     SSL_free(t->ssl); /* (and its BIO) */
     ERR_clear_error();
     lg_port_free(t, sizeof *t);
-    admit_waiting(c);
+    lg__tls_admit(&c->b);
     ctx_unref(c);
 }
 
@@ -607,7 +437,7 @@ static void tls_close(lg_stream *s, int abort)
     tls_conn *t = conn_of(s);
     /* A peer's close_notify ended the input (or the stream closed without
      * asking shutdown): answer it, one try, before the FIN. */
-    if (!abort && t->hs_done && !t->fail && !t->wpend && !t->notify_sent) {
+    if (!abort && t->b.hs_done && !t->b.fail && !t->b.wpend && !t->b.notify_sent) {
         ERR_clear_error();
         (void)SSL_shutdown(t->ssl);
     }
@@ -615,7 +445,7 @@ static void tls_close(lg_stream *s, int abort)
 }
 
 static const lg_transport_ops tls_ops = {
-    "tls", tls_recv, tls_send, tls_shutdown, tls_pending, tls_want, tls_close,
+    "tls", lg__tls_recv, lg__tls_send, tls_shutdown, tls_pending, lg__tls_want, tls_close,
 };
 
 static tls_conn *conn_new(tls_ctx *c, lg_stream *s, int *err)
@@ -626,20 +456,8 @@ static tls_conn *conn_new(tls_ctx *c, lg_stream *s, int *err)
         return NULL;
     }
     memset(t, 0, sizeof *t);
-    t->base.ops = &tls_ops;
-    t->s = s;
-    t->ctx = c;
-    t->hs_want = c->is_server ? LG_READABLE : LG_WRITABLE;
-    lg_timer_init(lg_stream_loop(s), &t->hs_timer, hs_timeout);
-    int rc = c->wait_head || !slot_free(c) ? LG_ERR_LIMIT : conn_start(t);
-    if (rc == LG_ERR_LIMIT || (rc == LG_ERR_NOMEM && c->sessions && c->is_server)) {
-        t->waiting = 1;
-        if (c->wait_tail) c->wait_tail->wait_next = t;
-        else c->wait_head = t;
-        c->wait_tail = t;
-    } else if (rc) {
-        lg_log(lg_stream_loop(s), LG_LOG_WARN, "no TLS session for a connection: %s",
-               lg_strerror(rc));
+    int rc = lg__tls_conn_enter(&t->b, &c->b, s, &tls_ops);
+    if (rc) {
         lg_port_free(t, sizeof *t);
         *err = rc;
         return NULL;
@@ -655,7 +473,7 @@ lg_transport *lg_tls_server_transport(lg_stream *s, const char *scheme, void *tl
     lg_tls_server *srv = tls;
     int err;
     tls_conn *t = conn_new(&srv->c, s, &err);
-    return t ? &t->base : NULL;
+    return t ? &t->b.transport : NULL;
 }
 
 /* --- the client's sessions, one per origin --- */
@@ -675,8 +493,8 @@ static session_slot *session_find(lg_tls_client *cli, const char *host, uint16_t
 static int session_new_cb(SSL *ssl, SSL_SESSION *sess)
 {
     tls_conn *t = SSL_get_app_data(ssl);
-    if (!t || t->ctx->is_server || !t->ctx->resume || !t->host[0]) return 0;
-    lg_tls_client *cli = (lg_tls_client *)(void *)t->ctx;
+    if (!t || t->b.ctx->is_server || !ctx_of(t)->resume || !t->host[0]) return 0;
+    lg_tls_client *cli = (lg_tls_client *)(void *)ctx_of(t);
     session_slot *e = session_find(cli, t->host, t->port);
     if (!e) {
         e = &cli->sessions[0];
@@ -704,18 +522,9 @@ int lg_tls_client_transport(lg_stream *s, const char *scheme, const char *host, 
     tls_conn *t = conn_new(&cli->c, s, &err);
     if (!t) return err;
     char name[256];
-    size_t n = strlen(host);
-    if (n >= 2 && host[0] == '[' && host[n - 1] == ']') {
-        host++;
-        n -= 2;
-    }
-    if (n >= sizeof name) n = sizeof name - 1;
-    memcpy(name, host, n);
-    name[n] = 0;
+    size_t n = lg__tls_host_name(host, name);
     lg_addr ip;
-    char bracketed[sizeof name + 2];
-    snprintf(bracketed, sizeof bracketed, strchr(name, ':') ? "[%s]" : "%s", name);
-    int is_ip = lg_addr_parse(&ip, bracketed, 0) == LG_OK;
+    int is_ip = lg__tls_host_ip(name, &ip);
     int ok = 1;
     /* SNI for names only (RFC 6066: no literal IP addresses) */
     if (!is_ip) ok = SSL_set_tlsext_host_name(t->ssl, name) == 1;
@@ -730,18 +539,14 @@ int lg_tls_client_transport(lg_stream *s, const char *scheme, const char *host, 
         conn_free(t);
         return LG_ERR_TLS;
     }
-    if (cli->c.insecure)
-        lg_log(lg_stream_loop(s), LG_LOG_WARN,
-               "TLS to %s:%u WITHOUT certificate verification (insecure): anybody on "
-               "the path can read and change this exchange",
-               name, (unsigned)port);
+    if (cli->c.insecure) lg__tls_warn_insecure(s, name, port);
     t->port = port;
     if (n < sizeof t->host) {
         memcpy(t->host, name, n + 1);
         session_slot *e = cli->c.resume ? session_find(cli, name, port) : NULL;
         if (e) (void)SSL_set_session(t->ssl, e->session);
     }
-    *out = &t->base;
+    *out = &t->b.transport;
     return LG_OK;
 }
 
@@ -749,7 +554,7 @@ int lg_tls_get_info(const lg_stream *s, lg_tls_info *info)
 {
     if (!s->transport || s->transport->ops != &tls_ops) return LG_ERR_INVALID_ARG;
     const tls_conn *t = conn_of(s);
-    if (!t->hs_done) return LG_ERR_AGAIN;
+    if (!t->b.hs_done) return LG_ERR_AGAIN;
     /* Static strings (OpenSSL's tables, a literal), as mbedTLS's are: the
      * caller may keep them after the stream closes. */
     info->version = SSL_get_version(t->ssl);
@@ -932,7 +737,7 @@ static int pair_use(SSL_CTX *ctx, lg_tls_cert *c, const char *what, char *why, s
 static int ctx_setup(tls_ctx *c, int server, uint32_t handshake_ms, char *why, size_t why_len)
 {
     c->refs = 1;
-    c->handshake_ms = handshake_ms ? handshake_ms : DEFAULT_HANDSHAKE_MS;
+    c->b.handshake_ms = handshake_ms ? handshake_ms : TLS_DEFAULT_HANDSHAKE_MS;
     c->ssl_ctx = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
     c->bio = bio_method_new();
     if (!c->ssl_ctx || !c->bio) {
@@ -956,7 +761,7 @@ static void ctx_unref(tls_ctx *c)
     if (--c->refs) return;
     SSL_CTX_free(c->ssl_ctx);
     BIO_meth_free(c->bio);
-    if (c->is_server) {
+    if (c->b.is_server) {
         lg_tls_server *srv = (lg_tls_server *)(void *)c;
         while (srv->certs) {
             lg_tls_cert *cert = srv->certs;
@@ -1026,9 +831,9 @@ int lg_tls_server_new(lg_tls_server **out, const lg_tls_server_config *config, c
     if (!srv) return LG_ERR_NOMEM;
     memset(srv, 0, sizeof *srv);
     tls_ctx *c = &srv->c;
-    c->is_server = 1;
-    c->max_sessions = config->max_sessions;
-    c->max_handshakes = config->max_handshakes;
+    c->b.is_server = 1;
+    c->b.max_sessions = config->max_sessions;
+    c->b.max_handshakes = config->max_handshakes;
     int rc = ctx_setup(c, 1, config->handshake_timeout_ms, why, why_len);
     lg_tls_cert own = { 0 };
     if (!rc) rc = load_pair(&own, &config->cert, &config->key, config->key_password,
@@ -1048,7 +853,7 @@ int lg_tls_server_new(lg_tls_server **out, const lg_tls_server_config *config, c
             /* Tickets only (stateless, as mbedTLS's): no cache to grow. */
             SSL_CTX_set_session_cache_mode(x, SSL_SESS_CACHE_OFF);
             SSL_CTX_set_timeout(x, (long)(config->ticket_lifetime_s ? config->ticket_lifetime_s
-                                                                    : DEFAULT_TICKET_LIFETIME_S));
+                                                                    : TLS_DEFAULT_TICKET_LIFETIME_S));
         }
         if (config->sni) {
             srv->sni = config->sni;
