@@ -1047,6 +1047,15 @@ void lg_stream_peer_done(lg_stream *s);
 /* Close now with RST, dropping everything. Counted in lg_loop_stats.aborts
  * and logged: it is the one way to make a peer see a reset. */
 void lg_stream_abort(lg_stream *s);
+/* Close now, for an owner that goes away at once (lg_server_free with the
+ * connection still open): no loop will run for a linger, so rule 3 goes as
+ * far as it can without one — what has arrived is read and dropped, the
+ * transport ends (TLS: close_notify, one try), then FIN and the close
+ * (lg_close_unserved). What is queued is dropped; on_close is called
+ * before this returns, not on a later tick, so the stream's memory may be
+ * reused at once (also for a stream already closing, whose on_close was
+ * still to come). Logged (LG_LOG_WARN). */
+void lg_stream_close_now(lg_stream *s);
 
 /* ======================================================================
  * 6. TCP: listening, connecting, resolving
@@ -1366,7 +1375,11 @@ uint16_t lg_server_port(const lg_server *srv);
  * rest. done (may be NULL) runs once every connection is closed. */
 void lg_server_shutdown(lg_server *srv, uint32_t deadline_ms,
                         void (*done)(lg_server *srv, void *user), void *user);
-/* Free a server whose connections are all closed (after shutdown's done). */
+/* Free the server. Its connections should be closed first (after
+ * shutdown's done): those still open are closed at once
+ * (lg_stream_close_now: no linger, so a client may see a reset; logged),
+ * and everything they hold is given back. A request the application still
+ * holds is gone with them: do not answer it after this. */
 void lg_server_free(lg_server *srv);
 const lg_server_stats *lg_server_get_stats(const lg_server *srv);
 lg_loop *lg_server_loop(const lg_server *srv);
