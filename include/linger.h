@@ -847,6 +847,10 @@ typedef struct lg_transport_ops {
     unsigned (*want)(const lg_stream *s, unsigned events);
     /* Release the state, just before the socket closes (abort: with RST). */
     void (*close)(lg_stream *s, int abort);
+    /* Optional: nonzero while its handshake runs (nothing of the stream's
+     * bytes has gone yet): a client whose deadline comes then fails with
+     * LG_ERR_TLS_TIMEOUT rather than LG_ERR_TIMEOUT. */
+    int (*handshaking)(const lg_stream *s);
 } lg_transport_ops;
 
 struct lg_transport {
@@ -918,6 +922,9 @@ int lg_stream_open(lg_loop *loop, lg_stream *s, int fd, const lg_stream_config *
 /* Attach a transport (before any byte is read or written: right after
  * lg_stream_open). It is released when the stream closes. */
 int lg_stream_set_transport(lg_stream *s, lg_transport *t);
+/* Nonzero while the stream's transport runs its handshake (TLS), 0 with
+ * none or once it is done. */
+int lg_stream_handshaking(const lg_stream *s);
 /* Hand the stream to another owner: its callbacks and data from now on. */
 void lg_stream_set_callbacks(lg_stream *s, const lg_stream_callbacks *cbs, void *data);
 /* The loop the stream runs on. */

@@ -1251,6 +1251,12 @@ int lg_stream_set_transport(lg_stream *s, lg_transport *t)
     return LG_OK;
 }
 
+int lg_stream_handshaking(const lg_stream *s)
+{
+    return s->state != LG_STREAM_CLOSED && s->transport && s->transport->ops->handshaking &&
+           s->transport->ops->handshaking(s);
+}
+
 void lg_stream_set_callbacks(lg_stream *s, const lg_stream_callbacks *cbs, void *data)
 {
     s->cbs = cbs;

@@ -614,8 +614,14 @@ static void tls_close(lg_stream *s, int abort)
     conn_free(t);
 }
 
+static int tls_handshaking(const lg_stream *s)
+{
+    const tls_conn *t = conn_of(s);
+    return !t->hs_done && !t->fail;
+}
+
 static const lg_transport_ops tls_ops = {
-    "tls", tls_recv, tls_send, tls_shutdown, tls_pending, tls_want, tls_close,
+    "tls", tls_recv, tls_send, tls_shutdown, tls_pending, tls_want, tls_close, tls_handshaking,
 };
 
 static tls_conn *conn_new(tls_ctx *c, lg_stream *s, int *err)
