@@ -62,9 +62,11 @@ LINGER_TLS_CERTS="$(pwd)/$OUT/certs" LINGER_TLS_STATIC_SERVER="$(pwd)/$d/tls_sta
 # five sessions and a handshake fit). Under valgrind too (the free; a
 # shutdown there waits out its send timeouts), without the sanitizers
 # (they do not mix).
-run_free() {
+run_free() { # VALGRIND(0|1) [pytest arguments]
+  valgrind=$1
+  shift
   LINGER_TLS_CERTS="$(pwd)/$OUT/certs" LINGER_TLS_FREE_SERVER="$(pwd)/$d/tls_free_server" \
-    LINGER_TLS_FREE_BLOCK=400000 LINGER_TLS_FREE_VALGRIND="$1" \
+    LINGER_TLS_FREE_BLOCK=400000 LINGER_TLS_FREE_VALGRIND="$valgrind" \
     timeout 300 /usr/bin/python3 -m pytest -q -p no:cacheprovider "$@" tests/tls/test_tls_free.py
 }
 run_free 0

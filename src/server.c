@@ -7,6 +7,7 @@
 
 #include "server_internal.h" /* first: the build options decide what else */
 #include "http1_internal.h"  /* the one HTTP-date formatter */
+#include "assert_internal.h"
 #if !defined(LG_NO_DATE)
 #include <time.h>
 #endif
@@ -566,7 +567,11 @@ void lg_server_free(lg_server *srv)
     /* No shutdown's done, no accepting again, while the last go. */
     srv->shutting_down = 1;
     srv->shutdown_done = NULL;
-    while (srv->conns) close_now(srv, srv->conns);
+    while (srv->conns) {
+        lg_conn *c = srv->conns;
+        close_now(srv, c);
+        LG_ASSERT(srv->conns != c); /* its on_close took it off the list */
+    }
     if (srv->static_mem) {
         /* Nothing here was allocated; the buffers go back to their owner. */
         srv->free_conns = NULL;
