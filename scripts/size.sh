@@ -196,7 +196,7 @@ lto_program() { # $1 = extra flags; prints the program's text + data
   opts=$(config_options min-server | tr ';' '\n' | sed '/^$/d; s/^/-D/' | tr '\n' ' ')
   cf="-std=c11 -mcpu=cortex-m4 -mthumb -Os -ffunction-sections -fdata-sections -Iinclude -Isrc -Iports/stub/include"
   for f in src/*.c ports/lwip/net_lwip.c; do
-    case $f in *net_posix.c|*loop_epoll.c|*tls_mbedtls.c) continue ;; esac  # (TLS: its own library)
+    case $f in *net_posix.c|*loop_epoll.c|*tls_mbedtls.c|*tls_openssl.c) continue ;; esac  # (TLS: its own libraries)
     # shellcheck disable=SC2086
     arm-none-eabi-gcc $cf $1 $opts -DLG_DEFAULT_NET=lg_net_lwip -c "$f" -o "$d/$(basename "$f" .c).o"
   done
