@@ -847,6 +847,10 @@ typedef struct lg_transport_ops {
     unsigned (*want)(const lg_stream *s, unsigned events);
     /* Release the state, just before the socket closes (abort: with RST). */
     void (*close)(lg_stream *s, int abort);
+    /* Optional: nonzero while its handshake runs (nothing of the stream's
+     * bytes has gone yet): a client whose deadline comes then fails with
+     * LG_ERR_TLS_TIMEOUT rather than LG_ERR_TIMEOUT. */
+    int (*handshaking)(const lg_stream *s);
 } lg_transport_ops;
 
 struct lg_transport {
@@ -918,6 +922,9 @@ int lg_stream_open(lg_loop *loop, lg_stream *s, int fd, const lg_stream_config *
 /* Attach a transport (before any byte is read or written: right after
  * lg_stream_open). It is released when the stream closes. */
 int lg_stream_set_transport(lg_stream *s, lg_transport *t);
+/* Nonzero while the stream's transport runs its handshake (TLS), 0 with
+ * none or once it is done. */
+int lg_stream_handshaking(const lg_stream *s);
 /* Hand the stream to another owner: its callbacks and data from now on. */
 void lg_stream_set_callbacks(lg_stream *s, const lg_stream_callbacks *cbs, void *data);
 /* The loop the stream runs on. */
@@ -1047,6 +1054,15 @@ void lg_stream_peer_done(lg_stream *s);
 /* Close now with RST, dropping everything. Counted in lg_loop_stats.aborts
  * and logged: it is the one way to make a peer see a reset. */
 void lg_stream_abort(lg_stream *s);
+/* Close now, for an owner that goes away at once (lg_server_free with the
+ * connection still open): no loop will run for a linger, so rule 3 goes as
+ * far as it can without one — what has arrived is read and dropped, the
+ * transport ends (TLS: close_notify, one try), then FIN and the close
+ * (lg_close_unserved). What is queued is dropped; on_close is called
+ * before this returns, not on a later tick, so the stream's memory may be
+ * reused at once (also for a stream already closing, whose on_close was
+ * still to come). Logged (LG_LOG_WARN). */
+void lg_stream_close_now(lg_stream *s);
 
 /* ======================================================================
  * 6. TCP: listening, connecting, resolving
@@ -1366,7 +1382,11 @@ uint16_t lg_server_port(const lg_server *srv);
  * rest. done (may be NULL) runs once every connection is closed. */
 void lg_server_shutdown(lg_server *srv, uint32_t deadline_ms,
                         void (*done)(lg_server *srv, void *user), void *user);
-/* Free a server whose connections are all closed (after shutdown's done). */
+/* Free the server. Its connections should be closed first (after
+ * shutdown's done): those still open are closed at once
+ * (lg_stream_close_now: no linger, so a client may see a reset; logged),
+ * and everything they hold is given back. A request the application still
+ * holds is gone with them: do not answer it after this. */
 void lg_server_free(lg_server *srv);
 const lg_server_stats *lg_server_get_stats(const lg_server *srv);
 lg_loop *lg_server_loop(const lg_server *srv);

@@ -8,7 +8,11 @@
 #            leave the consumer's settings alone (tests/consumer/CMakeLists.txt
 #            checks both) and build nothing but liblinger.a;
 #   install  against `cmake --install BUILD_DIR` in a temporary prefix, with
-#            find_package(linger), then with pkg-config.
+#            find_package(linger), then with pkg-config; when BUILD_DIR has
+#            the OpenSSL transport (LINGER_TLS_OPENSSL), a second program
+#            linked with linger::tls_openssl makes an HTTPS exchange between
+#            linger's TLS server and client (tests/consumer/consumer_tls.c,
+#            certificates from tests/tls/make_certs.sh).
 #
 # Each time the program's own warnings (an unused variable under its -Wall,
 # a #warning) must be reported and must not stop the build: were -Werror to
@@ -63,8 +67,17 @@ subdir)
   ;;
 install)
   cmake --install "$BUILD" --prefix "$T/prefix" >/dev/null
-  cmake_consumer "find_package(linger)" "$T/pkg" -DCMAKE_PREFIX_PATH="$T/prefix"
+  tls_openssl=OFF
+  grep -q '^LINGER_TLS_OPENSSL:BOOL=ON$' "$BUILD/CMakeCache.txt" && tls_openssl=ON
+  cmake_consumer "find_package(linger)" "$T/pkg" -DCMAKE_PREFIX_PATH="$T/prefix" \
+    -DCONSUMER_TLS_OPENSSL=$tls_openssl
   run "find_package(linger)" "$T/pkg/consumer"
+  if [ $tls_openssl = ON ]; then
+    "$SRC/tests/tls/make_certs.sh" "$T/certs" >/dev/null
+    "$T/pkg/consumer_tls" "$T/certs" >"$T/run.log" 2>&1 ||
+      { cat "$T/run.log" >&2; fail "find_package(linger), linger::tls_openssl: the program failed"; }
+    echo "find_package(linger), linger::tls_openssl: built and ran ($(cat "$T/run.log"))"
+  fi
 
   pc=$(find "$T/prefix" -name linger.pc | head -1)
   [ -n "$pc" ] || fail "no linger.pc installed"

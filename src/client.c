@@ -439,12 +439,17 @@ int lg_call_resume(lg_call *call)
     return LG_OK;
 }
 
-/* The whole-request deadline and the read timeout end a call the same way. */
+/* The whole-request deadline and the read timeout end a call the same way:
+ * in the middle of its connection's TLS handshake, as the handshake's own
+ * timeout would (a server that never answers a ClientHello is told from
+ * one that never answers a request). */
 static void timed_out(lg_call *call)
 {
     lg_client *cli = call->cli;
     CLIENT_ENTER(cli);
-    lg__call_fail(call, LG_ERR_TIMEOUT);
+    client_conn *c = call->conn;
+    int in_handshake = c && c->stream_open && lg_stream_handshaking(&c->s);
+    lg__call_fail(call, in_handshake ? LG_ERR_TLS_TIMEOUT : LG_ERR_TIMEOUT);
     CLIENT_LEAVE(cli);
 }
 

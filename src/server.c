@@ -7,6 +7,7 @@
 
 #include "server_internal.h" /* first: the build options decide what else */
 #include "http1_internal.h"  /* the one HTTP-date formatter */
+#include "assert_internal.h"
 #if !defined(LG_NO_DATE)
 #include <time.h>
 #endif
@@ -538,6 +539,24 @@ void lg_server_shutdown(lg_server *srv, uint32_t deadline_ms, void (*done)(lg_se
     check_shutdown_done(srv); /* or when the last one has closed */
 }
 
+/* A connection still open when its server is freed (the loop stopped
+ * without a shutdown, or before it was done): closed at once, its
+ * on_close now, so that everything it holds goes back before the memory
+ * does — its buffer, its transport (a TLS session, to the TLS block with
+ * lg_tls_memory), its request. A request the application still holds (an
+ * answer it was to give later, a producer's next fill) is taken back too:
+ * it must not be answered after lg_server_free. */
+static void close_now(lg_server *srv, lg_conn *c)
+{
+    lg_exchange *ex = c->phase != PH_UPGRADED ? c->ex : NULL;
+    lg_stream_close_now(&c->s); /* on_close: it leaves srv->conns */
+    if (ex && ex->in_app && ex->res.state != RES_DONE) {
+        ex->res.state = RES_DONE;
+        ex->in_app = 0;
+        lg__exchange_put(srv, ex); /* (cancels a producer's fill) */
+    }
+}
+
 void lg_server_free(lg_server *srv)
 {
     if (!srv) return;
@@ -545,6 +564,14 @@ void lg_server_free(lg_server *srv)
     lg_timer_stop(&srv->shutdown_timer);
     lg_timer_stop(&srv->room_timer);
     lg_defer_cancel(srv->loop, &srv->room_defer);
+    /* No shutdown's done, no accepting again, while the last go. */
+    srv->shutting_down = 1;
+    srv->shutdown_done = NULL;
+    while (srv->conns) {
+        lg_conn *c = srv->conns;
+        close_now(srv, c);
+        LG_ASSERT(srv->conns != c); /* its on_close took it off the list */
+    }
     if (srv->static_mem) {
         /* Nothing here was allocated; the buffers go back to their owner. */
         srv->free_conns = NULL;

@@ -9,12 +9,14 @@
  *     │                   │   and thrown away)        ├─ linger timeout ─┤
  *     │                   ├── input already ended ────┴─ byte budget  ───┤
  *     │                   └── peer done, nothing unread (at once) ───────┤
- *     └──abort()─────────────────────────────────────────────────────────┘
+ *     ├──abort()─────────────────────────────────────────────────────────┤
+ *     └──close_now() (its owner goes away: what came read, FIN) ─────────┘
  *
  * The descriptor is closed only in finish_close(), and only from DRAINING
  * (after the peer's EOF, or when time or budget ran out, both counted),
  * when the peer promised to send nothing more and nothing is unread (the
- * owner knows that from its protocol: lg_stream_peer_done), or by abort().
+ * owner knows that from its protocol: lg_stream_peer_done), by abort(),
+ * or by close_now() when the owner is freed with the stream still open.
  * That is rule 3: closing with unread input is what makes a TCP stack send
  * RST and lose the response the peer was about to read.
  *
@@ -362,23 +364,31 @@ static void deferred_close_cb(lg_defer *d)
     if (s->cbs && s->cbs->on_close) s->cbs->on_close(s);
 }
 
-static void finish_close(lg_stream *s, int abort)
+/* How finish_close ends the descriptor: after the linger (or without one
+ * when nothing can be unread), with RST, or at once for an owner that goes
+ * away (lg_stream_close_now: what came is read and dropped, then FIN). */
+enum { CLOSE_LINGERED = 0, CLOSE_ABORT = 1, CLOSE_NOW = 2 };
+
+static void finish_close(lg_stream *s, int how)
 {
     lg_loop *loop = loop_of(s);
     if (s->state == LG_STREAM_CLOSED) return;
     /* Rule 3: a descriptor closes only from DRAINING, or once the peer's
      * input has ended or it promised no more (and nothing is unread), or
-     * by an abort. */
-    LG_ASSERT(abort || s->state == LG_STREAM_DRAINING || s->ending == LG_END_EOF ||
-              s->ending == LG_END_RESET || (s->flags & LG_SF_PEER_DONE));
+     * by an abort, or when its owner cannot wait for a linger. */
+    LG_ASSERT(how != CLOSE_LINGERED || s->state == LG_STREAM_DRAINING ||
+              s->ending == LG_END_EOF || s->ending == LG_END_RESET ||
+              (s->flags & LG_SF_PEER_DONE));
     int fd = s->io.fd;
     lg_timer_stop(&s->timer);
     lg_io_close(&s->io);
     if (s->transport) {
-        s->transport->ops->close(s, abort); /* it finds its state in s->transport */
+        /* it finds its state in s->transport (TLS: close_notify unless aborted) */
+        s->transport->ops->close(s, how == CLOSE_ABORT);
         s->transport = NULL;
     }
-    if (abort) loop->net->abort(loop->net_ctx, fd);
+    if (how == CLOSE_ABORT) loop->net->abort(loop->net_ctx, fd);
+    else if (how == CLOSE_NOW) lg_close_unserved(loop, fd);
     else loop->net->close(loop->net_ctx, fd);
     s->state = LG_STREAM_CLOSED;
     rbuf_release(s);
@@ -625,7 +635,25 @@ void lg_stream_abort(lg_stream *s)
     lg_loop *loop = loop_of(s);
     loop->stats.aborts++;
     lg_log(loop, LG_LOG_WARN, "fd %d: aborted (RST sent to the peer)", s->io.fd);
-    finish_close(s, 1);
+    finish_close(s, CLOSE_ABORT);
+}
+
+/* For an owner freed with the stream still open (lg_server_free): no loop
+ * will run for a linger, and the stream's memory may go as soon as this
+ * returns, so on_close cannot wait for the next tick (a close already
+ * begun, its on_close still queued, gets it now too). */
+void lg_stream_close_now(lg_stream *s)
+{
+    lg_loop *loop = loop_of(s);
+    if (s->state != LG_STREAM_CLOSED) {
+        lg_log(loop, LG_LOG_WARN, "fd %d: closed at once: its owner went away", s->io.fd);
+        finish_close(s, CLOSE_NOW);
+    }
+    if (s->deferred.next) { /* queued: the on_close (or a delivery, now moot) */
+        int closed = s->deferred.cb == deferred_close_cb;
+        lg_defer_cancel(loop, &s->deferred);
+        if (closed) deferred_close_cb(&s->deferred);
+    }
 }
 
 /* A socket nobody will serve (no memory for a stream, a limit reached at
@@ -1221,6 +1249,12 @@ int lg_stream_set_transport(lg_stream *s, lg_transport *t)
     s->transport = t;
     update_events(s); /* it may want other readiness (a handshake) */
     return LG_OK;
+}
+
+int lg_stream_handshaking(const lg_stream *s)
+{
+    return s->state != LG_STREAM_CLOSED && s->transport && s->transport->ops->handshaking &&
+           s->transport->ops->handshaking(s);
 }
 
 void lg_stream_set_callbacks(lg_stream *s, const lg_stream_callbacks *cbs, void *data)

@@ -259,6 +259,12 @@ long lg__tls_send(lg_stream *s, const lg_str *parts, size_t n)
     return lg__tls_lib_send(b, p, len);
 }
 
+int lg__tls_handshaking(const lg_stream *s)
+{
+    const tls_conn_base *b = conn_of(s);
+    return !b->hs_done && !b->fail;
+}
+
 /* What to wait for, given what the stream wants (events). Readiness the
  * stream would not act on is never asked for: a level-triggered loop
  * would report it for ever. */

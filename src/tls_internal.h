@@ -131,6 +131,9 @@ int lg__tls_fail(tls_conn_base *b, int err, int lib_err);
 long lg__tls_recv(lg_stream *s, void *buf, size_t len);
 long lg__tls_send(lg_stream *s, const lg_str *parts, size_t n);
 unsigned lg__tls_want(const lg_stream *s, unsigned events);
+/* Still in the handshake (neither done nor failed): a timeout now is
+ * LG_ERR_TLS_TIMEOUT, not a slow answer. */
+int lg__tls_handshaking(const lg_stream *s);
 
 /* What the library reads from the stream's socket (its BIO's read): as
  * lg_stream_socket_recv, but an error is kept in sock_err, and the first

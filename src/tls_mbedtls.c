@@ -458,6 +458,7 @@ static void tls_close(lg_stream *s, int abort)
 
 static const lg_transport_ops tls_ops = {
     "tls", lg__tls_recv, lg__tls_send, tls_shutdown, tls_pending, lg__tls_want, tls_close,
+    lg__tls_handshaking,
 };
 
 static tls_conn *conn_new(tls_ctx *c, lg_stream *s, int *err)

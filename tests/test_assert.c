@@ -40,8 +40,8 @@ static void no_close(lg_stream *s, int abort)
     (void)abort;
 }
 
-static const lg_transport_ops whole = { "whole", no_recv, no_send, no_shutdown, NULL, NULL, no_close };
-static const lg_transport_ops broken = { "broken", no_recv, NULL, no_shutdown, NULL, NULL, no_close };
+static const lg_transport_ops whole = { "whole", no_recv, no_send, no_shutdown, NULL, NULL, no_close, NULL };
+static const lg_transport_ops broken = { "broken", no_recv, NULL, no_shutdown, NULL, NULL, no_close, NULL };
 
 /* 0 when the child ran through, the signal that ended it otherwise. */
 static int attach_in_child(const lg_transport_ops *ops)

@@ -670,7 +670,7 @@ static void pass_close(lg_stream *s, int abort)
 }
 
 static const lg_transport_ops pass_ops = { "pass", pass_recv, pass_send, pass_shutdown,
-                                           NULL,   NULL,      pass_close };
+                                           NULL,   NULL,      pass_close, NULL };
 
 static int pass_factory(lg_stream *s, const char *scheme, const char *host, uint16_t port,
                         lg_transport **out, void *user)

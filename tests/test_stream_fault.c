@@ -535,7 +535,7 @@ static void hs_close(lg_stream *s, int abort)
 }
 
 static const lg_transport_ops hs_ops = { "handshake", hs_recv, hs_send, hs_shutdown,
-                                         NULL,        hs_want, hs_close };
+                                         NULL,        hs_want, hs_close, NULL };
 
 static void test_transport_handshake_and_shutdown(void)
 {
@@ -608,7 +608,7 @@ static unsigned rhs_want(const lg_stream *s, unsigned events)
 }
 
 static const lg_transport_ops rhs_ops = { "read-handshake", rhs_recv, rhs_send, rhs_shutdown,
-                                          NULL,             rhs_want, hs_close };
+                                          NULL,             rhs_want, hs_close, NULL };
 
 static void test_transport_want_asked_again(void)
 {

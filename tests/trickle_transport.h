@@ -96,6 +96,7 @@ static void trickle_close(lg_stream *s, int abort)
 
 static const lg_transport_ops trickle_ops = {
     "trickle", trickle_recv, trickle_send, trickle_shutdown, trickle_pending, NULL, trickle_close,
+    NULL,
 };
 
 static lg_transport *trickle_new(lg_stream *s, const char *scheme, void *user)

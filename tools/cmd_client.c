@@ -56,7 +56,7 @@ static void usage(FILE *f, const char *cmd)
             "  -d DATA          (post) the request body\n"
             "  --data-file F    (post) the request body from a file\n"
             "  --expect         (post) send Expect: 100-continue\n"
-            "  --timeout S      give up on a request after S seconds\n"
+            "  --timeout S      give up on a request after S seconds (its TLS handshake too)\n"
             "  --no-follow      do not follow redirects\n"
             "  -u USER:PASSWORD answer the server's 401 (Digest, or Basic) once\n"
             "  --basic          with -u: send Basic at once, without waiting for a 401\n"
@@ -670,10 +670,14 @@ static int run(int argc, char **argv, int post)
     int https = 0;
     for (int i = 0; i < nurls; i++) https |= !strncmp(urls[i], "https:", 6);
     char why[300];
+    /* --timeout bounds the handshake as it bounds the rest of a request
+     * (without it, the TLS default: 10 s). */
     int trc = lg_tls_client_new(&tls, &(lg_tls_client_config){ .ca = { .file = cacert },
                                                                .insecure = (uint8_t)insecure,
                                                                .cert = { .file = client_cert },
-                                                               .key = { .file = client_key } },
+                                                               .key = { .file = client_key },
+                                                               .handshake_timeout_ms =
+                                                                   st.timeout_ms },
                                 why, sizeof why);
     if (trc && (cacert || client_cert || client_key || https)) {
         fprintf(stderr, "linger %s: TLS: %s\n", cmd, why[0] ? why : lg_strerror(trc));

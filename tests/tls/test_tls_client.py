@@ -240,17 +240,46 @@ def test_broken_handshakes(certs, act, status, words):
         srv.close()
 
 
-def test_stalled_handshake(certs):
-    """A server that takes the ClientHello and says nothing: the client's
-    handshake timeout (10 s by default) ends it, exit 7, saying where."""
+def test_slow_handshake_obeys_a_longer_timeout(certs):
+    """A server that answers the ClientHello after 10.5 s: past the TLS
+    default (10 s), which ended it there whatever --timeout said, but
+    within --timeout 30, which the handshake now obeys."""
+    import ssl
+    import time
+
+    def late(c):
+        time.sleep(10.5)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(certs("chain.pem"), certs("server.key"))
+        with ctx.wrap_socket(c, server_side=True) as s:
+            got = b""
+            while b"\r\n\r\n" not in got:
+                got += s.recv(4096)
+            s.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\nConnection: close\r\n\r\nlate")
+
+    srv = RawServer(late)
+    try:
+        r = linger("get", "--timeout", "30", "--cacert", certs("ca.pem"),
+                   f"https://localhost:{srv.port}/")
+        assert r.returncode == 0, r.stderr
+        assert r.stdout == b"late", r
+    finally:
+        srv.close()
+
+
+def test_stalled_handshake_obeys_a_short_timeout(certs):
+    """The same server with --timeout 1: the request's deadline comes in the
+    middle of the handshake and says so (not "waiting for the response"),
+    after a second and the close's linger (close_timeout_ms, 2 s)."""
     import time
     srv = RawServer(say_nothing)
     try:
         t0 = time.monotonic()
-        r = linger("get", "--cacert", certs("ca.pem"), f"https://localhost:{srv.port}/")
+        r = linger("get", "--timeout", "1", "--cacert", certs("ca.pem"),
+                   f"https://127.0.0.1:{srv.port}/")
         took = time.monotonic() - t0
         assert r.returncode == EXIT_TIMEOUT, r.stderr
         assert b"timed out in the TLS handshake" in r.stderr, r.stderr
-        assert 9 < took < 30, took
+        assert 0.9 < took < 4.5, took
     finally:
         srv.close()
