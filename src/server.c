@@ -245,6 +245,8 @@ void lg__exchange_put(lg_server *srv, lg_exchange *ex)
 {
     if (ex->body_buf) lg__free(ex->body_buf, ex->body_buf_cap);
     ex->body_buf = NULL;
+    if (ex->head_apart) lg__free(ex->head_apart, ex->head_apart_len);
+    ex->head_apart = NULL;
 #if !defined(LG_NO_FORMS)
     if (ex->form) ex->form->free(ex);
 #endif

@@ -238,6 +238,9 @@ struct lg_exchange {
     uint64_t body_limit;
     char *body_buf;            /* a body too big for the receive buffer */
     size_t body_buf_cap;
+    char *head_apart;          /* the head, moved out of the receive buffer while a
+                                  handler keeps the request (server_conn.c) */
+    uint32_t head_apart_len;
     uint8_t body_mode;
     uint8_t body_done;
     uint8_t continue_sent;     /* "100 Continue" went out */
