@@ -473,14 +473,15 @@ static void call_handler(lg_conn *c)
 
 /* Percent-decode into the request's scratch space. A "%00" or a broken
  * escape makes the path unusable (and is a classic attack): -1; no room in
- * the scratch space: -2. ("%2F" decodes to "/" here; routing matched the raw
- * segments already.) */
+ * the scratch space: -2; no memory for it: -3. ("%2F" decodes to "/" here;
+ * routing matched the raw segments already.) */
 static int decode_into_scratch(lg_exchange *ex, lg_str in, lg_str *out)
 {
     if (!memchr(in.ptr, '%', in.len)) {
         *out = in;
         return 0;
     }
+    if (lg__exchange_scratch(ex) != LG_OK) return -3;
     char *d = ex->scratch + ex->scratch_len;
     int n = lg_url_decode_to(in, d, (size_t)(ex->scratch_cap - ex->scratch_len), 0);
     if (n == LG_ERR_BUFFER_TOO_SMALL) return -2;
@@ -529,6 +530,15 @@ static int split_target(lg_exchange *ex)
     return decode_into_scratch(ex, ex->path_raw, &ex->path);
 }
 
+/* The path or a parameter could not be decoded (decode_into_scratch). */
+static void path_failed(lg_conn *c, int bad)
+{
+    c->flags |= CF_CLOSE_AFTER;
+    if (bad == -3) lg__res_fail(c->ex, 503, LG_ERR_MSG(LG_ERR_NOMEM));
+    else if (bad == -2) lg__res_fail(c->ex, 414, LG_MSG("the decoded path is longer than scratch_bytes"));
+    else lg__res_fail(c->ex, 400, LG_MSG("malformed percent-encoding in the path"));
+}
+
 static int run_before_hooks(lg_conn *c)
 {
     lg_exchange *ex = c->ex;
@@ -557,11 +567,8 @@ static void start_request(lg_conn *c)
 
     int bad_path = split_target(ex);
     if (bad_path != 0) {
-        c->flags |= CF_CLOSE_AFTER;
-        srv->stats.bad_requests++;
-        lg__res_fail(ex, bad_path == -2 ? 414 : 400,
-                     bad_path == -2 ? LG_MSG("the decoded path is longer than scratch_bytes")
-                                    : LG_MSG("malformed percent-encoding in the path"));
+        if (bad_path != -3) srv->stats.bad_requests++;
+        path_failed(c, bad_path);
         return;
     }
     if (h->flags & LG_HEAD_EXPECT_OTHER) {
@@ -600,10 +607,7 @@ static void start_request(lg_conn *c)
         lg_str *v = &ex->match.params[i];
         int bad = decode_into_scratch(ex, *v, v);
         if (bad != 0) {
-            c->flags |= CF_CLOSE_AFTER;
-            lg__res_fail(ex, bad == -2 ? 414 : 400,
-                         bad == -2 ? LG_MSG("the decoded path is longer than scratch_bytes")
-                                   : LG_MSG("malformed percent-encoding in the path"));
+            path_failed(c, bad);
             return;
         }
     }

@@ -6,9 +6,12 @@
  * connections have written their requests into the buffer it came from.
  *
  * Over loopback, the loop and blocking client sockets on one thread:
- *  - a kept request costs its request slot and its head, not the 4 KiB
- *    buffer (the allocator hook counts it), and its slices survive a
+ *  - a kept request costs its request slot and its head, not the
+ *    receive buffer, nor a response-header or scratch space until it
+ *    uses one (the allocator hook counts it), and its slices survive a
  *    second and a third request read through the same cached buffer;
+ *  - the headers a late answer adds go out with it, through a
+ *    response-header space the next answer reuses (nothing allocated);
  *  - its connection goes on after the late answer (nothing of the moved
  *    head is consumed twice);
  *  - a request with a pipelined one behind it, and one whose body sits
@@ -77,6 +80,8 @@ static void run_until_held(int n)
 
 /* One answer (by Content-Length) from fd, running the loop while it is
  * not all there. Returns its body, NUL-terminated, or "" on failure. */
+static char last_head[1024]; /* the last answer's head, NUL-terminated */
+
 static const char *read_answer(int fd)
 {
     static char buf[4096];
@@ -89,6 +94,9 @@ static const char *read_answer(int fd)
             size_t len = cl ? (size_t)strtoul(cl + 16, NULL, 10) : 0;
             if (have >= head + len && head + len < sizeof buf) {
                 CHECK(memcmp(buf, "HTTP/1.1 200 ", 13) == 0);
+                CHECK(head < sizeof last_head);
+                memcpy(last_head, buf, head < sizeof last_head ? head : 0);
+                last_head[head < sizeof last_head ? head : 0] = 0;
                 /* What came after this answer is the next one's. */
                 static char body[4096];
                 memcpy(body, buf + head, len);
@@ -154,6 +162,10 @@ static void kept_requests_give_their_buffer_back(void)
            (unsigned)srv->cfg.recv_buffer_bytes);
     CHECK(buffer_free(rb));
     CHECK(cost <= (long long)(srv->exchange_size + rb->ex->head_apart_len));
+    /* Nothing decoded, no header added yet: no spaces taken for them (a's
+     * path was decoded: it has its scratch space). */
+    CHECK(!rb->ex->res.hdr && !rb->ex->scratch);
+    CHECK(ra->ex->scratch && !ra->ex->res.hdr);
 
     /* b's bytes went through the buffer a's came in: a's slices are a's. */
     CHECK_STR(lg_req_method(ra), "GET");
@@ -167,9 +179,13 @@ static void kept_requests_give_their_buffer_back(void)
     CHECK_EQ_INT(lg_req_head(ra)->num_headers, 2);
     CHECK_EQ_INT(lg_req_body(ra).len, 0);
 
-    /* a answered late; its connection serves the next request. */
+    /* a answered late, with a header; its connection serves the next
+     * request. The header space went back with the head: c's answer
+     * takes it again, allocating nothing. */
+    CHECK_EQ_INT(lg_res_header(held_res[0], "X-Late", "yes"), LG_OK);
     answer(0, "a done");
     CHECK(strcmp(read_answer(a), "a done") == 0);
+    CHECK(strstr(last_head, "\r\nX-Late: yes\r\n") != NULL);
     send_text(a, "GET /now HTTP/1.1\r\nHost: t\r\n\r\n");
     CHECK(strcmp(read_answer(a), "now") == 0);
 
@@ -178,6 +194,9 @@ static void kept_requests_give_their_buffer_back(void)
     send_text(c, "GET /hold/cccccccccccccccccccccccccccccc HTTP/1.1\r\nHost: c\r\n"
                  "X-Note: ccccccccccccccccccccccccccccccccccccccc\r\n\r\n");
     run_until_held(3);
+    long long held3 = live_bytes;
+    CHECK_EQ_INT(lg_res_header(held_res[2], "X-Late", "c"), LG_OK);
+    CHECK_EQ_INT(live_bytes, held3);
     CHECK_STR(lg_req_param(rb, "id"), "zzzzzzzzzzzzzzzz");
     CHECK_STR(lg_req_path(rb), "/hold/zzzzzzzzzzzzzzzz");
     CHECK_STR(lg_req_query(rb, "x"), "9");
@@ -188,6 +207,7 @@ static void kept_requests_give_their_buffer_back(void)
     answer(1, "b done");
     CHECK(strcmp(read_answer(b), "b done") == 0);
     CHECK(strcmp(read_answer(c), "c done") == 0);
+    CHECK(strstr(last_head, "\r\nX-Late: c\r\n") != NULL);
     close(a);
     close(b);
     close(c);
