@@ -1308,8 +1308,10 @@ typedef struct lg_server_config {
                                     keepalive_requests; UINT16_MAX: no limit) */
     uint32_t linger_timeout_ms;  /* graceful close: wait for the client's EOF (default 5 s) */
     uint32_t linger_max_bytes;   /* graceful close: discard at most (default 16 MiB) */
-    uint16_t scratch_bytes;      /* per request, for decoded query/form/cookie values (default 1024) */
-    uint16_t response_header_bytes; /* per request, for headers a handler adds (default 1024) */
+    uint16_t scratch_bytes;      /* per request, for decoded query/form/cookie values (default
+                                    1024; taken from a pool when first needed) */
+    uint16_t response_header_bytes; /* per request, for headers a handler adds (default 1024;
+                                    taken from a pool at the first, back once the head is out) */
     const char *server_name;     /* "Server" header: NULL means "linger", "" means none; a
                                     name that cannot be sent (CR, LF, over 120 bytes) makes
                                     lg_server_new fail */
@@ -1580,7 +1582,9 @@ lg_req *lg_form_req(const lg_form *form);
  * tell a GET's length, any other answer must match it (a mismatch fails
  * the answer call). LG_ERR_CONTENT_LENGTH for a value that is not 1*DIGIT,
  * LG_ERR_INVALID_ARG for a second one. LG_ERR_BUFFER_TOO_SMALL when
- * response_header_bytes is full, LG_ERR_HEADER_VALUE for CR/LF in it. */
+ * response_header_bytes is full, LG_ERR_HEADER_VALUE for CR/LF in it,
+ * LG_ERR_NOMEM when the request's first header finds no memory for its
+ * header space (dynamic memory takes it from a pool when first used). */
 int lg_res_header(lg_res *res, const char *name, const char *value);
 typedef struct lg_cookie_options {
     const char *path, *domain;   /* no ";" and no control characters */

@@ -16,6 +16,7 @@ Microdot and on linger's microdot package, MicroPython's unix port (built by
 Ratios are what to read: both servers are measured in the same run, on the
 same (shared) machine. Usage: scripts/micropython_bench.py [SECONDS] [ROUNDS]
 """
+import http.client
 import json
 import os
 import re
@@ -30,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests/micropython"))
 from mpyharness import HERE, MpyServer  # noqa: E402
-from test_memory import hold_all, mem  # noqa: E402
+from test_memory import Probe, hold_all, mem  # noqa: E402
 
 SECS = int(sys.argv[1]) if len(sys.argv) > 1 else 5
 ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 3
@@ -85,21 +86,43 @@ def throughput():
     return rows
 
 
+class OneShot:
+    """test_memory's Probe for a server that closes every connection (the
+    real Microdot): a connection per question."""
+
+    def __init__(self, srv):
+        self.srv = srv
+
+    def get(self, path):
+        conn = http.client.HTTPConnection("127.0.0.1", self.srv.port, timeout=10)
+        try:
+            conn.request("GET", path)
+            r = conn.getresponse()
+            return r.status, r.read()
+        finally:
+            conn.close()
+
+
 def heap(which, n=32):
     srv = MpyServer(which, HERE / "apps/mem_app.py", heap="2M")
     socks = []
+    # The real Microdot closes every connection: one probe per question there.
+    probe = Probe(srv) if which == "linger" else None
+    ask = probe or OneShot(srv)
     try:
-        base = mem(srv)
+        base = mem(ask)
         socks = [socket.create_connection(("127.0.0.1", srv.port)) for _ in range(n)]
         time.sleep(0.5)
-        fresh = mem(srv)
-        held = hold_all(srv, socks)
+        fresh = mem(ask)
+        held = hold_all(ask, socks)
         for s in socks:
             s.close()
         socks = []
     finally:
         for s in socks:
             s.close()
+        if probe:
+            probe.close()
         srv.stop()
     return {"fresh": (fresh["alloc"] - base["alloc"]) / n,
             "held": (held["alloc"] - base["alloc"]) / n}

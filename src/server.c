@@ -91,6 +91,13 @@ static size_t exchange_bytes(const lg_server_config *cfg)
     return LG__EXCHANGE_BYTES(cfg->max_headers, cfg->response_header_bytes, cfg->scratch_bytes);
 }
 
+/* With dynamic memory a request slot is the exchange and its header
+ * array; the response-header and scratch spaces come from block pools. */
+static size_t dynamic_exchange_bytes(const lg_server_config *cfg)
+{
+    return LG__EXCHANGE_BYTES(cfg->max_headers, 0, 0);
+}
+
 static void fill_static_defaults(lg_server_config *cfg)
 {
     cfg->full_policy = LG_FULL_WAIT; /* a 503 would need a connection beyond max_conns */
@@ -179,7 +186,9 @@ lg_server *lg_server_new(lg_loop *loop, const lg_server_config *config)
      * buffered one by what the handler handed over. */
     srv->stream_cfg.max_queued_bytes = 64u << 20;
     srv->high_water = 256u << 10;
-    srv->exchange_size = exchange_bytes(&srv->cfg);
+    srv->exchange_size = srv->cfg.memory ? exchange_bytes(&srv->cfg) : dynamic_exchange_bytes(&srv->cfg);
+    srv->hdr_blocks.size = srv->cfg.response_header_bytes;
+    srv->scratch_blocks.size = srv->cfg.scratch_bytes;
     srv->stats.start_ms = lg_loop_now(loop);
     lg_timer_init(loop, &srv->shutdown_timer, NULL);
     lg_timer_init(loop, &srv->room_timer, make_room_timer);
@@ -234,18 +243,80 @@ lg_exchange *lg__exchange_get(lg_server *srv)
     ex->head.headers = (lg_header *)(void *)mem;
     ex->head.max_headers = srv->cfg.max_headers;
     mem += srv->cfg.max_headers * sizeof(lg_header);
-    ex->res.hdr = mem;
-    ex->res.hdr_cap = srv->cfg.response_header_bytes;
-    mem += srv->cfg.response_header_bytes;
-    ex->scratch = mem;
-    ex->scratch_cap = srv->cfg.scratch_bytes;
+    if (srv->static_mem) {
+        ex->res.hdr = mem;
+        ex->res.hdr_cap = srv->cfg.response_header_bytes;
+        mem += srv->cfg.response_header_bytes;
+        ex->scratch = mem;
+        ex->scratch_cap = srv->cfg.scratch_bytes;
+    }
     return ex;
+}
+
+/* A block from the pool, or a new one; NULL when there is no memory. A
+ * block holds at least the pointer that links it while it is free. */
+static void *block_get(lg__block_pool *p)
+{
+    void *b = p->free;
+    if (b) {
+        memcpy(&p->free, b, sizeof(void *));
+        return b;
+    }
+    return lg__alloc(p->size < sizeof(void *) ? sizeof(void *) : p->size);
+}
+
+static void block_put(lg__block_pool *p, void *b)
+{
+    memcpy(b, &p->free, sizeof(void *));
+    p->free = b;
+}
+
+static void block_pool_free(lg__block_pool *p)
+{
+    while (p->free) {
+        void *b = p->free;
+        memcpy(&p->free, b, sizeof(void *));
+        lg__free(b, p->size < sizeof(void *) ? sizeof(void *) : p->size);
+    }
+}
+
+int lg__exchange_hdr(lg_exchange *ex)
+{
+    if (ex->res.hdr) return LG_OK;
+    ex->res.hdr = block_get(&ex->srv->hdr_blocks);
+    if (!ex->res.hdr) return LG_ERR_NOMEM;
+    ex->res.hdr_cap = ex->srv->cfg.response_header_bytes;
+    ex->res.hdr_len = 0;
+    return LG_OK;
+}
+
+int lg__exchange_scratch(lg_exchange *ex)
+{
+    if (ex->scratch) return LG_OK;
+    ex->scratch = block_get(&ex->srv->scratch_blocks);
+    if (!ex->scratch) return LG_ERR_NOMEM;
+    ex->scratch_cap = ex->srv->cfg.scratch_bytes;
+    ex->scratch_len = 0;
+    return LG_OK;
+}
+
+void lg__exchange_hdr_done(lg_exchange *ex)
+{
+    if (ex->srv->static_mem || !ex->res.hdr) return;
+    block_put(&ex->srv->hdr_blocks, ex->res.hdr);
+    ex->res.hdr = NULL;
+    ex->res.hdr_len = ex->res.hdr_cap = 0;
 }
 
 void lg__exchange_put(lg_server *srv, lg_exchange *ex)
 {
     if (ex->body_buf) lg__free(ex->body_buf, ex->body_buf_cap);
     ex->body_buf = NULL;
+    lg__exchange_hdr_done(ex);
+    if (!srv->static_mem && ex->scratch) block_put(&srv->scratch_blocks, ex->scratch);
+    ex->scratch = NULL;
+    if (ex->head_apart) lg__free(ex->head_apart, ex->head_apart_len);
+    ex->head_apart = NULL;
 #if !defined(LG_NO_FORMS)
     if (ex->form) ex->form->free(ex);
 #endif
@@ -588,6 +659,8 @@ void lg_server_free(lg_server *srv)
         srv->free_exchanges = ex->next_free;
         lg__free(ex, srv->exchange_size);
     }
+    block_pool_free(&srv->hdr_blocks);
+    block_pool_free(&srv->scratch_blocks);
     lg__router_free(srv);
     lg__static_free(srv);
     lg__free(srv, sizeof *srv);

@@ -14,7 +14,10 @@
  *
  * The request's head stays at the front of the receive buffer while it is
  * being handled (its slices point there); body bytes are taken from behind
- * it with lg_stream_cut. Closing always goes through lg_stream_close (rule 3).
+ * it with lg_stream_cut. A handler that keeps a request without a body
+ * (answers later) gets its head moved into a block of its own, and the
+ * receive buffer goes back to the loop (move_head_apart). Closing always
+ * goes through lg_stream_close (rule 3).
  */
 #include <string.h>
 
@@ -407,6 +410,54 @@ int lg__conn_stream_body(lg_exchange *ex)
 
 /* --- dispatch --- */
 
+/* A slice into [from, from + len] now points the same way into `to`. */
+static void rebase(lg_str *s, const char *from, size_t len, const char *to)
+{
+    uintptr_t off = (uintptr_t)s->ptr - (uintptr_t)from;
+    if (s->ptr && off <= len) s->ptr = to + off;
+}
+
+/* A handler kept a request whose body is all read (or that has none) to
+ * answer it later: its head is all the connection still holds of it, yet
+ * it keeps the whole receive buffer (recv_buffer_bytes, 4 KiB by default)
+ * until the answer -- on a device or in MicroPython's heap, the most of
+ * what a pending request costs. The head moves to a block of its exact
+ * size, and the buffer goes back to the loop's cache for the next
+ * connection that reads. A handler that answers at once (the fast path)
+ * pays nothing: nothing is copied. Not done when anything else is in the
+ * buffer (a pipelined request, which would keep it anyway), with static
+ * memory (no allocation after the start), or when the block cannot be
+ * had (the buffer stays, as before). */
+static void move_head_apart(lg_conn *c, lg_exchange *ex)
+{
+    size_t n = ex->head_len;
+    if (srv_of(c)->static_mem || !n || !ex->body_done || ex->body_kept || ex->body_buf ||
+        held_bytes(ex) || !lg_stream_is_open(&c->s) || lg_stream_peek(&c->s).len != n)
+        return;
+    char *to = lg__alloc(n);
+    if (!to) return;
+    const char *from = lg_stream_peek(&c->s).ptr;
+    memcpy(to, from, n);
+    lg_head *h = &ex->head;
+    rebase(&h->method, from, n, to);
+    rebase(&h->target, from, n, to);
+    rebase(&h->host, from, n, to);
+    for (uint16_t i = 0; i < h->num_headers; i++) {
+        rebase(&h->headers[i].name, from, n, to);
+        rebase(&h->headers[i].value, from, n, to);
+    }
+    rebase(&ex->path_raw, from, n, to);
+    rebase(&ex->query_raw, from, n, to);
+    rebase(&ex->path, from, n, to); /* (or in the scratch space, decoded) */
+    for (uint8_t i = 0; i < ex->match.nparams; i++) rebase(&ex->match.params[i], from, n, to);
+    ex->head_apart = to;
+    ex->head_apart_len = (uint32_t)n;
+    /* Nothing of the request is in the buffer now: emptied, it is
+     * released, and finish_exchange consumes nothing more. */
+    ex->head_len = 0;
+    lg_stream_consume(&c->s, n);
+}
+
 static void call_handler(lg_conn *c)
 {
     lg_exchange *ex = c->ex;
@@ -415,18 +466,22 @@ static void call_handler(lg_conn *c)
     const route *r = ex->match.route;
     ex->in_app = 1;
     r->handler(&ex->req, &ex->res, r->user);
+    /* Answered inside, the exchange went back to the pool (c->ex is NULL,
+     * or the next request's once a pipelined one was read). */
+    if (c->ex == ex) move_head_apart(c, ex);
 }
 
 /* Percent-decode into the request's scratch space. A "%00" or a broken
  * escape makes the path unusable (and is a classic attack): -1; no room in
- * the scratch space: -2. ("%2F" decodes to "/" here; routing matched the raw
- * segments already.) */
+ * the scratch space: -2; no memory for it: -3. ("%2F" decodes to "/" here;
+ * routing matched the raw segments already.) */
 static int decode_into_scratch(lg_exchange *ex, lg_str in, lg_str *out)
 {
     if (!memchr(in.ptr, '%', in.len)) {
         *out = in;
         return 0;
     }
+    if (lg__exchange_scratch(ex) != LG_OK) return -3;
     char *d = ex->scratch + ex->scratch_len;
     int n = lg_url_decode_to(in, d, (size_t)(ex->scratch_cap - ex->scratch_len), 0);
     if (n == LG_ERR_BUFFER_TOO_SMALL) return -2;
@@ -475,6 +530,15 @@ static int split_target(lg_exchange *ex)
     return decode_into_scratch(ex, ex->path_raw, &ex->path);
 }
 
+/* The path or a parameter could not be decoded (decode_into_scratch). */
+static void path_failed(lg_conn *c, int bad)
+{
+    c->flags |= CF_CLOSE_AFTER;
+    if (bad == -3) lg__res_fail(c->ex, 503, LG_ERR_MSG(LG_ERR_NOMEM));
+    else if (bad == -2) lg__res_fail(c->ex, 414, LG_MSG("the decoded path is longer than scratch_bytes"));
+    else lg__res_fail(c->ex, 400, LG_MSG("malformed percent-encoding in the path"));
+}
+
 static int run_before_hooks(lg_conn *c)
 {
     lg_exchange *ex = c->ex;
@@ -503,11 +567,8 @@ static void start_request(lg_conn *c)
 
     int bad_path = split_target(ex);
     if (bad_path != 0) {
-        c->flags |= CF_CLOSE_AFTER;
-        srv->stats.bad_requests++;
-        lg__res_fail(ex, bad_path == -2 ? 414 : 400,
-                     bad_path == -2 ? LG_MSG("the decoded path is longer than scratch_bytes")
-                                    : LG_MSG("malformed percent-encoding in the path"));
+        if (bad_path != -3) srv->stats.bad_requests++;
+        path_failed(c, bad_path);
         return;
     }
     if (h->flags & LG_HEAD_EXPECT_OTHER) {
@@ -546,10 +607,7 @@ static void start_request(lg_conn *c)
         lg_str *v = &ex->match.params[i];
         int bad = decode_into_scratch(ex, *v, v);
         if (bad != 0) {
-            c->flags |= CF_CLOSE_AFTER;
-            lg__res_fail(ex, bad == -2 ? 414 : 400,
-                         bad == -2 ? LG_MSG("the decoded path is longer than scratch_bytes")
-                                   : LG_MSG("malformed percent-encoding in the path"));
+            path_failed(c, bad);
             return;
         }
     }

@@ -80,6 +80,17 @@ typedef struct lg_conn lg_conn;
 typedef struct lg_exchange lg_exchange;
 typedef struct static_mount static_mount;
 
+/* Blocks of one size kept for reuse, linked through their first bytes:
+ * with dynamic memory, a request's response-header and scratch spaces
+ * are taken from these when it first needs them, and given back when it
+ * is done with them (so a request a handler keeps for later holds neither
+ * until it uses them). They grow to the most in use at once, as the
+ * request pool does: the steady state allocates nothing. */
+typedef struct lg__block_pool {
+    void *free;
+    uint32_t size;
+} lg__block_pool;
+
 struct lg_server {
     lg_loop *loop;
     lg_server_config cfg;         /* with defaults filled in */
@@ -112,6 +123,8 @@ struct lg_server {
     lg_conn *conns;               /* every open connection */
     lg_conn *free_conns;          /* kept for reuse: no allocation per connection */
     lg_exchange *free_exchanges;  /* likewise per request */
+    lg__block_pool hdr_blocks;    /* response headers (dynamic memory) */
+    lg__block_pool scratch_blocks;/* decoded values (dynamic memory) */
     uint32_t nconns, nrejecting;
     uint32_t ngiven;              /* gave way to a newcomer, still closing (CF_GAVE_WAY) */
     size_t exchange_size;
@@ -238,6 +251,9 @@ struct lg_exchange {
     uint64_t body_limit;
     char *body_buf;            /* a body too big for the receive buffer */
     size_t body_buf_cap;
+    char *head_apart;          /* the head, moved out of the receive buffer while a
+                                  handler keeps the request (server_conn.c) */
+    uint32_t head_apart_len;
     uint8_t body_mode;
     uint8_t body_done;
     uint8_t continue_sent;     /* "100 Continue" went out */
@@ -254,9 +270,11 @@ struct lg_exchange {
     lg_str path_raw, query_raw, path;
     route_match match;
     uint32_t start_ms;         /* the loop's wrapping clock (access log) */
-    char *scratch;
+    char *scratch;             /* NULL until needed (lg__exchange_scratch) */
     uint16_t scratch_len, scratch_cap;
-    /* memory follows: headers[max_headers], response headers, scratch */
+    /* memory follows: headers[max_headers]; with static memory also the
+     * response headers and the scratch space (dynamic memory takes them
+     * from the server's block pools when first needed) */
 };
 
 /* Static memory (lg_server_config.memory): the block holds connections,
@@ -275,6 +293,13 @@ struct lg_exchange {
 /* server.c */
 lg_exchange *lg__exchange_get(lg_server *srv);
 void lg__exchange_put(lg_server *srv, lg_exchange *ex);
+/* The request's response-header space (res.hdr) and scratch space, there
+ * from now on: LG_OK, or LG_ERR_NOMEM. */
+int lg__exchange_hdr(lg_exchange *ex);
+int lg__exchange_scratch(lg_exchange *ex);
+/* The answer's head is written (or will not be): its header space goes
+ * back to the pool. */
+void lg__exchange_hdr_done(lg_exchange *ex);
 /* Write the Date and Server lines of an answer head into out; their
  * length, or -1 when they do not fit (a server_name too long or with CR/LF
  * in it). */

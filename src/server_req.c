@@ -112,6 +112,7 @@ static lg_str form_lookup(lg_exchange *ex, lg_str form, const char *name)
             value.len = 0;
             return value;
         }
+        if (lg__exchange_scratch(ex) != LG_OK) return none; /* as when it has no room */
         char *dst = ex->scratch + ex->scratch_len;
         int n = lg_url_decode_to(value, dst, (size_t)(ex->scratch_cap - ex->scratch_len), LG_URL_FORM);
         if (n == LG_ERR_URL) return value;

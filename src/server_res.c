@@ -64,6 +64,7 @@ int lg_res_header(lg_res *res, const char *name, const char *value)
         res->length = v;
         return LG_OK;
     }
+    if (lg__exchange_hdr(res->ex) != LG_OK) return LG_ERR_NOMEM;
     lg_writer w;
     lg_writer_init(&w, res->hdr + res->hdr_len, res->hdr_cap - res->hdr_len);
     lg_write_header(&w, name, value);
@@ -208,8 +209,8 @@ static int final_status(int status)
  * server's own, so they are copied, not written field by field through an
  * lg_writer. Returns the stream's answer: LG_OK, or an error after which
  * nothing of this answer went out (LG_ERR_LIMIT) or the stream failed. */
-static int send_head(lg_res *res, int status, int framing, uint64_t length, const lg_str *body,
-                     size_t nbody)
+static int write_head(lg_res *res, int status, int framing, uint64_t length, const lg_str *body,
+                      size_t nbody)
 {
     lg_exchange *ex = res->ex;
     lg_conn *c = ex->conn;
@@ -259,6 +260,16 @@ static int send_head(lg_res *res, int status, int framing, uint64_t length, cons
         for (size_t i = 0; i < nbody && n < 6; i++)
             if (body[i].len) parts[n++] = body[i];
     return lg_stream_writev(&c->s, parts, n);
+}
+
+/* The stream copies what the network does not take at once: once the
+ * head is written (or refused) its header space can go back. */
+static int send_head(lg_res *res, int status, int framing, uint64_t length, const lg_str *body,
+                     size_t nbody)
+{
+    int rc = write_head(res, status, framing, length, body, nbody);
+    lg__exchange_hdr_done(res->ex);
+    return rc;
 }
 
 static int check_answerable(lg_res *res)

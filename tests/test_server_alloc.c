@@ -320,8 +320,9 @@ int main(void)
     release(&c);
     run_until_phase(loop, &c, 3);
     long long active = live_bytes;
-    printf("sizeof: lg_conn %zu (its lg_stream %zu), lg_exchange %zu + %zu (header array, "
-           "response headers, scratch); receive buffer %u, held only while input waits\n",
+    printf("sizeof: lg_conn %zu (its lg_stream %zu), lg_exchange %zu + %zu (its header array; "
+           "response-header and scratch spaces from pools when used); receive buffer %u, "
+           "held only while input waits\n",
            sizeof(lg_conn), sizeof(lg_stream), sizeof(lg_exchange),
            srv->exchange_size - sizeof(lg_exchange), srv->cfg.recv_buffer_bytes);
     printf("per idle keep-alive connection: %lld bytes (%d connections, %ld from the pool)\n",

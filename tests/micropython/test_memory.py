@@ -189,7 +189,12 @@ def test_heap_per_connection_and_request():
         print(name, m)
     assert per["fresh connection"] < 1024
     assert per["idle kept-alive connection"] < 1024
-    assert per["request held by the application"] < 16384
+    # 3,559 B in the runs here (docs/micropython.md), linger's part 1,655 B:
+    # its request slot (the exchange and its header array) and the head,
+    # moved out of the receive buffer. A kept 4 KiB receive buffer, or a
+    # slot with its 1 KiB response-header and scratch spaces, fails both.
+    assert per["request held by the application"] < 4200
+    assert per["linger, held request"] < 2048
     # the second round reuses what the first pooled: linger's part the same
     # to the byte, the heap within what a handler task still finishing
     # after its answer went out may hold
