@@ -1316,6 +1316,13 @@ typedef struct lg_server_config {
                                     name that cannot be sent (CR, LF, over 120 bytes) makes
                                     lg_server_new fail */
     uint8_t no_date;             /* 1: no Date header (a device without a clock) */
+    uint8_t move_held_heads;     /* 1: a request the handler returns from without answering
+                                    (its body all read) gives its receive buffer back: the
+                                    head moves to a block of its size (4 KiB less per
+                                    waiting request). Slices the handler took before it
+                                    returned are then stale: ask req again. 0 (default):
+                                    every slice stays valid until the answer. Dynamic
+                                    memory only; the MicroPython binding sets it. */
     lg_access_log_fn access_log; /* NULL: none */
     void *access_log_user;
     lg_transport_fn transport;   /* NULL: plain TCP; else called for each accepted

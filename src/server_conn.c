@@ -424,15 +424,19 @@ static void rebase(lg_str *s, const char *from, size_t len, const char *to)
  * what a pending request costs. The head moves to a block of its exact
  * size, and the buffer goes back to the loop's cache for the next
  * connection that reads. A handler that answers at once (the fast path)
- * pays nothing: nothing is copied. Not done when anything else is in the
- * buffer (a pipelined request, which would keep it anyway), with static
- * memory (no allocation after the start), or when the block cannot be
- * had (the buffer stays, as before). */
+ * pays nothing: nothing is copied. Only when the application asked for it
+ * (move_held_heads): slices it took before are stale then, and a C
+ * handler may have kept some; the MicroPython binding asks req again
+ * each time. Not done when anything else is in the buffer (a pipelined
+ * request, which would keep it anyway), with static memory (no
+ * allocation after the start), or when the block cannot be had (the
+ * buffer stays, as before). */
 static void move_head_apart(lg_conn *c, lg_exchange *ex)
 {
     size_t n = ex->head_len;
-    if (srv_of(c)->static_mem || !n || !ex->body_done || ex->body_kept || ex->body_buf ||
-        held_bytes(ex) || !lg_stream_is_open(&c->s) || lg_stream_peek(&c->s).len != n)
+    const lg_server *srv = srv_of(c);
+    if (!srv->cfg.move_held_heads || srv->static_mem || !n || !ex->body_done || ex->body_kept ||
+        ex->body_buf || held_bytes(ex) || !lg_stream_is_open(&c->s) || lg_stream_peek(&c->s).len != n)
         return;
     char *to = lg__alloc(n);
     if (!to) return;

@@ -15,7 +15,10 @@
  *  - its connection goes on after the late answer (nothing of the moved
  *    head is consumed twice);
  *  - a request with a pipelined one behind it, and one whose body sits
- *    behind its head, keep the buffer as before and are answered right.
+ *    behind its head, keep the buffer as before and are answered right;
+ *  - all of that only with move_held_heads: by default a slice a handler
+ *    took and kept stays valid until its late answer (the head stays in
+ *    the buffer, which the request keeps).
  */
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -61,6 +64,15 @@ static void on_hold(lg_req *req, lg_res *res, void *user)
         held_req[nheld] = req;
         held_res[nheld++] = res;
     }
+}
+
+/* Keeps the request and a slice of its head, as a C handler may. */
+static lg_str kept_slice;
+
+static void on_keep_slice(lg_req *req, lg_res *res, void *user)
+{
+    kept_slice = lg_req_header(req, "X-Note");
+    on_hold(req, res, user);
 }
 
 static void on_now(lg_req *req, lg_res *res, void *user)
@@ -241,21 +253,52 @@ static void pipelined_and_body_requests_keep_it(void)
     nheld = 0;
 }
 
-int main(void)
+static void by_default_kept_slices_stay_valid(void)
 {
-    lg_set_allocator(&counting);
-    loop = lg_loop_new(NULL);
-    srv = lg_server_new(loop, NULL);
+    int a = connect_accepted(), b = connect_accepted();
+    send_text(a, "GET /keep HTTP/1.1\r\nHost: t\r\nX-Note: kept-by-the-handler\r\n\r\n");
+    run_until_held(1);
+    CHECK(!held_req[0]->ex->head_apart);
+    CHECK(lg_stream_peek(&held_req[0]->ex->conn->s).len > 0); /* the buffer, kept */
+    send_text(b, "GET /now HTTP/1.1\r\nHost: t\r\nX-Note: another-request-entirely\r\n\r\n");
+    CHECK(strcmp(read_answer(b), "now") == 0);
+    CHECK_STR(kept_slice, "kept-by-the-handler");
+    CHECK_EQ_INT(lg_res_send(held_res[0], 200, kept_slice.ptr, kept_slice.len), LG_OK);
+    CHECK(strcmp(read_answer(a), "kept-by-the-handler") == 0);
+    close(a);
+    close(b);
+    nheld = 0;
+}
+
+static void serve(const lg_server_config *cfg)
+{
+    srv = lg_server_new(loop, cfg);
     lg_route(srv, "GET", "/hold/:id", on_hold, NULL);
     lg_route(srv, "POST", "/later", on_hold, NULL);
+    lg_route(srv, "GET", "/keep", on_keep_slice, NULL);
     lg_route(srv, "GET", "/now", on_now, NULL);
     CHECK_EQ_INT(lg_server_listen(srv, "127.0.0.1:0", 0), LG_OK);
-    kept_requests_give_their_buffer_back();
-    pipelined_and_body_requests_keep_it();
+}
+
+static void stop(void)
+{
     /* The connections close (their clients did): then nothing is left. */
     for (int i = 0; i < 500 && srv->conns; i++) lg_loop_run_once(loop, 10);
     CHECK(!srv->conns);
     lg_server_free(srv);
+}
+
+int main(void)
+{
+    lg_set_allocator(&counting);
+    loop = lg_loop_new(NULL);
+    serve(&(lg_server_config){ .move_held_heads = 1 });
+    kept_requests_give_their_buffer_back();
+    pipelined_and_body_requests_keep_it();
+    stop();
+    serve(NULL);
+    by_default_kept_slices_stay_valid();
+    stop();
     lg_loop_free(loop);
     lg_set_allocator(NULL);
     CHECK_EQ_INT(live_bytes, 0);

@@ -10,9 +10,10 @@
  *
  *  - an idle WebSocket holds no receive buffer (it gives it back once it
  *    has consumed everything): well under one buffer per connection;
- *  - an event stream holds its request (slot and head), not its receive
- *    buffer (the head moved out when the handler kept the request), and
- *    no more than 8 KiB in all;
+ *  - an event stream holds its request and its receive buffer (the head
+ *    stays there by default), with 8 KiB at most besides; with
+ *    move_held_heads its request (slot and head) but not the buffer (the
+ *    head moved out when the handler kept the request), 8 KiB in all;
  *  - once the server has shut them all down, every byte is back.
  */
 #include "fault/fault_net.h"
@@ -114,12 +115,14 @@ static void open_clients(fault_net *fn, lg_loop *loop, int *fds, int n, const ch
  * count alone: the server keeps a few buffers and a request slot for
  * reuse once it has had them, which no further connection adds to.) */
 #define FIRST 8
-static long per_connection(const char *request, const char *answered, const char *what)
+static long per_connection(const char *request, const char *answered, const char *what,
+                           int move_heads)
 {
     fault_net fn;
     fault_net_init(&fn);
     lg_loop *loop = fault_loop_new(&fn);
-    lg_server_config cfg = { .max_conns = FIRST + N, .no_date = 1, .server_name = "" };
+    lg_server_config cfg = { .max_conns = FIRST + N, .no_date = 1, .server_name = "",
+                             .move_held_heads = (uint8_t)move_heads };
     lg_server *srv = lg_server_new(loop, &cfg);
     lg_route(srv, "GET", "/hello", on_hello, NULL);
     lg_route(srv, "GET", "/ws", on_ws, NULL);
@@ -158,18 +161,23 @@ int main(void)
 {
     lg_set_allocator(&counting);
     long rb = LG_SERVER_DEFAULT_RECV_BUFFER;
-    long keepalive = per_connection(HELLO_REQ, "hi", "idle keep-alive HTTP connection");
-    long ws = per_connection(WS_REQ, "101 Switching Protocols", "idle WebSocket connection");
-    long sse = per_connection(SSE_REQ, "data: first\n\n", "open event stream (SSE)");
+    long keepalive = per_connection(HELLO_REQ, "hi", "idle keep-alive HTTP connection", 0);
+    long ws = per_connection(WS_REQ, "101 Switching Protocols", "idle WebSocket connection", 0);
+    long sse = per_connection(SSE_REQ, "data: first\n\n", "open event stream (SSE)", 0);
+    long sse_moved = per_connection(SSE_REQ, "data: first\n\n",
+                                    "open event stream (SSE), move_held_heads", 1);
     printf("(receive buffer %lu bytes; peak %lu bytes held)\n", (unsigned long)rb, (unsigned long)peak);
-    CHECK(keepalive > 0 && ws > 0 && sse > 0);
+    CHECK(keepalive > 0 && ws > 0 && sse > 0 && sse_moved > 0);
     /* an idle WebSocket: its connection and its lg_ws, no receive buffer */
     CHECK(ws > keepalive && ws < keepalive + 1024);
-    /* an event stream: its connection, its request slot (the request's
-     * arrays: headers, scratch), its head and its lg_sse; not its receive
-     * buffer, which went back when the handler kept the request (its head
-     * moved out: server_conn.c's move_head_apart) */
-    CHECK(sse > keepalive && sse < keepalive + rb && sse <= keepalive + 8192);
+    /* an event stream: its connection, its receive buffer (the head stays
+     * in it), its request slot (the request's arrays: headers) and its
+     * lg_sse */
+    CHECK(sse >= keepalive + rb && sse <= keepalive + rb + 8192);
+    /* with move_held_heads: not the receive buffer, which went back when
+     * the handler kept the request (its head moved out: server_conn.c's
+     * move_head_apart) */
+    CHECK(sse_moved > keepalive && sse_moved < keepalive + rb && sse_moved <= keepalive + 8192);
     lg_set_allocator(NULL);
     printf("%d checks, %d failures\n", test_checks, test_failures);
     return test_failures ? 1 : 0;

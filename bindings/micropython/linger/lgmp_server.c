@@ -100,6 +100,9 @@ static mp_obj_t server_make_new(const mp_obj_type_t *type, size_t n_args, size_t
     cfg.scratch_bytes = (uint16_t)v[A_SCRATCH].u_int;
     cfg.response_header_bytes = (uint16_t)v[A_RESPONSE_HEADERS].u_int;
     cfg.no_date = v[A_NO_DATE].u_bool;
+    /* Python reads the request through req each time (nothing keeps a
+     * slice): a held request can give its receive buffer back. */
+    cfg.move_held_heads = 1;
     cfg.full_policy = v[A_FULL_REJECT].u_bool ? LG_FULL_REJECT : LG_FULL_WAIT;
 
     server_obj *s = mp_obj_malloc(server_obj, type);
