@@ -1643,7 +1643,11 @@ int lg_res_abandon(lg_res *res);
  * lg_res_write's answer). */
 void lg_res_on_drain(lg_res *res, void (*on_drain)(lg_res *res, void *user), void *user);
 /* Producer style: fill is called whenever the client can take more; it
- * writes with lg_res_write and calls lg_res_end when done. */
+ * writes with lg_res_write and calls lg_res_end when done. When
+ * lg_res_write says the answer cannot be completed (LG_ERR_CLOSED: the
+ * client is gone; LG_ERR_TOO_LARGE past the Content-Length), end it; a
+ * fill that goes on regardless is ended for it (logged) and not called
+ * again. */
 typedef void (*lg_fill_fn)(lg_res *res, void *user);
 int lg_res_stream(lg_res *res, int status, lg_fill_fn fill, void *user);
 

@@ -617,10 +617,20 @@ static void fill_now(lg_defer *d)
     if (res->state != RES_STARTED || !res->fill) return;
     res->fill(res, res->fill_user);
     if (res->state != RES_STARTED || !res->fill) return;
+    lg_conn *c = conn_of(res);
+    if (!c || res->broken || !lg_stream_is_open(&c->s)) {
+        /* The answer can never be whole (the client is gone, the stream
+         * failed, more than the Content-Length), lg_res_write said so, and
+         * the fill went on as if not: asked again every tick it would spin
+         * for ever. It ends here. */
+        lg_log(res->ex->srv->loop, LG_LOG_WARN,
+               "a fill function did not end an answer that cannot be completed: ended for it");
+        lg_res_abandon(res);
+        return;
+    }
     /* Still room: ask again next tick (other connections get their turn);
      * otherwise on_drain asks when the queue has emptied. */
-    lg_conn *c = conn_of(res);
-    if (!c || lg_stream_queued(&c->s) < res->ex->srv->high_water / 2)
+    if (lg_stream_queued(&c->s) < res->ex->srv->high_water / 2)
         lg_defer_call(res->ex->srv->loop, &res->fill_defer, fill_now);
 }
 

@@ -150,6 +150,24 @@ static void on_chunks(lg_req *req, lg_res *res, void *user)
     lg_res_stream(res, 200, chunks_fill, NULL);
 }
 
+/* A fill that never ends its answer and goes on whatever lg_res_write
+ * says (the mistake the API warns of). */
+static int stubborn_calls, stubborn_saw_closed;
+
+static void stubborn_fill(lg_res *res, void *user)
+{
+    (void)user;
+    stubborn_calls++;
+    if (lg_res_write(res, "0123456789abcdef", 16) == LG_ERR_CLOSED) stubborn_saw_closed++;
+}
+
+static void on_stubborn(lg_req *req, lg_res *res, void *user)
+{
+    (void)req;
+    (void)user;
+    lg_res_stream(res, 200, stubborn_fill, NULL);
+}
+
 static void on_abandon(lg_req *req, lg_res *res, void *user)
 {
     (void)req;
@@ -345,6 +363,7 @@ static void env_open(env *e, const lg_server_config *extra)
     lg_route(e->srv, "GET", "/big", on_big, NULL);
     lg_route(e->srv, "GET", "/chunks", on_chunks, NULL);
     lg_route(e->srv, "GET", "/abandon", on_abandon, NULL);
+    lg_route(e->srv, "GET", "/stubborn", on_stubborn, NULL);
     lg_route(e->srv, "POST", "/echo", on_echo, NULL);
     lg_route_ex(e->srv, "POST", "/half", LG_ROUTE_STREAM_BODY, on_half, NULL);
     lg_route(e->srv, "GET", "/cookie", on_cookie, NULL);
@@ -577,6 +596,32 @@ static void test_abandon(void)
     CHECK(a[0].chunked && !a[0].complete && a[0].body_len == 7);
     CHECK_EQ_INT(k->fin_sent, 1);
     CHECK_EQ_INT(k->closed_with_unread, 0);
+    env_close(&e);
+}
+
+/* The client's socket fails under a fill that never ends: the fill hears
+ * LG_ERR_CLOSED, and when it goes on regardless its answer is ended for
+ * it, the connection closes and the fill is not called again (it was,
+ * every tick, for ever: a loop at 100 % CPU, the connection never
+ * closed). */
+static void test_fill_that_never_ends(void)
+{
+    env e;
+    env_open(&e, NULL);
+    int fd;
+    static const char req[] = GET("/stubborn");
+    fault_sock *k = client(&e, req, sizeof req - 1, FAULT_SILENT, &fd);
+    k->out_fail_at = 4096;
+    k->out_fail_err = LG_ERR_PIPE;
+    stubborn_calls = stubborn_saw_closed = 0;
+    CHECK(run_until_closed(&e, k, 100000)); /* (the linger time, virtual) */
+    CHECK(stubborn_calls > 0);
+    for (int i = 0; i < 10; i++) lg_loop_run_once(e.loop, 0);
+    int calls = stubborn_calls;
+    for (int i = 0; i < 1000; i++) lg_loop_run_once(e.loop, 0);
+    CHECK_EQ_INT(stubborn_calls, calls);
+    CHECK(stubborn_saw_closed >= 1);
+    CHECK_EQ_INT(lg_server_get_stats(e.srv)->active_connections, 0);
     env_close(&e);
 }
 
@@ -954,6 +999,7 @@ int main(void)
     test_server_name_refused();
     test_write_over_the_queue();
     test_abandon();
+    test_fill_that_never_ends();
     test_content_length_mismatch();
     test_content_length_refused();
     test_head_declares_length();
