@@ -3,9 +3,11 @@
  * (the first byte picks how it arrives and how it ends), fed through the
  * fault injector to a real server whose handlers ask for every kind of
  * decoded value (route parameters, query arguments, cookies, form fields,
- * headers), read streamed bodies and stream answers. Invariants: no crash
- * or leak (ASan), no connection closed with input unread, the connection
- * count back at zero.
+ * headers), read streamed bodies and stream answers, or keep the request
+ * and answer it from a timer (move_held_heads: its head moves out of the
+ * receive buffer meanwhile). Invariants: no crash or leak (ASan), a kept
+ * request reads the same values after its head moved, no connection
+ * closed with input unread, the connection count back at zero.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -17,10 +19,9 @@ static void touch(lg_str s, unsigned *sum)
     for (size_t i = 0; s.ptr && i < s.len; i++) *sum += (unsigned char)s.ptr[i];
 }
 
-static void on_any(lg_req *req, lg_res *res, void *user)
+static unsigned values_sum(lg_req *req)
 {
     unsigned sum = 0;
-    (void)user;
     touch(lg_req_param(req, "x"), &sum);
     touch(lg_req_param(req, "rest"), &sum);
     touch(lg_req_query(req, "q"), &sum);
@@ -30,11 +31,56 @@ static void on_any(lg_req *req, lg_res *res, void *user)
     touch(lg_req_path(req), &sum);
     touch(lg_req_form(req, "f"), &sum);
     touch(lg_req_body(req), &sum);
+    touch(lg_req_method(req), &sum);
+    touch(lg_req_target(req), &sum);
+    touch(lg_req_host(req), &sum);
+    return sum;
+}
+
+static void answer(lg_res *res, unsigned sum)
+{
     char out[16];
     int n = 0;
     for (unsigned v = sum; n < 8; v >>= 4) out[n++] = "0123456789abcdef"[v & 15];
     lg_res_set_cookie(res, "s", "v", &(lg_cookie_options){ .path = "/", .max_age = 5, .http_only = 1 });
     lg_res_send(res, sum % 7 == 0 ? 201 : 200, out, (size_t)n);
+}
+
+static void on_any(lg_req *req, lg_res *res, void *user)
+{
+    (void)user;
+    answer(res, values_sum(req));
+}
+
+/* A request kept and answered a virtual millisecond later, with the same
+ * values it had when its handler ran. */
+static struct {
+    lg_timer timer;
+    lg_req *req;
+    lg_res *res;
+    unsigned sum;
+} held;
+
+static void held_fire(lg_timer *t)
+{
+    (void)t;
+    if (values_sum(held.req) != held.sum) abort(); /* a slice not moved with the head */
+    lg_res *res = held.res;
+    held.req = NULL;
+    answer(res, held.sum);
+}
+
+static void on_held(lg_req *req, lg_res *res, void *user)
+{
+    (void)user;
+    if (held.req) { /* (one at a time: another connection's) */
+        on_any(req, res, NULL);
+        return;
+    }
+    held.req = req;
+    held.res = res;
+    held.sum = values_sum(req);
+    lg_timer_start(&held.timer, 1);
 }
 
 static void on_chunk(lg_req *req, int status, const char *data, size_t len, void *user)
@@ -91,12 +137,15 @@ static void setup(void)
     cfg.scratch_bytes = 128;
     cfg.response_header_bytes = 128;
     cfg.no_date = 1;
+    cfg.move_held_heads = 1;
     srv = lg_server_new(loop, &cfg);
+    lg_timer_init(loop, &held.timer, held_fire);
     lg_route(srv, "GET", "/a/:x/*rest", on_any, NULL);
     lg_route(srv, "*", "/n/:x<int>", on_any, NULL);
     lg_route(srv, "POST", "/form", on_any, NULL);
     lg_route_ex(srv, "PUT", "/up", LG_ROUTE_STREAM_BODY, on_upload, NULL);
     lg_route(srv, "GET", "/stream", on_stream, NULL);
+    lg_route(srv, "*", "/h/:x/*rest", on_held, NULL);
     lg_server_listen(srv, "127.0.0.1:80", 0);
 }
 
