@@ -46,4 +46,9 @@ enum exit_status {
     EXIT_TLS_TRUNCATED = 30 /* a body that ends at the close ended without close_notify */
 };
 
+/* tools/cli_tls.c: a TLS failure (err, an lg_err) in one line into msg,
+ * and its exit status; 0 (msg untouched) when err is not one of TLS's
+ * (LG_ERR_TLS_TRUNCATED is the caller's: it depends on the stage). */
+int cli_tls_failure(int err, char *msg, size_t cap);
+
 #endif

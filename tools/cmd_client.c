@@ -221,6 +221,8 @@ static int describe(const cli_state *st, const lg_response *res, char *msg, size
                  strerror(st->write_error));
         return EXIT_LOCAL_FILE;
     }
+    int tls = cli_tls_failure(e, msg, cap);
+    if (tls) return tls;
     switch (e) {
     case LG_ERR_URL:
         snprintf(msg, cap, "invalid URL");
@@ -232,30 +234,6 @@ static int describe(const cli_state *st, const lg_response *res, char *msg, size
         snprintf(msg, cap, "unsupported scheme (this build has no TLS)");
 #endif
         return EXIT_UNSUPPORTED;
-    case LG_ERR_TLS_TIMEOUT:
-        snprintf(msg, cap, "timed out in the TLS handshake");
-        return EXIT_TIMEOUT;
-    case LG_ERR_TLS:
-    case LG_ERR_TLS_HANDSHAKE:
-    case LG_ERR_TLS_ALERT:
-        snprintf(msg, cap, "%s", lg_strerror(e));
-        return EXIT_TLS;
-    case LG_ERR_TLS_CERT_EXPIRED:
-    case LG_ERR_TLS_CERT_UNTRUSTED:
-    case LG_ERR_TLS_CERT_HOST:
-    case LG_ERR_TLS_CERT:
-        snprintf(msg, cap, "TLS: the server's %s%s", lg_strerror(e),
-                 e == LG_ERR_TLS_CERT_UNTRUSTED ? " (--cacert FILE to trust its CA)" : "");
-        return e == LG_ERR_TLS_CERT_EXPIRED     ? EXIT_CERT_EXPIRED
-               : e == LG_ERR_TLS_CERT_UNTRUSTED ? EXIT_CERT_UNTRUSTED
-               : e == LG_ERR_TLS_CERT_HOST      ? EXIT_CERT_HOST
-                                                : EXIT_CERT;
-    case LG_ERR_TLS_PLAINTEXT:
-        snprintf(msg, cap, "the server answered in plain HTTP, not TLS (http:// instead?)");
-        return EXIT_TLS_PLAIN;
-    case LG_ERR_TLS_CUT:
-        snprintf(msg, cap, "%s", lg_strerror(e));
-        return EXIT_TLS_CUT;
     case LG_ERR_TLS_TRUNCATED:
         if (res->stage < LG_STAGE_BODY) {
             snprintf(msg, cap, "connection closed (without TLS close_notify) before a complete "

@@ -7,6 +7,10 @@
  * side), with the client commands' statuses for what failed before
  * (docs/client.md, "The command line").
  *
+ * wss:// where the build has TLS: the server's certificate is checked
+ * against the system's CAs or --cacert FILE's, as linger get does;
+ * -k/--insecure checks nothing, and says so.
+ *
  * One thread: stdin is watched by the loop like any descriptor (a regular
  * file, which cannot be watched, is read as fast as the connection takes
  * it), and while the send queue is full stdin is not read.
@@ -20,6 +24,9 @@
 
 #include "cli.h"
 #include "linger.h"
+#if defined(LINGER_CLI_TLS)
+#include "linger_tls.h"
+#endif
 
 #if !defined(LG_NO_WEBSOCKET)
 #include "linger_ws.h"
@@ -55,13 +62,18 @@ static void usage(FILE *f)
                "  --binary          send lines as binary messages\n"
                "  --timeout S       give up on the handshake after S seconds\n"
                "  -q                no 'connected' line on stderr\n"
-               "URL: ws://host[:port]/path (or http://; host/path means ws://host/path)\n"
+               "  --cacert FILE     wss: trust the CAs in FILE (default: the system's)\n"
+               "  -k, --insecure    wss: do not check the server's certificate at all\n"
+               "URL: ws://host[:port]/path or wss:// (or http://, https://; host/path\n"
+               "  means ws://host/path)\n"
                "exit status: 0 closed normally (1000, 1001 or no code, either side);\n"
                "  17 handshake refused or answered wrongly; 18 closed otherwise (another\n"
                "  code, a protocol error, the connection lost); 2 usage; 3 bad URL;\n"
                "  4 unsupported scheme; 5 name not resolved; 6 cannot connect; 7 timeout;\n"
-               "  8 closed before a response; 11 malformed response; 16 out of memory;\n"
-               "  1 anything else\n");
+               "  8 closed before a response; 11 malformed response; 15 --cacert unusable;\n"
+               "  16 out of memory; TLS: 23 handshake failed; certificate 24 expired,\n"
+               "  25 not trusted, 26 for another host, 27 otherwise wrong; 28 plain HTTP\n"
+               "  at the other end; 29 closed during the handshake; 1 anything else\n");
 }
 
 static void stop_reading(ws_cli *st);
@@ -196,6 +208,8 @@ static void on_drain(lg_ws *ws)
  * get and post commands give for the same failure. */
 static int describe_failure(const ws_cli *st, int err, int http, char *msg, size_t cap)
 {
+    int tls = cli_tls_failure(err, msg, cap);
+    if (tls) return tls;
     switch (err) {
     case LG_ERR_WS_HANDSHAKE:
         if (http && http != 101)
@@ -207,8 +221,16 @@ static int describe_failure(const ws_cli *st, int err, int http, char *msg, size
         snprintf(msg, cap, "invalid URL");
         return EXIT_URL;
     case LG_ERR_UNSUPPORTED:
+#if defined(LINGER_CLI_TLS)
+        snprintf(msg, cap, "unsupported scheme");
+#else
         snprintf(msg, cap, "unsupported scheme (this build has no TLS)");
+#endif
         return EXIT_UNSUPPORTED;
+    case LG_ERR_TLS_TRUNCATED:
+        snprintf(msg, cap, "connection closed (without TLS close_notify) before a complete "
+                           "response head");
+        return EXIT_NO_RESPONSE;
     case LG_ERR_RESOLVE:
         snprintf(msg, cap, "host name not found");
         return EXIT_RESOLVE;
@@ -286,6 +308,8 @@ int cmd_ws(int argc, char **argv)
     const char *protocols[17];
     size_t nh = 0, np = 0;
     uint32_t timeout_ms = 0;
+    const char *cacert = NULL;
+    int insecure = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
@@ -315,6 +339,11 @@ int cmd_ws(int argc, char **argv)
             st.binary = 1;
         } else if (!strcmp(a, "-q")) {
             st.quiet = 1;
+        } else if (!strcmp(a, "--cacert") && val) {
+            cacert = val;
+            i++;
+        } else if (!strcmp(a, "-k") || !strcmp(a, "--insecure")) {
+            insecure = 1;
         } else if (!strcmp(a, "--timeout") && val) {
             double s = atof(val);
             if (s <= 0) {
@@ -347,9 +376,39 @@ int cmd_ws(int argc, char **argv)
         snprintf(url_buf, n, "ws://%s", st.url);
         st.url = url_buf;
     }
+    lg_client_config ccfg = { 0 };
+#if defined(LINGER_CLI_TLS)
+    lg_tls_client *tls = NULL;
+    if (cacert || insecure || !strncmp(st.url, "wss:", 4) || !strncmp(st.url, "https:", 6)) {
+        char why[300];
+        why[0] = 0;
+        /* --timeout bounds the TLS handshake too (without it, TLS's 10 s) */
+        int trc = lg_tls_client_new(&tls, &(lg_tls_client_config){ .ca = { .file = cacert },
+                                                                   .insecure = (uint8_t)insecure,
+                                                                   .handshake_timeout_ms =
+                                                                       timeout_ms },
+                                    why, sizeof why);
+        if (trc) {
+            fprintf(stderr, "linger ws: TLS: %s\n", why[0] ? why : lg_strerror(trc));
+            free(url_buf);
+            return trc == LG_ERR_NOMEM ? EXIT_NOMEM : EXIT_LOCAL_FILE;
+        }
+        if (insecure)
+            fprintf(stderr, "linger ws: WARNING: --insecure: the server's certificate is not "
+                            "checked; anybody on the path can read and change this exchange\n");
+        ccfg.transport = lg_tls_client_transport;
+        ccfg.transport_user = tls;
+    }
+#else
+    if (cacert || insecure) {
+        fprintf(stderr, "linger ws: this build has no TLS (mbedTLS was not found: LINGER_TLS)\n");
+        free(url_buf);
+        return EXIT_UNSUPPORTED;
+    }
+#endif
     st.line = malloc(MAX_LINE);
     st.loop = lg_loop_new(NULL);
-    st.cli = st.loop ? lg_client_new(st.loop, NULL) : NULL;
+    st.cli = st.loop ? lg_client_new(st.loop, &ccfg) : NULL;
     if (!st.line || !st.cli) {
         fprintf(stderr, "linger ws: out of memory\n");
         return EXIT_NOMEM;
@@ -364,6 +423,9 @@ int cmd_ws(int argc, char **argv)
     }
     lg_loop_run(st.loop);
     lg_loop_free(st.loop);
+#if defined(LINGER_CLI_TLS)
+    lg_tls_client_free(tls);
+#endif
     free(st.line);
     free(url_buf);
     return st.status;

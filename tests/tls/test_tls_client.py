@@ -283,3 +283,54 @@ def test_stalled_handshake_obeys_a_short_timeout(certs):
         assert 0.9 < took < 4.5, took
     finally:
         srv.close()
+
+
+def ws_cli(*args, data, replies=0, until_exit=False, timeout=60):
+    """`linger ws`: data written to its stdin, which is closed (that begins
+    the closing handshake) once `replies` lines came back, or (until_exit)
+    once it ended by itself; (exit status, stdout, stderr)."""
+    proc = subprocess.Popen([cli(), "ws", *[str(a) for a in args]], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        try:
+            proc.stdin.write(data)
+            proc.stdin.flush()
+        except BrokenPipeError:
+            pass  # it ended before reading it all (a refused handshake)
+        out = b"".join(proc.stdout.readline() for _ in range(replies))
+        if until_exit:
+            proc.wait(timeout=timeout)
+        proc.stdin.close()
+        proc.stdin = None  # (closed here: communicate has nothing to send)
+        rest, err = proc.communicate(timeout=timeout)
+        return proc.returncode, out + rest, err
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_wss_against_python_websockets(certs):
+    """`linger ws wss://` (the WebSocket client on the TLS transport) against
+    Python's websockets served over ssl: messages echoed whole (a 100 KB
+    one across many records), the certificate checked as `linger get`
+    checks it, the server's close code told."""
+    srv = Server([sys.executable, os.path.join(HERE, "py_wss_server.py"), certs("chain.pem"),
+                  certs("server.key")])
+    try:
+        url = f"wss://localhost:{srv.port}/"
+        lines = b"hello\n" + PATTERN[:100000] + b"\n" + "d\u00e9j\u00e0 vu\n".encode()
+        code, out, err = ws_cli("-q", "--cacert", certs("ca.pem"), url, data=lines, replies=3)
+        assert code == 0, err
+        assert out == lines
+        code, out, err = ws_cli("--cacert", certs("ca.pem"), url, data=b"close 4000\n",
+                                until_exit=True)
+        assert code == 18 and b"4000 as asked" in err, (code, err)
+        code, out, err = ws_cli(url, data=b"x\n")  # the system's CAs do not know the test CA
+        assert code == EXIT_CERT_UNTRUSTED and b"--cacert" in err, (code, err)
+        code, out, err = ws_cli("-k", "-q", url, data=b"unchecked\n", replies=1)
+        assert code == 0 and out == b"unchecked\n", (code, err)
+        assert b"WARNING: --insecure" in err
+    finally:
+        srv.proc.kill()
+        srv.proc.wait()
