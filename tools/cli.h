@@ -46,6 +46,22 @@ enum exit_status {
     EXIT_TLS_TRUNCATED = 30 /* a body that ends at the close ended without close_notify */
 };
 
+/* tools/cli_tls.c: the TLS client of a client command's options, set as
+ * cfg's transport (none, and no error, when the build has no TLS or it
+ * cannot be made and nothing needs it); 0, or the exit status after a
+ * line on stderr. Free it after the loop. */
+#include "linger.h"
+struct lg_tls_client;
+typedef struct cli_tls_options {
+    const char *cacert, *cert, *key; /* --cacert, the client's certificate and key */
+    int insecure;                    /* -k */
+    int needed;                      /* an https:// or wss:// URL */
+    uint32_t timeout_ms;             /* --timeout (0: TLS's default) */
+} cli_tls_options;
+int cli_tls_client(const char *cmd, const cli_tls_options *o, struct lg_tls_client **tls,
+                   lg_client_config *cfg);
+void cli_tls_client_free(struct lg_tls_client *tls);
+
 /* tools/cli_tls.c: a TLS failure (err, an lg_err) in one line into msg,
  * and its exit status; 0 (msg untouched) when err is not one of TLS's
  * (LG_ERR_TLS_TRUNCATED is the caller's: it depends on the stage). */

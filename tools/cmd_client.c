@@ -643,42 +643,19 @@ static int run(int argc, char **argv, int post)
                                              .log_level = st.verbose ? LG_LOG_INFO : LG_LOG_WARN });
     /* Downloads: a larger buffer means fewer system calls per byte. */
     lg_client_config cfg = { .recv_buffer_bytes = 256u << 10, .max_conns_per_origin = 1 };
-#if defined(LINGER_CLI_TLS)
-    lg_tls_client *tls = NULL;
     int https = 0;
     for (int i = 0; i < nurls; i++) https |= !strncmp(urls[i], "https:", 6);
-    char why[300];
-    /* --timeout bounds the handshake as it bounds the rest of a request
-     * (without it, the TLS default: 10 s). */
-    int trc = lg_tls_client_new(&tls, &(lg_tls_client_config){ .ca = { .file = cacert },
-                                                               .insecure = (uint8_t)insecure,
-                                                               .cert = { .file = client_cert },
-                                                               .key = { .file = client_key },
-                                                               .handshake_timeout_ms =
-                                                                   st.timeout_ms },
-                                why, sizeof why);
-    if (trc && (cacert || client_cert || client_key || https)) {
-        fprintf(stderr, "linger %s: TLS: %s\n", cmd, why[0] ? why : lg_strerror(trc));
+    struct lg_tls_client *tls;
+    int trc = cli_tls_client(cmd, &(cli_tls_options){ .cacert = cacert, .cert = client_cert,
+                                                      .key = client_key, .insecure = insecure,
+                                                      .needed = https,
+                                                      .timeout_ms = st.timeout_ms },
+                             &tls, &cfg);
+    if (trc) {
         if (st.loop) lg_loop_free(st.loop);
         free(urls);
-        return trc == LG_ERR_NOMEM ? EXIT_NOMEM : EXIT_LOCAL_FILE;
+        return trc;
     }
-    if (insecure)
-        fprintf(stderr, "linger %s: WARNING: --insecure: the server's certificate is not "
-                        "checked; anybody on the path can read and change this exchange\n", cmd);
-    if (tls) {
-        cfg.transport = lg_tls_client_transport;
-        cfg.transport_user = tls;
-    }
-#else
-    if (cacert || insecure || client_cert || client_key) {
-        fprintf(stderr, "linger %s: this build has no TLS (mbedTLS was not found: LINGER_TLS)\n",
-                cmd);
-        if (st.loop) lg_loop_free(st.loop);
-        free(urls);
-        return EXIT_UNSUPPORTED;
-    }
-#endif
     st.cli = st.loop ? lg_client_new(st.loop, &cfg) : NULL;
     if (!st.cli) {
         fprintf(stderr, "linger %s: out of memory\n", cmd);
@@ -687,9 +664,7 @@ static int run(int argc, char **argv, int post)
     start_next(&st);
     lg_loop_run(st.loop);
     lg_loop_free(st.loop);
-#if defined(LINGER_CLI_TLS)
-    lg_tls_client_free(tls);
-#endif
+    cli_tls_client_free(tls);
     if (st.data_file >= 0) close(st.data_file);
     free(st.url_buf);
     free(urls);

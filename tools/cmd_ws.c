@@ -24,10 +24,6 @@
 
 #include "cli.h"
 #include "linger.h"
-#if defined(LINGER_CLI_TLS)
-#include "linger_tls.h"
-#endif
-
 #if !defined(LG_NO_WEBSOCKET)
 #include "linger_ws.h"
 
@@ -377,35 +373,16 @@ int cmd_ws(int argc, char **argv)
         st.url = url_buf;
     }
     lg_client_config ccfg = { 0 };
-#if defined(LINGER_CLI_TLS)
-    lg_tls_client *tls = NULL;
-    if (cacert || insecure || !strncmp(st.url, "wss:", 4) || !strncmp(st.url, "https:", 6)) {
-        char why[300];
-        why[0] = 0;
-        /* --timeout bounds the TLS handshake too (without it, TLS's 10 s) */
-        int trc = lg_tls_client_new(&tls, &(lg_tls_client_config){ .ca = { .file = cacert },
-                                                                   .insecure = (uint8_t)insecure,
-                                                                   .handshake_timeout_ms =
-                                                                       timeout_ms },
-                                    why, sizeof why);
-        if (trc) {
-            fprintf(stderr, "linger ws: TLS: %s\n", why[0] ? why : lg_strerror(trc));
-            free(url_buf);
-            return trc == LG_ERR_NOMEM ? EXIT_NOMEM : EXIT_LOCAL_FILE;
-        }
-        if (insecure)
-            fprintf(stderr, "linger ws: WARNING: --insecure: the server's certificate is not "
-                            "checked; anybody on the path can read and change this exchange\n");
-        ccfg.transport = lg_tls_client_transport;
-        ccfg.transport_user = tls;
-    }
-#else
-    if (cacert || insecure) {
-        fprintf(stderr, "linger ws: this build has no TLS (mbedTLS was not found: LINGER_TLS)\n");
+    struct lg_tls_client *tls;
+    int needed = !strncmp(st.url, "wss:", 4) || !strncmp(st.url, "https:", 6);
+    int trc = cli_tls_client("ws", &(cli_tls_options){ .cacert = cacert, .insecure = insecure,
+                                                       .needed = needed,
+                                                       .timeout_ms = timeout_ms },
+                             &tls, &ccfg);
+    if (trc) {
         free(url_buf);
-        return EXIT_UNSUPPORTED;
+        return trc;
     }
-#endif
     st.line = malloc(MAX_LINE);
     st.loop = lg_loop_new(NULL);
     st.cli = st.loop ? lg_client_new(st.loop, &ccfg) : NULL;
@@ -423,9 +400,7 @@ int cmd_ws(int argc, char **argv)
     }
     lg_loop_run(st.loop);
     lg_loop_free(st.loop);
-#if defined(LINGER_CLI_TLS)
-    lg_tls_client_free(tls);
-#endif
+    cli_tls_client_free(tls);
     free(st.line);
     free(url_buf);
     return st.status;
